@@ -1,0 +1,2 @@
+pub mod keyspace;
+pub mod storage;

@@ -1,0 +1,1 @@
+//! Durable encrypted storage (being written).
