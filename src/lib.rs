@@ -1,2 +1,3 @@
 pub mod keyspace;
+pub mod resp;
 pub mod storage;

@@ -1,3 +1,557 @@
-//! The in-memory keyspace (placeholder, being written).
+//! The in-memory keyspace: `databases` logical databases spread over [`SHARDS`] shards.
+//!
+//! A key lives in shard `hash(key) % SHARDS` whatever its database, so `MOVE`/`COPY` between
+//! databases stay inside one shard. Each shard is a `parking_lot::Mutex`; multi-key commands and
+//! MULTI/EXEC lock their shards in ascending index order ([`Keyspace::lock`]), so there is no
+//! deadlock and no global lock.
+//!
+//! Invariants:
+//! - Every entry carries a `version`: the sequence number of the WAL entry that last modified it.
+//!   Sequence numbers come from one global clock ([`Keyspace::reserve_seq`]) and are never reused.
+//! - A shard's `last_seq` is the newest sequence applied to it; a reply that reveals anything read
+//!   from the shard may leave only once the WAL is durable up to it.
+//! - Every mutation goes through [`Locked`], which records the deterministic [`Effect`] to log,
+//!   stamps the version, keeps the expiry index in step and marks WATCHing clients dirty.
+//! - Expired keys are removed lazily on access and by [`Keyspace::active_expire`]; removing an
+//!   expired key needs no WAL entry because its absolute expiry time is already logged.
+//!
+//! The keyspace knows nothing about files or sockets.
+
 pub mod effect;
+
 pub use effect::{DbIndex, Effect, Record, Value};
+
+use bytes::Bytes;
+use hashbrown::HashMap;
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Number of shards. A power of two; SCAN walks one shard per step.
+pub const SHARDS: usize = 256;
+
+/// A stored key's value and metadata.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub value: Value,
+    pub version: u64,
+    /// Absolute expiry in unix milliseconds; 0 = no expiry.
+    pub expires_at_ms: u64,
+}
+
+impl Entry {
+    pub fn expiry(&self) -> Option<u64> {
+        (self.expires_at_ms != 0).then_some(self.expires_at_ms)
+    }
+    fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at_ms != 0 && self.expires_at_ms <= now_ms
+    }
+}
+
+/// The flag a WATCHing client shares with the shards: set when a watched key changes.
+pub type WatchFlag = Arc<AtomicBool>;
+
+pub struct Shard {
+    dbs: Vec<HashMap<Bytes, Entry>>,
+    /// (expires_at_ms, db, key) for every key with an expiry.
+    expires: BTreeSet<(u64, DbIndex, Bytes)>,
+    watched: HashMap<(DbIndex, Bytes), Vec<WatchFlag>>,
+    last_seq: u64,
+}
+
+impl Shard {
+    fn new(databases: usize) -> Self {
+        Shard {
+            dbs: (0..databases).map(|_| HashMap::new()).collect(),
+            expires: BTreeSet::new(),
+            watched: HashMap::new(),
+            last_seq: 0,
+        }
+    }
+
+    fn touch_watchers(&mut self, db: DbIndex, key: &Bytes) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(flags) = self.watched.get(&(db, key.clone())) {
+            for f in flags {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    fn index_expiry(&mut self, db: DbIndex, key: &Bytes, old: u64, new: u64) {
+        if old == new {
+            return;
+        }
+        if old != 0 {
+            self.expires.remove(&(old, db, key.clone()));
+        }
+        if new != 0 {
+            self.expires.insert((new, db, key.clone()));
+        }
+    }
+
+    /// Removes `key` without logging (expiry). Returns true if it was there.
+    fn remove_unlogged(&mut self, db: DbIndex, key: &Bytes) -> Option<Entry> {
+        let map = self.dbs.get_mut(db as usize)?;
+        let old = map.remove(key)?;
+        self.index_expiry(db, key, old.expires_at_ms, 0);
+        self.touch_watchers(db, key);
+        Some(old)
+    }
+
+    /// Drops `key` if it has expired. Returns true if it did.
+    fn expire_if_needed(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {
+        let expired = self
+            .dbs
+            .get(db as usize)
+            .and_then(|m| m.get(key))
+            .is_some_and(|e| e.is_expired(now_ms));
+        if expired {
+            self.remove_unlogged(db, &Bytes::copy_from_slice(key));
+        }
+        expired
+    }
+
+    pub fn len(&self, db: DbIndex) -> usize {
+        self.dbs.get(db as usize).map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self, db: DbIndex) -> bool {
+        self.len(db) == 0
+    }
+
+    pub fn db(&self, db: DbIndex) -> Option<&HashMap<Bytes, Entry>> {
+        self.dbs.get(db as usize)
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+}
+
+/// Where finished entries go: the WAL writer in the server, nothing in pure tests.
+pub trait EntrySink: Send + Sync {
+    /// Takes entry `seq`. Called with the entry's shard locks held; must not block on I/O.
+    fn submit(&self, seq: u64, effects: Vec<Effect>);
+}
+
+pub struct Keyspace {
+    sink: std::sync::OnceLock<Arc<dyn EntrySink>>,
+    shards: Box<[Mutex<Shard>]>,
+    databases: usize,
+    hasher: foldhash::fast::FixedState,
+    /// The last sequence number handed out.
+    clock: AtomicU64,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        Keyspace {
+            sink: std::sync::OnceLock::new(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new(databases))).collect(),
+            databases,
+            hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    /// Connects the WAL. Set once at start-up, after recovery.
+    pub fn set_sink(&self, sink: Arc<dyn EntrySink>) {
+        let _ = self.sink.set(sink);
+    }
+
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        let mut h = self.hasher.build_hasher();
+        key.hash(&mut h);
+        (h.finish() as usize) & (SHARDS - 1)
+    }
+
+    /// Hands out the next sequence number (the version of everything one entry writes).
+    pub fn reserve_seq(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The last sequence handed out.
+    pub fn current_seq(&self) -> u64 {
+        self.clock.load(Ordering::Acquire)
+    }
+
+    /// Moves the clock past `seq` (recovery, restores bringing larger versions).
+    pub fn advance_clock(&self, seq: u64) {
+        self.clock.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    pub fn lock_shard(&self, i: usize) -> MutexGuard<'_, Shard> {
+        self.shards[i & (SHARDS - 1)].lock()
+    }
+
+    /// Locks the given shards (any order, duplicates allowed) in ascending order.
+    pub fn lock(&self, mut shards: Vec<usize>) -> Locked<'_> {
+        shards.sort_unstable();
+        shards.dedup();
+        let guards = shards.into_iter().map(|i| (i, self.shards[i & (SHARDS - 1)].lock())).collect();
+        Locked::new(self, guards)
+    }
+
+    pub fn lock_keys<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) -> Locked<'_> {
+        self.lock(keys.map(|k| self.shard_of(k)).collect())
+    }
+
+    pub fn lock_all(&self) -> Locked<'_> {
+        self.lock((0..SHARDS).collect())
+    }
+
+    pub fn lock_none(&self) -> Locked<'_> {
+        Locked::new(self, Vec::new())
+    }
+
+    /// Removes expired keys from every shard, at most `budget` per shard per call, holding one
+    /// shard lock at a time. Returns how many keys it removed.
+    pub fn active_expire(&self, now_ms: u64, budget: usize) -> usize {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut s = shard.lock();
+            for _ in 0..budget {
+                let Some(first) = s.expires.first() else { break };
+                if first.0 > now_ms {
+                    break;
+                }
+                let (_, db, key) = first.clone();
+                s.remove_unlogged(db, &key);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Number of keys and keys with an expiry in `db` (counts keys not yet lazily expired).
+    pub fn db_stats(&self, db: DbIndex) -> (usize, usize) {
+        let mut keys = 0;
+        let mut expires = 0;
+        for shard in self.shards.iter() {
+            let s = shard.lock();
+            if let Some(m) = s.dbs.get(db as usize) {
+                keys += m.len();
+                if !s.expires.is_empty() {
+                    expires += m.values().filter(|e| e.expires_at_ms != 0).count();
+                }
+            }
+        }
+        (keys, expires)
+    }
+
+    /// The newest sequence applied anywhere: what a whole-keyspace read has observed.
+    pub fn max_shard_seq(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().last_seq).max().unwrap_or(0)
+    }
+
+    /// Registers a WATCH of `key` in `db`. Returns whether the key is logically expired now
+    /// (Redis fails EXEC if a key that was live at WATCH time has expired by EXEC time).
+    pub fn watch(&self, db: DbIndex, key: &Bytes, flag: &WatchFlag, now_ms: u64) -> bool {
+        let mut s = self.lock_shard(self.shard_of(key));
+        let expired = s.db(db).and_then(|m| m.get(key)).is_some_and(|e| e.is_expired(now_ms));
+        s.watched.entry((db, key.clone())).or_default().push(flag.clone());
+        expired
+    }
+
+    pub fn unwatch(&self, db: DbIndex, key: &Bytes, flag: &WatchFlag) {
+        let mut s = self.lock_shard(self.shard_of(key));
+        let k = (db, key.clone());
+        if let Some(list) = s.watched.get_mut(&k) {
+            list.retain(|f| !Arc::ptr_eq(f, flag));
+            if list.is_empty() {
+                s.watched.remove(&k);
+            }
+        }
+    }
+
+    /// Recovery: installs a snapshot record as it was (expired ones are dropped).
+    pub fn load_record(&self, rec: Record, now_ms: u64) {
+        self.advance_clock(rec.version);
+        let exp = rec.expires_at_ms.unwrap_or(0);
+        if exp != 0 && exp <= now_ms {
+            return;
+        }
+        let mut s = self.lock_shard(self.shard_of(&rec.key));
+        let Some(map) = s.dbs.get_mut(rec.db as usize) else { return };
+        let old = map.insert(rec.key.clone(), Entry { value: rec.value, version: rec.version, expires_at_ms: exp });
+        let old_exp = old.map_or(0, |e| e.expires_at_ms);
+        s.index_expiry(rec.db, &rec.key, old_exp, exp);
+        s.last_seq = s.last_seq.max(rec.version);
+    }
+
+    /// Recovery and PITR: applies one WAL entry, skipping effects that a fuzzy snapshot already
+    /// holds (a key whose version is >= `seq`). Never reads the clock except to drop keys that
+    /// have expired by now.
+    pub fn apply_entry(&self, seq: u64, effects: &[Effect]) {
+        self.advance_clock(seq);
+        for effect in effects {
+            match effect {
+                Effect::Put { db, key, value, expires_at_ms } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let exp = expires_at_ms.unwrap_or(0);
+                    let Some(map) = s.dbs.get_mut(*db as usize) else { continue };
+                    let old_exp = match map.get(key) {
+                        Some(e) if e.version >= seq => continue,
+                        Some(e) => e.expires_at_ms,
+                        None => 0,
+                    };
+                    map.insert(key.clone(), Entry { value: value.clone(), version: seq, expires_at_ms: exp });
+                    s.index_expiry(*db, key, old_exp, exp);
+                    s.last_seq = s.last_seq.max(seq);
+                }
+                Effect::Del { db, key } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let newer = s.db(*db).and_then(|m| m.get(key)).is_some_and(|e| e.version >= seq);
+                    if !newer {
+                        s.remove_unlogged(*db, key);
+                    }
+                }
+                Effect::SetExpiry { db, key, expires_at_ms } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let exp = expires_at_ms.unwrap_or(0);
+                    let Some(map) = s.dbs.get_mut(*db as usize) else { continue };
+                    let Some(e) = map.get_mut(key) else { continue };
+                    if e.version >= seq {
+                        continue;
+                    }
+                    let old = e.expires_at_ms;
+                    e.expires_at_ms = exp;
+                    e.version = seq;
+                    s.index_expiry(*db, key, old, exp);
+                    s.last_seq = s.last_seq.max(seq);
+                }
+                Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq),
+                Effect::FlushAll => self.flush_older_than(None, seq),
+            }
+        }
+    }
+
+    fn flush_older_than(&self, db: Option<DbIndex>, seq: u64) {
+        for shard in self.shards.iter() {
+            let mut s = shard.lock();
+            let dbs: Vec<DbIndex> = match db {
+                Some(d) => vec![d],
+                None => (0..s.dbs.len() as DbIndex).collect(),
+            };
+            for d in dbs {
+                let doomed: Vec<Bytes> = match s.dbs.get(d as usize) {
+                    Some(m) => m.iter().filter(|(_, e)| e.version < seq).map(|(k, _)| k.clone()).collect(),
+                    None => continue,
+                };
+                for k in doomed {
+                    s.remove_unlogged(d, &k);
+                }
+            }
+        }
+    }
+
+    /// Drops every key after a recovery that may have loaded keys which expired while the
+    /// server was down. Used once after loading.
+    pub fn purge_expired(&self, now_ms: u64) -> usize {
+        self.active_expire(now_ms, usize::MAX)
+    }
+
+    /// Visits every live record of shard `i` while holding only that shard's lock.
+    pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Record)) {
+        let s = self.lock_shard(i);
+        for (db, map) in s.dbs.iter().enumerate() {
+            for (key, e) in map.iter() {
+                if e.is_expired(now_ms) {
+                    continue;
+                }
+                let rec = Record {
+                    db: db as DbIndex,
+                    key: key.clone(),
+                    value: e.value.clone(),
+                    version: e.version,
+                    expires_at_ms: e.expiry(),
+                };
+                f(&rec);
+            }
+        }
+    }
+}
+
+/// The shards one command (or one EXEC) holds, and the WAL entry it is building.
+///
+/// All reads and writes of a command go through here. The first write reserves the entry's
+/// sequence number; every key written gets it as version. Dropping it submits the entry to the
+/// keyspace's [`EntrySink`] (the WAL).
+pub struct Locked<'a> {
+    ks: &'a Keyspace,
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+    seq: Option<u64>,
+    effects: Vec<Effect>,
+    /// Newest sequence observed through the locked shards.
+    observed: u64,
+}
+
+impl<'a> Locked<'a> {
+    fn new(ks: &'a Keyspace, guards: Vec<(usize, MutexGuard<'a, Shard>)>) -> Self {
+        let observed = guards.iter().map(|(_, g)| g.last_seq).max().unwrap_or(0);
+        Locked { ks, guards, seq: None, effects: Vec::new(), observed }
+    }
+
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.ks
+    }
+
+    /// The sequence this command's writes are stamped with, reserving it on first use.
+    pub fn write_seq(&mut self) -> u64 {
+        match self.seq {
+            Some(s) => s,
+            None => {
+                let s = self.ks.reserve_seq();
+                self.seq = Some(s);
+                self.observed = self.observed.max(s);
+                s
+            }
+        }
+    }
+
+    /// The sequence the reply must wait for (durability of what it reveals).
+    pub fn observed(&self) -> u64 {
+        self.observed
+    }
+
+    /// The sequence reserved by this command's writes, if it wrote anything.
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+
+    pub fn shard_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.guards.iter().map(|(i, _)| *i)
+    }
+
+    fn shard_mut(&mut self, key: &[u8]) -> &mut Shard {
+        let idx = self.ks.shard_of(key);
+        match self.guards.iter_mut().find(|(i, _)| *i == idx) {
+            Some((_, g)) => g,
+            None => panic!("command touched key in shard {idx} it did not lock"),
+        }
+    }
+
+    pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+
+    /// Reads a live entry (dropping it first if it has expired).
+    pub fn get(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let shard = self.shard_mut(key);
+        shard.expire_if_needed(db, key, now_ms);
+        shard.dbs.get(db as usize)?.get(key)
+    }
+
+    pub fn exists(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {
+        self.get(db, key, now_ms).is_some()
+    }
+
+    /// Writes `value` under `key` with the given absolute expiry (0 = none).
+    pub fn put(&mut self, db: DbIndex, key: &[u8], value: Value, expires_at_ms: u64) {
+        let seq = self.write_seq();
+        let key = Bytes::copy_from_slice(key);
+        let shard = self.shard_mut(&key);
+        let Some(map) = shard.dbs.get_mut(db as usize) else { return };
+        let old = map.insert(key.clone(), Entry { value: value.clone(), version: seq, expires_at_ms });
+        let old_exp = old.map_or(0, |e| e.expires_at_ms);
+        shard.index_expiry(db, &key, old_exp, expires_at_ms);
+        shard.touch_watchers(db, &key);
+        shard.last_seq = seq;
+        self.effects.push(Effect::Put { db, key, value, expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms) });
+    }
+
+    /// Removes `key`; returns the removed entry if it was live.
+    pub fn del(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<Entry> {
+        if !self.exists(db, key, now_ms) {
+            return None;
+        }
+        let seq = self.write_seq();
+        let key = Bytes::copy_from_slice(key);
+        let shard = self.shard_mut(&key);
+        let old = shard.remove_unlogged(db, &key);
+        shard.last_seq = seq;
+        self.effects.push(Effect::Del { db, key });
+        old
+    }
+
+    /// Changes the expiry of a live key (0 = persist). Returns false if the key is absent.
+    pub fn set_expiry(&mut self, db: DbIndex, key: &[u8], expires_at_ms: u64, now_ms: u64) -> bool {
+        if !self.exists(db, key, now_ms) {
+            return false;
+        }
+        let seq = self.write_seq();
+        let key = Bytes::copy_from_slice(key);
+        let shard = self.shard_mut(&key);
+        let Some(e) = shard.dbs.get_mut(db as usize).and_then(|m| m.get_mut(&key)) else {
+            return false;
+        };
+        let old = e.expires_at_ms;
+        e.expires_at_ms = expires_at_ms;
+        e.version = seq;
+        shard.index_expiry(db, &key, old, expires_at_ms);
+        shard.touch_watchers(db, &key);
+        shard.last_seq = seq;
+        self.effects.push(Effect::SetExpiry { db, key, expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms) });
+        true
+    }
+
+    /// Empties `db` (or every database) in the locked shards, which must be all of them.
+    /// Returns the number of keys removed.
+    pub fn flush(&mut self, db: Option<DbIndex>) -> usize {
+        let seq = self.write_seq();
+        let mut removed = 0;
+        for (_, shard) in self.guards.iter_mut() {
+            let dbs: Vec<DbIndex> = match db {
+                Some(d) => vec![d],
+                None => (0..shard.dbs.len() as DbIndex).collect(),
+            };
+            for d in dbs {
+                let Some(map) = shard.dbs.get_mut(d as usize) else { continue };
+                if map.is_empty() {
+                    continue;
+                }
+                let old = std::mem::take(map);
+                removed += old.len();
+                if !shard.watched.is_empty() {
+                    for k in old.keys() {
+                        shard.touch_watchers(d, k);
+                    }
+                }
+                shard.expires.retain(|(_, edb, _)| *edb != d);
+                shard.last_seq = seq;
+            }
+        }
+        self.effects.push(match db {
+            Some(db) => Effect::FlushDb { db },
+            None => Effect::FlushAll,
+        });
+        removed
+    }
+}
+
+impl Drop for Locked<'_> {
+    /// Hands the entry to the WAL while the shard locks are still held (fields drop after this
+    /// body), so no other command can write these keys with a later sequence first. A reserved
+    /// sequence always reaches the sink, even on an early return: the WAL writer waits for
+    /// every sequence in order.
+    fn drop(&mut self) {
+        if let Some(seq) = self.seq.take() {
+            let effects = std::mem::take(&mut self.effects);
+            if let Some(sink) = self.ks.sink.get() {
+                sink.submit(seq, effects);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+use super::*;
+use std::sync::Mutex as StdMutex;
+
+#[derive(Default)]
+struct Collect(StdMutex<Vec<(u64, Vec<Effect>)>>);
+impl EntrySink for Collect {
+    fn submit(&self, seq: u64, effects: Vec<Effect>) {
+        self.0.lock().unwrap().push((seq, effects));
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::String(Bytes::copy_from_slice(v.as_bytes()))
+}
+
+fn with_sink() -> (Keyspace, Arc<Collect>) {
+    let ks = Keyspace::new(16);
+    let sink = Arc::new(Collect::default());
+    ks.set_sink(sink.clone());
+    (ks, sink)
+}
+
+#[test]
+fn each_write_gets_a_fresh_version_and_an_entry() {
+    let (ks, sink) = with_sink();
+    {
+        let mut l = ks.lock_keys([&b"a"[..]].into_iter());
+        l.put(0, b"a", s("1"), 0);
+    }
+    {
+        let mut l = ks.lock_keys([&b"a"[..]].into_iter());
+        assert_eq!(l.get(0, b"a", 0).unwrap().version, 1);
+        l.del(0, b"a", 0);
+        l.put(0, b"a", s("2"), 0);
+        assert_eq!(l.get(0, b"a", 0).unwrap().version, 2, "one command = one version");
+    }
+    let entries = sink.0.lock().unwrap().clone();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].0, 2);
+    assert_eq!(entries[1].1.len(), 2);
+}
+
+#[test]
+fn reads_create_no_entry() {
+    let (ks, sink) = with_sink();
+    let mut l = ks.lock_keys([&b"a"[..]].into_iter());
+    assert!(l.get(0, b"a", 0).is_none());
+    assert!(l.del(0, b"a", 0).is_none());
+    drop(l);
+    assert!(sink.0.lock().unwrap().is_empty());
+    assert_eq!(ks.current_seq(), 0);
+}
+
+#[test]
+fn expired_keys_vanish_lazily_and_actively() {
+    let ks = Keyspace::new(16);
+    {
+        let mut l = ks.lock_keys([&b"a"[..], &b"b"[..]].into_iter());
+        l.put(0, b"a", s("1"), 1000);
+        l.put(0, b"b", s("1"), 1000);
+        assert!(l.get(0, b"a", 999).is_some());
+        assert!(l.get(0, b"a", 1000).is_none());
+    }
+    assert_eq!(ks.db_stats(0).0, 1);
+    assert_eq!(ks.active_expire(1001, 10), 1);
+    assert_eq!(ks.db_stats(0), (0, 0));
+}
+
+#[test]
+fn watch_flag_is_set_by_write_expiry_and_flush() {
+    let ks = Keyspace::new(16);
+    let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+    let key = Bytes::from_static(b"w");
+    ks.watch(0, &key, &flag, 0);
+    {
+        let mut l = ks.lock_keys([&b"w"[..]].into_iter());
+        l.put(0, b"w", s("x"), 0);
+    }
+    assert!(flag.swap(false, Ordering::AcqRel));
+    ks.lock_all().flush(Some(0));
+    assert!(flag.swap(false, Ordering::AcqRel), "flush of an existing watched key");
+    {
+        let mut l = ks.lock_keys([&b"w"[..]].into_iter());
+        l.put(0, b"w", s("x"), 50);
+    }
+    flag.store(false, Ordering::Release);
+    ks.active_expire(100, 10);
+    assert!(flag.load(Ordering::Acquire), "expiry touches watchers");
+    ks.unwatch(0, &key, &flag);
+    flag.store(false, Ordering::Release);
+    ks.lock_keys([&b"w"[..]].into_iter()).put(0, b"w", s("y"), 0);
+    assert!(!flag.load(Ordering::Acquire));
+}
+
+#[test]
+fn replay_skips_effects_a_fuzzy_snapshot_already_holds() {
+    let ks = Keyspace::new(16);
+    // Snapshot captured key a at version 7 (written after the snapshot began at 5).
+    ks.load_record(Record { db: 0, key: Bytes::from_static(b"a"), value: s("new"), version: 7, expires_at_ms: None }, 0);
+    ks.apply_entry(6, &[Effect::Put { db: 0, key: Bytes::from_static(b"a"), value: s("old"), expires_at_ms: None }]);
+    ks.apply_entry(6, &[Effect::FlushDb { db: 0 }]);
+    {
+        let mut l = ks.lock_keys([&b"a"[..]].into_iter());
+        let e = l.get(0, b"a", 0).unwrap();
+        assert_eq!(e.value, s("new"));
+        assert_eq!(e.version, 7);
+    }
+    ks.apply_entry(8, &[Effect::Del { db: 0, key: Bytes::from_static(b"a") }]);
+    assert_eq!(ks.db_stats(0).0, 0);
+    assert_eq!(ks.current_seq(), 8);
+}
+
+#[test]
+fn keys_in_different_databases_share_a_shard_but_not_a_slot() {
+    let ks = Keyspace::new(16);
+    let mut l = ks.lock_keys([&b"k"[..]].into_iter());
+    l.put(0, b"k", s("zero"), 0);
+    l.put(3, b"k", s("three"), 0);
+    assert_eq!(l.get(0, b"k", 0).unwrap().value, s("zero"));
+    assert_eq!(l.get(3, b"k", 0).unwrap().value, s("three"));
+}

@@ -1,0 +1,224 @@
+//! The reply writer: RESP2 or RESP3 encoding straight into the connection's out buffer.
+//!
+//! Replies are written directly rather than built as frames first: a reply is usually a few
+//! bytes (`+OK`, `:1`, one bulk string) and building a frame per reply would allocate. The
+//! RESP3-only types (map, set, double, boolean, null, verbatim) fall back to their RESP2
+//! equivalents as Redis does.
+
+use bytes::{BufMut, BytesMut};
+
+pub struct ReplyWriter {
+    pub buf: BytesMut,
+    pub resp3: bool,
+}
+
+impl ReplyWriter {
+    pub fn new() -> Self {
+        ReplyWriter { buf: BytesMut::with_capacity(16 * 1024), resp3: false }
+    }
+
+    fn line(&mut self, prefix: u8, body: &[u8]) {
+        self.buf.reserve(body.len() + 3);
+        self.buf.put_u8(prefix);
+        self.buf.put_slice(body);
+        self.buf.put_slice(b"\r\n");
+    }
+
+    fn header(&mut self, prefix: u8, n: i64) {
+        let mut b = itoa_buf(n);
+        self.line(prefix, b.as_bytes_mut());
+    }
+
+    pub fn ok(&mut self) {
+        self.buf.put_slice(b"+OK\r\n");
+    }
+
+    pub fn simple(&mut self, s: &str) {
+        self.line(b'+', s.as_bytes());
+    }
+
+    /// An error reply; `msg` starts with its prefix (`ERR ...`, `WRONGTYPE ...`).
+    /// Newlines are replaced so the reply stays one line.
+    pub fn error(&mut self, msg: &str) {
+        let clean: String = msg.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+        self.line(b'-', clean.as_bytes());
+    }
+
+    pub fn int(&mut self, n: i64) {
+        self.header(b':', n);
+    }
+
+    pub fn bulk(&mut self, data: &[u8]) {
+        self.header(b'$', data.len() as i64);
+        self.buf.reserve(data.len() + 2);
+        self.buf.put_slice(data);
+        self.buf.put_slice(b"\r\n");
+    }
+
+    pub fn bulk_opt(&mut self, data: Option<&[u8]>) {
+        match data {
+            Some(d) => self.bulk(d),
+            None => self.null(),
+        }
+    }
+
+    /// The null bulk string (RESP2 `$-1`, RESP3 `_`).
+    pub fn null(&mut self) {
+        if self.resp3 {
+            self.buf.put_slice(b"_\r\n");
+        } else {
+            self.buf.put_slice(b"$-1\r\n");
+        }
+    }
+
+    /// The null array (RESP2 `*-1`, RESP3 `_`): EXEC aborted by WATCH, BLPOP timeouts.
+    pub fn null_array(&mut self) {
+        if self.resp3 {
+            self.buf.put_slice(b"_\r\n");
+        } else {
+            self.buf.put_slice(b"*-1\r\n");
+        }
+    }
+
+    pub fn array(&mut self, n: usize) {
+        self.header(b'*', n as i64);
+    }
+
+    /// A map of `n` pairs (RESP2: a flat array of 2n elements).
+    pub fn map(&mut self, n: usize) {
+        if self.resp3 {
+            self.header(b'%', n as i64);
+        } else {
+            self.header(b'*', 2 * n as i64);
+        }
+    }
+
+    pub fn set(&mut self, n: usize) {
+        self.header(if self.resp3 { b'~' } else { b'*' }, n as i64);
+    }
+
+    pub fn double(&mut self, v: f64) {
+        let text = format_double(v);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
+    pub fn boolean(&mut self, v: bool) {
+        if self.resp3 {
+            self.buf.put_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.int(v as i64);
+        }
+    }
+
+    /// Verbatim text (INFO, CLIENT INFO): RESP3 `=` with the `txt` format, RESP2 a bulk string.
+    pub fn verbatim(&mut self, text: &str) {
+        if self.resp3 {
+            self.header(b'=', text.len() as i64 + 4);
+            self.buf.put_slice(b"txt:");
+            self.buf.put_slice(text.as_bytes());
+            self.buf.put_slice(b"\r\n");
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
+    pub fn bulks<I, T>(&mut self, items: I)
+    where
+        I: ExactSizeIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.array(items.len());
+        for item in items {
+            self.bulk(item.as_ref());
+        }
+    }
+}
+
+impl Default for ReplyWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Formats a double as Redis does for INCRBYFLOAT and RESP3 doubles: shortest round-trip form,
+/// integers without a fraction, `inf`/`-inf`.
+pub fn format_double(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v == v.trunc() && v.abs() < 1e17 {
+        return format!("{}", v as i64);
+    }
+    format!("{v}")
+}
+
+struct ItoaBuf {
+    bytes: [u8; 24],
+    start: usize,
+}
+
+impl ItoaBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
+
+fn itoa_buf(n: i64) -> ItoaBuf {
+    let mut bytes = [0u8; 24];
+    let mut pos = bytes.len();
+    let neg = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        pos -= 1;
+        bytes[pos] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if neg {
+        pos -= 1;
+        bytes[pos] = b'-';
+    }
+    ItoaBuf { bytes, start: pos }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resp2_and_resp3_nulls_differ() {
+        let mut w = ReplyWriter::new();
+        w.null();
+        w.null_array();
+        assert_eq!(&w.buf[..], b"$-1\r\n*-1\r\n");
+        let mut w = ReplyWriter::new();
+        w.resp3 = true;
+        w.null();
+        w.map(1);
+        assert_eq!(&w.buf[..], b"_\r\n%1\r\n");
+    }
+
+    #[test]
+    fn integers_encode_with_sign() {
+        let mut w = ReplyWriter::new();
+        w.int(-42);
+        w.int(i64::MIN);
+        assert_eq!(&w.buf[..], b":-42\r\n:-9223372036854775808\r\n");
+    }
+
+    #[test]
+    fn doubles_format_like_redis() {
+        assert_eq!(format_double(3.0), "3");
+        assert_eq!(format_double(10.5), "10.5");
+        assert_eq!(format_double(f64::INFINITY), "inf");
+    }
+}
