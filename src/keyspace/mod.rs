@@ -440,6 +440,37 @@ impl<'a> Locked<'a> {
         }
     }
 
+    /// Drops a WATCH registration through the held lock (EXEC unwatches while it holds the
+    /// watched keys' shards; locking them again would deadlock).
+    pub fn unwatch(&mut self, db: DbIndex, key: &Bytes, flag: &WatchFlag) {
+        let shard = self.shard_mut(key);
+        let k = (db, key.clone());
+        if let Some(list) = shard.watched.get_mut(&k) {
+            list.retain(|f| !Arc::ptr_eq(f, flag));
+            if list.is_empty() {
+                shard.watched.remove(&k);
+            }
+        }
+    }
+
+    /// The locked shard with index `i`, if this command holds it.
+    pub fn shard_at(&self, i: usize) -> Option<&Shard> {
+        self.guards.iter().find(|(idx, _)| *idx == i).map(|(_, g)| &**g)
+    }
+
+    /// Keys and keys-with-expiry of `db` over the locked shards (all of them for DBSIZE/INFO).
+    pub fn db_stats(&self, db: DbIndex) -> (usize, usize) {
+        let mut keys = 0;
+        let mut expires = 0;
+        for (_, s) in &self.guards {
+            keys += s.len(db);
+            if !s.expires.is_empty() {
+                expires += s.expires.iter().filter(|(_, d, _)| *d == db).count();
+            }
+        }
+        (keys, expires)
+    }
+
     pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
         self.guards.iter_mut().map(|(_, g)| &mut **g)
     }

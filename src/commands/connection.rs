@@ -1,0 +1,315 @@
+//! Connection commands: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, CLIENT.
+
+use super::*;
+use std::sync::atomic::Ordering;
+
+const F: &[&str] = &["fast"];
+const ACL_C: &[&str] = &["@connection", "@fast"];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("ping", -1, F, NO_KEYS, ACL_C, Scope::None, "connection", "Returns the server's liveliness response.", ping),
+    spec("echo", 2, F, NO_KEYS, ACL_C, Scope::None, "connection", "Returns the given string.", echo),
+    spec("hello", -1, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Handshakes with the server (protocol version, auth, name).", hello),
+    spec("auth", -2, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Authenticates the connection.", auth),
+    spec("select", 2, F, NO_KEYS, ACL_C, Scope::None, "connection", "Changes the selected database.", select),
+    spec("quit", -1, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Closes the connection.", quit),
+    spec("reset", 1, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Resets the connection.", reset),
+    spec("client", -2, &[], NO_KEYS, &["@slow", "@connection"], Scope::None, "connection", "A container for client connection commands.", client),
+];
+
+fn ping(c: &mut Ctx, argv: &[Bytes]) {
+    match argv.len() {
+        1 => c.out.simple("PONG"),
+        2 => c.out.bulk(&argv[1]),
+        _ => c.out.error(&wrong_args("ping")),
+    }
+}
+
+fn echo(c: &mut Ctx, argv: &[Bytes]) {
+    c.out.bulk(&argv[1]);
+}
+
+fn check_password(c: &Ctx, user: &[u8], pass: &[u8]) -> bool {
+    let required = c.shared.config.get_str("requirepass");
+    user == b"default" && !required.is_empty() && pass == required.as_bytes()
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+fn auth(c: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() > 3 {
+        return c.out.error(ERR_SYNTAX);
+    }
+    let (user, pass) = if argv.len() == 3 { (&argv[1][..], &argv[2][..]) } else { (&b"default"[..], &argv[1][..]) };
+    if argv.len() == 2 && c.shared.config.get_str("requirepass").is_empty() {
+        return c.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+    }
+    if check_password(c, user, pass) || (c.shared.config.get_str("requirepass").is_empty() && user == b"default") {
+        c.conn.authed = true;
+        c.out.ok();
+    } else {
+        c.out.error(WRONGPASS);
+    }
+}
+
+fn hello(c: &mut Ctx, argv: &[Bytes]) {
+    let mut proto = if c.conn.resp3 { 3 } else { 2 };
+    let mut i = 1;
+    if argv.len() > 1 {
+        match parse_i64(&argv[1]) {
+            Some(v @ 2..=3) => proto = v,
+            Some(_) => return c.out.error("NOPROTO unsupported protocol version"),
+            None => return c.out.error("ERR Protocol version is not an integer or out of range"),
+        }
+        i = 2;
+    }
+    let mut name: Option<Bytes> = None;
+    while i < argv.len() {
+        if eq(&argv[i], "auth") && i + 2 < argv.len() {
+            if !check_password(c, &argv[i + 1], &argv[i + 2]) {
+                let no_pass = c.shared.config.get_str("requirepass").is_empty();
+                if !(no_pass && &argv[i + 1][..] == b"default") {
+                    return c.out.error(WRONGPASS);
+                }
+            }
+            c.conn.authed = true;
+            i += 3;
+        } else if eq(&argv[i], "setname") && i + 1 < argv.len() {
+            if !valid_name(&argv[i + 1]) {
+                return c.out.error(BAD_NAME);
+            }
+            name = Some(argv[i + 1].clone());
+            i += 2;
+        } else {
+            return c.out.error(&format!("ERR Syntax error in HELLO option '{}'", text(&argv[i])));
+        }
+    }
+    if !c.conn.authed {
+        return c.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+    }
+    if let Some(n) = name {
+        *c.conn.info.name.lock() = n;
+    }
+    c.conn.resp3 = proto == 3;
+    c.out.resp3 = c.conn.resp3;
+    c.conn.info.resp.store(proto as u8, Ordering::Relaxed);
+    c.out.map(7);
+    c.out.bulk(b"server");
+    c.out.bulk(b"redis");
+    c.out.bulk(b"version");
+    c.out.bulk(crate::REDIS_VERSION.as_bytes());
+    c.out.bulk(b"proto");
+    c.out.int(proto);
+    c.out.bulk(b"id");
+    c.out.int(c.conn.id as i64);
+    c.out.bulk(b"mode");
+    c.out.bulk(b"standalone");
+    c.out.bulk(b"role");
+    c.out.bulk(b"master");
+    c.out.bulk(b"modules");
+    c.out.array(0);
+}
+
+fn select(c: &mut Ctx, argv: &[Bytes]) {
+    match parse_i64(&argv[1]) {
+        None => c.out.error(ERR_NOT_INT),
+        Some(n) if n < 0 || n >= c.shared.keyspace.databases() as i64 => c.out.error("ERR DB index is out of range"),
+        Some(n) => {
+            c.conn.set_db(n as DbIndex);
+            c.out.ok();
+        }
+    }
+}
+
+fn quit(c: &mut Ctx, _argv: &[Bytes]) {
+    c.out.ok();
+    c.after = After::Close;
+}
+
+fn reset(c: &mut Ctx, _argv: &[Bytes]) {
+    c.conn.multi = None;
+    c.conn.multi_error = false;
+    c.conn.info.in_multi.store(false, Ordering::Relaxed);
+    c.conn.unwatch_all(c.shared);
+    c.conn.set_db(0);
+    c.conn.resp3 = false;
+    c.out.resp3 = false;
+    c.conn.info.resp.store(2, Ordering::Relaxed);
+    *c.conn.info.name.lock() = Bytes::new();
+    c.conn.info.no_evict.store(false, Ordering::Relaxed);
+    c.conn.info.no_touch.store(false, Ordering::Relaxed);
+    c.conn.authed = c.shared.config.get_str("requirepass").is_empty();
+    c.out.simple("RESET");
+}
+
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+fn client(c: &mut Ctx, argv: &[Bytes]) {
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    let n = argv.len();
+    let wrong = |c: &mut Ctx| c.out.error(&format!("ERR wrong number of arguments for 'client|{sub}' command"));
+    match sub.as_str() {
+        "id" if n == 2 => c.out.int(c.conn.id as i64),
+        "getname" if n == 2 => {
+            let name = c.conn.info.name.lock().clone();
+            if name.is_empty() {
+                c.out.null()
+            } else {
+                c.out.bulk(&name)
+            }
+        }
+        "setname" if n == 3 => {
+            if !valid_name(&argv[2]) {
+                return c.out.error(BAD_NAME);
+            }
+            *c.conn.info.name.lock() = argv[2].clone();
+            c.out.ok();
+        }
+        "setinfo" if n == 4 => {
+            let value = text(&argv[3]);
+            if value.contains(|ch: char| !('!'..='~').contains(&ch)) {
+                return c.out.error(&format!("ERR {} cannot contain spaces, newlines or special characters.", text(&argv[2])));
+            }
+            if eq(&argv[2], "lib-name") {
+                *c.conn.info.lib_name.lock() = value;
+            } else if eq(&argv[2], "lib-ver") {
+                *c.conn.info.lib_ver.lock() = value;
+            } else {
+                return c.out.error(&format!("ERR Unrecognized option '{}'", text(&argv[2])));
+            }
+            c.out.ok();
+        }
+        "info" if n == 2 => {
+            let line = c.conn.info.describe() + "\n";
+            c.out.verbatim(&line);
+        }
+        "list" => client_list(c, argv),
+        "kill" if n >= 3 => client_kill(c, argv),
+        "no-evict" | "no-touch" if n == 3 => {
+            let on = if eq(&argv[2], "on") {
+                true
+            } else if eq(&argv[2], "off") {
+                false
+            } else {
+                return c.out.error(ERR_SYNTAX);
+            };
+            let flag = if sub == "no-evict" { &c.conn.info.no_evict } else { &c.conn.info.no_touch };
+            flag.store(on, Ordering::Relaxed);
+            c.out.ok();
+        }
+        "help" => {
+            let lines = [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ID", "GETNAME", "SETNAME <name>", "SETINFO <LIB-NAME|LIB-VER> <value>", "INFO",
+                "LIST [TYPE normal] [ID id ...]", "KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]",
+                "NO-EVICT <ON|OFF>", "NO-TOUCH <ON|OFF>",
+            ];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" => wrong(c),
+        _ => c.out.error(&unknown_subcommand(argv, "CLIENT")),
+    }
+}
+
+fn client_list(c: &mut Ctx, argv: &[Bytes]) {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if eq(&argv[i], "type") && i + 1 < argv.len() {
+            let t = text(&argv[i + 1]).to_ascii_lowercase();
+            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+                return c.out.error(&format!("ERR Unknown client type '{t}'"));
+            }
+            if t != "normal" {
+                ids = Some(Vec::new());
+            }
+            i += 2;
+        } else if eq(&argv[i], "id") && i + 1 < argv.len() {
+            let mut list = Vec::new();
+            for a in &argv[i + 1..] {
+                match parse_i64(a) {
+                    Some(v) if v > 0 => list.push(v as u64),
+                    _ => return c.out.error("ERR Invalid client ID"),
+                }
+            }
+            ids = Some(list);
+            i = argv.len();
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+    }
+    let mut text = String::new();
+    for client in c.shared.clients.all() {
+        if ids.as_ref().is_some_and(|l| !l.contains(&client.id)) {
+            continue;
+        }
+        text.push_str(&client.describe());
+        text.push('\n');
+    }
+    c.out.verbatim(&text);
+}
+
+fn client_kill(c: &mut Ctx, argv: &[Bytes]) {
+    // Old form: CLIENT KILL ip:port -> +OK or error.
+    if argv.len() == 3 {
+        let addr = text(&argv[2]);
+        for client in c.shared.clients.all() {
+            if client.addr.to_string() == addr {
+                client.kill();
+                return c.out.ok();
+            }
+        }
+        return c.out.error("ERR No such client");
+    }
+    let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
+    let mut i = 2;
+    while i + 1 < argv.len() {
+        let v = &argv[i + 1];
+        if eq(&argv[i], "id") {
+            match parse_i64(v) {
+                Some(n) if n > 0 => id = Some(n as u64),
+                _ => return c.out.error("ERR client-id should be greater than 0"),
+            }
+        } else if eq(&argv[i], "addr") {
+            addr = Some(text(v));
+        } else if eq(&argv[i], "laddr") {
+            laddr = Some(text(v));
+        } else if eq(&argv[i], "skipme") {
+            skipme = if eq(v, "yes") {
+                true
+            } else if eq(v, "no") {
+                false
+            } else {
+                return c.out.error(ERR_SYNTAX);
+            };
+        } else if eq(&argv[i], "type") || eq(&argv[i], "user") || eq(&argv[i], "maxage") {
+            // Accepted filters with no effect here: every client is a normal default-user client.
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+        i += 2;
+    }
+    if i != argv.len() {
+        return c.out.error(ERR_SYNTAX);
+    }
+    let mut killed = 0;
+    for client in c.shared.clients.all() {
+        if id.is_some_and(|v| v != client.id)
+            || addr.as_ref().is_some_and(|a| *a != client.addr.to_string())
+            || laddr.as_ref().is_some_and(|a| *a != client.laddr.to_string())
+            || (skipme && client.id == c.conn.id)
+        {
+            continue;
+        }
+        client.kill();
+        killed += 1;
+    }
+    c.out.int(killed);
+}

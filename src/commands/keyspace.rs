@@ -1,0 +1,248 @@
+//! Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH and
+//! the vaylix extension `VERSION key`.
+
+use super::*;
+use crate::glob;
+use crate::keyspace::SHARDS;
+
+const WR: &[&str] = &["write"];
+const WF: &[&str] = &["write", "fast"];
+const RF: &[&str] = &["readonly", "fast"];
+const RO: &[&str] = &["readonly"];
+const ACL_W: &[&str] = &["@keyspace", "@write", "@slow"];
+const ACL_WF: &[&str] = &["@keyspace", "@write", "@fast"];
+const ACL_RF: &[&str] = &["@keyspace", "@read", "@fast"];
+const ACL_R: &[&str] = &["@keyspace", "@read", "@slow", "@dangerous"];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("del", -2, WR, (1, -1, 1), ACL_W, Scope::Keys, "generic", "Deletes one or more keys.", del),
+    spec("unlink", -2, WF, (1, -1, 1), ACL_WF, Scope::Keys, "generic", "Deletes one or more keys.", del),
+    spec("exists", -2, RF, (1, -1, 1), ACL_RF, Scope::Keys, "generic", "Counts how many of the keys exist.", exists),
+    spec("type", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "generic", "Returns the type of the value of a key.", type_),
+    spec("keys", 2, RO, NO_KEYS, ACL_R, Scope::All, "generic", "Returns all key names that match a pattern.", keys),
+    spec("scan", -2, RO, NO_KEYS, &["@keyspace", "@read", "@slow"], Scope::All, "generic", "Iterates over the key names in the database.", scan),
+    spec("randomkey", 1, RO, NO_KEYS, &["@keyspace", "@read", "@slow"], Scope::All, "generic", "Returns a random key name.", randomkey),
+    spec("rename", 3, WR, (1, 2, 1), ACL_W, Scope::Keys, "generic", "Renames a key and overwrites the destination.", rename),
+    spec("renamenx", 3, WF, (1, 2, 1), ACL_WF, Scope::Keys, "generic", "Renames a key only when the target key name doesn't exist.", renamenx),
+    spec("copy", -3, WR, (1, 2, 1), ACL_W, Scope::Keys, "generic", "Copies the value of a key to a new key.", copy),
+    spec("move", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "generic", "Moves a key to another database.", move_),
+    spec("touch", -2, RF, (1, -1, 1), ACL_RF, Scope::Keys, "generic", "Returns the number of existing keys.", exists),
+    spec("version", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "generic", "Returns the version of a key (vaylix), nil if absent.", version),
+];
+
+fn del(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    let now = c.now_ms;
+    let n = argv[1..].iter().filter(|k| c.ks.del(db, k, now).is_some()).count();
+    c.out.int(n as i64);
+}
+
+fn exists(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    let now = c.now_ms;
+    let n = argv[1..].iter().filter(|k| c.ks.exists(db, k, now)).count();
+    c.out.int(n as i64);
+}
+
+fn type_(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    let name = c.ks.get(db, &argv[1], c.now_ms).map_or("none", |e| e.value.type_name());
+    c.out.simple(name);
+}
+
+fn version(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    match c.ks.get(db, &argv[1], c.now_ms) {
+        Some(e) => {
+            let v = e.version;
+            // Versions are u64 but in practice far below i64::MAX (one per write).
+            c.out.int(v.min(i64::MAX as u64) as i64)
+        }
+        None => c.out.null(),
+    }
+}
+
+/// Live keys of `db` in one locked shard that match `pattern` (and `type`).
+fn shard_keys(c: &mut Ctx, shard: usize, pattern: Option<&[u8]>, type_filter: Option<&[u8]>, out: &mut Vec<Bytes>) {
+    let db = c.db();
+    let now = c.now_ms;
+    let Some(s) = c.ks.shard_at(shard) else { return };
+    let Some(map) = s.db(db) else { return };
+    for (k, e) in map.iter() {
+        if e.expires_at_ms != 0 && e.expires_at_ms <= now {
+            continue;
+        }
+        if let Some(p) = pattern {
+            if !glob::matches(p, k, false) {
+                continue;
+            }
+        }
+        if let Some(t) = type_filter {
+            if !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()) {
+                continue;
+            }
+        }
+        out.push(k.clone());
+    }
+}
+
+fn keys(c: &mut Ctx, argv: &[Bytes]) {
+    let mut found = Vec::new();
+    let pattern = if &argv[1][..] == b"*" { None } else { Some(&argv[1][..]) };
+    for shard in 0..SHARDS {
+        shard_keys(c, shard, pattern, None, &mut found);
+    }
+    c.out.bulks(found.iter());
+}
+
+/// SCAN's cursor is the next shard to visit: each call returns whole shards (at least one) until
+/// COUNT keys are collected, so a key present for the whole iteration is returned exactly once.
+fn scan(c: &mut Ctx, argv: &[Bytes]) {
+    let Some(cursor) = std::str::from_utf8(&argv[1]).ok().and_then(|s| s.parse::<u64>().ok()) else {
+        return c.out.error("ERR invalid cursor");
+    };
+    let mut pattern: Option<Bytes> = None;
+    let mut count = 10usize;
+    let mut type_filter: Option<Bytes> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if i + 1 >= argv.len() {
+            return c.out.error(ERR_SYNTAX);
+        }
+        let a = &argv[i];
+        if eq(a, "match") {
+            pattern = Some(argv[i + 1].clone());
+        } else if eq(a, "count") {
+            match parse_i64(&argv[i + 1]) {
+                Some(n) if n >= 1 => count = n as usize,
+                Some(_) => return c.out.error(ERR_SYNTAX),
+                None => return c.out.error(ERR_NOT_INT),
+            }
+        } else if eq(a, "type") {
+            type_filter = Some(argv[i + 1].clone());
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+        i += 2;
+    }
+    let mut shard = cursor.min(SHARDS as u64) as usize;
+    let mut found = Vec::new();
+    while shard < SHARDS {
+        shard_keys(c, shard, pattern.as_deref().filter(|p| &p[..] != b"*"), type_filter.as_deref(), &mut found);
+        shard += 1;
+        if found.len() >= count {
+            break;
+        }
+    }
+    let next = if shard >= SHARDS { 0 } else { shard };
+    c.out.array(2);
+    c.out.bulk(next.to_string().as_bytes());
+    c.out.bulks(found.iter());
+}
+
+fn randomkey(c: &mut Ctx, _argv: &[Bytes]) {
+    let db = c.db();
+    let now = c.now_ms;
+    let start = rand::random::<u32>() as usize % SHARDS;
+    for off in 0..SHARDS {
+        let Some(s) = c.ks.shard_at((start + off) % SHARDS) else { continue };
+        let Some(map) = s.db(db) else { continue };
+        let live: Vec<&Bytes> = map
+            .iter()
+            .filter(|(_, e)| e.expires_at_ms == 0 || e.expires_at_ms > now)
+            .map(|(k, _)| k)
+            .collect();
+        if !live.is_empty() {
+            let k = live[rand::random::<u32>() as usize % live.len()].clone();
+            return c.out.bulk(&k);
+        }
+    }
+    c.out.null();
+}
+
+fn rename_common(c: &mut Ctx, argv: &[Bytes], nx: bool) {
+    let db = c.db();
+    let now = c.now_ms;
+    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else {
+        return c.out.error(ERR_NO_SUCH_KEY);
+    };
+    if argv[1] == argv[2] {
+        return if nx { c.out.int(0) } else { c.out.ok() };
+    }
+    if nx && c.ks.exists(db, &argv[2], now) {
+        return c.out.int(0);
+    }
+    c.ks.del(db, &argv[1], now);
+    c.ks.put(db, &argv[2], e.value, e.expires_at_ms);
+    if nx {
+        c.out.int(1)
+    } else {
+        c.out.ok()
+    }
+}
+
+fn rename(c: &mut Ctx, argv: &[Bytes]) {
+    rename_common(c, argv, false)
+}
+
+fn renamenx(c: &mut Ctx, argv: &[Bytes]) {
+    rename_common(c, argv, true)
+}
+
+fn parse_db(c: &Ctx, arg: &[u8]) -> Result<DbIndex, &'static str> {
+    let n = parse_i64(arg).ok_or(ERR_NOT_INT)?;
+    if n < 0 || n >= c.shared.keyspace.databases() as i64 {
+        return Err("ERR DB index is out of range");
+    }
+    Ok(n as DbIndex)
+}
+
+fn copy(c: &mut Ctx, argv: &[Bytes]) {
+    let mut dst_db = c.db();
+    let mut replace = false;
+    let mut i = 3;
+    while i < argv.len() {
+        if eq(&argv[i], "replace") {
+            replace = true;
+        } else if eq(&argv[i], "db") && i + 1 < argv.len() {
+            match parse_db(c, &argv[i + 1]) {
+                Ok(d) => dst_db = d,
+                Err(e) => return c.out.error(e),
+            }
+            i += 1;
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+        i += 1;
+    }
+    let db = c.db();
+    let now = c.now_ms;
+    if db == dst_db && argv[1] == argv[2] {
+        return c.out.error("ERR source and destination objects are the same");
+    }
+    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else { return c.out.int(0) };
+    if c.ks.exists(dst_db, &argv[2], now) && !replace {
+        return c.out.int(0);
+    }
+    c.ks.put(dst_db, &argv[2], e.value, e.expires_at_ms);
+    c.out.int(1);
+}
+
+fn move_(c: &mut Ctx, argv: &[Bytes]) {
+    let dst = match parse_db(c, &argv[2]) {
+        Ok(d) => d,
+        Err(e) => return c.out.error(e),
+    };
+    let db = c.db();
+    if dst == db {
+        return c.out.error("ERR source and destination objects are the same");
+    }
+    let now = c.now_ms;
+    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else { return c.out.int(0) };
+    if c.ks.exists(dst, &argv[1], now) {
+        return c.out.int(0);
+    }
+    c.ks.del(db, &argv[1], now);
+    c.ks.put(dst, &argv[1], e.value, e.expires_at_ms);
+    c.out.int(1);
+}

@@ -1,0 +1,292 @@
+//! The command table and dispatch.
+//!
+//! Each family file (`string.rs`, `keyspace.rs`, ...) declares its commands' specs next to their
+//! code; [`table`] collects them. A spec carries Redis's metadata (arity, flags, key positions,
+//! ACL categories) which `COMMAND INFO/DOCS/COUNT/GETKEYS` read, and the [`Scope`] of shards the
+//! dispatcher must lock before running the handler.
+//!
+//! Dispatch order follows Redis: lookup -> arity -> auth -> MULTI queueing -> MISCONF (poisoned
+//! WAL) -> lock shards -> run -> the entry is submitted to the WAL when the locks drop.
+
+pub mod connection;
+pub mod expire;
+pub mod keyspace;
+pub mod server;
+pub mod string;
+pub mod transaction;
+
+use crate::keyspace::{DbIndex, Locked};
+use crate::resp::ReplyWriter;
+use crate::server::{ConnState, Shared};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Which shards a command needs locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// No keyspace access (PING, CONFIG ...).
+    None,
+    /// The shards of the keys at the spec's key positions.
+    Keys,
+    /// Every shard (KEYS, SCAN, FLUSHALL, DBSIZE, INFO ...).
+    All,
+}
+
+pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]);
+
+pub struct CommandSpec {
+    /// Lower-case name (`client|list` for subcommands in COMMAND output is derived).
+    pub name: &'static str,
+    /// Redis arity: positive = exact, negative = at least |arity|.
+    pub arity: i32,
+    pub flags: &'static [&'static str],
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub acl: &'static [&'static str],
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub scope: Scope,
+    pub handler: Handler,
+}
+
+impl CommandSpec {
+    pub fn is_write(&self) -> bool {
+        self.flags.contains(&"write")
+    }
+
+    /// Indices into argv of the key arguments.
+    pub fn key_indices(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let last = if self.last_key < 0 { argc as i32 + self.last_key } else { self.last_key };
+        let step = self.step.max(1) as usize;
+        (self.first_key as usize..=last.max(0) as usize).step_by(step).filter(|&i| i < argc).collect()
+    }
+}
+
+/// What the connection must do after the reply is written.
+#[derive(Debug, Default)]
+pub enum After {
+    #[default]
+    Nothing,
+    Close,
+    Sleep(Duration),
+    Shutdown { save: bool },
+    Save,
+}
+
+/// Everything a handler may touch.
+pub struct Ctx<'c, 'k> {
+    pub shared: &'c Shared,
+    pub conn: &'c mut ConnState,
+    pub ks: &'c mut Locked<'k>,
+    pub out: &'c mut ReplyWriter,
+    pub now_ms: u64,
+    pub after: After,
+}
+
+impl Ctx<'_, '_> {
+    pub fn db(&self) -> DbIndex {
+        self.conn.db
+    }
+}
+
+static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+static ALL: OnceLock<Vec<&'static CommandSpec>> = OnceLock::new();
+
+/// Every command, in family order.
+pub fn all() -> &'static [&'static CommandSpec] {
+    ALL.get_or_init(|| {
+        let mut v: Vec<&'static CommandSpec> = Vec::new();
+        for family in [
+            connection::COMMANDS,
+            server::COMMANDS,
+            string::COMMANDS,
+            keyspace::COMMANDS,
+            expire::COMMANDS,
+            transaction::COMMANDS,
+        ] {
+            v.extend(family.iter());
+        }
+        v.extend(crate::server::storage_cmds::COMMANDS.iter());
+        v
+    })
+}
+
+/// The command table, by lower-case name.
+pub fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
+    TABLE.get_or_init(|| all().iter().map(|s| (s.name, *s)).collect())
+}
+
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    if name.len() > 32 {
+        return None;
+    }
+    let mut lower = [0u8; 32];
+    let lower = &mut lower[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    std::str::from_utf8(lower).ok().and_then(|n| table().get(n).copied())
+}
+
+pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
+    let a = spec.arity;
+    (a > 0 && argc == a as usize) || (a < 0 && argc >= (-a) as usize)
+}
+
+// ---- shared error texts and argument helpers --------------------------------------------------
+
+pub const ERR_SYNTAX: &str = "ERR syntax error";
+pub const ERR_NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const ERR_NOT_FLOAT: &str = "ERR value is not a valid float";
+pub const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const ERR_NO_SUCH_KEY: &str = "ERR no such key";
+
+pub fn wrong_args(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{}' command", name.to_ascii_lowercase())
+}
+
+pub fn unknown_command(argv: &[Bytes]) -> String {
+    let name = argv.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
+    for a in argv.iter().skip(1) {
+        if msg.len() > 400 {
+            break;
+        }
+        msg.push_str(&format!("'{}' ", truncate(&String::from_utf8_lossy(a), 128)));
+    }
+    msg
+}
+
+pub fn unknown_subcommand(argv: &[Bytes], container: &str) -> String {
+    let sub = argv.get(1).map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+    format!("ERR unknown subcommand '{}'. Try {} HELP.", truncate(&sub, 128), container)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Parses a strict Redis integer (no spaces, no leading '+', no leading zeros issues).
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 || b[0] == b'+' || b.iter().any(|c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    if b.len() > 1 && b[0] == b'0' {
+        return None;
+    }
+    if b.len() > 2 && b[0] == b'-' && b[1] == b'0' {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+pub fn parse_f64(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    if s.is_empty() || s.trim() != s {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let v: f64 = match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ if lower.contains("nan") => return None,
+        _ => s.parse().ok()?,
+    };
+    Some(v)
+}
+
+pub fn eq(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+pub fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The shards a command's keys live in, for [`Scope::Keys`].
+pub fn key_shards(shared: &Shared, spec: &CommandSpec, argv: &[Bytes], out: &mut Vec<usize>) {
+    for i in spec.key_indices(argv.len()) {
+        if let Some(k) = argv.get(i) {
+            out.push(shared.keyspace.shard_of(k));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_integers() {
+        assert_eq!(parse_i64(b"10"), Some(10));
+        assert_eq!(parse_i64(b"-10"), Some(-10));
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b" 1"), None);
+        assert_eq!(parse_i64(b"01"), None);
+        assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn every_command_is_in_the_table_once() {
+        let names: Vec<_> = all().iter().map(|s| s.name).collect();
+        let mut dedup = names.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(names.len(), dedup.len());
+        assert!(lookup(b"GeT").is_some());
+    }
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let mset = lookup(b"mset").unwrap();
+        assert_eq!(mset.key_indices(5), vec![1, 3]);
+        let get = lookup(b"get").unwrap();
+        assert_eq!(get.key_indices(2), vec![1]);
+    }
+}
+
+/// Builds a spec; `keys` is (first, last, step) as in Redis's COMMAND output.
+#[allow(clippy::too_many_arguments)]
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: &'static [&'static str],
+    keys: (i32, i32, i32),
+    acl: &'static [&'static str],
+    scope: Scope,
+    group: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        acl,
+        group,
+        summary,
+        since: "1.0.0",
+        scope,
+        handler,
+    }
+}
+
+pub const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+pub const ONE_KEY: (i32, i32, i32) = (1, 1, 1);

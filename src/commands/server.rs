@@ -1,0 +1,436 @@
+//! Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, CONFIG, COMMAND, LASTSAVE,
+//! SHUTDOWN, MEMORY USAGE, DEBUG SLEEP.
+
+use super::*;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+const ADMIN: &[&str] = &["admin", "noscript", "loading", "stale"];
+const ACL_ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("info", -1, &["loading", "stale"], NO_KEYS, &["@slow", "@dangerous"], Scope::All, "server", "Returns information and statistics about the server.", info),
+    spec("dbsize", 1, &["readonly", "fast"], NO_KEYS, &["@keyspace", "@read", "@fast"], Scope::All, "server", "Returns the number of keys in the database.", dbsize),
+    spec("flushdb", -1, &["write"], NO_KEYS, &["@keyspace", "@write", "@slow", "@dangerous"], Scope::All, "server", "Removes all keys from the current database.", flushdb),
+    spec("flushall", -1, &["write"], NO_KEYS, &["@keyspace", "@write", "@slow", "@dangerous"], Scope::All, "server", "Removes all keys from all databases.", flushall),
+    spec("time", 1, &["loading", "stale", "fast"], NO_KEYS, &["@fast"], Scope::None, "server", "Returns the server time.", time),
+    spec("config", -2, &[], NO_KEYS, &["@slow"], Scope::None, "server", "A container for server configuration commands.", config),
+    spec("command", -1, &["loading", "stale"], NO_KEYS, &["@slow", "@connection"], Scope::None, "server", "Returns detailed information about all commands.", command),
+    spec("lastsave", 1, &["loading", "stale", "fast"], NO_KEYS, &["@admin", "@fast", "@dangerous"], Scope::None, "server", "Returns the Unix timestamp of the last successful save to disk.", lastsave),
+    spec("shutdown", -1, ADMIN, NO_KEYS, ACL_ADMIN, Scope::None, "server", "Synchronously saves and shuts down the server.", shutdown),
+    spec("memory", -2, &["readonly"], (2, 2, 1), &["@slow"], Scope::Keys, "server", "A container for memory diagnostics commands.", memory),
+    spec("debug", -2, ADMIN, NO_KEYS, ACL_ADMIN, Scope::None, "server", "A container for debugging commands.", debug),
+];
+
+fn dbsize(c: &mut Ctx, _argv: &[Bytes]) {
+    let db = c.db();
+    c.out.int(c.ks.db_stats(db).0 as i64);
+}
+
+fn flush_opts(c: &mut Ctx, argv: &[Bytes]) -> bool {
+    if argv.len() > 2 || (argv.len() == 2 && !eq(&argv[1], "async") && !eq(&argv[1], "sync")) {
+        c.out.error(ERR_SYNTAX);
+        return false;
+    }
+    true
+}
+
+fn flushdb(c: &mut Ctx, argv: &[Bytes]) {
+    if flush_opts(c, argv) {
+        let db = c.db();
+        c.ks.flush(Some(db));
+        c.out.ok();
+    }
+}
+
+fn flushall(c: &mut Ctx, argv: &[Bytes]) {
+    if flush_opts(c, argv) {
+        c.ks.flush(None);
+        c.out.ok();
+    }
+}
+
+fn time(c: &mut Ctx, _argv: &[Bytes]) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    c.out.array(2);
+    c.out.bulk(now.as_secs().to_string().as_bytes());
+    c.out.bulk(now.subsec_micros().to_string().as_bytes());
+}
+
+fn lastsave(c: &mut Ctx, _argv: &[Bytes]) {
+    c.out.int(c.shared.lastsave.load(Ordering::Relaxed) as i64);
+}
+
+fn shutdown(c: &mut Ctx, argv: &[Bytes]) {
+    let mut save = true;
+    for a in &argv[1..] {
+        if eq(a, "nosave") {
+            save = false;
+        } else if eq(a, "save") {
+            save = true;
+        } else if eq(a, "now") || eq(a, "force") || eq(a, "abort") {
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+    }
+    // Redis closes the connection without a reply on success.
+    c.after = After::Shutdown { save };
+}
+
+fn memory(c: &mut Ctx, argv: &[Bytes]) {
+    if eq(&argv[1], "usage") {
+        if argv.len() != 3 && !(argv.len() == 5 && eq(&argv[3], "samples")) {
+            return c.out.error(ERR_SYNTAX);
+        }
+        let db = c.db();
+        let key = argv[2].clone();
+        match c.ks.get(db, &key, c.now_ms) {
+            None => c.out.null(),
+            Some(e) => {
+                let crate::keyspace::Value::String(v) = &e.value;
+                // Key and value bytes, their allocation headers, the table slot and entry.
+                let usage = key.len() + v.len() + 2 * 16 + 96;
+                c.out.int(usage as i64);
+            }
+        }
+    } else if eq(&argv[1], "help") {
+        c.out.array(1);
+        c.out.simple("MEMORY USAGE <key> [SAMPLES <count>]");
+    } else {
+        c.out.error(&unknown_subcommand(argv, "MEMORY"));
+    }
+}
+
+fn debug(c: &mut Ctx, argv: &[Bytes]) {
+    if eq(&argv[1], "sleep") && argv.len() == 3 {
+        match parse_f64(&argv[2]) {
+            Some(s) if s >= 0.0 && s.is_finite() => {
+                c.out.ok();
+                c.after = After::Sleep(std::time::Duration::from_secs_f64(s));
+            }
+            _ => c.out.error(ERR_NOT_FLOAT),
+        }
+    } else {
+        c.out.error(&format!("ERR DEBUG subcommand '{}' is not supported by vaylix", text(&argv[1])));
+    }
+}
+
+// ---- CONFIG -------------------------------------------------------------------------------
+
+fn config(c: &mut Ctx, argv: &[Bytes]) {
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "get" if argv.len() >= 3 => {
+            let mut pairs: Vec<(&str, String)> = Vec::new();
+            for pattern in &argv[2..] {
+                for (k, v) in c.shared.config.matching(pattern) {
+                    if !pairs.iter().any(|(n, _)| *n == k) {
+                        pairs.push((k, v));
+                    }
+                }
+            }
+            c.out.map(pairs.len());
+            for (k, v) in pairs {
+                c.out.bulk(k.as_bytes());
+                c.out.bulk(v.as_bytes());
+            }
+        }
+        "set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+            // Validate every pair before applying any (Redis applies CONFIG SET atomically).
+            for pair in argv[2..].chunks(2) {
+                let name = text(&pair[0]);
+                let Some(p) = crate::config::param(&name) else {
+                    return c.out.error(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
+                };
+                if !p.mutable {
+                    return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+                }
+            }
+            let before: Vec<(String, String)> =
+                argv[2..].chunks(2).map(|p| (text(&p[0]), c.shared.config.get_str(&text(&p[0]).to_ascii_lowercase()))).collect();
+            for pair in argv[2..].chunks(2) {
+                let name = text(&pair[0]);
+                if let Err(e) = c.shared.config.set(&name, &text(&pair[1])) {
+                    for (n, v) in &before {
+                        let _ = c.shared.config.set(n, v);
+                    }
+                    return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"));
+                }
+                crate::server::storage_cmds::config_changed(c.shared, &name.to_ascii_lowercase());
+            }
+            c.out.ok();
+        }
+        "resetstat" if argv.len() == 2 => {
+            c.shared.stats.reset();
+            c.out.ok();
+        }
+        "rewrite" if argv.len() == 2 => {
+            c.out.error("ERR The server is running without a config file");
+        }
+        "help" => {
+            let lines = ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT"];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        "get" | "set" | "resetstat" | "rewrite" => c.out.error(&format!("ERR wrong number of arguments for 'config|{sub}' command")),
+        _ => c.out.error(&unknown_subcommand(argv, "CONFIG")),
+    }
+}
+
+// ---- COMMAND ------------------------------------------------------------------------------
+
+fn command_info(c: &mut Ctx, s: &CommandSpec) {
+    c.out.array(10);
+    c.out.bulk(s.name.as_bytes());
+    c.out.int(s.arity as i64);
+    c.out.set(s.flags.len());
+    for f in s.flags {
+        c.out.simple(f);
+    }
+    c.out.int(s.first_key as i64);
+    c.out.int(s.last_key as i64);
+    c.out.int(s.step as i64);
+    c.out.set(s.acl.len());
+    for a in s.acl {
+        c.out.simple(a);
+    }
+    c.out.array(0); // tips
+    c.out.array(0); // key specs
+    c.out.array(0); // subcommands
+}
+
+fn command_docs(c: &mut Ctx, s: &CommandSpec) {
+    c.out.bulk(s.name.as_bytes());
+    c.out.map(4);
+    c.out.bulk(b"summary");
+    c.out.bulk(s.summary.as_bytes());
+    c.out.bulk(b"since");
+    c.out.bulk(s.since.as_bytes());
+    c.out.bulk(b"group");
+    c.out.bulk(s.group.as_bytes());
+    c.out.bulk(b"arguments");
+    c.out.array(0);
+}
+
+fn command(c: &mut Ctx, argv: &[Bytes]) {
+    let all = all();
+    if argv.len() == 1 {
+        c.out.array(all.len());
+        for s in all {
+            command_info(c, s);
+        }
+        return;
+    }
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "count" if argv.len() == 2 => c.out.int(all.len() as i64),
+        "info" => {
+            if argv.len() == 2 {
+                c.out.array(all.len());
+                for s in all {
+                    command_info(c, s);
+                }
+            } else {
+                c.out.array(argv.len() - 2);
+                for name in &argv[2..] {
+                    match lookup(name) {
+                        Some(s) => command_info(c, s),
+                        None => c.out.null_array(),
+                    }
+                }
+            }
+        }
+        "docs" => {
+            let specs: Vec<&CommandSpec> = if argv.len() == 2 {
+                all.to_vec()
+            } else {
+                argv[2..].iter().filter_map(|n| lookup(n)).collect()
+            };
+            c.out.map(specs.len());
+            for s in specs {
+                command_docs(c, s);
+            }
+        }
+        "list" => {
+            let mut names: Vec<&str> = all.iter().map(|s| s.name).collect();
+            if argv.len() == 5 && eq(&argv[2], "filterby") {
+                let v = text(&argv[4]);
+                if eq(&argv[3], "pattern") {
+                    names.retain(|n| crate::glob::matches(v.as_bytes(), n.as_bytes(), true));
+                } else if eq(&argv[3], "aclcat") {
+                    let cat = format!("@{}", v.to_ascii_lowercase());
+                    names.retain(|n| lookup(n.as_bytes()).is_some_and(|s| s.acl.contains(&cat.as_str())));
+                } else if eq(&argv[3], "module") {
+                    names.clear();
+                } else {
+                    return c.out.error(ERR_SYNTAX);
+                }
+            } else if argv.len() != 2 {
+                return c.out.error(ERR_SYNTAX);
+            }
+            c.out.bulks(names.iter());
+        }
+        "getkeys" if argv.len() >= 3 => {
+            let Some(s) = lookup(&argv[2]) else {
+                return c.out.error("ERR Invalid command specified");
+            };
+            let args = &argv[2..];
+            if !arity_ok(s, args.len()) {
+                return c.out.error("ERR Invalid number of arguments specified for command");
+            }
+            let keys = s.key_indices(args.len());
+            if keys.is_empty() {
+                return c.out.error("ERR The command has no key arguments");
+            }
+            c.out.array(keys.len());
+            for i in keys {
+                c.out.bulk(&args[i]);
+            }
+        }
+        "help" => {
+            let lines = ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)", "COUNT", "INFO [<command-name> ...]", "DOCS [<command-name> ...]", "LIST [FILTERBY (MODULE|ACLCAT|PATTERN) <arg>]", "GETKEYS <full-command>"];
+            c.out.array(lines.len());
+            for l in lines {
+                c.out.simple(l);
+            }
+        }
+        "count" | "getkeys" => c.out.error(&format!("ERR wrong number of arguments for 'command|{sub}' command")),
+        _ => c.out.error(&unknown_subcommand(argv, "COMMAND")),
+    }
+}
+
+// ---- INFO ---------------------------------------------------------------------------------
+
+const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+
+fn info(c: &mut Ctx, argv: &[Bytes]) {
+    let mut sections: Vec<String> = argv[1..].iter().map(|a| text(a).to_ascii_lowercase()).collect();
+    if sections.is_empty() || sections.iter().any(|s| s == "default" || s == "all" || s == "everything") {
+        sections = DEFAULT_SECTIONS.iter().map(|s| s.to_string()).collect();
+    }
+    let mut out = String::new();
+    for name in DEFAULT_SECTIONS {
+        if !sections.iter().any(|s| s == name) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        section(c, name, &mut out);
+    }
+    c.out.verbatim(&out);
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    } else if b >= 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else if b >= 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+fn cpu_times() -> (f64, f64) {
+    // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF is always valid.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    (t(ru.ru_stime), t(ru.ru_utime))
+}
+
+fn section(c: &mut Ctx, name: &str, out: &mut String) {
+    let sh = c.shared;
+    let st = &sh.stats;
+    match name {
+        "server" => {
+            let up = sh.started.elapsed().as_secs();
+            let _ = write!(
+                out,
+                "# Server\r\nredis_version:{}\r\nvaylix_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                crate::REDIS_VERSION,
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                std::process::id(),
+                sh.run_id,
+                sh.port.load(Ordering::Relaxed),
+                c.now_ms * 1000,
+                up,
+                up / 86400,
+                sh.config.get_i64("hz"),
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                sh.config_file.clone().unwrap_or_default(),
+            );
+        }
+        "clients" => {
+            let _ = write!(
+                out,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                sh.clients.count(),
+                sh.config.get_i64("maxclients"),
+            );
+        }
+        "memory" => {
+            let rss = rss_bytes();
+            let _ = write!(
+                out,
+                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\n",
+                human(rss),
+                human(rss),
+                human(rss),
+                sh.config.get_i64("maxmemory"),
+                human(sh.config.get_i64("maxmemory") as u64),
+                sh.config.get_str("maxmemory-policy"),
+            );
+        }
+        "persistence" => crate::server::storage_cmds::info_persistence(sh, out),
+        "stats" => {
+            let _ = write!(
+                out,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n",
+                st.connections_received.load(Ordering::Relaxed),
+                st.commands_processed.load(Ordering::Relaxed),
+                st.net_input_bytes.load(Ordering::Relaxed),
+                st.net_output_bytes.load(Ordering::Relaxed),
+                st.rejected_connections.load(Ordering::Relaxed),
+                st.expired_keys.load(Ordering::Relaxed),
+                st.keyspace_hits.load(Ordering::Relaxed),
+                st.keyspace_misses.load(Ordering::Relaxed),
+            );
+        }
+        "replication" => {
+            let _ = write!(
+                out,
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n",
+                sh.run_id
+            );
+        }
+        "cpu" => {
+            let (sys, user) = cpu_times();
+            let _ = write!(out, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n");
+        }
+        "keyspace" => {
+            out.push_str("# Keyspace\r\n");
+            for db in 0..sh.keyspace.databases() {
+                let (keys, expires) = c.ks.db_stats(db as DbIndex);
+                if keys > 0 {
+                    let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,446 @@
+//! String commands: GET/SET and friends, counters, ranges, and the `SET ... IF VERSION n` CAS.
+
+use super::*;
+use crate::keyspace::Value;
+
+const W: &[&str] = &["write", "denyoom"];
+const WF: &[&str] = &["write", "denyoom", "fast"];
+const RF: &[&str] = &["readonly", "fast"];
+const RO: &[&str] = &["readonly"];
+const ACL_W: &[&str] = &["@write", "@string"];
+const ACL_WF: &[&str] = &["@write", "@string", "@fast"];
+const ACL_RF: &[&str] = &["@read", "@string", "@fast"];
+const ACL_R: &[&str] = &["@read", "@string", "@slow"];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("get", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "string", "Returns the string value of a key.", get),
+    spec("set", -3, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Sets the string value of a key; `IF VERSION n` makes it a compare-and-set.", set),
+    spec("setnx", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Sets a key only if it doesn't exist.", setnx),
+    spec("setex", 4, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Sets a key with an expiry in seconds.", setex),
+    spec("psetex", 4, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Sets a key with an expiry in milliseconds.", psetex),
+    spec("getset", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Sets a key and returns its old value.", getset),
+    spec("getdel", 2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Returns a key's value and deletes it.", getdel),
+    spec("getex", -2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Returns a key's value and changes its expiry.", getex),
+    spec("mget", -2, RF, (1, -1, 1), ACL_RF, Scope::Keys, "string", "Returns the values of several keys.", mget),
+    spec("mset", -3, W, (1, -1, 2), ACL_W, Scope::Keys, "string", "Sets several keys atomically.", mset),
+    spec("msetnx", -3, W, (1, -1, 2), ACL_W, Scope::Keys, "string", "Sets several keys only if none exists.", msetnx),
+    spec("append", 3, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Appends to a key's value.", append),
+    spec("strlen", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "string", "Returns the length of a key's value.", strlen),
+    spec("getrange", 4, RO, ONE_KEY, ACL_R, Scope::Keys, "string", "Returns a substring of a key's value.", getrange),
+    spec("substr", 4, RO, ONE_KEY, ACL_R, Scope::Keys, "string", "Returns a substring of a key's value.", getrange),
+    spec("setrange", 4, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Overwrites part of a key's value.", setrange),
+    spec("incr", 2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Increments an integer value by one.", incr),
+    spec("decr", 2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Decrements an integer value by one.", decr),
+    spec("incrby", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Increments an integer value.", incrby),
+    spec("decrby", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Decrements an integer value.", decrby),
+    spec("incrbyfloat", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Increments a float value.", incrbyfloat),
+];
+
+/// The string value of a live key: Ok(None) if absent, Err on another type.
+fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static str> {
+    let db = c.db();
+    match c.ks.get(db, key, c.now_ms) {
+        None => Ok(None),
+        Some(e) => match &e.value {
+            Value::String(b) => Ok(Some((b.clone(), e.expires_at_ms))),
+            #[allow(unreachable_patterns)]
+            _ => Err(ERR_WRONGTYPE),
+        },
+    }
+}
+
+fn get(c: &mut Ctx, argv: &[Bytes]) {
+    match get_string(c, &argv[1]) {
+        Ok(v) => c.out.bulk_opt(v.as_ref().map(|(b, _)| &b[..])),
+        Err(e) => c.out.error(e),
+    }
+}
+
+/// Converts a relative or absolute expiry argument to absolute unix ms.
+/// `None` means invalid (non-positive or overflowing) as Redis reports it.
+pub fn expiry_at(now_ms: u64, amount: i64, unit_ms: bool, absolute: bool) -> Option<u64> {
+    if amount <= 0 && !absolute {
+        return None;
+    }
+    if amount <= 0 {
+        return None;
+    }
+    let ms = if unit_ms { amount } else { amount.checked_mul(1000)? };
+    let at = if absolute { ms } else { ms.checked_add(now_ms as i64)? };
+    (at > 0).then_some(at as u64)
+}
+
+struct SetOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    expire: Option<u64>,
+    if_version: Option<u64>,
+}
+
+fn parse_set_opts(c: &Ctx, argv: &[Bytes]) -> Result<SetOpts, String> {
+    let mut o = SetOpts { nx: false, xx: false, get: false, keepttl: false, expire: None, if_version: None };
+    let mut has_exp = false;
+    let mut i = 3;
+    while i < argv.len() {
+        let a = &argv[i];
+        if eq(a, "nx") && !o.xx {
+            o.nx = true;
+        } else if eq(a, "xx") && !o.nx {
+            o.xx = true;
+        } else if eq(a, "get") {
+            o.get = true;
+        } else if eq(a, "keepttl") && !has_exp {
+            o.keepttl = true;
+            has_exp = true;
+        } else if (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat")) && !has_exp && i + 1 < argv.len() {
+            let n = parse_i64(&argv[i + 1]).ok_or_else(|| ERR_NOT_INT.to_string())?;
+            let unit_ms = eq(a, "px") || eq(a, "pxat");
+            let absolute = eq(a, "exat") || eq(a, "pxat");
+            let at = expiry_at(c.now_ms, n, unit_ms, absolute)
+                .ok_or_else(|| "ERR invalid expire time in 'set' command".to_string())?;
+            o.expire = Some(at);
+            has_exp = true;
+            i += 1;
+        } else if eq(a, "if") && i + 2 < argv.len() && eq(&argv[i + 1], "version") && o.if_version.is_none() {
+            let n = parse_i64(&argv[i + 2]).filter(|n| *n >= 0).ok_or_else(|| ERR_NOT_INT.to_string())?;
+            o.if_version = Some(n as u64);
+            i += 2;
+        } else {
+            return Err(ERR_SYNTAX.into());
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn set(c: &mut Ctx, argv: &[Bytes]) {
+    let o = match parse_set_opts(c, argv) {
+        Ok(o) => o,
+        Err(e) => return c.out.error(&e),
+    };
+    let db = c.db();
+    let key = &argv[1];
+    let (old, old_exp, version) = match c.ks.get(db, key, c.now_ms) {
+        None => (None, 0, 0),
+        Some(e) => match &e.value {
+            Value::String(b) => (Some(b.clone()), e.expires_at_ms, e.version),
+            #[allow(unreachable_patterns)]
+            _ if o.get => return c.out.error(ERR_WRONGTYPE),
+            #[allow(unreachable_patterns)]
+            _ => (None, e.expires_at_ms, e.version),
+        },
+    };
+    let exists = version != 0;
+    let blocked = (o.nx && exists) || (o.xx && !exists) || o.if_version.is_some_and(|v| v != version);
+    if !blocked {
+        let exp = if o.keepttl { old_exp } else { o.expire.unwrap_or(0) };
+        store(c, key, Value::String(Bytes::copy_from_slice(&argv[2])), exp);
+    }
+    if o.get {
+        c.out.bulk_opt(old.as_deref());
+    } else if blocked {
+        c.out.null();
+    } else {
+        c.out.ok();
+    }
+}
+
+/// Writes a string; an expiry already in the past deletes the key instead (as Redis does).
+fn store(c: &mut Ctx, key: &[u8], value: Value, exp: u64) {
+    let db = c.db();
+    if exp != 0 && exp <= c.now_ms {
+        c.ks.del(db, key, c.now_ms);
+    } else {
+        c.ks.put(db, key, value, exp);
+    }
+}
+
+fn setnx(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    if c.ks.exists(db, &argv[1], c.now_ms) {
+        c.out.int(0);
+    } else {
+        c.ks.put(db, &argv[1], Value::String(Bytes::copy_from_slice(&argv[2])), 0);
+        c.out.int(1);
+    }
+}
+
+fn setex_common(c: &mut Ctx, argv: &[Bytes], unit_ms: bool, name: &str) {
+    let Some(n) = parse_i64(&argv[2]) else { return c.out.error(ERR_NOT_INT) };
+    let Some(at) = expiry_at(c.now_ms, n, unit_ms, false) else {
+        return c.out.error(&format!("ERR invalid expire time in '{name}' command"));
+    };
+    store(c, &argv[1], Value::String(Bytes::copy_from_slice(&argv[3])), at);
+    c.out.ok();
+}
+
+fn setex(c: &mut Ctx, argv: &[Bytes]) {
+    setex_common(c, argv, false, "setex")
+}
+
+fn psetex(c: &mut Ctx, argv: &[Bytes]) {
+    setex_common(c, argv, true, "psetex")
+}
+
+fn getset(c: &mut Ctx, argv: &[Bytes]) {
+    match get_string(c, &argv[1]) {
+        Err(e) => c.out.error(e),
+        Ok(old) => {
+            let db = c.db();
+            c.ks.put(db, &argv[1], Value::String(Bytes::copy_from_slice(&argv[2])), 0);
+            c.out.bulk_opt(old.as_ref().map(|(b, _)| &b[..]));
+        }
+    }
+}
+
+fn getdel(c: &mut Ctx, argv: &[Bytes]) {
+    match get_string(c, &argv[1]) {
+        Err(e) => c.out.error(e),
+        Ok(None) => c.out.null(),
+        Ok(Some((v, _))) => {
+            let db = c.db();
+            c.ks.del(db, &argv[1], c.now_ms);
+            c.out.bulk(&v);
+        }
+    }
+}
+
+fn getex(c: &mut Ctx, argv: &[Bytes]) {
+    // Parse options first: a syntax error must not change anything.
+    let mut new_exp: Option<u64> = None; // Some(0) = persist
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if new_exp.is_none() && eq(a, "persist") {
+            new_exp = Some(0);
+        } else if new_exp.is_none() && (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat")) && i + 1 < argv.len() {
+            let Some(n) = parse_i64(&argv[i + 1]) else { return c.out.error(ERR_NOT_INT) };
+            let unit_ms = eq(a, "px") || eq(a, "pxat");
+            let absolute = eq(a, "exat") || eq(a, "pxat");
+            let Some(at) = expiry_at(c.now_ms, n, unit_ms, absolute) else {
+                return c.out.error("ERR invalid expire time in 'getex' command");
+            };
+            new_exp = Some(at);
+            i += 1;
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+        i += 1;
+    }
+    match get_string(c, &argv[1]) {
+        Err(e) => c.out.error(e),
+        Ok(None) => c.out.null(),
+        Ok(Some((v, cur))) => {
+            let db = c.db();
+            match new_exp {
+                Some(at) if at != 0 && at <= c.now_ms => {
+                    c.ks.del(db, &argv[1], c.now_ms);
+                }
+                Some(at) if at != cur => {
+                    c.ks.set_expiry(db, &argv[1], at, c.now_ms);
+                }
+                _ => {}
+            }
+            c.out.bulk(&v);
+        }
+    }
+}
+
+fn mget(c: &mut Ctx, argv: &[Bytes]) {
+    c.out.array(argv.len() - 1);
+    for key in &argv[1..] {
+        match get_string(c, key) {
+            Ok(Some((v, _))) => c.out.bulk(&v),
+            _ => c.out.null(),
+        }
+    }
+}
+
+fn mset(c: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() % 2 == 0 {
+        return c.out.error(&wrong_args("mset"));
+    }
+    let db = c.db();
+    for pair in argv[1..].chunks(2) {
+        c.ks.put(db, &pair[0], Value::String(Bytes::copy_from_slice(&pair[1])), 0);
+    }
+    c.out.ok();
+}
+
+fn msetnx(c: &mut Ctx, argv: &[Bytes]) {
+    if argv.len() % 2 == 0 {
+        return c.out.error(&wrong_args("msetnx"));
+    }
+    let db = c.db();
+    let now = c.now_ms;
+    if argv[1..].chunks(2).any(|p| c.ks.exists(db, &p[0], now)) {
+        return c.out.int(0);
+    }
+    for pair in argv[1..].chunks(2) {
+        c.ks.put(db, &pair[0], Value::String(Bytes::copy_from_slice(&pair[1])), 0);
+    }
+    c.out.int(1);
+}
+
+fn max_len(c: &Ctx) -> usize {
+    c.shared.config.get_i64("proto-max-bulk-len").max(0) as usize
+}
+
+fn append(c: &mut Ctx, argv: &[Bytes]) {
+    match get_string(c, &argv[1]) {
+        Err(e) => c.out.error(e),
+        Ok(old) => {
+            let (mut buf, exp) = match old {
+                Some((v, exp)) => (v.to_vec(), exp),
+                None => (Vec::new(), 0),
+            };
+            if buf.len() + argv[2].len() > max_len(c) {
+                return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            }
+            buf.extend_from_slice(&argv[2]);
+            let len = buf.len();
+            let db = c.db();
+            c.ks.put(db, &argv[1], Value::String(Bytes::from(buf)), exp);
+            c.out.int(len as i64);
+        }
+    }
+}
+
+fn strlen(c: &mut Ctx, argv: &[Bytes]) {
+    match get_string(c, &argv[1]) {
+        Err(e) => c.out.error(e),
+        Ok(v) => c.out.int(v.map_or(0, |(b, _)| b.len() as i64)),
+    }
+}
+
+fn getrange(c: &mut Ctx, argv: &[Bytes]) {
+    let (Some(mut start), Some(mut end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        return c.out.error(ERR_NOT_INT);
+    };
+    let v = match get_string(c, &argv[1]) {
+        Err(e) => return c.out.error(e),
+        Ok(None) => return c.out.bulk(b""),
+        Ok(Some((v, _))) => v,
+    };
+    let len = v.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return c.out.bulk(b"");
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if len == 0 || start > end {
+        return c.out.bulk(b"");
+    }
+    c.out.bulk(&v[start as usize..=end as usize]);
+}
+
+fn setrange(c: &mut Ctx, argv: &[Bytes]) {
+    let Some(offset) = parse_i64(&argv[2]) else { return c.out.error(ERR_NOT_INT) };
+    if offset < 0 {
+        return c.out.error("ERR offset is out of range");
+    }
+    let old = match get_string(c, &argv[1]) {
+        Err(e) => return c.out.error(e),
+        Ok(v) => v,
+    };
+    let patch = &argv[3];
+    let (mut buf, exp) = match old {
+        Some((v, exp)) => (v.to_vec(), exp),
+        None => {
+            if patch.is_empty() {
+                return c.out.int(0);
+            }
+            (Vec::new(), 0)
+        }
+    };
+    if patch.is_empty() {
+        return c.out.int(buf.len() as i64);
+    }
+    let end = offset as u64 + patch.len() as u64;
+    if end > max_len(c) as u64 {
+        return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    }
+    let end = end as usize;
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
+    buf[offset as usize..end].copy_from_slice(patch);
+    let len = buf.len();
+    let db = c.db();
+    c.ks.put(db, &argv[1], Value::String(Bytes::from(buf)), exp);
+    c.out.int(len as i64);
+}
+
+fn incr_by(c: &mut Ctx, key: &[u8], by: i64) {
+    let (cur, exp) = match get_string(c, key) {
+        Err(e) => return c.out.error(e),
+        Ok(None) => (0, 0),
+        Ok(Some((v, exp))) => match parse_i64(&v) {
+            Some(n) => (n, exp),
+            None => return c.out.error(ERR_NOT_INT),
+        },
+    };
+    let Some(next) = cur.checked_add(by) else {
+        return c.out.error("ERR increment or decrement would overflow");
+    };
+    let db = c.db();
+    c.ks.put(db, key, Value::String(Bytes::from(next.to_string())), exp);
+    c.out.int(next);
+}
+
+fn incr(c: &mut Ctx, argv: &[Bytes]) {
+    incr_by(c, &argv[1], 1)
+}
+
+fn decr(c: &mut Ctx, argv: &[Bytes]) {
+    incr_by(c, &argv[1], -1)
+}
+
+fn incrby(c: &mut Ctx, argv: &[Bytes]) {
+    match parse_i64(&argv[2]) {
+        Some(n) => incr_by(c, &argv[1], n),
+        None => c.out.error(ERR_NOT_INT),
+    }
+}
+
+fn decrby(c: &mut Ctx, argv: &[Bytes]) {
+    match parse_i64(&argv[2]).and_then(|n| n.checked_neg()) {
+        Some(n) => incr_by(c, &argv[1], n),
+        None => c.out.error(ERR_NOT_INT),
+    }
+}
+
+fn incrbyfloat(c: &mut Ctx, argv: &[Bytes]) {
+    let Some(by) = parse_f64(&argv[2]) else { return c.out.error(ERR_NOT_FLOAT) };
+    let (cur, exp) = match get_string(c, &argv[1]) {
+        Err(e) => return c.out.error(e),
+        Ok(None) => (0.0, 0),
+        Ok(Some((v, exp))) => match parse_f64(&v) {
+            Some(n) => (n, exp),
+            None => return c.out.error(ERR_NOT_FLOAT),
+        },
+    };
+    let next = cur + by;
+    if !next.is_finite() {
+        return c.out.error("ERR increment would produce NaN or Infinity");
+    }
+    // Rounded to 15 significant digits, then printed in shortest form: 0.1 + 0.2 gives "0.3"
+    // as Redis's long-double arithmetic does.
+    let rounded: f64 = format!("{next:.14e}").parse().unwrap_or(next);
+    let text = crate::resp::format_double(rounded);
+    let db = c.db();
+    // The WAL logs the resulting value, so replay never recomputes floating point.
+    c.ks.put(db, &argv[1], Value::String(Bytes::from(text.clone())), exp);
+    c.out.bulk(text.as_bytes());
+}

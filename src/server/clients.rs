@@ -1,0 +1,134 @@
+//! The client registry behind CLIENT LIST / INFO / KILL and INFO clients.
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// What other connections may read about a client (or ask of it).
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    pub name: Mutex<Bytes>,
+    pub lib_name: Mutex<String>,
+    pub lib_ver: Mutex<String>,
+    pub db: AtomicU8,
+    pub resp: AtomicU8,
+    /// Index into the command table of the last command (usize::MAX = none yet).
+    pub last_cmd: AtomicUsize,
+    pub last_active: Mutex<Instant>,
+    pub in_multi: AtomicBool,
+    pub watching: AtomicUsize,
+    pub no_evict: AtomicBool,
+    pub no_touch: AtomicBool,
+    /// Set by CLIENT KILL; the connection closes at its next wake-up.
+    pub killed: AtomicBool,
+    pub kill_notify: Notify,
+}
+
+impl ClientInfo {
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill_notify.notify_one();
+    }
+
+    /// One line of CLIENT LIST / CLIENT INFO in Redis's format.
+    pub fn describe(&self) -> String {
+        let cmd = match self.last_cmd.load(Ordering::Relaxed) {
+            usize::MAX => "NULL".to_string(),
+            i => crate::commands::all().get(i).map_or("NULL".to_string(), |s| s.name.to_string()),
+        };
+        let now = Instant::now();
+        let age = now.duration_since(self.created).as_secs();
+        let idle = now.duration_since(*self.last_active.lock()).as_secs();
+        let multi = if self.in_multi.load(Ordering::Relaxed) { 0 } else { -1 };
+        let mut flags = String::new();
+        if self.in_multi.load(Ordering::Relaxed) {
+            flags.push('x');
+        }
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if self.no_touch.load(Ordering::Relaxed) {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            String::from_utf8_lossy(&self.name.lock()),
+            age,
+            idle,
+            flags,
+            self.db.load(Ordering::Relaxed),
+            multi,
+            self.watching.load(Ordering::Relaxed),
+            cmd,
+            self.resp.load(Ordering::Relaxed),
+            self.lib_name.lock(),
+            self.lib_ver.lock(),
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct Clients {
+    next_id: AtomicU64,
+    map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+}
+
+impl Clients {
+    pub fn register(&self, addr: SocketAddr, laddr: SocketAddr) -> Arc<ClientInfo> {
+        let id = self.next_id.fetch_add(1, Ordering::AcqRel) + 1;
+        let now = Instant::now();
+        let info = Arc::new(ClientInfo {
+            id,
+            addr,
+            laddr,
+            created: now,
+            name: Mutex::new(Bytes::new()),
+            lib_name: Mutex::new(String::new()),
+            lib_ver: Mutex::new(String::new()),
+            db: AtomicU8::new(0),
+            resp: AtomicU8::new(2),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            last_active: Mutex::new(now),
+            in_multi: AtomicBool::new(false),
+            watching: AtomicUsize::new(0),
+            no_evict: AtomicBool::new(false),
+            no_touch: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            kill_notify: Notify::new(),
+        });
+        self.map.lock().insert(id, info.clone());
+        info
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.map.lock().remove(&id);
+    }
+
+    pub fn count(&self) -> usize {
+        self.map.lock().len()
+    }
+
+    pub fn all(&self) -> Vec<Arc<ClientInfo>> {
+        self.map.lock().values().cloned().collect()
+    }
+
+    pub fn kill_all(&self) {
+        for c in self.all() {
+            c.kill();
+        }
+    }
+}

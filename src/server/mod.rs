@@ -1,0 +1,155 @@
+//! The network side: listener, one tokio task per connection, dispatch, client registry,
+//! protected mode, limits and shutdown.
+//!
+//! A connection reads what the socket has, executes every complete command inline (no hop to
+//! another thread), appends replies to its out buffer and, before flushing, waits until the WAL
+//! is durable up to the newest sequence those replies reveal (`appendfsync always`). A pipeline
+//! therefore shares one wait, and all connections share one group-commit fsync.
+
+pub mod clients;
+mod connection;
+pub mod storage_cmds;
+
+pub use connection::ConnState;
+
+use crate::commands::{self, After, CommandSpec, Ctx, Scope};
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::resp::ReplyWriter;
+use bytes::Bytes;
+use clients::Clients;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+}
+
+impl Stats {
+    pub fn reset(&self) {
+        for c in [
+            &self.connections_received,
+            &self.commands_processed,
+            &self.rejected_connections,
+            &self.expired_keys,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// State shared by every connection and background task.
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub config_file: Option<String>,
+    pub keyspace: Arc<Keyspace>,
+    pub storage: Option<Arc<crate::storage::Storage>>,
+    pub clients: Clients,
+    pub stats: Stats,
+    pub started: Instant,
+    pub run_id: String,
+    pub port: AtomicU64,
+    pub lastsave: AtomicU64,
+    pub shutdown: tokio::sync::watch::Sender<Option<bool>>,
+}
+
+impl Shared {
+    pub fn new(config: Arc<Config>, keyspace: Arc<Keyspace>, storage: Option<Arc<crate::storage::Storage>>) -> Self {
+        let run_id: String = (0..40).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
+        Shared {
+            config,
+            config_file: None,
+            keyspace,
+            storage,
+            clients: Clients::default(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            run_id,
+            port: AtomicU64::new(0),
+            lastsave: AtomicU64::new(commands::now_ms() / 1000),
+            shutdown: tokio::sync::watch::channel(None).0,
+        }
+    }
+
+    /// Whether writes must be refused because the WAL failed (sticky).
+    pub fn poisoned(&self) -> bool {
+        self.storage.as_ref().is_some_and(|s| s.is_poisoned())
+    }
+
+    /// Asks every task to stop; `save` = take a final snapshot.
+    pub fn request_shutdown(&self, save: bool) {
+        let _ = self.shutdown.send(Some(save));
+    }
+}
+
+/// Runs one command from a connection: lookup, arity, auth, MULTI queueing, MISCONF, then
+/// the handler under the shard locks its scope needs.
+pub fn dispatch(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, argv: &[Bytes]) -> After {
+    shared.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+    let Some(spec) = commands::lookup(&argv[0]) else {
+        conn.flag_multi_error();
+        out.error(&commands::unknown_command(argv));
+        return After::Nothing;
+    };
+    if let Some(i) = commands::all().iter().position(|s| std::ptr::eq(*s, spec)) {
+        conn.info.last_cmd.store(i, Ordering::Relaxed);
+    }
+    if !commands::arity_ok(spec, argv.len()) {
+        conn.flag_multi_error();
+        out.error(&commands::wrong_args(spec.name));
+        return After::Nothing;
+    }
+    if !conn.authed && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
+        conn.flag_multi_error();
+        out.error("NOAUTH Authentication required.");
+        return After::Nothing;
+    }
+    if conn.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+        if let Some(q) = conn.multi.as_mut() {
+            q.push(argv.to_vec());
+        }
+        out.simple("QUEUED");
+        return After::Nothing;
+    }
+    if spec.is_write() && shared.poisoned() {
+        out.error(MISCONF);
+        return After::Nothing;
+    }
+    run(shared, conn, out, spec, argv)
+}
+
+pub const MISCONF: &str = "MISCONF Errors writing to the WAL file: writes are refused until the server is restarted (see INFO persistence)";
+
+/// Runs a looked-up, validated command under the locks of its scope.
+pub fn run(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, spec: &CommandSpec, argv: &[Bytes]) -> After {
+    let ks = &shared.keyspace;
+    let mut locked = match spec.scope {
+        Scope::None => ks.lock_none(),
+        Scope::All => ks.lock_all(),
+        Scope::Keys => {
+            let mut shards = Vec::with_capacity(2);
+            commands::key_shards(shared, spec, argv, &mut shards);
+            ks.lock(shards)
+        }
+    };
+    let mut ctx = Ctx { shared, conn, ks: &mut locked, out, now_ms: commands::now_ms(), after: After::Nothing };
+    (spec.handler)(&mut ctx, argv);
+    let after = std::mem::take(&mut ctx.after);
+    conn.observe(locked.observed());
+    after
+}
+
+pub use connection::serve;
