@@ -106,7 +106,7 @@ fn pttl(c: &mut Ctx, argv: &[Bytes]) {
 
 fn expiretime(c: &mut Ctx, argv: &[Bytes]) {
     let at = expiry_of(c, &argv[1]);
-    c.out.int(if at < 0 { at } else { at / 1000 })
+    c.out.int(if at < 0 { at } else { (at + 500) / 1000 })
 }
 
 fn pexpiretime(c: &mut Ctx, argv: &[Bytes]) {

@@ -96,7 +96,7 @@ impl Ctx<'_, '_> {
     }
 }
 
-static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+static TABLE: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
 static ALL: OnceLock<Vec<&'static CommandSpec>> = OnceLock::new();
 
 /// Every command, in family order.
@@ -118,12 +118,31 @@ pub fn all() -> &'static [&'static CommandSpec] {
     })
 }
 
-/// The command table, by lower-case name.
-pub fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    TABLE.get_or_init(|| all().iter().map(|s| (s.name, *s)).collect())
+/// The command table: lower-case name -> index into [`all`].
+pub fn table() -> &'static HashMap<&'static str, usize> {
+    TABLE.get_or_init(|| all().iter().enumerate().map(|(i, s)| (s.name, i)).collect())
 }
 
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    lookup_index(name).and_then(|i| all().get(i).copied())
+}
+
+/// Container commands whose subcommand names appear in COMMAND LIST and CLIENT LIST (`client|list`).
+pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
+    ("client", &["id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "no-touch", "help"]),
+    ("config", &["get", "set", "resetstat", "rewrite", "help"]),
+    ("command", &["count", "info", "docs", "list", "getkeys", "help"]),
+    ("memory", &["usage", "help"]),
+    ("debug", &["sleep"]),
+    ("keyring", &["rotate", "status"]),
+    ("backup", &[]),
+];
+
+pub fn is_container(name: &str) -> bool {
+    SUBCOMMANDS.iter().any(|(c, subs)| *c == name && !subs.is_empty())
+}
+
+pub fn lookup_index(name: &[u8]) -> Option<usize> {
     if name.len() > 32 {
         return None;
     }

@@ -79,6 +79,9 @@ fn shutdown(c: &mut Ctx, argv: &[Bytes]) {
 
 fn memory(c: &mut Ctx, argv: &[Bytes]) {
     if eq(&argv[1], "usage") {
+        if argv.len() < 3 {
+            return c.out.error("ERR wrong number of arguments for 'memory|usage' command");
+        }
         if argv.len() != 3 && !(argv.len() == 5 && eq(&argv[3], "samples")) {
             return c.out.error(ERR_SYNTAX);
         }
@@ -154,7 +157,8 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                     for (n, v) in &before {
                         let _ = c.shared.config.set(n, v);
                     }
-                    return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"));
+                    let why = crate::config::redis_reason(&e);
+                    return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"));
                 }
                 crate::server::storage_cmds::config_changed(c.shared, &name.to_ascii_lowercase());
             }
@@ -254,14 +258,19 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
             }
         }
         "list" => {
-            let mut names: Vec<&str> = all.iter().map(|s| s.name).collect();
+            let mut names: Vec<String> = all.iter().map(|s| s.name.to_string()).collect();
+            for (container, subs) in SUBCOMMANDS {
+                if lookup(container.as_bytes()).is_some() {
+                    names.extend(subs.iter().map(|s| format!("{container}|{s}")));
+                }
+            }
             if argv.len() == 5 && eq(&argv[2], "filterby") {
                 let v = text(&argv[4]);
                 if eq(&argv[3], "pattern") {
                     names.retain(|n| crate::glob::matches(v.as_bytes(), n.as_bytes(), true));
                 } else if eq(&argv[3], "aclcat") {
                     let cat = format!("@{}", v.to_ascii_lowercase());
-                    names.retain(|n| lookup(n.as_bytes()).is_some_and(|s| s.acl.contains(&cat.as_str())));
+                    names.retain(|n| lookup(n.split('|').next().unwrap_or_default().as_bytes()).is_some_and(|s| s.acl.contains(&cat.as_str())));
                 } else if eq(&argv[3], "module") {
                     names.clear();
                 } else {
@@ -272,7 +281,7 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
             }
             c.out.bulks(names.iter());
         }
-        "getkeys" if argv.len() >= 3 => {
+        "getkeys" if argv.len() >= 4 => {
             let Some(s) = lookup(&argv[2]) else {
                 return c.out.error("ERR Invalid command specified");
             };

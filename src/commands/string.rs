@@ -49,8 +49,17 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
     }
 }
 
+/// Counts a read lookup in INFO stats (keyspace_hits / keyspace_misses).
+fn count_lookup(c: &Ctx, hit: bool) {
+    let st = &c.shared.stats;
+    let counter = if hit { &st.keyspace_hits } else { &st.keyspace_misses };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn get(c: &mut Ctx, argv: &[Bytes]) {
-    match get_string(c, &argv[1]) {
+    let r = get_string(c, &argv[1]);
+    count_lookup(c, matches!(r, Ok(Some(_))));
+    match r {
         Ok(v) => c.out.bulk_opt(v.as_ref().map(|(b, _)| &b[..])),
         Err(e) => c.out.error(e),
     }
@@ -251,7 +260,9 @@ fn getex(c: &mut Ctx, argv: &[Bytes]) {
 fn mget(c: &mut Ctx, argv: &[Bytes]) {
     c.out.array(argv.len() - 1);
     for key in &argv[1..] {
-        match get_string(c, key) {
+        let r = get_string(c, key);
+        count_lookup(c, matches!(r, Ok(Some(_))));
+        match r {
             Ok(Some((v, _))) => c.out.bulk(&v),
             _ => c.out.null(),
         }
@@ -415,8 +426,9 @@ fn incrby(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn decrby(c: &mut Ctx, argv: &[Bytes]) {
-    match parse_i64(&argv[2]).and_then(|n| n.checked_neg()) {
-        Some(n) => incr_by(c, &argv[1], n),
+    match parse_i64(&argv[2]).map(|n| n.checked_neg()) {
+        Some(Some(n)) => incr_by(c, &argv[1], n),
+        Some(None) => c.out.error("ERR decrement would overflow"),
         None => c.out.error(ERR_NOT_INT),
     }
 }

@@ -103,33 +103,41 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     n.checked_mul(mul)
 }
 
+/// Redis's wording of why a value was refused (CONFIG SET error replies).
+pub fn redis_reason(err: &ConfigError) -> String {
+    match err {
+        ConfigError::Invalid { why, .. } => why.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
     let invalid = |why: &str| ConfigError::Invalid { name: p.name.into(), value: value.into(), why: why.into() };
     match p.kind {
         Kind::Int { min, max } => {
-            let n: i64 = value.trim().parse().map_err(|_| invalid("not an integer"))?;
+            let n: i64 = value.trim().parse().map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
             if n < min || n > max {
-                return Err(invalid(&format!("must be between {min} and {max}")));
+                return Err(invalid(&format!("argument must be between {min} and {max} inclusive")));
             }
             Ok(n.to_string())
         }
         Kind::Memory { min, max } => {
-            let n = parse_memory(value).ok_or_else(|| invalid("not a size (e.g. 512mb)"))?;
+            let n = parse_memory(value).ok_or_else(|| invalid("argument must be a memory value"))?;
             if n < min || n > max {
-                return Err(invalid(&format!("must be between {min} and {max} bytes")));
+                return Err(invalid(&format!("argument must be between {min} and {max} inclusive")));
             }
             Ok(n.to_string())
         }
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
             "yes" | "no" => Ok(value.to_ascii_lowercase()),
-            _ => Err(invalid("must be yes or no")),
+            _ => Err(invalid("argument must be 'yes' or 'no'")),
         },
         Kind::Enum(choices) => {
             let v = value.to_ascii_lowercase();
             if choices.contains(&v.as_str()) {
                 Ok(v)
             } else {
-                Err(invalid(&format!("must be one of {}", choices.join(", "))))
+                Err(invalid(&format!("argument(s) must be one of the following: {}", choices.join(", "))))
             }
         }
         Kind::Str => Ok(value.to_string()),
@@ -137,6 +145,7 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
 }
 
 /// The live configuration.
+#[derive(Debug)]
 pub struct Config {
     values: RwLock<BTreeMap<&'static str, String>>,
 }

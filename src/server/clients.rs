@@ -22,6 +22,8 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Index into the command table of the last command (usize::MAX = none yet).
     pub last_cmd: AtomicUsize,
+    /// Subcommand of the last command when it was a container (`client|list`).
+    pub last_sub: Mutex<String>,
     pub last_active: Mutex<Instant>,
     pub in_multi: AtomicBool,
     pub watching: AtomicUsize,
@@ -42,7 +44,11 @@ impl ClientInfo {
     pub fn describe(&self) -> String {
         let cmd = match self.last_cmd.load(Ordering::Relaxed) {
             usize::MAX => "NULL".to_string(),
-            i => crate::commands::all().get(i).map_or("NULL".to_string(), |s| s.name.to_string()),
+            i => match crate::commands::all().get(i) {
+                Some(s) if crate::commands::is_container(s.name) => format!("{}|{}", s.name, self.last_sub.lock()),
+                Some(s) => s.name.to_string(),
+                None => "NULL".to_string(),
+            },
         };
         let now = Instant::now();
         let age = now.duration_since(self.created).as_secs();
@@ -102,6 +108,7 @@ impl Clients {
             db: AtomicU8::new(0),
             resp: AtomicU8::new(2),
             last_cmd: AtomicUsize::new(usize::MAX),
+            last_sub: Mutex::new(String::new()),
             last_active: Mutex::new(now),
             in_multi: AtomicBool::new(false),
             watching: AtomicUsize::new(0),

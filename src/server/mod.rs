@@ -99,13 +99,15 @@ impl Shared {
 /// the handler under the shard locks its scope needs.
 pub fn dispatch(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, argv: &[Bytes]) -> After {
     shared.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
-    let Some(spec) = commands::lookup(&argv[0]) else {
+    let Some(index) = commands::lookup_index(&argv[0]) else {
         conn.flag_multi_error();
         out.error(&commands::unknown_command(argv));
         return After::Nothing;
     };
-    if let Some(i) = commands::all().iter().position(|s| std::ptr::eq(*s, spec)) {
-        conn.info.last_cmd.store(i, Ordering::Relaxed);
+    let spec = commands::all()[index];
+    conn.info.last_cmd.store(index, Ordering::Relaxed);
+    if argv.len() > 1 && commands::is_container(spec.name) {
+        *conn.info.last_sub.lock() = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     }
     if !commands::arity_ok(spec, argv.len()) {
         conn.flag_multi_error();

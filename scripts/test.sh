@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need on a fresh Debian machine, builds once
+# (release), and runs every suite: cargo tests (unit + the real binary), redis-py in RESP2 and
+# RESP3, redis-cli, and a short kill -9 crash run. Long soak runs: scripts/crash.sh --long.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1; fi
+}
+
+# --- system packages ---------------------------------------------------------------------
+missing=()
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v python3 >/dev/null || missing+=(python3 python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# --- python packages ---------------------------------------------------------------------
+if ! python3 -c 'import redis, pytest' 2>/dev/null; then
+  log "installing python packages"
+  python3 -m pip install -q -r integration/python/requirements.txt 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages -r integration/python/requirements.txt
+fi
+
+# --- build once, test -----------------------------------------------------------------------
+# One release build serves cargo test, the python suite, redis-cli and the crash run.
+log "cargo build --release"
+cargo build --release --bins
+BIN="$PWD/target/release/vaylix"
+
+log "cargo test --release"
+cargo test --release
+
+log "redis-py suite (RESP2 + RESP3)"
+VAYLIX_BIN="$BIN" python3 -m pytest -q integration/python
+
+log "redis-cli suite"
+VAYLIX_BIN="$BIN" bash integration/cli/test_cli.sh
+
+if [ -x scripts/crash.sh ]; then
+  log "crash run (short)"
+  VAYLIX_BIN="$BIN" scripts/crash.sh --quick
+fi
+
+log "all suites passed"
