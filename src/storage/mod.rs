@@ -1,1 +1,4 @@
 //! Durable encrypted storage (being written).
+pub mod crypto;
+pub mod error;
+pub mod fs;
