@@ -56,6 +56,18 @@ pub trait FileSystem: Send + Sync {
     }
 }
 
+/// Replaces `dir/name` atomically and durably: write `dir/name.tmp`, fsync it, rename it over
+/// `dir/name`, fsync `dir`. A crash at any point leaves either the old or the new file.
+pub fn write_atomic(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8], private: bool) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = fs.create(&tmp, private)?;
+    f.write_all(bytes)?;
+    f.sync_data()?;
+    drop(f);
+    fs.rename(&tmp, &dir.join(name))?;
+    fs.sync_dir(dir)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real file system
 // ---------------------------------------------------------------------------------------------
