@@ -7,3 +7,5 @@ pub mod wal;
 
 /// The storage format version every file carries.
 pub const FORMAT_VERSION: u32 = 3;
+pub mod manifest;
+pub mod snapshot;
