@@ -280,8 +280,8 @@ fn sample(len: usize, n: usize) -> impl Iterator<Item = usize> {
 fn any_flipped_byte_in_sealed_segment_snapshot_manifest_or_keyring_fails_open_naming_the_file() {
     let (fs, _) = populated();
     let sealed = find(&fs, |n| n.starts_with("wal/") && !n.contains("active"));
-    assert!(sealed.len() >= 2, "{sealed:?}");
-    for p in &sealed[sealed.len() - 1..] {
+    assert!(!sealed.is_empty(), "{sealed:?}");
+    for p in &sealed {
         let len = fs.contents(p).unwrap().len();
         flips_fail(&fs, p, sample(len, 120));
     }
