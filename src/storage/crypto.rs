@@ -22,7 +22,9 @@ pub const TAG_LEN: usize = 16;
 pub const KEY_LEN: usize = 32;
 
 /// Identifies a data key in the keyring (and in every file header that uses it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct KeyId(pub u32);
 
 impl std::fmt::Display for KeyId {
@@ -107,27 +109,36 @@ pub fn random_nonce() -> [u8; NONCE_LEN] {
     n
 }
 
+/// The AEAD refused: wrong key, tampered data, or (sealing) an over-long plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AeadError;
+
 /// Encrypts `buf` in place and appends the tag; returns the nonce used.
 /// Fails only if the plaintext exceeds the cipher's limit (256 GiB), which callers never reach.
-pub fn seal(key: &SecretKey, ad: &[u8], buf: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], ()> {
+pub fn seal(key: &SecretKey, ad: &[u8], buf: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], AeadError> {
     let nonce = random_nonce();
     let tag = key
         .cipher
         .encrypt_inout_detached(&XNonce::from(nonce), ad, buf.as_mut_slice().into())
-        .map_err(|_| ())?;
+        .map_err(|_| AeadError)?;
     buf.extend_from_slice(tag.as_slice());
     Ok(nonce)
 }
 
 /// Verifies and decrypts `buf` (ciphertext followed by the tag) in place; on success `buf`
 /// holds the plaintext. Any tampering with nonce, ad, ciphertext or tag, or a wrong key, fails.
-pub fn open(key: &SecretKey, nonce: &[u8; NONCE_LEN], ad: &[u8], buf: &mut Vec<u8>) -> Result<(), ()> {
-    let split = buf.len().checked_sub(TAG_LEN).ok_or(())?;
+pub fn open(
+    key: &SecretKey,
+    nonce: &[u8; NONCE_LEN],
+    ad: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), AeadError> {
+    let split = buf.len().checked_sub(TAG_LEN).ok_or(AeadError)?;
     let (ct, tag) = buf.split_at_mut(split);
-    let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| ())?;
+    let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| AeadError)?;
     key.cipher
         .decrypt_inout_detached(&XNonce::from(*nonce), ad, ct.into(), &tag.into())
-        .map_err(|_| ())?;
+        .map_err(|_| AeadError)?;
     buf.truncate(split);
     Ok(())
 }
@@ -142,8 +153,16 @@ pub fn hmac_sha256(key: &[u8; KEY_LEN], msg: &[u8]) -> [u8; 32] {
             *b ^= k;
         }
     }
-    let inner: [u8; 32] = Sha256::new().chain_update(ipad).chain_update(msg).finalize().into();
-    Sha256::new().chain_update(opad).chain_update(inner).finalize().into()
+    let inner: [u8; 32] = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize()
+        .into();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// Constant-time comparison of two MACs.

@@ -49,7 +49,9 @@ pub enum StorageError {
         offset: u64,
         seq: SeqNote,
     },
-    #[error("authentication failed (wrong key or tampered data) in {file} at offset {offset}{seq}")]
+    #[error(
+        "authentication failed (wrong key or tampered data) in {file} at offset {offset}{seq}"
+    )]
     AuthFailed {
         file: String,
         offset: u64,
@@ -82,7 +84,11 @@ pub enum StorageError {
     #[error("manifest does not match {file}: {detail}")]
     ManifestMismatch { file: String, detail: String },
     #[error("truncated tail in active segment {file} at offset {offset} ({bytes} bytes) and wal-truncated-tail is fail")]
-    TornTail { file: String, offset: u64, bytes: u64 },
+    TornTail {
+        file: String,
+        offset: u64,
+        bytes: u64,
+    },
     #[error("unexpected file in the data dir: {file}")]
     UnexpectedFile { file: String },
     #[error("missing {file}: {detail}")]

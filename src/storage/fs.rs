@@ -58,7 +58,13 @@ pub trait FileSystem: Send + Sync {
 
 /// Replaces `dir/name` atomically and durably: write `dir/name.tmp`, fsync it, rename it over
 /// `dir/name`, fsync `dir`. A crash at any point leaves either the old or the new file.
-pub fn write_atomic(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8], private: bool) -> io::Result<()> {
+pub fn write_atomic(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    private: bool,
+) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let mut f = fs.create(&tmp, private)?;
     f.write_all(bytes)?;
@@ -106,7 +112,10 @@ impl FileSystem for RealFs {
         Ok(out)
     }
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn Read + Send>> {
-        Ok(Box::new(BufReader::with_capacity(256 * 1024, File::open(path)?)))
+        Ok(Box::new(BufReader::with_capacity(
+            256 * 1024,
+            File::open(path)?,
+        )))
     }
     fn create(&self, path: &Path, private: bool) -> io::Result<Box<dyn WritableFile>> {
         let mut o = OpenOptions::new();
@@ -121,7 +130,9 @@ impl FileSystem for RealFs {
         Ok(Box::new(RealFile(o.open(path)?)))
     }
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(RealFile(OpenOptions::new().append(true).open(path)?)))
+        Ok(Box::new(RealFile(
+            OpenOptions::new().append(true).open(path)?,
+        )))
     }
     fn len(&self, path: &Path) -> io::Result<u64> {
         Ok(fs::metadata(path)?.len())
@@ -244,7 +255,10 @@ impl WritableFile for SimFile {
 }
 
 fn not_found(p: &Path) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("{} not found", p.display()))
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} not found", p.display()),
+    )
 }
 
 impl SimFs {

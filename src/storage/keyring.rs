@@ -146,9 +146,11 @@ impl Keyring {
             op: "encoding the keyring",
             detail: e.to_string(),
         })?;
-        let nonce = crypto::seal(master, &Self::ad(), &mut ct).map_err(|()| StorageError::Encode {
-            op: "sealing the keyring",
-            detail: "cipher refused the plaintext".into(),
+        let nonce = crypto::seal(master, &Self::ad(), &mut ct).map_err(|crypto::AeadError| {
+            StorageError::Encode {
+                op: "sealing the keyring",
+                detail: "cipher refused the plaintext".into(),
+            }
         })?;
         let ct_len = u32::try_from(ct.len()).map_err(|_| StorageError::Encode {
             op: "encoding the keyring",
@@ -167,7 +169,9 @@ impl Keyring {
 
     /// Parses, checks and unseals a keyring file image.
     pub fn decode(bytes: &[u8], master: &SecretKey) -> Result<Self> {
-        let magic = bytes.get(..8).ok_or_else(|| malformed(0, "file shorter than its header"))?;
+        let magic = bytes
+            .get(..8)
+            .ok_or_else(|| malformed(0, "file shorter than its header"))?;
         if magic != KEYRING_MAGIC {
             return Err(StorageError::BadMagic {
                 file: KEYRING_FILE.into(),
@@ -187,9 +191,20 @@ impl Keyring {
         let crc_at = HEADER_LEN
             .checked_add(ct_len)
             .filter(|end| end.checked_add(4) == Some(bytes.len()))
-            .ok_or_else(|| malformed(36, format!("length field {ct_len} does not match file size {}", bytes.len())))?;
-        let stored_crc = le_u32(bytes, crc_at).ok_or_else(|| malformed(crc_at as u64, "truncated"))?;
-        let covered = bytes.get(..crc_at).ok_or_else(|| malformed(0, "truncated"))?;
+            .ok_or_else(|| {
+                malformed(
+                    36,
+                    format!(
+                        "length field {ct_len} does not match file size {}",
+                        bytes.len()
+                    ),
+                )
+            })?;
+        let stored_crc =
+            le_u32(bytes, crc_at).ok_or_else(|| malformed(crc_at as u64, "truncated"))?;
+        let covered = bytes
+            .get(..crc_at)
+            .ok_or_else(|| malformed(0, "truncated"))?;
         if crc32c::crc32c(covered) != stored_crc {
             return Err(StorageError::ChecksumMismatch {
                 file: KEYRING_FILE.into(),
@@ -202,10 +217,13 @@ impl Keyring {
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| malformed(12, "truncated nonce"))?;
         let mut ct = bytes.get(HEADER_LEN..crc_at).unwrap_or_default().to_vec();
-        crypto::open(master, &nonce, &Self::ad(), &mut ct).map_err(|()| StorageError::WrongMasterKey {
-            file: KEYRING_FILE.into(),
+        crypto::open(master, &nonce, &Self::ad(), &mut ct).map_err(|crypto::AeadError| {
+            StorageError::WrongMasterKey {
+                file: KEYRING_FILE.into(),
+            }
         })?;
-        let body: Body = rmp_serde::from_slice(&ct).map_err(|e| malformed(HEADER_LEN as u64, e.to_string()))?;
+        let body: Body =
+            rmp_serde::from_slice(&ct).map_err(|e| malformed(HEADER_LEN as u64, e.to_string()))?;
         let mut keys = BTreeMap::new();
         for r in body.keys {
             keys.insert(
@@ -218,7 +236,10 @@ impl Keyring {
         }
         let active = KeyId(body.active);
         if !keys.contains_key(&active) || keys.keys().any(|k| k.0 >= body.next_id) {
-            return Err(malformed(HEADER_LEN as u64, "active key missing or key id beyond next id"));
+            return Err(malformed(
+                HEADER_LEN as u64,
+                "active key missing or key id beyond next id",
+            ));
         }
         Ok(Keyring {
             active,
@@ -230,7 +251,9 @@ impl Keyring {
     /// Reads `<dir>/keyring`.
     pub fn load(fs: &dyn FileSystem, dir: &Path, master: &SecretKey) -> Result<Self> {
         let path = dir.join(KEYRING_FILE);
-        let bytes = fs.read_all(&path).map_err(|e| StorageError::io("reading", &path, e))?;
+        let bytes = fs
+            .read_all(&path)
+            .map_err(|e| StorageError::io("reading", &path, e))?;
         Self::decode(&bytes, master)
     }
 
@@ -244,12 +267,18 @@ impl Keyring {
 
 /// Little-endian u32 at `at`, or `None` past the end.
 pub(crate) fn le_u32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at.checked_add(4)?)?.try_into().ok().map(u32::from_le_bytes)
+    b.get(at..at.checked_add(4)?)?
+        .try_into()
+        .ok()
+        .map(u32::from_le_bytes)
 }
 
 /// Little-endian u64 at `at`, or `None` past the end.
 pub(crate) fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at.checked_add(8)?)?.try_into().ok().map(u64::from_le_bytes)
+    b.get(at..at.checked_add(8)?)?
+        .try_into()
+        .ok()
+        .map(u64::from_le_bytes)
 }
 
 #[cfg(test)]

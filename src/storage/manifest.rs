@@ -81,7 +81,15 @@ impl Manifest {
         let mac_at = 16usize
             .checked_add(body_len)
             .filter(|m| m.checked_add(MAC_LEN) == Some(b.len()))
-            .ok_or_else(|| malformed(12, format!("body length {body_len} does not match file size {}", b.len())))?;
+            .ok_or_else(|| {
+                malformed(
+                    12,
+                    format!(
+                        "body length {body_len} does not match file size {}",
+                        b.len()
+                    ),
+                )
+            })?;
         let covered = b.get(..mac_at).unwrap_or_default();
         let mac = b.get(mac_at..).unwrap_or_default();
         if !ct_eq(&hmac_sha256(&mac_key(master), covered), mac) {
@@ -99,16 +107,22 @@ impl Manifest {
                 supported: FORMAT_VERSION,
             });
         }
-        rmp_serde::from_slice(b.get(16..mac_at).unwrap_or_default()).map_err(|e| malformed(16, e.to_string()))
+        rmp_serde::from_slice(b.get(16..mac_at).unwrap_or_default())
+            .map_err(|e| malformed(16, e.to_string()))
     }
 
     /// Reads `<dir>/manifest` if it exists.
     pub fn load(fs: &dyn FileSystem, dir: &Path, master: &SecretKey) -> Result<Option<Self>> {
         let path = dir.join(MANIFEST_FILE);
-        if !fs.exists(&path).map_err(|e| StorageError::io("checking", &path, e))? {
+        if !fs
+            .exists(&path)
+            .map_err(|e| StorageError::io("checking", &path, e))?
+        {
             return Ok(None);
         }
-        let bytes = fs.read_all(&path).map_err(|e| StorageError::io("reading", &path, e))?;
+        let bytes = fs
+            .read_all(&path)
+            .map_err(|e| StorageError::io("reading", &path, e))?;
         Self::decode(&bytes, master).map(Some)
     }
 
@@ -141,7 +155,10 @@ mod tests {
         for i in 0..b.len() {
             let mut c = b.clone();
             c[i] ^= 0x40;
-            assert!(Manifest::decode(&c, &master).is_err(), "flip at {i} accepted");
+            assert!(
+                Manifest::decode(&c, &master).is_err(),
+                "flip at {i} accepted"
+            );
         }
     }
 }

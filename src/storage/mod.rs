@@ -45,8 +45,8 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 pub use crypto::KeyId;
-pub use error::{SeqNote, StorageError};
 use crypto::SecretKey;
+pub use error::{SeqNote, StorageError};
 use fs::{FileSystem, RealFs};
 use keyring::Keyring;
 use manifest::Manifest;
@@ -78,7 +78,9 @@ impl FromStr for SyncPolicy {
             "always" => Ok(SyncPolicy::Always),
             "everysec" => Ok(SyncPolicy::EverySec),
             "no" => Ok(SyncPolicy::No),
-            _ => Err(format!("invalid appendfsync value '{s}' (always, everysec, no)")),
+            _ => Err(format!(
+                "invalid appendfsync value '{s}' (always, everysec, no)"
+            )),
         }
     }
 }
@@ -250,7 +252,9 @@ pub struct Storage {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn now_ms() -> u64 {
@@ -263,27 +267,44 @@ fn now_ms() -> u64 {
 pub const MASTER_KEY_FILE: &str = "master.key";
 
 fn parse_key_file(bytes: &[u8], what: &str) -> Result<SecretKey, StorageError> {
-    if let Some(k) = std::str::from_utf8(bytes).ok().and_then(SecretKey::from_hex) {
+    if let Some(k) = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(SecretKey::from_hex)
+    {
         return Ok(k);
     }
-    let raw: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| StorageError::MasterKey(format!("{what} must hold 64 hex characters or 32 raw bytes")))?;
+    let raw: [u8; 32] = bytes.try_into().map_err(|_| {
+        StorageError::MasterKey(format!(
+            "{what} must hold 64 hex characters or 32 raw bytes"
+        ))
+    })?;
     Ok(SecretKey::from_bytes(raw))
 }
 
-fn resolve_master_key(fs: &dyn FileSystem, dirs: &Dirs, src: &MasterKeySource) -> Result<SecretKey, StorageError> {
+fn resolve_master_key(
+    fs: &dyn FileSystem,
+    dirs: &Dirs,
+    src: &MasterKeySource,
+) -> Result<SecretKey, StorageError> {
     match src {
-        MasterKeySource::Hex(h) => SecretKey::from_hex(h)
-            .ok_or_else(|| StorageError::MasterKey("VAYLIX_MASTER_KEY must be 64 hex characters".into())),
+        MasterKeySource::Hex(h) => SecretKey::from_hex(h).ok_or_else(|| {
+            StorageError::MasterKey("VAYLIX_MASTER_KEY must be 64 hex characters".into())
+        }),
         MasterKeySource::File(p) => {
-            let b = fs.read_all(p).map_err(|e| StorageError::io("reading master key", p, e))?;
+            let b = fs
+                .read_all(p)
+                .map_err(|e| StorageError::io("reading master key", p, e))?;
             parse_key_file(&b, &p.display().to_string())
         }
         MasterKeySource::Embedded => {
             let p = dirs.data.join(MASTER_KEY_FILE);
-            if fs.exists(&p).map_err(|e| StorageError::io("checking", &p, e))? {
-                let b = fs.read_all(&p).map_err(|e| StorageError::io("reading master key", &p, e))?;
+            if fs
+                .exists(&p)
+                .map_err(|e| StorageError::io("checking", &p, e))?
+            {
+                let b = fs
+                    .read_all(&p)
+                    .map_err(|e| StorageError::io("reading master key", &p, e))?;
                 return parse_key_file(&b, MASTER_KEY_FILE);
             }
             tracing::warn!(
@@ -292,8 +313,14 @@ fn resolve_master_key(fs: &dyn FileSystem, dirs: &Dirs, src: &MasterKeySource) -
                 p.display()
             );
             let k = SecretKey::generate();
-            fs::write_atomic(fs, &dirs.data, MASTER_KEY_FILE, format!("{}\n", k.to_hex()).as_bytes(), true)
-                .map_err(|e| StorageError::io("writing", &p, e))?;
+            fs::write_atomic(
+                fs,
+                &dirs.data,
+                MASTER_KEY_FILE,
+                format!("{}\n", k.to_hex()).as_bytes(),
+                true,
+            )
+            .map_err(|e| StorageError::io("writing", &p, e))?;
             Ok(k)
         }
     }
@@ -302,7 +329,10 @@ fn resolve_master_key(fs: &dyn FileSystem, dirs: &Dirs, src: &MasterKeySource) -
 impl Storage {
     /// Creates or opens the data dir, runs recovery, starts the WAL writer thread.
     /// Returns the storage and the last recovered sequence.
-    pub fn open(cfg: StorageConfig, sink: &mut dyn RecoverySink) -> Result<(Arc<Storage>, u64), StorageError> {
+    pub fn open(
+        cfg: StorageConfig,
+        sink: &mut dyn RecoverySink,
+    ) -> Result<(Arc<Storage>, u64), StorageError> {
         Self::open_with_fs(cfg, Arc::new(RealFs), sink)
     }
 
@@ -314,7 +344,8 @@ impl Storage {
     ) -> Result<(Arc<Storage>, u64), StorageError> {
         let dirs = Dirs::new(&cfg.data_dir);
         for d in [&dirs.data, &dirs.wal, &dirs.snapshots] {
-            fs.create_dir_all(d).map_err(|e| StorageError::io("creating directory", d, e))?;
+            fs.create_dir_all(d)
+                .map_err(|e| StorageError::io("creating directory", d, e))?;
         }
         fs.sync_dir(&dirs.data)
             .map_err(|e| StorageError::io("syncing directory", &dirs.data, e))?;
@@ -330,7 +361,9 @@ impl Storage {
                 detail: "no active key".into(),
             })?;
         let seg = match &rec.active {
-            Some((start, keys)) => SegmentWriter::open_existing(fs.clone(), &dirs.wal, *start, last + 1, keys.clone())?,
+            Some((start, keys)) => {
+                SegmentWriter::open_existing(fs.clone(), &dirs.wal, *start, last + 1, keys.clone())?
+            }
             None => SegmentWriter::create(fs.clone(), &dirs.wal, last + 1)?,
         };
         let shared = Arc::new(Shared::new(last, cfg.sync, rec.index));
@@ -427,7 +460,11 @@ impl Storage {
         r
     }
 
-    fn snapshot_inner(&self, src: &dyn SnapshotSource, t: Instant) -> Result<SnapshotInfo, StorageError> {
+    fn snapshot_inner(
+        &self,
+        src: &dyn SnapshotSource,
+        t: Instant,
+    ) -> Result<SnapshotInfo, StorageError> {
         if self.is_poisoned() {
             return Err(StorageError::Poisoned);
         }
@@ -435,9 +472,9 @@ impl Storage {
         let age_due = {
             let kr = self.keyring.lock();
             self.key_rotation_secs > 0
-                && kr
-                    .active()
-                    .is_some_and(|(_, e)| now_secs().saturating_sub(e.created_at) >= self.key_rotation_secs)
+                && kr.active().is_some_and(|(_, e)| {
+                    now_secs().saturating_sub(e.created_at) >= self.key_rotation_secs
+                })
         };
         if self.rotation_requested.swap(false, Ordering::SeqCst) || age_due {
             let mut kr = self.keyring.lock().clone();
@@ -455,7 +492,10 @@ impl Storage {
         let (tx, rx) = mpsc::channel();
         self.shared.command(Cmd::Seal(tx));
         let s = rx.recv().map_err(|_| StorageError::ShutDown)??;
-        self.shared.stats.wal_bytes_since_snapshot.store(0, Ordering::Relaxed);
+        self.shared
+            .stats
+            .wal_bytes_since_snapshot
+            .store(0, Ordering::Relaxed);
         let (key_id, key) = {
             let kr = self.keyring.lock();
             kr.active()
@@ -499,8 +539,18 @@ impl Storage {
                 .nth(self.retain_snapshots as usize - 1)
                 .copied()
                 .unwrap_or(0);
-            let doomed_snaps: Vec<u64> = idx.snapshots.keys().copied().filter(|q| *q < keep_from).collect();
-            let oldest_kept = idx.snapshots.keys().copied().find(|q| *q >= keep_from).unwrap_or(s);
+            let doomed_snaps: Vec<u64> = idx
+                .snapshots
+                .keys()
+                .copied()
+                .filter(|q| *q < keep_from)
+                .collect();
+            let oldest_kept = idx
+                .snapshots
+                .keys()
+                .copied()
+                .find(|q| *q >= keep_from)
+                .unwrap_or(s);
             let n_sealed = idx.sealed.len();
             let doomed_segs: Vec<(u64, u64)> = idx
                 .sealed
@@ -545,7 +595,9 @@ impl Storage {
     fn prune(&self, snaps: &[u64], segs: &[(u64, u64)]) -> Result<(), StorageError> {
         for q in snaps {
             let p = self.dirs.snapshots.join(snapshot_file_name(*q));
-            self.fs.remove(&p).map_err(|e| StorageError::io("removing", &p, e))?;
+            self.fs
+                .remove(&p)
+                .map_err(|e| StorageError::io("removing", &p, e))?;
             self.shared.index.lock().snapshots.remove(q);
         }
         if !snaps.is_empty() {
@@ -554,8 +606,16 @@ impl Storage {
                 .map_err(|e| StorageError::io("syncing directory", &self.dirs.snapshots, e))?;
         }
         for (start, end) in segs {
-            let p = self.dirs.wal.join(SegmentName::Sealed { start: *start, end: *end }.file_name());
-            self.fs.remove(&p).map_err(|e| StorageError::io("removing", &p, e))?;
+            let p = self.dirs.wal.join(
+                SegmentName::Sealed {
+                    start: *start,
+                    end: *end,
+                }
+                .file_name(),
+            );
+            self.fs
+                .remove(&p)
+                .map_err(|e| StorageError::io("removing", &p, e))?;
             self.shared.index.lock().sealed.remove(start);
         }
         if !segs.is_empty() {
@@ -603,10 +663,21 @@ impl Storage {
                     idx.sealed
                         .iter()
                         .filter(|(_, (_, ks, _))| ks.contains(&id))
-                        .map(|(s, (end, _, _))| SegmentName::Sealed { start: *s, end: *end }.rel()),
+                        .map(|(s, (end, _, _))| {
+                            SegmentName::Sealed {
+                                start: *s,
+                                end: *end,
+                            }
+                            .rel()
+                        }),
                 );
                 if idx.active_keys.contains(&id) {
-                    needed_by.push(SegmentName::Active { start: idx.active_start }.rel());
+                    needed_by.push(
+                        SegmentName::Active {
+                            start: idx.active_start,
+                        }
+                        .rel(),
+                    );
                 }
                 KeyStatus {
                     id,

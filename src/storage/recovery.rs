@@ -53,28 +53,41 @@ impl Dirs {
 }
 
 fn list(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<String>> {
-    fs.read_dir(dir).map_err(|e| StorageError::io("listing", dir, e))
+    fs.read_dir(dir)
+        .map_err(|e| StorageError::io("listing", dir, e))
 }
 
 fn remove(fs: &dyn FileSystem, path: &Path) -> Result<()> {
-    fs.remove(path).map_err(|e| StorageError::io("removing", path, e))
+    fs.remove(path)
+        .map_err(|e| StorageError::io("removing", path, e))
 }
 
 fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-    fs.sync_dir(dir).map_err(|e| StorageError::io("syncing directory", dir, e))
+    fs.sync_dir(dir)
+        .map_err(|e| StorageError::io("syncing directory", dir, e))
 }
 
 /// Loads the keyring, or creates one in a fresh data dir.
-pub(crate) fn load_or_create_keyring(fs: &dyn FileSystem, dirs: &Dirs, master: &SecretKey, now: u64) -> Result<Keyring> {
+pub(crate) fn load_or_create_keyring(
+    fs: &dyn FileSystem,
+    dirs: &Dirs,
+    master: &SecretKey,
+    now: u64,
+) -> Result<Keyring> {
     let path = dirs.data.join(KEYRING_FILE);
-    if fs.exists(&path).map_err(|e| StorageError::io("checking", &path, e))? {
+    if fs
+        .exists(&path)
+        .map_err(|e| StorageError::io("checking", &path, e))?
+    {
         return Keyring::load(fs, &dirs.data, master);
     }
     let has_data = fs
         .exists(&dirs.data.join(MANIFEST_FILE))
         .map_err(|e| StorageError::io("checking", &dirs.data, e))?
         || list(fs, &dirs.wal)?.iter().any(|n| n.ends_with(".wal"))
-        || list(fs, &dirs.snapshots)?.iter().any(|n| n.ends_with(".snap"));
+        || list(fs, &dirs.snapshots)?
+            .iter()
+            .any(|n| n.ends_with(".snap"));
     if has_data {
         return Err(StorageError::Missing {
             file: KEYRING_FILE.into(),
@@ -125,7 +138,10 @@ pub(crate) fn recover(
     }
 
     if let Some(m) = &manifest {
-        let file = format!("snapshots/{}", super::snapshot::snapshot_file_name(m.snapshot_seq));
+        let file = format!(
+            "snapshots/{}",
+            super::snapshot::snapshot_file_name(m.snapshot_seq)
+        );
         if !index.snapshots.contains_key(&m.snapshot_seq) {
             return Err(StorageError::ManifestMismatch {
                 file,
@@ -138,8 +154,13 @@ pub(crate) fn recover(
                 detail: format!("wal start {} is not snapshot sequence + 1", m.wal_start),
             });
         }
-        let info = read_snapshot(fs, &dirs.snapshots, m.snapshot_seq, &keyring, &mut |r| sink.load_record(r))?;
-        if info.len != m.snapshot_len || info.sha256 != m.snapshot_sha256 || info.key_id != m.snapshot_key_id {
+        let info = read_snapshot(fs, &dirs.snapshots, m.snapshot_seq, &keyring, &mut |r| {
+            sink.load_record(r)
+        })?;
+        if info.len != m.snapshot_len
+            || info.sha256 != m.snapshot_sha256
+            || info.key_id != m.snapshot_key_id
+        {
             return Err(StorageError::ManifestMismatch {
                 file,
                 detail: "length, digest or key id differs from the manifest".into(),
@@ -160,7 +181,11 @@ pub(crate) fn recover(
         match SegmentName::parse(&name) {
             Some(SegmentName::Sealed { start, end }) => sealed.push((start, end)),
             Some(SegmentName::Active { start }) => actives.push(start),
-            None => return Err(StorageError::UnexpectedFile { file: format!("wal/{name}") }),
+            None => {
+                return Err(StorageError::UnexpectedFile {
+                    file: format!("wal/{name}"),
+                })
+            }
         }
     }
     if dirty {
@@ -225,10 +250,18 @@ pub(crate) fn recover(
                     }
                 }
                 SegmentItem::End { last_seq } => break last_seq,
-                SegmentItem::Torn { offset, bytes, last_seq } => {
+                SegmentItem::Torn {
+                    offset,
+                    bytes,
+                    last_seq,
+                } => {
                     let file = reader.rel().to_string();
                     if tail == TailPolicy::Fail {
-                        return Err(StorageError::TornTail { file, offset, bytes });
+                        return Err(StorageError::TornTail {
+                            file,
+                            offset,
+                            bytes,
+                        });
                     }
                     tracing::warn!("cutting {bytes} bytes of incomplete final frame in {file} at offset {offset}");
                     let path = dirs.wal.join(seg.file_name());

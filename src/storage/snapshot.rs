@@ -84,7 +84,13 @@ pub struct SnapshotWriter {
 
 impl SnapshotWriter {
     /// Starts `dir/<seq>.snap.tmp` and writes the header.
-    pub fn create(fs: Arc<dyn FileSystem>, dir: &Path, seq: u64, key_id: KeyId, key: SecretKey) -> Result<Self> {
+    pub fn create(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        seq: u64,
+        key_id: KeyId,
+        key: SecretKey,
+    ) -> Result<Self> {
         Self::with_chunk_cap(fs, dir, seq, key_id, key, CHUNK_PLAINTEXT_CAP)
     }
 
@@ -98,7 +104,9 @@ impl SnapshotWriter {
         chunk_cap: usize,
     ) -> Result<Self> {
         let tmp = dir.join(format!("{}.tmp", snapshot_file_name(seq)));
-        let file = fs.create(&tmp, false).map_err(|e| StorageError::io("creating", &tmp, e))?;
+        let file = fs
+            .create(&tmp, false)
+            .map_err(|e| StorageError::io("creating", &tmp, e))?;
         let mut w = SnapshotWriter {
             fs,
             dir: dir.to_path_buf(),
@@ -128,7 +136,8 @@ impl SnapshotWriter {
     }
 
     fn tmp_path(&self) -> PathBuf {
-        self.dir.join(format!("{}.tmp", snapshot_file_name(self.seq)))
+        self.dir
+            .join(format!("{}.tmp", snapshot_file_name(self.seq)))
     }
 
     fn write(&mut self, b: &[u8]) -> Result<()> {
@@ -201,15 +210,21 @@ impl SnapshotWriter {
     pub fn finish(mut self) -> Result<SnapshotFileInfo> {
         self.close_chunk();
         self.flush_ready()?;
-        let trailer = rmp_serde::to_vec(&(self.records, self.next_chunk)).map_err(|e| StorageError::Encode {
-            op: "encoding the snapshot trailer",
-            detail: e.to_string(),
+        let trailer = rmp_serde::to_vec(&(self.records, self.next_chunk)).map_err(|e| {
+            StorageError::Encode {
+                op: "encoding the snapshot trailer",
+                detail: e.to_string(),
+            }
         })?;
         self.write_chunk(trailer, 0, FLAG_TRAILER)?;
         let tmp = self.tmp_path();
-        self.file.sync_data().map_err(|e| StorageError::io("fsyncing", &tmp, e))?;
+        self.file
+            .sync_data()
+            .map_err(|e| StorageError::io("fsyncing", &tmp, e))?;
         let dst = self.dir.join(snapshot_file_name(self.seq));
-        self.fs.rename(&tmp, &dst).map_err(|e| StorageError::io("renaming", &tmp, e))?;
+        self.fs
+            .rename(&tmp, &dst)
+            .map_err(|e| StorageError::io("renaming", &tmp, e))?;
         self.fs
             .sync_dir(&self.dir)
             .map_err(|e| StorageError::io("syncing directory", &self.dir, e))?;
@@ -242,7 +257,9 @@ impl<R: Read> Read for Hashing<R> {
 /// Reads header-only information of a snapshot: (sequence, key id).
 pub fn read_snapshot_header(fs: &dyn FileSystem, dir: &Path, seq: u64) -> Result<(u64, KeyId)> {
     let path = dir.join(snapshot_file_name(seq));
-    let mut r = fs.open_read(&path).map_err(|e| StorageError::io("opening", &path, e))?;
+    let mut r = fs
+        .open_read(&path)
+        .map_err(|e| StorageError::io("opening", &path, e))?;
     let mut h = [0u8; SNAP_HEADER_LEN];
     let mut got = 0;
     while got < h.len() {
@@ -311,8 +328,12 @@ impl<'k> SnapshotReader<'k> {
     pub fn open(fs: &dyn FileSystem, dir: &Path, seq: u64, keys: &'k Keyring) -> Result<Self> {
         let file = rel(seq);
         let path = dir.join(snapshot_file_name(seq));
-        let file_len = fs.len(&path).map_err(|e| StorageError::io("reading", &path, e))?;
-        let r = fs.open_read(&path).map_err(|e| StorageError::io("opening", &path, e))?;
+        let file_len = fs
+            .len(&path)
+            .map_err(|e| StorageError::io("reading", &path, e))?;
+        let r = fs
+            .open_read(&path)
+            .map_err(|e| StorageError::io("opening", &path, e))?;
         let mut hr = Hashing {
             inner: r,
             hasher: Sha256::new(),
@@ -340,7 +361,12 @@ impl<'k> SnapshotReader<'k> {
         Ok(SnapshotReader {
             seq,
             key_id,
-            frames: Some(FrameReader::new(hr, SNAP_HEADER_LEN as u64, file_len, file.clone())),
+            frames: Some(FrameReader::new(
+                hr,
+                SNAP_HEADER_LEN as u64,
+                file_len,
+                file.clone(),
+            )),
             file,
             keys,
             next_chunk: 0,
@@ -369,26 +395,48 @@ impl<'k> SnapshotReader<'k> {
         };
         let item = frames.next_raw()?;
         let (offset, header, body) = match item {
-            RawItem::Frame { offset, header, body } => (offset, header, body),
+            RawItem::Frame {
+                offset,
+                header,
+                body,
+            } => (offset, header, body),
             RawItem::End => {
                 let at = frames.offset();
                 return Err(self.malformed(at, "snapshot ends without its trailer".into()));
             }
             RawItem::Torn { offset, bytes } => {
-                return Err(self.malformed(offset, format!("snapshot ends inside a chunk ({bytes} bytes)")))
+                return Err(self.malformed(
+                    offset,
+                    format!("snapshot ends inside a chunk ({bytes} bytes)"),
+                ))
             }
         };
-        if header.a != self.next_chunk || header.key_id != self.key_id || header.flags & !FLAG_TRAILER != 0 {
+        if header.a != self.next_chunk
+            || header.key_id != self.key_id
+            || header.flags & !FLAG_TRAILER != 0
+        {
             return Err(self.malformed(
                 offset,
-                format!("chunk {} (key {}) where chunk {} was expected", header.a, header.key_id, self.next_chunk),
+                format!(
+                    "chunk {} (key {}) where chunk {} was expected",
+                    header.a, header.key_id, self.next_chunk
+                ),
             ));
         }
-        let plain = open_frame(SNAP_MAGIC, self.seq, self.keys, &self.file, offset, Some(self.seq), &header, body)?;
+        let plain = open_frame(
+            SNAP_MAGIC,
+            self.seq,
+            self.keys,
+            &self.file,
+            offset,
+            Some(self.seq),
+            &header,
+            body,
+        )?;
         self.next_chunk += 1;
         if header.flags & FLAG_TRAILER != 0 {
-            let (records, chunks): (u64, u64) =
-                rmp_serde::from_slice(&plain).map_err(|e| self.malformed(offset, format!("bad trailer: {e}")))?;
+            let (records, chunks): (u64, u64) = rmp_serde::from_slice(&plain)
+                .map_err(|e| self.malformed(offset, format!("bad trailer: {e}")))?;
             if records != self.records || chunks + 1 != self.next_chunk {
                 return Err(self.malformed(
                     offset,
@@ -399,7 +447,10 @@ impl<'k> SnapshotReader<'k> {
                     ),
                 ));
             }
-            let mut frames = self.frames.take().ok_or_else(|| self.malformed(offset, "reader reused".into()))?;
+            let mut frames = self
+                .frames
+                .take()
+                .ok_or_else(|| self.malformed(offset, "reader reused".into()))?;
             match frames.next_raw()? {
                 RawItem::End => {}
                 _ => return Err(self.malformed(frames.offset(), "bytes after the trailer".into())),
@@ -414,10 +465,13 @@ impl<'k> SnapshotReader<'k> {
             });
             return Ok(None);
         }
-        let recs: Vec<Record> =
-            rmp_serde::from_slice(&plain).map_err(|e| self.malformed(offset, format!("undecodable chunk: {e}")))?;
+        let recs: Vec<Record> = rmp_serde::from_slice(&plain)
+            .map_err(|e| self.malformed(offset, format!("undecodable chunk: {e}")))?;
         if recs.len() as u64 != u64::from(header.b) {
-            return Err(self.malformed(offset, "record count does not match the chunk header".into()));
+            return Err(self.malformed(
+                offset,
+                "record count does not match the chunk header".into(),
+            ));
         }
         self.records += recs.len() as u64;
         Ok(Some(recs))
@@ -473,7 +527,8 @@ mod tests {
         let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
         let dir = Path::new("/s");
         fs.create_dir_all(dir).unwrap();
-        let mut w = SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 500).unwrap();
+        let mut w =
+            SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 500).unwrap();
         for i in 0..100 {
             w.add_record(&rec(i)).unwrap();
         }

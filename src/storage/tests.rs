@@ -137,8 +137,18 @@ fn wait_durable(st: &Storage, seq: u64) -> bool {
 }
 
 /// Submits `effects` for seqs `from..` in a shuffled-within-windows order; applies to `live`.
-fn submit_all(st: &Storage, live: &Live, from: u64, batch: Vec<Vec<Effect>>, rng: &mut StdRng) -> u64 {
-    let mut items: Vec<(u64, Vec<Effect>)> = batch.into_iter().enumerate().map(|(i, e)| (from + i as u64, e)).collect();
+fn submit_all(
+    st: &Storage,
+    live: &Live,
+    from: u64,
+    batch: Vec<Vec<Effect>>,
+    rng: &mut StdRng,
+) -> u64 {
+    let mut items: Vec<(u64, Vec<Effect>)> = batch
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (from + i as u64, e))
+        .collect();
     {
         let mut m = live.0.lock();
         for (s, e) in &items {
@@ -156,7 +166,10 @@ fn submit_all(st: &Storage, live: &Live, from: u64, batch: Vec<Vec<Effect>>, rng
 }
 
 fn all_files(fs: &SimFs) -> Vec<(PathBuf, Vec<u8>)> {
-    fs.files().into_iter().filter_map(|p| fs.contents(&p).map(|c| (p, c))).collect()
+    fs.files()
+        .into_iter()
+        .filter_map(|p| fs.contents(&p).map(|c| (p, c)))
+        .collect()
 }
 
 #[test]
@@ -166,7 +179,9 @@ fn out_of_order_submits_are_replayed_in_order_after_reopen() {
     let live = Live(Mutex::new(Model::default()));
     let (st, last, _) = open(&fs, cfg()).unwrap();
     assert_eq!(last, 0);
-    let effects: Vec<_> = (0..60).map(|i| put(&format!("k{i}"), &format!("v{i}"))).collect();
+    let effects: Vec<_> = (0..60)
+        .map(|i| put(&format!("k{i}"), &format!("v{i}")))
+        .collect();
     let last = submit_all(&st, &live, 1, effects, &mut rng);
     assert!(wait_durable(&st, last));
     st.shutdown().unwrap();
@@ -186,12 +201,26 @@ fn snapshot_then_reopen_replays_only_later_entries() {
     let mut rng = StdRng::seed_from_u64(2);
     let live = Live(Mutex::new(Model::default()));
     let (st, _, _) = open(&fs, cfg()).unwrap();
-    let l = submit_all(&st, &live, 1, (0..30).map(|i| put(&format!("k{}", i % 7), &format!("v{i}"))).collect(), &mut rng);
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        (0..30)
+            .map(|i| put(&format!("k{}", i % 7), &format!("v{i}")))
+            .collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, l));
     let info = st.snapshot(&live).unwrap();
     assert_eq!(info.seq, 30);
     assert!(info.written);
-    let l = submit_all(&st, &live, 31, (0..10).map(|i| put(&format!("x{i}"), "y")).collect(), &mut rng);
+    let l = submit_all(
+        &st,
+        &live,
+        31,
+        (0..10).map(|i| put(&format!("x{i}"), "y")).collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, l));
     assert_eq!(st.info().last_snapshot_seq, 30);
     st.shutdown().unwrap();
@@ -212,15 +241,31 @@ fn no_plaintext_key_or_value_reaches_any_file() {
     let mut rng = StdRng::seed_from_u64(3);
     let live = Live(Mutex::new(Model::default()));
     let (st, _, _) = open(&fs, cfg()).unwrap();
-    let l = submit_all(&st, &live, 1, vec![put("ZEBRA-SECRET-KEY", "PLAINTEXT-VALUE-XYZ"); 20], &mut rng);
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        vec![put("ZEBRA-SECRET-KEY", "PLAINTEXT-VALUE-XYZ"); 20],
+        &mut rng,
+    );
     assert!(wait_durable(&st, l));
     st.snapshot(&live).unwrap();
-    let l = submit_all(&st, &live, l + 1, vec![put("ZEBRA-SECRET-KEY", "PLAINTEXT-VALUE-XYZ")], &mut rng);
+    let l = submit_all(
+        &st,
+        &live,
+        l + 1,
+        vec![put("ZEBRA-SECRET-KEY", "PLAINTEXT-VALUE-XYZ")],
+        &mut rng,
+    );
     assert!(wait_durable(&st, l));
     st.shutdown().unwrap();
     for (p, c) in all_files(&fs) {
         for needle in [&b"ZEBRA-SECRET"[..], b"PLAINTEXT-VALUE", HEX.as_bytes()] {
-            assert!(!c.windows(needle.len()).any(|w| w == needle), "plaintext in {}", p.display());
+            assert!(
+                !c.windows(needle.len()).any(|w| w == needle),
+                "plaintext in {}",
+                p.display()
+            );
         }
     }
 }
@@ -231,12 +276,26 @@ fn populated() -> (SimFs, Live) {
     let mut rng = StdRng::seed_from_u64(4);
     let live = Live(Mutex::new(Model::default()));
     let (st, _, _) = open(&fs, cfg()).unwrap();
-    let l = submit_all(&st, &live, 1, (0..40).map(|i| put(&format!("k{i}"), "vvvvvvvvvvvvvvvvvvvvvvvv")).collect(), &mut rng);
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        (0..40)
+            .map(|i| put(&format!("k{i}"), "vvvvvvvvvvvvvvvvvvvvvvvv"))
+            .collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, l));
     st.snapshot(&live).unwrap();
     let mut s = l;
     for i in 0..30 {
-        s = submit_all(&st, &live, s + 1, vec![put(&format!("a{i}"), "b")], &mut rng);
+        s = submit_all(
+            &st,
+            &live,
+            s + 1,
+            vec![put(&format!("a{i}"), "b")],
+            &mut rng,
+        );
         assert!(wait_durable(&st, s));
     }
     st.shutdown().unwrap();
@@ -246,13 +305,23 @@ fn populated() -> (SimFs, Live) {
 fn find(fs: &SimFs, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     fs.files()
         .into_iter()
-        .filter(|p| p.strip_prefix("/data").ok().and_then(Path::to_str).is_some_and(&pred))
+        .filter(|p| {
+            p.strip_prefix("/data")
+                .ok()
+                .and_then(Path::to_str)
+                .is_some_and(&pred)
+        })
         .collect()
 }
 
 fn flips_fail(fs: &SimFs, path: &Path, positions: impl Iterator<Item = usize>) {
     let orig = fs.contents(path).unwrap();
-    let rel = path.strip_prefix("/data").unwrap().to_str().unwrap().to_string();
+    let rel = path
+        .strip_prefix("/data")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let mut tried = 0;
     for pos in positions {
         if pos >= orig.len() {
@@ -264,7 +333,10 @@ fn flips_fail(fs: &SimFs, path: &Path, positions: impl Iterator<Item = usize>) {
         img.set_contents(path, c);
         match open(&img, cfg()) {
             Ok(_) => panic!("flip at offset {pos} of {rel} was accepted"),
-            Err(e) => assert!(e.to_string().contains(&rel), "error for {rel} at {pos} does not name it: {e}"),
+            Err(e) => assert!(
+                e.to_string().contains(&rel),
+                "error for {rel} at {pos} does not name it: {e}"
+            ),
         }
         tried += 1;
     }
@@ -273,7 +345,9 @@ fn flips_fail(fs: &SimFs, path: &Path, positions: impl Iterator<Item = usize>) {
 
 fn sample(len: usize, n: usize) -> impl Iterator<Item = usize> {
     let step = (len / n).max(1);
-    (0..64).chain((0..len).step_by(step)).chain(len.saturating_sub(64)..len)
+    (0..64)
+        .chain((0..len).step_by(step))
+        .chain(len.saturating_sub(64)..len)
 }
 
 #[test]
@@ -346,12 +420,24 @@ fn key_rotation_end_to_end_retires_the_old_key_when_no_file_needs_it() {
     let mut rng = StdRng::seed_from_u64(5);
     let live = Live(Mutex::new(Model::default()));
     let (st, _, _) = open(&fs, cfg()).unwrap();
-    let mut s = submit_all(&st, &live, 1, (0..20).map(|i| put(&format!("k{i}"), "v")).collect(), &mut rng);
+    let mut s = submit_all(
+        &st,
+        &live,
+        1,
+        (0..20).map(|i| put(&format!("k{i}"), "v")).collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, s));
     let i1 = st.snapshot(&live).unwrap();
     assert_eq!(i1.key_id, KeyId(1));
     st.request_key_rotation();
-    s = submit_all(&st, &live, s + 1, (0..20).map(|i| put(&format!("m{i}"), "v")).collect(), &mut rng);
+    s = submit_all(
+        &st,
+        &live,
+        s + 1,
+        (0..20).map(|i| put(&format!("m{i}"), "v")).collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, s));
     let i2 = st.snapshot(&live).unwrap();
     assert_eq!(i2.key_id, KeyId(2));
@@ -359,7 +445,13 @@ fn key_rotation_end_to_end_retires_the_old_key_when_no_file_needs_it() {
     assert_eq!(status.len(), 2);
     let k1 = status.iter().find(|k| k.id == KeyId(1)).unwrap();
     assert!(!k1.active && !k1.needed_by.is_empty(), "{status:?}");
-    s = submit_all(&st, &live, s + 1, (0..5).map(|i| put(&format!("n{i}"), "v")).collect(), &mut rng);
+    s = submit_all(
+        &st,
+        &live,
+        s + 1,
+        (0..5).map(|i| put(&format!("n{i}"), "v")).collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, s));
     st.shutdown().unwrap();
     drop(st);
@@ -368,11 +460,21 @@ fn key_rotation_end_to_end_retires_the_old_key_when_no_file_needs_it() {
     assert_eq!(last, s);
     assert_eq!(m.map, live.0.lock().map);
     // One more snapshot: the key-1 snapshot and segments fall out of retention, key 1 retires.
-    s = submit_all(&st, &live, s + 1, (0..5).map(|i| put(&format!("p{i}"), "v")).collect(), &mut rng);
+    s = submit_all(
+        &st,
+        &live,
+        s + 1,
+        (0..5).map(|i| put(&format!("p{i}"), "v")).collect(),
+        &mut rng,
+    );
     assert!(wait_durable(&st, s));
     st.snapshot(&live).unwrap();
     let status = st.keyring_status();
-    assert_eq!(status.iter().map(|k| k.id).collect::<Vec<_>>(), vec![KeyId(2)], "{status:?}");
+    assert_eq!(
+        status.iter().map(|k| k.id).collect::<Vec<_>>(),
+        vec![KeyId(2)],
+        "{status:?}"
+    );
     assert_eq!(st.info().key_count, 1);
     st.shutdown().unwrap();
     drop(st);
@@ -393,7 +495,13 @@ fn failed_fsync_poisons_for_good_and_durable_never_advances() {
     st.submit(6, put("k", "v6"));
     assert!(!wait_durable(&st, 6));
     assert!(st.is_poisoned());
-    assert_eq!(*st.durable().borrow(), Durable { seq: 5, poisoned: true });
+    assert_eq!(
+        *st.durable().borrow(),
+        Durable {
+            seq: 5,
+            poisoned: true
+        }
+    );
     st.submit(7, put("k", "v7"));
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(st.durable().borrow().seq, 5);
@@ -437,7 +545,10 @@ fn power_cut_at_random_points_keeps_every_durable_entry_and_nothing_unwritten() 
                     .map(|_| {
                         let k = format!("k{}", rng.random_range(0..12));
                         if rng.random_bool(0.2) {
-                            vec![Effect::Del { db: 0, key: Bytes::from(k) }]
+                            vec![Effect::Del {
+                                db: 0,
+                                key: Bytes::from(k),
+                            }]
                         } else {
                             put(&k, &format!("v{}", rng.random::<u32>()))
                         }
@@ -462,8 +573,15 @@ fn power_cut_at_random_points_keeps_every_durable_entry_and_nothing_unwritten() 
         }
         let img = fs.crash_image(Some(round));
         let (st, last, m) = open(&img, cfg()).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        assert!(last >= durable_max, "round {round}: lost durable entries: {last} < {durable_max}");
-        assert!(last < next, "round {round}: recovered {last} but only {} were submitted", next - 1);
+        assert!(
+            last >= durable_max,
+            "round {round}: lost durable entries: {last} < {durable_max}"
+        );
+        assert!(
+            last < next,
+            "round {round}: recovered {last} but only {} were submitted",
+            next - 1
+        );
         let mut oracle = Model::default();
         for (i, e) in oracle_log.iter().enumerate().take(last as usize) {
             oracle.apply(i as u64 + 1, e);
@@ -575,7 +693,10 @@ fn real_fs_round_trip_with_embedded_master_key() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("d/master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("d/master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let mut m = Model::default();

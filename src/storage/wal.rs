@@ -86,7 +86,8 @@ pub fn encode_frame(
         op: "sealing a frame",
         detail: "frame larger than 4 GiB".into(),
     };
-    let len = u32::try_from(plaintext.len().checked_add(TAG_LEN).ok_or_else(too_big)?).map_err(|_| too_big())?;
+    let len = u32::try_from(plaintext.len().checked_add(TAG_LEN).ok_or_else(too_big)?)
+        .map_err(|_| too_big())?;
     let mut h = FrameHeader {
         len,
         key_id,
@@ -97,9 +98,11 @@ pub fn encode_frame(
     };
     // The nonce is part of the header but not of the AD; it is authenticated by the AEAD itself.
     let ad = frame_ad(kind, context, &h);
-    h.nonce = crypto::seal(key, &ad, &mut plaintext).map_err(|()| StorageError::Encode {
-        op: "sealing a frame",
-        detail: "cipher refused the plaintext".into(),
+    h.nonce = crypto::seal(key, &ad, &mut plaintext).map_err(|crypto::AeadError| {
+        StorageError::Encode {
+            op: "sealing a frame",
+            detail: "cipher refused the plaintext".into(),
+        }
     })?;
     let start = out.len();
     out.extend_from_slice(&h.len.to_le_bytes());
@@ -224,7 +227,10 @@ impl<R: Read> FrameReader<R> {
             a: le_u64(&hb, 8).unwrap_or_default(),
             b: le_u32(&hb, 16).unwrap_or_default(),
             flags: le_u32(&hb, 20).unwrap_or_default(),
-            nonce: hb.get(24..48).and_then(|s| s.try_into().ok()).unwrap_or_default(),
+            nonce: hb
+                .get(24..48)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or_default(),
         };
         let total = FRAME_HEADER_LEN as u64 + u64::from(header.len);
         if total > remaining {
@@ -249,11 +255,16 @@ impl<R: Read> FrameReader<R> {
             });
         }
         self.offset += total;
-        Ok(RawItem::Frame { offset, header, body })
+        Ok(RawItem::Frame {
+            offset,
+            header,
+            body,
+        })
     }
 }
 
 /// Decrypts a frame body read by [`FrameReader`]; `seq` only decorates errors.
+#[allow(clippy::too_many_arguments)]
 pub fn open_frame(
     kind: &[u8; 8],
     context: u64,
@@ -264,17 +275,23 @@ pub fn open_frame(
     header: &FrameHeader,
     mut body: Vec<u8>,
 ) -> Result<Vec<u8>> {
-    let key = keys.get(header.key_id).ok_or_else(|| StorageError::UnknownKey {
-        file: file.to_string(),
-        offset,
-        key_id: header.key_id.0,
-    })?;
-    crypto::open(key, &header.nonce, &frame_ad(kind, context, header), &mut body).map_err(|()| {
-        StorageError::AuthFailed {
+    let key = keys
+        .get(header.key_id)
+        .ok_or_else(|| StorageError::UnknownKey {
             file: file.to_string(),
             offset,
-            seq: SeqNote(seq),
-        }
+            key_id: header.key_id.0,
+        })?;
+    crypto::open(
+        key,
+        &header.nonce,
+        &frame_ad(kind, context, header),
+        &mut body,
+    )
+    .map_err(|crypto::AeadError| StorageError::AuthFailed {
+        file: file.to_string(),
+        offset,
+        seq: SeqNote(seq),
     })?;
     Ok(body)
 }
@@ -296,7 +313,9 @@ impl SegmentName {
     pub fn parse(name: &str) -> Option<Self> {
         let stem = name.strip_suffix(".wal")?;
         if let Some(s) = stem.strip_prefix("active-") {
-            return Some(SegmentName::Active { start: parse_num(s)? });
+            return Some(SegmentName::Active {
+                start: parse_num(s)?,
+            });
         }
         let (a, b) = stem.split_once('-')?;
         let (start, end) = (parse_num(a)?, parse_num(b)?);
@@ -393,9 +412,15 @@ pub struct WalFrame {
 pub enum SegmentItem {
     Frame(WalFrame),
     /// Clean end; `last_seq` is the last sequence in the segment (`start - 1` if empty).
-    End { last_seq: u64 },
+    End {
+        last_seq: u64,
+    },
     /// Incomplete final frame at `offset` (`bytes` bytes to the end of the file).
-    Torn { offset: u64, bytes: u64, last_seq: u64 },
+    Torn {
+        offset: u64,
+        bytes: u64,
+        last_seq: u64,
+    },
 }
 
 /// Reads and verifies one segment frame by frame: crc, authentication, dense ascending sequences.
@@ -410,11 +435,20 @@ pub struct SegmentReader<'k> {
 
 impl<'k> SegmentReader<'k> {
     /// Opens `wal_dir/<name>` and checks its header.
-    pub fn open(fs: &dyn FileSystem, wal_dir: &Path, name: SegmentName, keys: &'k Keyring) -> Result<Self> {
+    pub fn open(
+        fs: &dyn FileSystem,
+        wal_dir: &Path,
+        name: SegmentName,
+        keys: &'k Keyring,
+    ) -> Result<Self> {
         let rel = name.rel();
         let path = wal_dir.join(name.file_name());
-        let len = fs.len(&path).map_err(|e| StorageError::io("reading", &path, e))?;
-        let mut r = fs.open_read(&path).map_err(|e| StorageError::io("opening", &path, e))?;
+        let len = fs
+            .len(&path)
+            .map_err(|e| StorageError::io("reading", &path, e))?;
+        let mut r = fs
+            .open_read(&path)
+            .map_err(|e| StorageError::io("opening", &path, e))?;
         let mut h = [0u8; SEGMENT_HEADER_LEN];
         let n = read_full(&mut r, &mut h).map_err(|e| StorageError::io("reading", &path, e))?;
         let start = decode_segment_header(h.get(..n).unwrap_or_default(), &rel)?;
@@ -478,12 +512,22 @@ impl<'k> SegmentReader<'k> {
                         file: self.rel.clone(),
                         offset,
                         seq: SeqNote(Some(self.next_seq)),
-                        detail: format!("sealed segment ends inside a frame ({bytes} trailing bytes)"),
+                        detail: format!(
+                            "sealed segment ends inside a frame ({bytes} trailing bytes)"
+                        ),
                     });
                 }
-                Ok(SegmentItem::Torn { offset, bytes, last_seq })
+                Ok(SegmentItem::Torn {
+                    offset,
+                    bytes,
+                    last_seq,
+                })
             }
-            RawItem::Frame { offset, header, body } => {
+            RawItem::Frame {
+                offset,
+                header,
+                body,
+            } => {
                 let res = self.decode_frame(offset, header, body);
                 if res.is_err() {
                     self.done = true;
@@ -493,7 +537,12 @@ impl<'k> SegmentReader<'k> {
         }
     }
 
-    fn decode_frame(&mut self, offset: u64, header: FrameHeader, body: Vec<u8>) -> Result<WalFrame> {
+    fn decode_frame(
+        &mut self,
+        offset: u64,
+        header: FrameHeader,
+        body: Vec<u8>,
+    ) -> Result<WalFrame> {
         let first = header.a;
         if first != self.next_seq || header.b == 0 || header.flags != 0 {
             return Err(StorageError::SequenceGap {
@@ -513,18 +562,23 @@ impl<'k> SegmentReader<'k> {
             &header,
             body,
         )?;
-        let entries: Vec<Entry> = rmp_serde::from_slice(&plain).map_err(|e| StorageError::Malformed {
-            file: self.rel.clone(),
-            offset,
-            seq: SeqNote(Some(first)),
-            detail: format!("undecodable frame payload: {e}"),
-        })?;
+        let entries: Vec<Entry> =
+            rmp_serde::from_slice(&plain).map_err(|e| StorageError::Malformed {
+                file: self.rel.clone(),
+                offset,
+                seq: SeqNote(Some(first)),
+                detail: format!("undecodable frame payload: {e}"),
+            })?;
         if entries.len() as u64 != u64::from(header.b) {
             return Err(StorageError::Malformed {
                 file: self.rel.clone(),
                 offset,
                 seq: SeqNote(Some(first)),
-                detail: format!("frame header says {} entries, payload has {}", header.b, entries.len()),
+                detail: format!(
+                    "frame header says {} entries, payload has {}",
+                    header.b,
+                    entries.len()
+                ),
             });
         }
         for (seq, _) in &entries {
@@ -572,7 +626,17 @@ pub fn encode_wal_frames(
         if let Some(h) = plain.get_mut(1..5) {
             h.copy_from_slice(&count.to_be_bytes());
         }
-        encode_frame(WAL_MAGIC, segment_start, key_id, key, first, count, 0, std::mem::take(plain), out)
+        encode_frame(
+            WAL_MAGIC,
+            segment_start,
+            key_id,
+            key,
+            first,
+            count,
+            0,
+            std::mem::take(plain),
+            out,
+        )
     };
     for entry in entries {
         scratch.clear();
@@ -614,14 +678,20 @@ impl SegmentWriter {
         let name = SegmentName::Active { start };
         let path = wal_dir.join(name.file_name());
         let tmp = wal_dir.join(format!("{}.tmp", name.file_name()));
-        let mut f = fs.create(&tmp, false).map_err(|e| StorageError::io("creating", &tmp, e))?;
+        let mut f = fs
+            .create(&tmp, false)
+            .map_err(|e| StorageError::io("creating", &tmp, e))?;
         f.write_all(&encode_segment_header(start))
             .and_then(|()| f.sync_data())
             .map_err(|e| StorageError::io("writing", &tmp, e))?;
         drop(f);
-        fs.rename(&tmp, &path).map_err(|e| StorageError::io("renaming", &tmp, e))?;
-        fs.sync_dir(wal_dir).map_err(|e| StorageError::io("syncing directory", wal_dir, e))?;
-        let file = fs.open_append(&path).map_err(|e| StorageError::io("opening", &path, e))?;
+        fs.rename(&tmp, &path)
+            .map_err(|e| StorageError::io("renaming", &tmp, e))?;
+        fs.sync_dir(wal_dir)
+            .map_err(|e| StorageError::io("syncing directory", wal_dir, e))?;
+        let file = fs
+            .open_append(&path)
+            .map_err(|e| StorageError::io("opening", &path, e))?;
         Ok(SegmentWriter {
             fs,
             wal_dir: wal_dir.to_path_buf(),
@@ -642,8 +712,12 @@ impl SegmentWriter {
         keys: BTreeSet<KeyId>,
     ) -> Result<Self> {
         let path = wal_dir.join(SegmentName::Active { start }.file_name());
-        let len = fs.len(&path).map_err(|e| StorageError::io("reading", &path, e))?;
-        let file = fs.open_append(&path).map_err(|e| StorageError::io("opening", &path, e))?;
+        let len = fs
+            .len(&path)
+            .map_err(|e| StorageError::io("reading", &path, e))?;
+        let file = fs
+            .open_append(&path)
+            .map_err(|e| StorageError::io("opening", &path, e))?;
         Ok(SegmentWriter {
             fs,
             wal_dir: wal_dir.to_path_buf(),
@@ -673,7 +747,8 @@ impl SegmentWriter {
     }
 
     fn path(&self) -> PathBuf {
-        self.wal_dir.join(SegmentName::Active { start: self.start }.file_name())
+        self.wal_dir
+            .join(SegmentName::Active { start: self.start }.file_name())
     }
 
     /// Appends already-encoded frames holding entries up to `last_seq` (no fsync).
@@ -689,7 +764,9 @@ impl SegmentWriter {
 
     /// fdatasync.
     pub fn sync(&mut self) -> Result<()> {
-        self.file.sync_data().map_err(|e| StorageError::io("fsyncing", self.path(), e))
+        self.file
+            .sync_data()
+            .map_err(|e| StorageError::io("fsyncing", self.path(), e))
     }
 
     /// Seals a non-empty segment: fsync, rename to `<start>-<end>.wal`, fsync the directory.
@@ -703,7 +780,9 @@ impl SegmentWriter {
         let from = self.path();
         let to = self.wal_dir.join(name.file_name());
         drop(self.file);
-        self.fs.rename(&from, &to).map_err(|e| StorageError::io("renaming", &from, e))?;
+        self.fs
+            .rename(&from, &to)
+            .map_err(|e| StorageError::io("renaming", &from, e))?;
         self.fs
             .sync_dir(&self.wal_dir)
             .map_err(|e| StorageError::io("syncing directory", &self.wal_dir, e))?;
@@ -732,11 +811,20 @@ mod tests {
 
     #[test]
     fn segment_names_parse_and_print() {
-        assert_eq!(SegmentName::parse("12-40.wal"), Some(SegmentName::Sealed { start: 12, end: 40 }));
-        assert_eq!(SegmentName::parse("active-41.wal"), Some(SegmentName::Active { start: 41 }));
+        assert_eq!(
+            SegmentName::parse("12-40.wal"),
+            Some(SegmentName::Sealed { start: 12, end: 40 })
+        );
+        assert_eq!(
+            SegmentName::parse("active-41.wal"),
+            Some(SegmentName::Active { start: 41 })
+        );
         assert_eq!(SegmentName::parse("40-12.wal"), None);
         assert_eq!(SegmentName::parse("x.wal"), None);
-        assert_eq!(SegmentName::Sealed { start: 1, end: 2 }.file_name(), "1-2.wal");
+        assert_eq!(
+            SegmentName::Sealed { start: 1, end: 2 }.file_name(),
+            "1-2.wal"
+        );
     }
 
     #[test]
@@ -752,11 +840,14 @@ mod tests {
         encode_wal_frames(1, id, &e.key, &entries, 1000, &mut out).unwrap();
         w.append(&out, 4, id).unwrap();
         w.sync().unwrap();
-        let mut r = SegmentReader::open(&*fs, dir, SegmentName::Active { start: 1 }, &keys).unwrap();
+        let mut r =
+            SegmentReader::open(&*fs, dir, SegmentName::Active { start: 1 }, &keys).unwrap();
         let mut sizes = Vec::new();
         loop {
             match r.next_item().unwrap() {
-                SegmentItem::Frame(f) => sizes.push(f.entries.iter().map(|e| e.0).collect::<Vec<_>>()),
+                SegmentItem::Frame(f) => {
+                    sizes.push(f.entries.iter().map(|e| e.0).collect::<Vec<_>>())
+                }
                 SegmentItem::End { last_seq } => {
                     assert_eq!(last_seq, 4);
                     break;

@@ -150,7 +150,10 @@ impl Shared {
         tracing::error!("WAL poisoned: {err}");
         self.poisoned.store(true, Ordering::SeqCst);
         let seq = self.durable_seq.load(Ordering::SeqCst);
-        self.durable_tx.send_replace(Durable { seq, poisoned: true });
+        self.durable_tx.send_replace(Durable {
+            seq,
+            poisoned: true,
+        });
     }
 
     fn publish_durable(&self, seq: u64) {
@@ -182,7 +185,10 @@ impl Writer {
             let (batch, cmds, shutdown) = {
                 let mut q = sh.queue.lock();
                 loop {
-                    let ready = q.pending.first_key_value().is_some_and(|(k, _)| *k == q.next);
+                    let ready = q
+                        .pending
+                        .first_key_value()
+                        .is_some_and(|(k, _)| *k == q.next);
                     if ready || !q.cmds.is_empty() || q.shutdown {
                         break;
                     }
@@ -241,7 +247,10 @@ impl Writer {
             if shutdown {
                 let more = {
                     let q = sh.queue.lock();
-                    q.pending.first_key_value().is_some_and(|(k, _)| *k == q.next) || !q.cmds.is_empty()
+                    q.pending
+                        .first_key_value()
+                        .is_some_and(|(k, _)| *k == q.next)
+                        || !q.cmds.is_empty()
                 };
                 if more {
                     continue;
@@ -272,14 +281,27 @@ impl Writer {
     }
 
     /// Writes one batch, syncs per policy, rotates by size.
-    fn round(&mut self, batch: &[Entry], written: &mut u64, synced: &mut u64, last_sync: &mut Instant) -> Result<()> {
+    fn round(
+        &mut self,
+        batch: &[Entry],
+        written: &mut u64,
+        synced: &mut u64,
+        last_sync: &mut Instant,
+    ) -> Result<()> {
         let sh = self.shared.clone();
         if let Some(last) = batch.last().map(|e| e.0) {
             let key_id = self.key_id;
             let key = self.key.clone();
             let seg = self.active()?;
             let mut buf = Vec::new();
-            encode_wal_frames(seg.start(), key_id, &key, batch, FRAME_PLAINTEXT_CAP, &mut buf)?;
+            encode_wal_frames(
+                seg.start(),
+                key_id,
+                &key,
+                batch,
+                FRAME_PLAINTEXT_CAP,
+                &mut buf,
+            )?;
             seg.append(&buf, last, key_id)?;
             *written = last;
             sh.written.store(last, Ordering::SeqCst);
@@ -299,7 +321,11 @@ impl Writer {
             *last_sync = Instant::now();
             sh.publish_durable(*written);
         }
-        if self.seg.as_ref().is_some_and(|s| s.len() >= self.segment_size && !s.is_empty()) {
+        if self
+            .seg
+            .as_ref()
+            .is_some_and(|s| s.len() >= self.segment_size && !s.is_empty())
+        {
             self.seal_and_reopen(*written)?;
             *synced = *written;
             *last_sync = Instant::now();
@@ -311,7 +337,11 @@ impl Writer {
     fn active(&mut self) -> Result<&mut SegmentWriter> {
         if self.seg.is_none() {
             let start = self.shared.written.load(Ordering::SeqCst) + 1;
-            self.seg = Some(SegmentWriter::create(self.fs.clone(), &self.wal_dir, start)?);
+            self.seg = Some(SegmentWriter::create(
+                self.fs.clone(),
+                &self.wal_dir,
+                start,
+            )?);
             let mut idx = self.shared.index.lock();
             idx.active_start = start;
             idx.active_keys.clear();
@@ -332,7 +362,11 @@ impl Writer {
         let bytes = seg.len();
         let name = seg.seal()?;
         if let SegmentName::Sealed { start, end } = name {
-            self.shared.index.lock().sealed.insert(start, (end, keys, bytes));
+            self.shared
+                .index
+                .lock()
+                .sealed
+                .insert(start, (end, keys, bytes));
         }
         let new = SegmentWriter::create(self.fs.clone(), &self.wal_dir, written + 1)?;
         let mut idx = self.shared.index.lock();
