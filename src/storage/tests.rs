@@ -704,3 +704,14 @@ fn real_fs_round_trip_with_embedded_master_key() {
     assert_eq!(last, 1);
     assert_eq!(m.entries, vec![1]);
 }
+
+#[test]
+fn snapshot_after_shutdown_errors_instead_of_hanging() {
+    let fs = SimFs::new();
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    st.submit(1, put("k", "v"));
+    st.shutdown().unwrap();
+    assert_eq!(st.durable().borrow().seq, 1);
+    let live = Live(Mutex::new(Model::default()));
+    assert!(matches!(st.snapshot(&live), Err(StorageError::ShutDown)));
+}

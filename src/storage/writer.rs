@@ -136,8 +136,15 @@ impl Shared {
         }
     }
 
+    /// Queues a command. After shutdown the command is dropped, so a waiting `Seal` caller
+    /// sees its reply channel close (reported as `ShutDown`) instead of hanging.
     pub fn command(&self, c: Cmd) {
-        self.queue.lock().cmds.push_back(c);
+        let mut q = self.queue.lock();
+        if q.shutdown {
+            return;
+        }
+        q.cmds.push_back(c);
+        drop(q);
         self.cv.notify_one();
     }
 
