@@ -1,0 +1,215 @@
+//! The one place where bytes are encrypted, decrypted and authenticated.
+//!
+//! Owns: XChaCha20-Poly1305 sealing of objects (WAL frames, snapshot chunks, the keyring) with a
+//! fresh random 24-byte nonce per object, HMAC-SHA256 for the manifest, key-id and key types,
+//! and master-key parsing. Invariants: a nonce is never reused with the same key (192-bit random
+//! nonces); callers always pass associated data that names the object's place (file kind,
+//! format version, sequence/chunk index), so a sealed object moved elsewhere fails to open.
+//!
+//! Does not: know any file layout, or checksums (crc32c is checked by the codecs *before* they
+//! call [`open`]).
+
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Bytes of an XChaCha20-Poly1305 nonce.
+pub const NONCE_LEN: usize = 24;
+/// Bytes of a Poly1305 tag (appended to every ciphertext).
+pub const TAG_LEN: usize = 16;
+/// Bytes of a data key or the master key.
+pub const KEY_LEN: usize = 32;
+
+/// Identifies a data key in the keyring (and in every file header that uses it).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct KeyId(pub u32);
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A 32-byte symmetric key (data key or master key) with its cipher ready.
+#[derive(Clone)]
+pub struct SecretKey {
+    bytes: [u8; KEY_LEN],
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        let cipher = XChaCha20Poly1305::new(&bytes.into());
+        SecretKey { bytes, cipher }
+    }
+
+    /// A fresh random key from the OS-seeded CSPRNG.
+    pub fn generate() -> Self {
+        let mut b = [0u8; KEY_LEN];
+        rand::rng().fill_bytes(&mut b);
+        Self::from_bytes(b)
+    }
+
+    pub fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.bytes
+    }
+
+    /// Parses 64 hex characters (surrounding whitespace allowed).
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let s = s.trim().as_bytes();
+        if s.len() != KEY_LEN * 2 {
+            return None;
+        }
+        let mut b = [0u8; KEY_LEN];
+        for (i, pair) in s.chunks_exact(2).enumerate() {
+            let hi = hex_val(*pair.first()?)?;
+            let lo = hex_val(*pair.get(1)?)?;
+            *b.get_mut(i)? = (hi << 4) | lo;
+        }
+        Some(Self::from_bytes(b))
+    }
+
+    pub fn to_hex(&self) -> String {
+        self.bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Derives an independent 32-byte key for `purpose` (SHA-256 of a label and this key).
+    pub fn derive(&self, purpose: &str) -> [u8; KEY_LEN] {
+        let mut h = Sha256::new();
+        h.update(b"vaylix-derive-v3\0");
+        h.update(purpose.as_bytes());
+        h.update([0u8]);
+        h.update(self.bytes);
+        h.finalize().into()
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A fresh random nonce.
+pub fn random_nonce() -> [u8; NONCE_LEN] {
+    let mut n = [0u8; NONCE_LEN];
+    rand::rng().fill_bytes(&mut n);
+    n
+}
+
+/// The AEAD refused: wrong key, tampered data, or (sealing) an over-long plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AeadError;
+
+/// Encrypts `buf` in place and appends the tag; returns the nonce used.
+/// Fails only if the plaintext exceeds the cipher's limit (256 GiB), which callers never reach.
+pub fn seal(key: &SecretKey, ad: &[u8], buf: &mut Vec<u8>) -> Result<[u8; NONCE_LEN], AeadError> {
+    let nonce = random_nonce();
+    let tag = key
+        .cipher
+        .encrypt_inout_detached(&XNonce::from(nonce), ad, buf.as_mut_slice().into())
+        .map_err(|_| AeadError)?;
+    buf.extend_from_slice(tag.as_slice());
+    Ok(nonce)
+}
+
+/// Verifies and decrypts `buf` (ciphertext followed by the tag) in place; on success `buf`
+/// holds the plaintext. Any tampering with nonce, ad, ciphertext or tag, or a wrong key, fails.
+pub fn open(
+    key: &SecretKey,
+    nonce: &[u8; NONCE_LEN],
+    ad: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), AeadError> {
+    let split = buf.len().checked_sub(TAG_LEN).ok_or(AeadError)?;
+    let (ct, tag) = buf.split_at_mut(split);
+    let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| AeadError)?;
+    key.cipher
+        .decrypt_inout_detached(&XNonce::from(*nonce), ad, ct.into(), &tag.into())
+        .map_err(|_| AeadError)?;
+    buf.truncate(split);
+    Ok(())
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub fn hmac_sha256(key: &[u8; KEY_LEN], msg: &[u8]) -> [u8; 32] {
+    let mut ipad = [0x36u8; 64];
+    let mut opad = [0x5cu8; 64];
+    for (i, k) in key.iter().enumerate() {
+        if let (Some(a), Some(b)) = (ipad.get_mut(i), opad.get_mut(i)) {
+            *a ^= k;
+            *b ^= k;
+        }
+    }
+    let inner: [u8; 32] = Sha256::new()
+        .chain_update(ipad)
+        .chain_update(msg)
+        .finalize()
+        .into();
+    Sha256::new()
+        .chain_update(opad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Constant-time comparison of two MACs.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// SHA-256 as a plain array.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_object_opens_only_with_same_key_and_ad() {
+        let k = SecretKey::generate();
+        let mut buf = b"secret payload".to_vec();
+        let nonce = seal(&k, b"ad-1", &mut buf).unwrap();
+        assert!(!buf.windows(6).any(|w| w == b"secret"));
+        let mut b2 = buf.clone();
+        assert!(open(&k, &nonce, b"ad-2", &mut b2).is_err());
+        let mut b3 = buf.clone();
+        assert!(open(&SecretKey::generate(), &nonce, b"ad-1", &mut b3).is_err());
+        let mut b4 = buf.clone();
+        b4[3] ^= 1;
+        assert!(open(&k, &nonce, b"ad-1", &mut b4).is_err());
+        open(&k, &nonce, b"ad-1", &mut buf).unwrap();
+        assert_eq!(buf, b"secret payload");
+    }
+
+    #[test]
+    fn hex_master_key_round_trips() {
+        let k = SecretKey::generate();
+        let k2 = SecretKey::from_hex(&k.to_hex()).unwrap();
+        assert_eq!(k.bytes(), k2.bytes());
+        assert!(SecretKey::from_hex("abc").is_none());
+        assert!(SecretKey::from_hex(&"zz".repeat(32)).is_none());
+    }
+
+    #[test]
+    fn hmac_matches_rfc4231_case_2_shape() {
+        // Different keys give different MACs; same inputs give the same MAC.
+        let a = hmac_sha256(&[1; 32], b"m");
+        assert_eq!(a, hmac_sha256(&[1; 32], b"m"));
+        assert_ne!(a, hmac_sha256(&[2; 32], b"m"));
+    }
+}

@@ -1,0 +1,311 @@
+//! Startup recovery: keyring -> manifest -> snapshot -> WAL replay (DESIGN.md §7).
+//!
+//! Owns: deciding whether a data dir is consistent, feeding the recovered state to the
+//! [`RecoverySink`], and the few repairs that are legitimate crash leftovers: `*.tmp` files are
+//! removed, snapshots newer than the manifest (written but never committed) are removed, a
+//! missing active segment (crash between sealing and creating the next) is recreated, and an
+//! incomplete final frame of the active segment is cut (per [`TailPolicy`]). Everything else
+//! fails closed with an error naming the file and offset: wrong key, authentication or checksum
+//! failure, unsupported version, sequence gaps or overlaps, more than one active segment, a
+//! manifest that does not match its snapshot.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::crypto::{KeyId, SecretKey};
+use super::error::{Result, StorageError};
+use super::fs::FileSystem;
+use super::keyring::{Keyring, KEYRING_FILE};
+use super::manifest::{Manifest, MANIFEST_FILE};
+use super::snapshot::{parse_snapshot_name, read_snapshot, read_snapshot_header};
+use super::wal::{SegmentItem, SegmentName, SegmentReader};
+use super::writer::FileIndex;
+use super::{RecoverySink, TailPolicy};
+
+/// What recovery found.
+pub(crate) struct Recovered {
+    pub keyring: Keyring,
+    pub manifest: Option<Manifest>,
+    /// Last sequence recovered (snapshot or WAL).
+    pub last_seq: u64,
+    /// The active segment to continue: (start, key ids used), or `None` to create one.
+    pub active: Option<(u64, BTreeSet<KeyId>)>,
+    pub index: FileIndex,
+    pub truncated_tails: u64,
+}
+
+/// Directory layout of a data dir.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub data: std::path::PathBuf,
+    pub wal: std::path::PathBuf,
+    pub snapshots: std::path::PathBuf,
+}
+
+impl Dirs {
+    pub fn new(data: &Path) -> Self {
+        Dirs {
+            data: data.to_path_buf(),
+            wal: data.join("wal"),
+            snapshots: data.join("snapshots"),
+        }
+    }
+}
+
+fn list(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<String>> {
+    fs.read_dir(dir)
+        .map_err(|e| StorageError::io("listing", dir, e))
+}
+
+fn remove(fs: &dyn FileSystem, path: &Path) -> Result<()> {
+    fs.remove(path)
+        .map_err(|e| StorageError::io("removing", path, e))
+}
+
+fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir)
+        .map_err(|e| StorageError::io("syncing directory", dir, e))
+}
+
+/// Loads the keyring, or creates one in a fresh data dir.
+pub(crate) fn load_or_create_keyring(
+    fs: &dyn FileSystem,
+    dirs: &Dirs,
+    master: &SecretKey,
+    now: u64,
+) -> Result<Keyring> {
+    let path = dirs.data.join(KEYRING_FILE);
+    if fs
+        .exists(&path)
+        .map_err(|e| StorageError::io("checking", &path, e))?
+    {
+        return Keyring::load(fs, &dirs.data, master);
+    }
+    let has_data = fs
+        .exists(&dirs.data.join(MANIFEST_FILE))
+        .map_err(|e| StorageError::io("checking", &dirs.data, e))?
+        || list(fs, &dirs.wal)?.iter().any(|n| n.ends_with(".wal"))
+        || list(fs, &dirs.snapshots)?
+            .iter()
+            .any(|n| n.ends_with(".snap"));
+    if has_data {
+        return Err(StorageError::Missing {
+            file: KEYRING_FILE.into(),
+            detail: "the data dir holds encrypted files but no keyring; refusing to start".into(),
+        });
+    }
+    let k = Keyring::new(now);
+    k.store(fs, &dirs.data, master)?;
+    Ok(k)
+}
+
+/// Runs recovery on an existing (or fresh) data dir whose directories exist.
+pub(crate) fn recover(
+    fs: &dyn FileSystem,
+    dirs: &Dirs,
+    master: &SecretKey,
+    tail: TailPolicy,
+    now: u64,
+    sink: &mut dyn RecoverySink,
+) -> Result<Recovered> {
+    let keyring = load_or_create_keyring(fs, dirs, master, now)?;
+    let manifest = Manifest::load(fs, &dirs.data, master)?;
+    let snap_seq = manifest.as_ref().map_or(0, |m| m.snapshot_seq);
+    let mut index = FileIndex::default();
+
+    // Snapshots: drop uncommitted leftovers, index the retained ones.
+    let mut dirty = false;
+    for name in list(fs, &dirs.snapshots)? {
+        if name.ends_with(".tmp") {
+            remove(fs, &dirs.snapshots.join(&name))?;
+            dirty = true;
+            continue;
+        }
+        let seq = parse_snapshot_name(&name).ok_or_else(|| StorageError::UnexpectedFile {
+            file: format!("snapshots/{name}"),
+        })?;
+        if manifest.is_none() || seq > snap_seq {
+            tracing::warn!("removing uncommitted snapshot snapshots/{name}");
+            remove(fs, &dirs.snapshots.join(&name))?;
+            dirty = true;
+            continue;
+        }
+        let (_, key_id) = read_snapshot_header(fs, &dirs.snapshots, seq)?;
+        index.snapshots.insert(seq, key_id);
+    }
+    if dirty {
+        sync_dir(fs, &dirs.snapshots)?;
+    }
+
+    if let Some(m) = &manifest {
+        let file = format!(
+            "snapshots/{}",
+            super::snapshot::snapshot_file_name(m.snapshot_seq)
+        );
+        if !index.snapshots.contains_key(&m.snapshot_seq) {
+            return Err(StorageError::ManifestMismatch {
+                file,
+                detail: "the snapshot the manifest names does not exist".into(),
+            });
+        }
+        if m.wal_start != m.snapshot_seq + 1 {
+            return Err(StorageError::ManifestMismatch {
+                file: MANIFEST_FILE.into(),
+                detail: format!("wal start {} is not snapshot sequence + 1", m.wal_start),
+            });
+        }
+        let info = read_snapshot(fs, &dirs.snapshots, m.snapshot_seq, &keyring, &mut |r| {
+            sink.load_record(r)
+        })?;
+        if info.len != m.snapshot_len
+            || info.sha256 != m.snapshot_sha256
+            || info.key_id != m.snapshot_key_id
+        {
+            return Err(StorageError::ManifestMismatch {
+                file,
+                detail: "length, digest or key id differs from the manifest".into(),
+            });
+        }
+    }
+
+    // WAL segments.
+    let mut sealed: Vec<(u64, u64)> = Vec::new();
+    let mut actives: Vec<u64> = Vec::new();
+    let mut dirty = false;
+    for name in list(fs, &dirs.wal)? {
+        if name.ends_with(".tmp") {
+            remove(fs, &dirs.wal.join(&name))?;
+            dirty = true;
+            continue;
+        }
+        match SegmentName::parse(&name) {
+            Some(SegmentName::Sealed { start, end }) => sealed.push((start, end)),
+            Some(SegmentName::Active { start }) => actives.push(start),
+            None => {
+                return Err(StorageError::UnexpectedFile {
+                    file: format!("wal/{name}"),
+                })
+            }
+        }
+    }
+    if dirty {
+        sync_dir(fs, &dirs.wal)?;
+    }
+    if actives.len() > 1 {
+        return Err(StorageError::MultipleActiveSegments {
+            files: actives
+                .iter()
+                .map(|s| SegmentName::Active { start: *s }.rel())
+                .collect(),
+        });
+    }
+    sealed.sort_unstable();
+    let mut chain: Vec<SegmentName> = sealed
+        .iter()
+        .map(|&(start, end)| SegmentName::Sealed { start, end })
+        .collect();
+    if let Some(&start) = actives.first() {
+        chain.push(SegmentName::Active { start });
+    }
+    // Names must chain without gaps or overlaps, and reach back to the snapshot.
+    let mut expected: Option<u64> = None;
+    for seg in &chain {
+        if let Some(exp) = expected {
+            if seg.start() != exp {
+                return Err(StorageError::SequenceGap {
+                    file: seg.rel(),
+                    offset: 0,
+                    expected: exp,
+                    found: seg.start(),
+                });
+            }
+        } else if seg.start() > snap_seq + 1 {
+            return Err(StorageError::SequenceGap {
+                file: seg.rel(),
+                offset: 0,
+                expected: snap_seq + 1,
+                found: seg.start(),
+            });
+        }
+        if let SegmentName::Sealed { end, .. } = seg {
+            expected = Some(end + 1);
+        }
+    }
+
+    let mut truncated_tails = 0;
+    let mut last_seq = snap_seq;
+    let mut active = None;
+    let mut wal_last: Option<u64> = None;
+    for seg in &chain {
+        let mut reader = SegmentReader::open(fs, &dirs.wal, *seg, &keyring)?;
+        let mut keys = BTreeSet::new();
+        let seg_last = loop {
+            match reader.next_item()? {
+                SegmentItem::Frame(f) => {
+                    keys.insert(f.key_id);
+                    for (seq, effects) in f.entries {
+                        if seq > snap_seq {
+                            sink.apply_entry(seq, effects);
+                        }
+                    }
+                }
+                SegmentItem::End { last_seq } => break last_seq,
+                SegmentItem::Torn {
+                    offset,
+                    bytes,
+                    last_seq,
+                } => {
+                    let file = reader.rel().to_string();
+                    if tail == TailPolicy::Fail {
+                        return Err(StorageError::TornTail {
+                            file,
+                            offset,
+                            bytes,
+                        });
+                    }
+                    tracing::warn!("cutting {bytes} bytes of incomplete final frame in {file} at offset {offset}");
+                    let path = dirs.wal.join(seg.file_name());
+                    fs.truncate(&path, offset)
+                        .map_err(|e| StorageError::io("truncating", &path, e))?;
+                    truncated_tails += 1;
+                    break last_seq;
+                }
+            }
+        };
+        wal_last = Some(seg_last);
+        match *seg {
+            SegmentName::Sealed { start, end } => {
+                let len = fs.len(&dirs.wal.join(seg.file_name())).unwrap_or(0);
+                index.sealed.insert(start, (end, keys, len));
+            }
+            SegmentName::Active { start } => {
+                index.active_start = start;
+                index.active_keys = keys.clone();
+                active = Some((start, keys));
+            }
+        }
+    }
+    if let Some(w) = wal_last {
+        if w < snap_seq {
+            let file = chain.last().map(|s| s.rel()).unwrap_or_default();
+            return Err(StorageError::SequenceGap {
+                file,
+                offset: 0,
+                expected: snap_seq,
+                found: w,
+            });
+        }
+        last_seq = w;
+    }
+    if active.is_none() {
+        index.active_start = last_seq + 1;
+    }
+    Ok(Recovered {
+        keyring,
+        manifest,
+        last_seq,
+        active,
+        index,
+        truncated_tails,
+    })
+}

@@ -1,0 +1,717 @@
+//! End-to-end tests of the storage engine on the simulated file system.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::fs::SimFs;
+use super::*;
+use crate::keyspace::Value;
+
+const HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn cfg() -> StorageConfig {
+    let mut c = StorageConfig::new("/data");
+    c.master_key = MasterKeySource::Hex(HEX.into());
+    c.wal_segment_size = 2048;
+    c
+}
+
+/// A tiny versioned keyspace: the oracle and the recovery sink.
+#[derive(Default, Clone, PartialEq, Eq, Debug)]
+struct Model {
+    map: BTreeMap<(u8, Bytes), Record>,
+    entries: Vec<u64>,
+}
+
+impl Model {
+    fn apply(&mut self, seq: u64, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::Put {
+                    db,
+                    key,
+                    value,
+                    expires_at_ms,
+                } => {
+                    let k = (*db, key.clone());
+                    if self.map.get(&k).is_none_or(|r| r.version < seq) {
+                        self.map.insert(
+                            k,
+                            Record {
+                                db: *db,
+                                key: key.clone(),
+                                value: value.clone(),
+                                version: seq,
+                                expires_at_ms: *expires_at_ms,
+                            },
+                        );
+                    }
+                }
+                Effect::Del { db, key } => {
+                    let k = (*db, key.clone());
+                    if self.map.get(&k).is_some_and(|r| r.version < seq) {
+                        self.map.remove(&k);
+                    }
+                }
+                Effect::SetExpiry {
+                    db,
+                    key,
+                    expires_at_ms,
+                } => {
+                    if let Some(r) = self.map.get_mut(&(*db, key.clone())) {
+                        if r.version < seq {
+                            r.expires_at_ms = *expires_at_ms;
+                            r.version = seq;
+                        }
+                    }
+                }
+                Effect::FlushDb { db } => self.map.retain(|(d, _), r| d != db || r.version >= seq),
+                Effect::FlushAll => self.map.retain(|_, r| r.version >= seq),
+            }
+        }
+    }
+}
+
+impl RecoverySink for Model {
+    fn load_record(&mut self, rec: Record) {
+        self.map.insert((rec.db, rec.key.clone()), rec);
+    }
+    fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>) {
+        self.entries.push(seq);
+        self.apply(seq, &effects);
+    }
+}
+
+/// The live keyspace for snapshots: the model behind one lock, split into 3 "shards".
+struct Live(Mutex<Model>);
+
+impl SnapshotSource for Live {
+    fn shard_count(&self) -> usize {
+        3
+    }
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Record)) {
+        let m = self.0.lock();
+        for r in m.map.values().filter(|r| r.key.len() % 3 == i) {
+            f(r);
+        }
+    }
+}
+
+fn put(key: &str, val: &str) -> Vec<Effect> {
+    vec![Effect::Put {
+        db: 0,
+        key: Bytes::copy_from_slice(key.as_bytes()),
+        value: Value::String(Bytes::copy_from_slice(val.as_bytes())),
+        expires_at_ms: None,
+    }]
+}
+
+fn open(fs: &SimFs, c: StorageConfig) -> Result<(Arc<Storage>, u64, Model), StorageError> {
+    let mut m = Model::default();
+    let (st, last) = Storage::open_with_fs(c, Arc::new(fs.clone()), &mut m)?;
+    Ok((st, last, m))
+}
+
+fn wait_durable(st: &Storage, seq: u64) -> bool {
+    let rx = st.durable();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(10) {
+        let d = *rx.borrow();
+        if d.seq >= seq {
+            return true;
+        }
+        if d.poisoned {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    false
+}
+
+/// Submits `effects` for seqs `from..` in a shuffled-within-windows order; applies to `live`.
+fn submit_all(
+    st: &Storage,
+    live: &Live,
+    from: u64,
+    batch: Vec<Vec<Effect>>,
+    rng: &mut StdRng,
+) -> u64 {
+    let mut items: Vec<(u64, Vec<Effect>)> = batch
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (from + i as u64, e))
+        .collect();
+    {
+        let mut m = live.0.lock();
+        for (s, e) in &items {
+            m.apply(*s, e);
+        }
+    }
+    for w in items.chunks_mut(5) {
+        w.shuffle(rng);
+    }
+    let last = from + items.len() as u64 - 1;
+    for (s, e) in items {
+        st.submit(s, e);
+    }
+    last
+}
+
+fn all_files(fs: &SimFs) -> Vec<(PathBuf, Vec<u8>)> {
+    fs.files()
+        .into_iter()
+        .filter_map(|p| fs.contents(&p).map(|c| (p, c)))
+        .collect()
+}
+
+#[test]
+fn out_of_order_submits_are_replayed_in_order_after_reopen() {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(1);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, last, _) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, 0);
+    let effects: Vec<_> = (0..60)
+        .map(|i| put(&format!("k{i}"), &format!("v{i}")))
+        .collect();
+    let last = submit_all(&st, &live, 1, effects, &mut rng);
+    assert!(wait_durable(&st, last));
+    st.shutdown().unwrap();
+    drop(st);
+    for _ in 0..2 {
+        let (st, l, m) = open(&fs, cfg()).unwrap();
+        assert_eq!(l, 60);
+        assert_eq!(m.entries, (1..=60).collect::<Vec<_>>());
+        assert_eq!(m.map, live.0.lock().map);
+        st.shutdown().unwrap();
+    }
+}
+
+#[test]
+fn snapshot_then_reopen_replays_only_later_entries() {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(2);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        (0..30)
+            .map(|i| put(&format!("k{}", i % 7), &format!("v{i}")))
+            .collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    let info = st.snapshot(&live).unwrap();
+    assert_eq!(info.seq, 30);
+    assert!(info.written);
+    let l = submit_all(
+        &st,
+        &live,
+        31,
+        (0..10).map(|i| put(&format!("x{i}"), "y")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    assert_eq!(st.info().last_snapshot_seq, 30);
+    st.shutdown().unwrap();
+    drop(st);
+    for _ in 0..2 {
+        let (st, last, m) = open(&fs, cfg()).unwrap();
+        assert_eq!(last, 40);
+        assert_eq!(m.entries, (31..=40).collect::<Vec<_>>());
+        assert_eq!(m.map, live.0.lock().map);
+        // A snapshot with nothing new is a no-op.
+        st.shutdown().unwrap();
+    }
+}
+
+#[test]
+fn no_plaintext_key_or_value_reaches_any_file() {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(3);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        vec![put("ZEBRA-SECRET-KEY", "PLAINTEXT-VALUE-XYZ"); 20],
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    st.snapshot(&live).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        l + 1,
+        vec![put("ZEBRA-SECRET-KEY", "PLAINTEXT-VALUE-XYZ")],
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    st.shutdown().unwrap();
+    for (p, c) in all_files(&fs) {
+        for needle in [&b"ZEBRA-SECRET"[..], b"PLAINTEXT-VALUE", HEX.as_bytes()] {
+            assert!(
+                !c.windows(needle.len()).any(|w| w == needle),
+                "plaintext in {}",
+                p.display()
+            );
+        }
+    }
+}
+
+/// A data dir with sealed segments, a snapshot, and an active segment of several frames.
+fn populated() -> (SimFs, Live) {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(4);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        (0..40)
+            .map(|i| put(&format!("k{i}"), "vvvvvvvvvvvvvvvvvvvvvvvv"))
+            .collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    st.snapshot(&live).unwrap();
+    let mut s = l;
+    for i in 0..30 {
+        s = submit_all(
+            &st,
+            &live,
+            s + 1,
+            vec![put(&format!("a{i}"), "b")],
+            &mut rng,
+        );
+        assert!(wait_durable(&st, s));
+    }
+    st.shutdown().unwrap();
+    (fs.crash_image(None), live)
+}
+
+fn find(fs: &SimFs, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    fs.files()
+        .into_iter()
+        .filter(|p| {
+            p.strip_prefix("/data")
+                .ok()
+                .and_then(Path::to_str)
+                .is_some_and(&pred)
+        })
+        .collect()
+}
+
+fn flips_fail(fs: &SimFs, path: &Path, positions: impl Iterator<Item = usize>) {
+    let orig = fs.contents(path).unwrap();
+    let rel = path
+        .strip_prefix("/data")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut tried = 0;
+    for pos in positions {
+        if pos >= orig.len() {
+            continue;
+        }
+        let img = fs.crash_image(None);
+        let mut c = orig.clone();
+        c[pos] ^= 0x5a;
+        img.set_contents(path, c);
+        match open(&img, cfg()) {
+            Ok(_) => panic!("flip at offset {pos} of {rel} was accepted"),
+            Err(e) => assert!(
+                e.to_string().contains(&rel),
+                "error for {rel} at {pos} does not name it: {e}"
+            ),
+        }
+        tried += 1;
+    }
+    assert!(tried > 0);
+}
+
+fn sample(len: usize, n: usize) -> impl Iterator<Item = usize> {
+    let step = (len / n).max(1);
+    (0..64)
+        .chain((0..len).step_by(step))
+        .chain(len.saturating_sub(64)..len)
+}
+
+#[test]
+fn any_flipped_byte_in_sealed_segment_snapshot_manifest_or_keyring_fails_open_naming_the_file() {
+    let (fs, _) = populated();
+    let sealed = find(&fs, |n| n.starts_with("wal/") && !n.contains("active"));
+    assert!(!sealed.is_empty(), "{sealed:?}");
+    for p in &sealed {
+        let len = fs.contents(p).unwrap().len();
+        flips_fail(&fs, p, sample(len, 120));
+    }
+    let snap = find(&fs, |n| n.ends_with(".snap"));
+    let len = fs.contents(&snap[0]).unwrap().len();
+    flips_fail(&fs, &snap[0], sample(len, 120));
+    for name in ["manifest", "keyring"] {
+        let p = Path::new("/data").join(name);
+        let len = fs.contents(&p).unwrap().len();
+        flips_fail(&fs, &p, 0..len);
+    }
+}
+
+#[test]
+fn any_flipped_byte_in_a_complete_active_frame_fails_open() {
+    let (fs, _) = populated();
+    let active = find(&fs, |n| n.contains("active-"));
+    let len = fs.contents(&active[0]).unwrap().len();
+    flips_fail(&fs, &active[0], sample(len, 150));
+}
+
+#[test]
+fn torn_tail_of_active_segment_is_cut_on_start_and_counted() {
+    let (fs, live) = populated();
+    let active = find(&fs, |n| n.contains("active-"))[0].clone();
+    let mut c = fs.contents(&active).unwrap();
+    c.truncate(c.len() - 10);
+    fs.set_contents(&active, c.clone());
+    let mut fail = cfg();
+    fail.truncated_tail = TailPolicy::Fail;
+    let e = open(&fs, fail).err().unwrap();
+    assert!(matches!(e, StorageError::TornTail { .. }), "{e}");
+    let (st, last, m) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, 69, "the torn final entry is gone");
+    assert_eq!(st.info().truncated_tails, 1);
+    let mut oracle = live.0.lock().clone();
+    oracle.map.retain(|_, r| r.version <= 69);
+    assert_eq!(m.map, oracle.map);
+    // The repaired dir takes new writes and reopens cleanly.
+    st.submit(70, put("new", "x"));
+    assert!(wait_durable(&st, 70));
+    st.shutdown().unwrap();
+    drop(st);
+    let (st, last, _) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, 70);
+    assert_eq!(st.info().truncated_tails, 0);
+}
+
+#[test]
+fn wrong_master_key_fails_closed() {
+    let (fs, _) = populated();
+    let mut c = cfg();
+    c.master_key = MasterKeySource::Hex("ff".repeat(32));
+    let e = open(&fs, c).err().unwrap();
+    assert!(matches!(e, StorageError::WrongMasterKey { .. }), "{e}");
+    assert!(e.to_string().contains("keyring"));
+}
+
+#[test]
+fn key_rotation_end_to_end_retires_the_old_key_when_no_file_needs_it() {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(5);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let mut s = submit_all(
+        &st,
+        &live,
+        1,
+        (0..20).map(|i| put(&format!("k{i}"), "v")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, s));
+    let i1 = st.snapshot(&live).unwrap();
+    assert_eq!(i1.key_id, KeyId(1));
+    st.request_key_rotation();
+    s = submit_all(
+        &st,
+        &live,
+        s + 1,
+        (0..20).map(|i| put(&format!("m{i}"), "v")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, s));
+    let i2 = st.snapshot(&live).unwrap();
+    assert_eq!(i2.key_id, KeyId(2));
+    let status = st.keyring_status();
+    assert_eq!(status.len(), 2);
+    let k1 = status.iter().find(|k| k.id == KeyId(1)).unwrap();
+    assert!(!k1.active && !k1.needed_by.is_empty(), "{status:?}");
+    s = submit_all(
+        &st,
+        &live,
+        s + 1,
+        (0..5).map(|i| put(&format!("n{i}"), "v")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, s));
+    st.shutdown().unwrap();
+    drop(st);
+    // Old files under key 1 are still readable.
+    let (st, last, m) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, s);
+    assert_eq!(m.map, live.0.lock().map);
+    // One more snapshot: the key-1 snapshot and segments fall out of retention, key 1 retires.
+    s = submit_all(
+        &st,
+        &live,
+        s + 1,
+        (0..5).map(|i| put(&format!("p{i}"), "v")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, s));
+    st.snapshot(&live).unwrap();
+    let status = st.keyring_status();
+    assert_eq!(
+        status.iter().map(|k| k.id).collect::<Vec<_>>(),
+        vec![KeyId(2)],
+        "{status:?}"
+    );
+    assert_eq!(st.info().key_count, 1);
+    st.shutdown().unwrap();
+    drop(st);
+    let (_, last, m) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, s);
+    assert_eq!(m.map, live.0.lock().map);
+}
+
+#[test]
+fn failed_fsync_poisons_for_good_and_durable_never_advances() {
+    let fs = SimFs::new();
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    for i in 1..=5 {
+        st.submit(i, put("k", "v"));
+    }
+    assert!(wait_durable(&st, 5));
+    fs.fail_sync_in(1);
+    st.submit(6, put("k", "v6"));
+    assert!(!wait_durable(&st, 6));
+    assert!(st.is_poisoned());
+    assert_eq!(
+        *st.durable().borrow(),
+        Durable {
+            seq: 5,
+            poisoned: true
+        }
+    );
+    st.submit(7, put("k", "v7"));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(st.durable().borrow().seq, 5);
+    assert!(st.info().poisoned);
+    assert!(matches!(st.shutdown(), Err(StorageError::Poisoned)));
+    let img = fs.crash_image(None);
+    let (_, last, m) = open(&img, cfg()).unwrap();
+    assert_eq!(last, 5);
+    assert_eq!(m.entries, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn failed_write_poisons() {
+    let fs = SimFs::new();
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    st.submit(1, put("k", "v"));
+    assert!(wait_durable(&st, 1));
+    fs.fail_write_in(1);
+    st.submit(2, put("k", "v"));
+    assert!(!wait_durable(&st, 2));
+    assert!(st.is_poisoned());
+    assert!(st.snapshot(&Live(Mutex::new(Model::default()))).is_err());
+}
+
+#[test]
+fn power_cut_at_random_points_keeps_every_durable_entry_and_nothing_unwritten() {
+    for round in 0..40u64 {
+        let mut rng = StdRng::seed_from_u64(100 + round);
+        let fs = SimFs::new();
+        let live = Live(Mutex::new(Model::default()));
+        let mut oracle_log: Vec<Vec<Effect>> = Vec::new();
+        let mut durable_max = 0;
+        let mut next = 1u64;
+        // A first life that ends cleanly gives the crash something to recover from.
+        {
+            let (st, _, _) = open(&fs, cfg()).unwrap();
+            fs.freeze_after(rng.random_range(0..400));
+            'work: for _ in 0..40 {
+                let n = rng.random_range(1..8);
+                let eff: Vec<_> = (0..n)
+                    .map(|_| {
+                        let k = format!("k{}", rng.random_range(0..12));
+                        if rng.random_bool(0.2) {
+                            vec![Effect::Del {
+                                db: 0,
+                                key: Bytes::from(k),
+                            }]
+                        } else {
+                            put(&k, &format!("v{}", rng.random::<u32>()))
+                        }
+                    })
+                    .collect();
+                oracle_log.extend(eff.iter().cloned());
+                next = submit_all(&st, &live, next, eff, &mut rng) + 1;
+                if rng.random_bool(0.5) && !wait_durable(&st, next - 1) {
+                    break 'work;
+                }
+                durable_max = durable_max.max(st.durable().borrow().seq);
+                if rng.random_bool(0.15) && st.snapshot(&live).is_err() {
+                    break 'work;
+                }
+                if fs.is_frozen() {
+                    break 'work;
+                }
+            }
+            durable_max = durable_max.max(st.durable().borrow().seq);
+            let _ = st.shutdown();
+            durable_max = durable_max.max(st.durable().borrow().seq);
+        }
+        let img = fs.crash_image(Some(round));
+        let (st, last, m) = open(&img, cfg()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert!(
+            last >= durable_max,
+            "round {round}: lost durable entries: {last} < {durable_max}"
+        );
+        assert!(
+            last < next,
+            "round {round}: recovered {last} but only {} were submitted",
+            next - 1
+        );
+        let mut oracle = Model::default();
+        for (i, e) in oracle_log.iter().enumerate().take(last as usize) {
+            oracle.apply(i as u64 + 1, e);
+        }
+        assert_eq!(m.map, oracle.map, "round {round}");
+        let w = m.entries.windows(2).all(|w| w[1] == w[0] + 1);
+        assert!(w, "round {round}: entries out of order");
+        st.shutdown().unwrap();
+    }
+}
+
+#[test]
+fn model_random_ops_snapshots_and_restarts_match_btreemap_oracle() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let fs = SimFs::new();
+    let live = Live(Mutex::new(Model::default()));
+    let mut c = cfg();
+    c.snapshot_retain = 1;
+    let (mut st, _, _) = open(&fs, c.clone()).unwrap();
+    let mut next = 1u64;
+    for step in 0..60 {
+        let n = rng.random_range(1..10);
+        let eff: Vec<Vec<Effect>> = (0..n)
+            .map(|_| {
+                let db = rng.random_range(0..2u8);
+                let key = Bytes::from(format!("k{}", rng.random_range(0..20)));
+                match rng.random_range(0..20) {
+                    0 => vec![Effect::FlushDb { db }],
+                    1 => vec![Effect::FlushAll],
+                    2..=4 => vec![Effect::Del { db, key }],
+                    5..=6 => vec![Effect::SetExpiry {
+                        db,
+                        key,
+                        expires_at_ms: Some(rng.random()),
+                    }],
+                    _ => vec![
+                        Effect::Put {
+                            db,
+                            key: key.clone(),
+                            value: Value::String(Bytes::from(vec![b'x'; rng.random_range(0..300)])),
+                            expires_at_ms: None,
+                        },
+                        Effect::Put {
+                            db,
+                            key: Bytes::from(format!("{}-b", step)),
+                            value: Value::String(Bytes::from_static(b"y")),
+                            expires_at_ms: None,
+                        },
+                    ],
+                }
+            })
+            .collect();
+        next = submit_all(&st, &live, next, eff, &mut rng) + 1;
+        assert!(wait_durable(&st, next - 1));
+        match rng.random_range(0..10) {
+            0..=1 => {
+                let i = st.snapshot(&live).unwrap();
+                assert_eq!(i.seq, next - 1);
+            }
+            2 => {
+                st.shutdown().unwrap();
+                drop(st);
+                let (s2, last, m) = open(&fs, c.clone()).unwrap();
+                assert_eq!(last, next - 1);
+                assert_eq!(m.map, live.0.lock().map, "after restart at step {step}");
+                st = s2;
+            }
+            _ => {}
+        }
+    }
+    st.shutdown().unwrap();
+}
+
+#[test]
+fn sync_policy_parses_and_displays() {
+    for s in ["always", "everysec", "no"] {
+        assert_eq!(s.parse::<SyncPolicy>().unwrap().to_string(), s);
+    }
+    assert!("sometimes".parse::<SyncPolicy>().is_err());
+}
+
+#[test]
+fn everysec_publishes_durable_within_about_a_second() {
+    let fs = SimFs::new();
+    let mut c = cfg();
+    c.sync = SyncPolicy::EverySec;
+    let (st, _, _) = open(&fs, c).unwrap();
+    st.submit(1, put("k", "v"));
+    assert!(wait_durable(&st, 1));
+    assert_eq!(st.written_seq(), 1);
+    st.set_sync_policy(SyncPolicy::No);
+    st.submit(2, put("k", "v"));
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(st.written_seq(), 2);
+    st.shutdown().unwrap();
+    assert_eq!(st.durable().borrow().seq, 2);
+}
+
+#[test]
+fn real_fs_round_trip_with_embedded_master_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = StorageConfig::new(dir.path().join("d"));
+    let mut m = Model::default();
+    let (st, _) = Storage::open(c.clone(), &mut m).unwrap();
+    st.submit(1, put("k", "v"));
+    assert!(wait_durable(&st, 1));
+    st.shutdown().unwrap();
+    drop(st);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("d/master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let mut m = Model::default();
+    let (_, last) = Storage::open(c, &mut m).unwrap();
+    assert_eq!(last, 1);
+    assert_eq!(m.entries, vec![1]);
+}
+
+#[test]
+fn snapshot_after_shutdown_errors_instead_of_hanging() {
+    let fs = SimFs::new();
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    st.submit(1, put("k", "v"));
+    st.shutdown().unwrap();
+    assert_eq!(st.durable().borrow().seq, 1);
+    let live = Live(Mutex::new(Model::default()));
+    assert!(matches!(st.snapshot(&live), Err(StorageError::ShutDown)));
+}

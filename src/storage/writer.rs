@@ -1,0 +1,386 @@
+//! The WAL writer thread: group commit.
+//!
+//! Owns: the active [`SegmentWriter`], the queue of submitted entries, and publishing the
+//! written and durable watermarks. Each round it takes every contiguous submitted entry, encodes
+//! and seals them into as few frames as possible (serialization and encryption happen here,
+//! never on the submitting thread), writes them with one write call, fdatasyncs once (per the
+//! sync policy), and only then publishes the durable sequence; while it syncs, submitters keep
+//! filling the queue for the next round. Invariants: entries reach the file in sequence order
+//! with no gaps (early arrivals wait in the queue); `durable <= written`; durable only covers
+//! bytes that were fdatasync'ed; the first failed write or fsync poisons the WAL for good (never
+//! retried, nothing later is written, durable never advances again). Segments rotate only
+//! between frames, when the active segment reaches `wal_segment_size`, or when a snapshot asks
+//! for a seal.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::watch;
+
+use super::crypto::{KeyId, SecretKey};
+use super::error::{Result, StorageError};
+use super::wal::{encode_wal_frames, Entry, SegmentName, SegmentWriter, FRAME_PLAINTEXT_CAP};
+use super::{Durable, SyncPolicy};
+use crate::keyspace::Effect;
+
+/// A request from the rest of the engine to the writer thread.
+pub(crate) enum Cmd {
+    /// Use this data key for every later frame.
+    SetKey(KeyId, SecretKey),
+    /// Write everything contiguous, seal the active segment, open a new one; reply with the
+    /// sealed-at sequence S.
+    Seal(mpsc::Sender<Result<u64>>),
+}
+
+pub(crate) struct Queue {
+    pending: BTreeMap<u64, Vec<Effect>>,
+    /// The next sequence the writer will take.
+    next: u64,
+    cmds: VecDeque<Cmd>,
+    shutdown: bool,
+}
+
+/// What the engine knows about the files on disk (for retention, key retirement and INFO).
+#[derive(Default, Debug, Clone)]
+pub(crate) struct FileIndex {
+    /// Sealed segments by start: (end, key ids, bytes).
+    pub sealed: BTreeMap<u64, (u64, BTreeSet<KeyId>, u64)>,
+    pub active_start: u64,
+    pub active_keys: BTreeSet<KeyId>,
+    /// Snapshots by sequence: the key they are sealed with.
+    pub snapshots: BTreeMap<u64, KeyId>,
+}
+
+/// Counters for INFO.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub fsyncs: AtomicU64,
+    pub fsync_total_us: AtomicU64,
+    pub fsync_last_us: AtomicU64,
+    pub wal_bytes_since_snapshot: AtomicU64,
+}
+
+/// State shared by the writer thread and the [`Storage`](super::Storage) handle.
+pub(crate) struct Shared {
+    queue: Mutex<Queue>,
+    cv: Condvar,
+    pub written: AtomicU64,
+    pub durable_seq: AtomicU64,
+    pub poisoned: AtomicBool,
+    policy: AtomicU8,
+    pub durable_tx: watch::Sender<Durable>,
+    pub stats: Stats,
+    pub index: Mutex<FileIndex>,
+}
+
+fn policy_to_u8(p: SyncPolicy) -> u8 {
+    match p {
+        SyncPolicy::Always => 0,
+        SyncPolicy::EverySec => 1,
+        SyncPolicy::No => 2,
+    }
+}
+
+impl Shared {
+    pub fn new(last_seq: u64, policy: SyncPolicy, index: FileIndex) -> Self {
+        let (durable_tx, _) = watch::channel(Durable {
+            seq: last_seq,
+            poisoned: false,
+        });
+        Shared {
+            queue: Mutex::new(Queue {
+                pending: BTreeMap::new(),
+                next: last_seq + 1,
+                cmds: VecDeque::new(),
+                shutdown: false,
+            }),
+            cv: Condvar::new(),
+            written: AtomicU64::new(last_seq),
+            durable_seq: AtomicU64::new(last_seq),
+            poisoned: AtomicBool::new(false),
+            policy: AtomicU8::new(policy_to_u8(policy)),
+            durable_tx,
+            stats: Stats::default(),
+            index: Mutex::new(index),
+        }
+    }
+
+    pub fn policy(&self) -> SyncPolicy {
+        match self.policy.load(Ordering::Relaxed) {
+            0 => SyncPolicy::Always,
+            1 => SyncPolicy::EverySec,
+            _ => SyncPolicy::No,
+        }
+    }
+
+    pub fn set_policy(&self, p: SyncPolicy) {
+        self.policy.store(policy_to_u8(p), Ordering::Relaxed);
+        self.cv.notify_one();
+    }
+
+    /// Queues one entry; wakes the writer only when it can make progress.
+    pub fn submit(&self, seq: u64, effects: Vec<Effect>) {
+        if self.poisoned.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut q = self.queue.lock();
+        if q.shutdown || seq < q.next {
+            return;
+        }
+        q.pending.insert(seq, effects);
+        if seq == q.next {
+            self.cv.notify_one();
+        }
+    }
+
+    /// Queues a command. After shutdown the command is dropped, so a waiting `Seal` caller
+    /// sees its reply channel close (reported as `ShutDown`) instead of hanging.
+    pub fn command(&self, c: Cmd) {
+        let mut q = self.queue.lock();
+        if q.shutdown {
+            return;
+        }
+        q.cmds.push_back(c);
+        drop(q);
+        self.cv.notify_one();
+    }
+
+    pub fn request_shutdown(&self) {
+        self.queue.lock().shutdown = true;
+        self.cv.notify_one();
+    }
+
+    fn poison(&self, err: &StorageError) {
+        tracing::error!("WAL poisoned: {err}");
+        self.poisoned.store(true, Ordering::SeqCst);
+        let seq = self.durable_seq.load(Ordering::SeqCst);
+        self.durable_tx.send_replace(Durable {
+            seq,
+            poisoned: true,
+        });
+    }
+
+    fn publish_durable(&self, seq: u64) {
+        self.durable_seq.store(seq, Ordering::SeqCst);
+        let poisoned = self.poisoned.load(Ordering::SeqCst);
+        self.durable_tx.send_replace(Durable { seq, poisoned });
+    }
+}
+
+/// The writer thread's own state.
+pub(crate) struct Writer {
+    pub shared: Arc<Shared>,
+    pub seg: Option<SegmentWriter>,
+    pub key_id: KeyId,
+    pub key: SecretKey,
+    pub segment_size: u64,
+    pub fs: Arc<dyn super::fs::FileSystem>,
+    pub wal_dir: std::path::PathBuf,
+}
+
+impl Writer {
+    /// Runs until shutdown.
+    pub fn run(mut self) {
+        let sh = self.shared.clone();
+        let mut last_sync = Instant::now();
+        let mut written = sh.written.load(Ordering::SeqCst);
+        let mut synced = written;
+        loop {
+            let (batch, cmds, shutdown) = {
+                let mut q = sh.queue.lock();
+                loop {
+                    let ready = q
+                        .pending
+                        .first_key_value()
+                        .is_some_and(|(k, _)| *k == q.next);
+                    if ready || !q.cmds.is_empty() || q.shutdown {
+                        break;
+                    }
+                    if written > synced && sh.policy() == SyncPolicy::EverySec {
+                        let deadline = last_sync + Duration::from_secs(1);
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                        sh.cv.wait_until(&mut q, deadline);
+                    } else {
+                        sh.cv.wait(&mut q);
+                    }
+                }
+                let mut batch: Vec<Entry> = Vec::new();
+                let q = &mut *q;
+                while let Some(e) = q.pending.first_entry() {
+                    if *e.key() != q.next {
+                        break;
+                    }
+                    batch.push(e.remove_entry());
+                    q.next += 1;
+                }
+                (batch, std::mem::take(&mut q.cmds), q.shutdown)
+            };
+            let poisoned = sh.poisoned.load(Ordering::SeqCst);
+            if !poisoned {
+                if let Err(e) = self.round(&batch, &mut written, &mut synced, &mut last_sync) {
+                    sh.poison(&e);
+                }
+            }
+            for c in cmds {
+                match c {
+                    Cmd::SetKey(id, key) => {
+                        self.key_id = id;
+                        self.key = key;
+                    }
+                    Cmd::Seal(reply) => {
+                        let r = if sh.poisoned.load(Ordering::SeqCst) {
+                            Err(StorageError::Poisoned)
+                        } else {
+                            let r = self.seal_and_reopen(written);
+                            match &r {
+                                Ok(_) => {
+                                    synced = written;
+                                    last_sync = Instant::now();
+                                    sh.publish_durable(written);
+                                }
+                                Err(e) => sh.poison(e),
+                            }
+                            r.map(|()| written)
+                        };
+                        let _ = reply.send(r);
+                    }
+                }
+            }
+            if shutdown {
+                let more = {
+                    let q = sh.queue.lock();
+                    q.pending
+                        .first_key_value()
+                        .is_some_and(|(k, _)| *k == q.next)
+                        || !q.cmds.is_empty()
+                };
+                if more {
+                    continue;
+                }
+                if !sh.poisoned.load(Ordering::SeqCst) && written > synced {
+                    match self.sync() {
+                        Ok(()) => sh.publish_durable(written),
+                        Err(e) => sh.poison(&e),
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        let Some(seg) = self.seg.as_mut() else {
+            return Ok(());
+        };
+        let t = Instant::now();
+        seg.sync()?;
+        let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let st = &self.shared.stats;
+        st.fsyncs.fetch_add(1, Ordering::Relaxed);
+        st.fsync_total_us.fetch_add(us, Ordering::Relaxed);
+        st.fsync_last_us.store(us, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes one batch, syncs per policy, rotates by size.
+    fn round(
+        &mut self,
+        batch: &[Entry],
+        written: &mut u64,
+        synced: &mut u64,
+        last_sync: &mut Instant,
+    ) -> Result<()> {
+        let sh = self.shared.clone();
+        if let Some(last) = batch.last().map(|e| e.0) {
+            let key_id = self.key_id;
+            let key = self.key.clone();
+            let seg = self.active()?;
+            let mut buf = Vec::new();
+            encode_wal_frames(
+                seg.start(),
+                key_id,
+                &key,
+                batch,
+                FRAME_PLAINTEXT_CAP,
+                &mut buf,
+            )?;
+            seg.append(&buf, last, key_id)?;
+            *written = last;
+            sh.written.store(last, Ordering::SeqCst);
+            sh.stats
+                .wal_bytes_since_snapshot
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            sh.index.lock().active_keys.insert(self.key_id);
+        }
+        let due = match sh.policy() {
+            SyncPolicy::Always => true,
+            SyncPolicy::EverySec => last_sync.elapsed() >= Duration::from_secs(1),
+            SyncPolicy::No => false,
+        };
+        if *written > *synced && due {
+            self.sync()?;
+            *synced = *written;
+            *last_sync = Instant::now();
+            sh.publish_durable(*written);
+        }
+        if self
+            .seg
+            .as_ref()
+            .is_some_and(|s| s.len() >= self.segment_size && !s.is_empty())
+        {
+            self.seal_and_reopen(*written)?;
+            *synced = *written;
+            *last_sync = Instant::now();
+            sh.publish_durable(*written);
+        }
+        Ok(())
+    }
+
+    fn active(&mut self) -> Result<&mut SegmentWriter> {
+        if self.seg.is_none() {
+            let start = self.shared.written.load(Ordering::SeqCst) + 1;
+            self.seg = Some(SegmentWriter::create(
+                self.fs.clone(),
+                &self.wal_dir,
+                start,
+            )?);
+            let mut idx = self.shared.index.lock();
+            idx.active_start = start;
+            idx.active_keys.clear();
+        }
+        self.seg.as_mut().ok_or(StorageError::ShutDown)
+    }
+
+    /// Seals the active segment if it holds anything (fsyncs it) and opens the next one.
+    fn seal_and_reopen(&mut self, written: u64) -> Result<()> {
+        let Some(seg) = self.seg.take() else {
+            return Ok(());
+        };
+        if seg.is_empty() {
+            self.seg = Some(seg);
+            return Ok(());
+        }
+        let keys = seg.keys().clone();
+        let bytes = seg.len();
+        let name = seg.seal()?;
+        if let SegmentName::Sealed { start, end } = name {
+            self.shared
+                .index
+                .lock()
+                .sealed
+                .insert(start, (end, keys, bytes));
+        }
+        let new = SegmentWriter::create(self.fs.clone(), &self.wal_dir, written + 1)?;
+        let mut idx = self.shared.index.lock();
+        idx.active_start = written + 1;
+        idx.active_keys.clear();
+        drop(idx);
+        self.seg = Some(new);
+        Ok(())
+    }
+}
