@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use vaylix::config::{Config, PARAMS};
 use vaylix::keyspace::Keyspace;
-use vaylix::server::{self, Shared};
+use vaylix::server::{self, persistence, Shared};
 
 fn usage() -> String {
     let mut s = String::from(
@@ -85,13 +85,15 @@ fn run_server(args: &[String]) -> Result<()> {
         .init();
 
     let keyspace = Arc::new(Keyspace::new(config.get_i64("databases") as usize));
-    let mut shared = Shared::new(config.clone(), keyspace, None);
+    let storage = persistence::open(&config, &keyspace).map_err(|e| anyhow::anyhow!("cannot open the data dir: {e}"))?;
+    let mut shared = Shared::new(config.clone(), keyspace, Some(storage.clone()));
     shared.config_file = file.map(|f| f.display().to_string());
-    let shared = Arc::new(shared);
+    let shared = shared.into_arc();
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    rt.block_on(async move {
+    let save = rt.block_on(async {
         spawn_background(shared.clone());
+        tokio::spawn(persistence::snapshot_scheduler(shared.clone()));
         let sig = shared.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
@@ -99,9 +101,25 @@ fn run_server(args: &[String]) -> Result<()> {
             sig.request_shutdown(true);
         });
         server::serve(shared.clone()).await?;
-        tracing::info!("vaylix is now ready to exit, bye bye...");
-        anyhow::Ok(())
+        // Stop accepting is done; let connections finish their in-flight replies (bounded).
+        shared.clients.kill_all();
+        for _ in 0..200 {
+            if shared.clients.count() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        anyhow::Ok(shared.shutdown.borrow().unwrap_or(true))
     })?;
+    if save {
+        tracing::info!("taking the shutdown snapshot");
+        if let Err(e) = persistence::snapshot_now(&shared) {
+            tracing::warn!("shutdown snapshot failed (the WAL still has everything): {e}");
+        }
+    }
+    // Write and fdatasync everything submitted, stop the writer.
+    storage.shutdown().map_err(|e| anyhow::anyhow!("final WAL sync failed: {e}"))?;
+    tracing::info!("vaylix is now ready to exit, bye bye...");
     Ok(())
 }
 

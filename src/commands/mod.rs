@@ -77,7 +77,10 @@ pub enum After {
     Close,
     Sleep(Duration),
     Shutdown { save: bool },
+    /// SAVE: snapshot off the event loop, then reply.
     Save,
+    /// WAITAOF: wait for this client's writes to be fsynced, then reply.
+    WaitAof { numlocal: bool, numreplicas: bool, timeout_ms: u64 },
 }
 
 /// Everything a handler may touch.
@@ -113,7 +116,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
         ] {
             v.extend(family.iter());
         }
-        v.extend(crate::server::storage_cmds::COMMANDS.iter());
+        v.extend(crate::server::persistence::COMMANDS.iter());
         v
     })
 }

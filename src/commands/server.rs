@@ -160,7 +160,7 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                     let why = crate::config::redis_reason(&e);
                     return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"));
                 }
-                crate::server::storage_cmds::config_changed(c.shared, &name.to_ascii_lowercase());
+                crate::server::persistence::config_changed(c.shared, &name.to_ascii_lowercase());
             }
             c.out.ok();
         }
@@ -405,7 +405,7 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
                 sh.config.get_str("maxmemory-policy"),
             );
         }
-        "persistence" => crate::server::storage_cmds::info_persistence(sh, out),
+        "persistence" => crate::server::persistence::info_persistence(sh, out),
         "stats" => {
             let _ = write!(
                 out,

@@ -1,7 +1,7 @@
 //! The listener and the per-connection loop.
 
 use super::clients::ClientInfo;
-use super::{dispatch, Shared};
+use super::{dispatch, persistence, Shared};
 use crate::commands::After;
 use crate::keyspace::{DbIndex, WatchFlag};
 use crate::resp::{self, Limits, ReplyWriter};
@@ -142,12 +142,14 @@ async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     shared.clients.unregister(conn.id);
 }
 
+type DurableRx = Option<tokio::sync::watch::Receiver<crate::storage::Durable>>;
+
 /// Replies go out once the WAL is durable up to what they reveal.
-async fn flush(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnState, out: &mut ReplyWriter) -> std::io::Result<()> {
+async fn flush(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnState, out: &mut ReplyWriter, rx: &mut DurableRx) -> std::io::Result<()> {
     if out.buf.is_empty() {
         return Ok(());
     }
-    if !wait_durable(shared, conn.need_seq).await {
+    if !persistence::wait_durable(shared, rx, conn.need_seq).await {
         return Err(std::io::Error::other("WAL poisoned before the reply was durable"));
     }
     shared.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
@@ -156,14 +158,8 @@ async fn flush(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnState, out:
     Ok(())
 }
 
-/// Waits until every entry up to `seq` is durable under the current sync policy.
-/// False if the WAL is poisoned first: the reply must not be sent.
-pub async fn wait_durable(shared: &Shared, seq: u64) -> bool {
-    let _ = (shared, seq);
-    true
-}
-
-async fn connection_loop(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnState) -> std::io::Result<()> {
+async fn connection_loop(shared: &Arc<Shared>, sock: &mut TcpStream, conn: &mut ConnState) -> std::io::Result<()> {
+    let mut rx: DurableRx = shared.storage.as_ref().map(|s| s.durable());
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut out = ReplyWriter::new();
     let mut stop = shared.shutdown.subscribe();
@@ -195,7 +191,7 @@ async fn connection_loop(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnS
                 Ok(None) => break,
                 Err(e) => {
                     out.error(&format!("ERR {e}"));
-                    flush(shared, sock, conn, &mut out).await?;
+                    flush(shared, sock, conn, &mut out, &mut rx).await?;
                     return Ok(());
                 }
             };
@@ -204,32 +200,40 @@ async fn connection_loop(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnS
             match after {
                 After::Nothing => {}
                 After::Close => {
-                    flush(shared, sock, conn, &mut out).await?;
+                    flush(shared, sock, conn, &mut out, &mut rx).await?;
                     return Ok(());
                 }
                 After::Sleep(d) => {
-                    flush(shared, sock, conn, &mut out).await?;
+                    flush(shared, sock, conn, &mut out, &mut rx).await?;
                     tokio::time::sleep(d).await;
                 }
                 After::Shutdown { save } => {
-                    flush(shared, sock, conn, &mut out).await?;
+                    flush(shared, sock, conn, &mut out, &mut rx).await?;
                     shared.request_shutdown(save);
                     return Ok(());
                 }
-                After::Save => {
-                    flush(shared, sock, conn, &mut out).await?;
+                After::Save => match persistence::snapshot_async(shared.clone()).await {
+                    Ok(_) => out.ok(),
+                    Err(e) => out.error(&format!("ERR snapshot failed: {e}")),
+                },
+                After::WaitAof { numlocal, numreplicas, timeout_ms } => {
+                    flush(shared, sock, conn, &mut out, &mut rx).await?;
+                    let (local, replicas) = persistence::wait_aof(shared, conn.need_seq, numlocal, numreplicas, timeout_ms).await;
+                    out.array(2);
+                    out.int(local);
+                    out.int(replicas);
                 }
             }
             if out.buf.len() > 64 * 1024 {
-                flush(shared, sock, conn, &mut out).await?;
+                flush(shared, sock, conn, &mut out, &mut rx).await?;
             }
         }
         if buf.len() as i64 > shared.config.get_i64("client-query-buffer-limit") {
             out.error("ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)");
-            flush(shared, sock, conn, &mut out).await?;
+            flush(shared, sock, conn, &mut out, &mut rx).await?;
             return Ok(());
         }
-        flush(shared, sock, conn, &mut out).await?;
+        flush(shared, sock, conn, &mut out, &mut rx).await?;
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }

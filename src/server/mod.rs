@@ -8,7 +8,9 @@
 
 pub mod clients;
 mod connection;
-pub mod storage_cmds;
+pub mod persistence;
+
+use std::sync::atomic::AtomicBool;
 
 pub use connection::ConnState;
 
@@ -64,6 +66,8 @@ pub struct Shared {
     pub port: AtomicU64,
     pub lastsave: AtomicU64,
     pub shutdown: tokio::sync::watch::Sender<Option<bool>>,
+    pub bgsave_running: AtomicBool,
+    me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 impl Shared {
@@ -81,7 +85,21 @@ impl Shared {
             port: AtomicU64::new(0),
             lastsave: AtomicU64::new(commands::now_ms() / 1000),
             shutdown: tokio::sync::watch::channel(None).0,
+            bgsave_running: AtomicBool::new(false),
+            me: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Wraps into an `Arc` that handlers can get back with [`Shared::self_arc`] (BGSAVE hands
+    /// it to a thread).
+    pub fn into_arc(self) -> Arc<Shared> {
+        let arc = Arc::new(self);
+        let _ = arc.me.set(Arc::downgrade(&arc));
+        arc
+    }
+
+    pub fn self_arc(&self) -> Option<Arc<Shared>> {
+        self.me.get().and_then(|w| w.upgrade())
     }
 
     /// Whether writes must be refused because the WAL failed (sticky).
@@ -117,6 +135,11 @@ pub fn dispatch(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, ar
     if !conn.authed && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
         conn.flag_multi_error();
         out.error("NOAUTH Authentication required.");
+        return After::Nothing;
+    }
+    if conn.multi.is_some() && spec.flags.contains(&"no-multi") {
+        conn.flag_multi_error();
+        out.error("ERR Command not allowed inside a transaction");
         return After::Nothing;
     }
     if conn.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {

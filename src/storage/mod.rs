@@ -734,6 +734,12 @@ impl Storage {
         Ok(())
     }
 
+    /// Asks the writer to fdatasync everything written so far, whatever the sync policy
+    /// (WAITAOF under `everysec`/`no`). Returns at once; watch [`Storage::durable`].
+    pub fn request_sync(&self) {
+        self.shared.command(Cmd::Sync);
+    }
+
     /// The data dir.
     pub fn data_dir(&self) -> &Path {
         &self.dirs.data

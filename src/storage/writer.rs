@@ -33,6 +33,8 @@ pub(crate) enum Cmd {
     /// Write everything contiguous, seal the active segment, open a new one; reply with the
     /// sealed-at sequence S.
     Seal(mpsc::Sender<Result<u64>>),
+    /// fdatasync what is written now, whatever the policy (WAITAOF under everysec/no).
+    Sync,
 }
 
 pub(crate) struct Queue {
@@ -231,6 +233,18 @@ impl Writer {
                     Cmd::SetKey(id, key) => {
                         self.key_id = id;
                         self.key = key;
+                    }
+                    Cmd::Sync => {
+                        if !sh.poisoned.load(Ordering::SeqCst) && written > synced {
+                            match self.sync() {
+                                Ok(()) => {
+                                    synced = written;
+                                    last_sync = Instant::now();
+                                    sh.publish_durable(written);
+                                }
+                                Err(e) => sh.poison(&e),
+                            }
+                        }
                     }
                     Cmd::Seal(reply) => {
                         let r = if sh.poisoned.load(Ordering::SeqCst) {

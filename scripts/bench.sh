@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: vaylix vs a stock redis-server, same durability setting, same load,
+# same run (alternating order, medians). See docs/performance.md for the method.
+#
+#   scripts/bench.sh --quick            1 repetition, short runs (~2-3 min)
+#   scripts/bench.sh --full             3 repetitions (override: --reps N), longer runs
+#   scripts/bench.sh --json out.json    also write the results as JSON
+#   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery | snapshot
+#
+# Installs nothing. Needs redis-server, redis-benchmark, redis-cli (apt: redis-server,
+# redis-tools), python3 and cargo. Servers listen on free 127.0.0.1 ports only; their data
+# dirs live under one mktemp dir that is removed on exit; servers are stopped by PID.
+set -euo pipefail
+ORIG_PWD=$PWD
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DRIVER="$ROOT/scripts/bench/driver.py"
+
+MODE=quick
+REPS=""
+JSON_OUT=""
+ONLY=""
+WORKLOADS=(always everysec memory recovery snapshot)
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "bench.sh: error: $*" >&2; exit 1; }
+log() { printf '==> %s\n' "$*" >&2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) MODE=quick ;;
+    --full) MODE=full ;;
+    --reps) [ $# -ge 2 ] || die "--reps needs a number"; REPS=$2; shift ;;
+    --json) [ $# -ge 2 ] || die "--json needs a file name"; JSON_OUT=$2; shift ;;
+    --only) [ $# -ge 2 ] || die "--only needs a workload name"; ONLY=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option '$1'" ;;
+  esac
+  shift
+done
+if [ -n "$ONLY" ]; then
+  case " ${WORKLOADS[*]} " in *" $ONLY "*) ;; *) die "--only: unknown workload '$ONLY' (one of: ${WORKLOADS[*]})" ;; esac
+fi
+if [ -n "$JSON_OUT" ]; then
+  case "$JSON_OUT" in /*) ;; *) JSON_OUT="$ORIG_PWD/$JSON_OUT" ;; esac
+  [ -d "$(dirname "$JSON_OUT")" ] || die "--json: directory $(dirname "$JSON_OUT") does not exist"
+fi
+
+# --- sizes ---------------------------------------------------------------------------------
+BIG=1000000          # keys for memory / recovery / snapshot (both modes)
+if [ "$MODE" = quick ]; then
+  : "${REPS:=1}"
+  N_P1=50000         # requests for -P 1 runs
+  N_P16=300000       # requests for -P 16 runs
+  N_GET_KEYS=100000
+  STALL_SECS=3
+else
+  : "${REPS:=3}"
+  N_P1=200000
+  N_P16=2000000
+  N_GET_KEYS=100000
+  STALL_SECS=10
+fi
+[[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
+BENCH_COMMON=(-c 50 -d 64 -r 100000)
+
+# --- prerequisites (nothing is installed) -----------------------------------------------------
+missing=()
+command -v redis-server >/dev/null || missing+=("redis-server (apt package redis-server)")
+command -v redis-benchmark >/dev/null || missing+=("redis-benchmark (apt package redis-tools)")
+command -v redis-cli >/dev/null || missing+=("redis-cli (apt package redis-tools)")
+command -v python3 >/dev/null || missing+=("python3 (apt package python3)")
+command -v cargo >/dev/null || missing+=("cargo (rustup)")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench.sh: missing prerequisites (not installing anything):" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  echo "  e.g. sudo apt-get install redis-server redis-tools python3" >&2
+  exit 2
+fi
+command -v timeout >/dev/null || die "coreutils 'timeout' is missing"
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- temp dir, server bookkeeping, cleanup -------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vaylix-bench.XXXXXX")
+RAW="$TMP/raw.tsv"
+: >"$RAW"
+declare -A PID=() PORT=() DIR=()   # by side: vaylix | redis
+ALL_PIDS=()
+
+stop_pid() {   # stop_pid PID: TERM, wait up to 10 s, then KILL
+  local p=$1 i
+  kill -0 "$p" 2>/dev/null || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for i in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  echo "bench.sh: pid $p ignored SIGTERM for 10 s; sending SIGKILL" >&2
+  kill -KILL "$p" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$? p
+  trap - EXIT INT TERM
+  for p in "${ALL_PIDS[@]}"; do stop_pid "$p"; done
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "bench.sh: interrupted" >&2; exit 130' INT TERM
+
+# --- build ---------------------------------------------------------------------------------------
+log "cargo build --release --bins"
+cargo build --release --bins >&2 || die "cargo build failed"
+VAYLIX="$ROOT/target/release/vaylix"
+[ -x "$VAYLIX" ] || die "$VAYLIX not found after the build"
+
+# --- server control ------------------------------------------------------------------------------
+# start_server SIDE FSYNC DATADIR [reuse]: starts one server on a free port, waits for PONG.
+# Sets PID[SIDE], PORT[SIDE], DIR[SIDE]; LAST_STARTUP = seconds from spawn to the first PONG.
+start_server() {
+  local side=$1 fsync=$2 dir=$3 port t0
+  port=$(python3 "$DRIVER" freeport)
+  mkdir -p "$dir"
+  t0=$(date +%s%N)
+  if [ "$side" = vaylix ]; then
+    "$VAYLIX" --port "$port" --bind 127.0.0.1 --data-dir "$dir/data" --appendfsync "$fsync" \
+      >>"$dir/server.log" 2>&1 &
+  else
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
+      --appendfsync "$fsync" --save '' --daemonize no --logfile "$dir/server.log" \
+      >>"$dir/server.log" 2>&1 &
+  fi
+  PID[$side]=$!
+  ALL_PIDS+=("$!")
+  PORT[$side]=$port
+  DIR[$side]=$dir
+  if ! LAST_STARTUP=$(python3 "$DRIVER" waitpong --port "$port" --timeout 180 --t0-ns "$t0"); then
+    echo "bench.sh: $side did not answer PING on port $port; last log lines:" >&2
+    tail -n 20 "$dir/server.log" >&2 || true
+    exit 1
+  fi
+  if [ "$side" = vaylix ] && [ "$STORAGE_STATUS" = unknown ]; then check_vaylix_storage; fi
+}
+stop_server() { local side=$1; stop_pid "${PID[$side]}"; PID[$side]=""; }
+kill9_server() {
+  local side=$1 p=${PID[$side]} i
+  kill -KILL "$p"
+  for i in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  wait "$p" 2>/dev/null || true
+  PID[$side]=""
+}
+rcli() { local side=$1; shift; timeout 60 redis-cli -p "${PORT[$side]}" "$@"; }
+info_field() {  # info_field SIDE SECTION FIELD
+  rcli "$1" INFO "$2" | tr -d '\r' | awk -F: -v f="$3" '$1==f {print $2; exit}'
+}
+cpu_ticks() {   # utime+stime of the whole process (all threads) in clock ticks
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+rec() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RAW"; }   # metric side value
+note() { printf '%s\tnote\t%s\n' "$1" "$2" >>"$RAW"; }
+
+# wait until Redis has no fork child (AOF rewrite / BGSAVE) running; no-op for vaylix
+wait_idle() {
+  local side=$1 i
+  for i in $(seq 600); do
+    if [ "$(info_field "$side" persistence aof_rewrite_in_progress)" != 1 ] &&
+       [ "$(info_field "$side" persistence rdb_bgsave_in_progress)" != 1 ]; then return 0; fi
+    sleep 0.1
+  done
+  die "$side: background rewrite/save still running after 60 s"
+}
+
+# load_pipe SIDE FILE EXPECTED_KEYS
+load_pipe() {
+  local side=$1 file=$2 want=$3 out n
+  out=$(timeout 600 redis-cli -p "${PORT[$side]}" --pipe --pipe-timeout 120 <"$file" 2>&1) ||
+    die "$side: redis-cli --pipe failed: $(echo "$out" | tail -n 3)"
+  echo "$out" | grep -q 'errors: 0,' || die "$side: --pipe reported errors: $(echo "$out" | tail -n 2)"
+  n=$(rcli "$side" DBSIZE)
+  [ "$n" -ge "$want" ] || die "$side: DBSIZE $n after loading $want keys"
+}
+
+keyfile() {  # keyfile N -> path of a RESP file with N SETs (generated once)
+  local f="$TMP/keys-$1.resp"
+  [ -s "$f" ] || python3 "$DRIVER" gen --count "$1" --size 64 --out "$f"
+  echo "$f"
+}
+
+# order REP -> "vaylix redis" on odd repetitions, "redis vaylix" on even ones
+order() { if [ $(( $1 % 2 )) = 1 ]; then echo "vaylix redis"; else echo "redis vaylix"; fi; }
+
+# bench SIDE METRIC_PREFIX TEST N PIPELINE: one redis-benchmark run; records rps, latencies, CPU
+bench() {
+  local side=$1 m=$2 test=$3 n=$4 pl=$5 before after csv line rps p50 p99 max
+  before=$(cpu_ticks "${PID[$side]}")
+  csv=$(timeout 900 redis-benchmark -p "${PORT[$side]}" "${BENCH_COMMON[@]}" -P "$pl" -n "$n" \
+        -t "$test" --csv 2>"$TMP/rb.err") || die "$side: redis-benchmark failed: $(tail -n 3 "$TMP/rb.err")"
+  after=$(cpu_ticks "${PID[$side]}")
+  line=$(echo "$csv" | tr -d '"' | grep -i "^$test," | tail -n 1) ||
+    die "$side: could not parse redis-benchmark output: $csv"
+  IFS=, read -r _ rps _ _ p50 _ p99 max <<<"$line"
+  log "  $side $test -P $pl: $rps ops/s (p50 $p50 ms, p99 $p99 ms, max $max ms)"
+  rec "${m}_rps" "$side" "$rps"
+  if [ "$pl" = 1 ]; then rec "${m}_p50" "$side" "$p50"; rec "${m}_p99" "$side" "$p99"; rec "${m}_max" "$side" "$max"; fi
+  rec "${m}_cpu" "$side" "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN{printf "%.3f", t / hz / n * 1e6}')"
+}
+
+# durability status of vaylix, from INFO persistence (the storage engine adds wal_* fields)
+check_vaylix_storage() {
+  if rcli vaylix INFO persistence | tr -d '\r' | grep -q '^wal_'; then
+    STORAGE_STATUS="merged (INFO persistence has wal_* fields)"
+  else
+    STORAGE_STATUS="NOT merged: no wal_* fields in INFO persistence, vaylix 'always' numbers are not durable yet"
+  fi
+}
+STORAGE_STATUS=unknown
+
+# --- workloads -----------------------------------------------------------------------------------
+w_always() {
+  log "workload always: SET, appendfsync always, -P 1 ($N_P1 req) and -P 16 ($N_P16 req), $REPS rep(s)"
+  start_server vaylix always "$TMP/always-vaylix"
+  start_server redis always "$TMP/always-redis"
+  local r s
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do bench "$s" always_set_p1 set "$N_P1" 1; done
+    for s in $(order "$((r + 1))"); do bench "$s" always_set_p16 set "$N_P16" 16; done
+  done
+  for s in vaylix redis; do note "always_set_p1_rps" "$s data dir after: $(du -sh "${DIR[$s]}" | cut -f1)"; stop_server "$s"; done
+}
+
+w_everysec() {
+  log "workload everysec: SET, then GET on $N_GET_KEYS loaded keys, appendfsync everysec, $REPS rep(s)"
+  local f r s
+  f=$(keyfile "$N_GET_KEYS")
+  start_server vaylix everysec "$TMP/everysec-vaylix"
+  start_server redis everysec "$TMP/everysec-redis"
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do bench "$s" everysec_set set "$N_P1" 1; done
+  done
+  for s in vaylix redis; do load_pipe "$s" "$f" "$N_GET_KEYS"; done
+  for r in $(seq "$REPS"); do
+    for s in $(order "$((r + 1))"); do bench "$s" everysec_get get "$N_P1" 1; done
+  done
+  for s in vaylix redis; do stop_server "$s"; done
+}
+
+w_memory() {
+  log "workload memory: $BIG keys x 64 B via redis-cli --pipe (everysec)"
+  local f s u0 r0 u1 r1
+  f=$(keyfile "$BIG")
+  for s in vaylix redis; do
+    start_server "$s" everysec "$TMP/memory-$s"
+    u0=$(info_field "$s" memory used_memory); r0=$(rss_bytes "${PID[$s]}")
+    load_pipe "$s" "$f" "$BIG"
+    wait_idle "$s"
+    sleep 1
+    u1=$(info_field "$s" memory used_memory); r1=$(rss_bytes "${PID[$s]}")
+    log "  $s: used_memory $u0 -> $u1, RSS $r0 -> $r1"
+    rec mem_used_per_key "$s" "$(awk -v a="$u0" -v b="$u1" -v n="$BIG" 'BEGIN{printf "%.2f", (b - a) / n}')"
+    rec mem_rss_per_key "$s" "$(awk -v a="$r0" -v b="$r1" -v n="$BIG" 'BEGIN{printf "%.2f", (b - a) / n}')"
+    stop_server "$s"
+  done
+  note mem_used_per_key "(after - empty) / 1M; vaylix used_memory is its RSS"
+}
+
+w_recovery() {
+  log "workload recovery: $BIG keys under always, kill -9, start -> first PONG, $REPS rep(s)"
+  local f s r n t sz
+  f=$(keyfile "$BIG")
+  for s in vaylix redis; do
+    start_server "$s" always "$TMP/recovery-$s"
+    load_pipe "$s" "$f" "$BIG"
+    wait_idle "$s"
+  done
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do
+      kill9_server "$s"
+      sz=$(du -sb "${DIR[$s]}" --exclude=server.log | cut -f1)
+      start_server "$s" always "${DIR[$s]}"
+      t=$LAST_STARTUP
+      n=$(rcli "$s" DBSIZE)
+      log "  $s: PONG after ${t}s, $n/$BIG keys recovered, data dir $sz bytes"
+      rec recovery_time "$s" "$t"
+      rec recovery_disk "$s" "$(awk -v b="$sz" 'BEGIN{printf "%.1f", b / 1048576}')"
+      note recovery_time "$s recovered $n/$BIG keys"
+      wait_idle "$s"
+    done
+  done
+  for s in vaylix redis; do stop_server "$s"; done
+  note recovery_disk "vaylix: WAL + snapshot; redis: appendonlydir"
+}
+
+w_snapshot() {
+  log "workload snapshot: 1 connection, GET/SET at 2000 ops/s, ${STALL_SECS}s, without and during BGSAVE ($BIG keys, everysec)"
+  local f s r out
+  f=$(keyfile "$BIG")
+  for s in vaylix redis; do
+    start_server "$s" everysec "$TMP/snapshot-$s"
+    load_pipe "$s" "$f" "$BIG"
+    wait_idle "$s"
+  done
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do
+      out=$(timeout 300 python3 "$DRIVER" stall --port "${PORT[$s]}" --keys "$BIG" --rate 2000 --seconds "$STALL_SECS") ||
+        die "$s: stall client failed"
+      log "  $s baseline: p50/p99/max/ops = $out"
+      rec stall_base_p99 "$s" "$(echo "$out" | cut -d' ' -f2)"
+      rec stall_base_max "$s" "$(echo "$out" | cut -d' ' -f3)"
+      out=$(timeout 600 python3 "$DRIVER" stall --port "${PORT[$s]}" --keys "$BIG" --rate 2000 --seconds "$STALL_SECS" --bgsave) ||
+        die "$s: stall client failed"
+      log "  $s during BGSAVE: $out"
+      if [ "${out%% *}" = n/a ]; then
+        rec stall_bgsave_p99 "$s" n/a; rec stall_bgsave_max "$s" n/a
+        note stall_bgsave_p99 "$s: ${out#n/a }"
+      else
+        rec stall_bgsave_p99 "$s" "$(echo "$out" | cut -d' ' -f2)"
+        rec stall_bgsave_max "$s" "$(echo "$out" | cut -d' ' -f3)"
+      fi
+      wait_idle "$s"
+    done
+  done
+  for s in vaylix redis; do stop_server "$s"; done
+}
+
+# --- run -------------------------------------------------------------------------------------------
+T_START=$(date +%s)
+for w in "${WORKLOADS[@]}"; do
+  if [ -z "$ONLY" ] || [ "$ONLY" = "$w" ]; then "w_$w"; fi
+done
+ELAPSED=$(( $(date +%s) - T_START ))
+
+VAYLIX_VERSION=$("$VAYLIX" --version 2>/dev/null || echo unknown)
+REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+echo
+echo "vaylix vs redis-server $REDIS_VERSION ($VAYLIX_VERSION), mode=$MODE, reps=$REPS, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') RAM; redis-benchmark ${BENCH_COMMON[*]} runs on the same cores (it takes ~1 core)."
+echo "server CPU/op = (utime+stime of the server process) / requests, independent of the client."
+echo "vaylix storage engine: $STORAGE_STATUS"
+echo
+META=(mode="$MODE" reps="$REPS" date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" nproc="$(nproc)"
+      redis_version="$REDIS_VERSION" vaylix_version="$VAYLIX_VERSION" storage="$STORAGE_STATUS"
+      elapsed_s="$ELAPSED" only="${ONLY:-all}")
+if [ -n "$JSON_OUT" ]; then
+  python3 "$DRIVER" report --raw "$RAW" --json "$JSON_OUT" --meta "${META[@]}"
+  echo; echo "JSON written to $JSON_OUT"
+else
+  python3 "$DRIVER" report --raw "$RAW" --meta "${META[@]}"
+fi
+echo "(total ${ELAPSED}s)"

@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Helpers for scripts/bench.sh (standard library only, no redis-py needed).
+
+Subcommands:
+  freeport                       print a free loopback TCP port
+  gen --count N --size B --out F write RESP for SET key:%012d <B bytes>, i in 0..N
+  waitpong --port P --timeout S [--t0-ns NS]
+                                 poll PING (tiny timeouts) until +PONG; print seconds since
+                                 t0 (wall clock ns, e.g. `date +%s%N`) or since the call
+  stall --port P --keys N --rate R --seconds S [--bgsave]
+                                 one connection doing GET/SET at a steady rate; print
+                                 "p50_ms p99_ms max_ms ops" (or "n/a <reason>" when BGSAVE fails)
+  report --raw FILE [--json OUT] [--meta k=v ...]
+                                 medians, ratios, the table and the JSON file
+"""
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import sys
+import time
+
+
+# --------------------------------------------------------------------------------------------
+# tiny RESP client
+def enc(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Conn:
+    def __init__(self, port, timeout=10.0):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                return line
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            self.buf += chunk
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t in (b"+", b":"):
+            return rest
+        if t == b"-":
+            return RuntimeError(rest.decode(errors="replace"))
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise ValueError("unexpected reply %r" % line)
+
+    def call(self, *args):
+        self.s.sendall(enc(*args))
+        return self.reply()
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+def cmd_freeport(_a):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+
+
+def cmd_gen(a):
+    val = b"v" * a.size
+    with open(a.out, "wb", buffering=1 << 20) as f:
+        step = 10000
+        for base in range(0, a.count, step):
+            f.write(b"".join(
+                b"*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n%s\r\n" % (i, a.size, val)
+                for i in range(base, min(base + step, a.count))))
+
+
+def cmd_waitpong(a):
+    start_ns = a.t0_ns if a.t0_ns else time.time_ns()
+    deadline = time.monotonic() + a.timeout
+    req = enc("PING")
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", a.port), timeout=0.05) as s:
+                s.settimeout(0.5)
+                s.sendall(req)
+                data = s.recv(64)
+                if data.startswith(b"+PONG"):
+                    print("%.4f" % ((time.time_ns() - start_ns) / 1e9))
+                    return 0
+                # -LOADING and friends: not ready yet
+        except OSError:
+            pass
+        time.sleep(0.002)
+    print("no PONG on port %d within %ss" % (a.port, a.timeout), file=sys.stderr)
+    return 1
+
+
+def pct(sorted_vals, p):
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k]
+
+
+def info_field(conn, section, field):
+    r = conn.call("INFO", section)
+    if isinstance(r, (bytes, bytearray)):
+        for line in r.decode(errors="replace").splitlines():
+            if line.startswith(field + ":"):
+                return line.split(":", 1)[1].strip()
+    return None
+
+
+def cmd_stall(a):
+    """Open-loop client: op i is due at t0 + i/rate. Latency runs from the moment the op could
+    be sent (its due time if the previous reply came back late, else the actual send), so a
+    server stall counts for every op queued behind it (no coordinated omission)."""
+    c = Conn(a.port)
+    ctl = Conn(a.port) if a.bgsave else None
+    rnd = random.Random(7)
+    val = "s" * 64
+    interval = 1.0 / a.rate
+    lat = []
+    t0 = time.perf_counter()
+    bgsave_sent = False
+    bgsave_started_at = None
+    bgsave_done = not a.bgsave
+    next_poll = 0.0
+    hard_end = t0 + max(a.seconds * 6, 60)
+    i = 0
+    prev_reply = t0
+    while True:
+        now = time.perf_counter()
+        el = now - t0
+        if el >= a.seconds and bgsave_done:
+            break
+        if now > hard_end:
+            print("n/a BGSAVE still running after %.0fs" % (now - t0))
+            return 0
+        if a.bgsave and not bgsave_sent and el >= min(0.5, a.seconds / 4):
+            r = ctl.call("BGSAVE")
+            bgsave_sent = True
+            if isinstance(r, Exception):
+                print("n/a BGSAVE: %s" % str(r)[:80])
+                return 0
+            bgsave_started_at = el
+        if bgsave_sent and not bgsave_done and el >= next_poll:
+            next_poll = el + 0.05
+            if info_field(ctl, "persistence", "rdb_bgsave_in_progress") in (None, "0"):
+                # keep the window open until the snapshot finished (and a little after)
+                bgsave_done = el - bgsave_started_at > 0.1
+        due = t0 + i * interval
+        if now < due:
+            time.sleep(due - now)
+            now = time.perf_counter()
+        start = due if prev_reply > due else now
+        key = "key:%012d" % rnd.randrange(a.keys)
+        if i & 1:
+            r = c.call("SET", key, val)
+        else:
+            r = c.call("GET", key)
+        prev_reply = time.perf_counter()
+        if isinstance(r, Exception):
+            print("n/a %s" % str(r)[:80])
+            return 0
+        lat.append((prev_reply - start) * 1000.0)
+        i += 1
+    lat.sort()
+    print("%.3f %.3f %.3f %d" % (pct(lat, 50), pct(lat, 99), lat[-1], len(lat)))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# metric id -> (label, unit, higher_is_better)
+METRICS = [
+    ("always_set_p1_rps", "SET always -P 1", "ops/s", True),
+    ("always_set_p1_p50", "SET always -P 1 p50 latency", "ms", False),
+    ("always_set_p1_p99", "SET always -P 1 p99 latency", "ms", False),
+    ("always_set_p1_max", "SET always -P 1 max latency", "ms", False),
+    ("always_set_p1_cpu", "SET always -P 1 server CPU/op", "us", False),
+    ("always_set_p16_rps", "SET always -P 16", "ops/s", True),
+    ("always_set_p16_cpu", "SET always -P 16 server CPU/op", "us", False),
+    ("everysec_set_rps", "SET everysec -P 1", "ops/s", True),
+    ("everysec_get_rps", "GET everysec -P 1 (100k keys)", "ops/s", True),
+    ("mem_used_per_key", "memory used_memory/key (1M)", "B", False),
+    ("mem_rss_per_key", "memory RSS/key (1M)", "B", False),
+    ("recovery_time", "recovery start->PONG (1M)", "s", False),
+    ("recovery_disk", "recovery data-dir size (1M)", "MB", False),
+    ("stall_base_p99", "GET/SET 2k/s no snapshot p99", "ms", False),
+    ("stall_base_max", "GET/SET 2k/s no snapshot max", "ms", False),
+    ("stall_bgsave_p99", "GET/SET 2k/s during BGSAVE p99", "ms", False),
+    ("stall_bgsave_max", "GET/SET 2k/s during BGSAVE max", "ms", False),
+]
+
+
+def fmt(v, unit):
+    if v is None:
+        return "n/a"
+    if unit == "ops/s":
+        return "%.0f" % v
+    if unit == "B":
+        return "%.1f" % v
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    if abs(v) >= 1:
+        return "%.2f" % v
+    return "%.3f" % v
+
+
+def cmd_report(a):
+    samples = {}   # (metric, side) -> [float | None]
+    notes = {}     # metric -> [str]
+    with open(a.raw) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3:
+                continue
+            m, side, v = parts[0], parts[1], "\t".join(parts[2:])
+            if side == "note":
+                notes.setdefault(m, []).append(v)
+                continue
+            try:
+                x = float(v)
+            except ValueError:
+                x = None
+            samples.setdefault((m, side), []).append(x)
+    meta = dict(kv.split("=", 1) for kv in (a.meta or []))
+
+    def med(m, side):
+        vals = samples.get((m, side))
+        if not vals or any(v is None for v in vals):
+            return None
+        return statistics.median(vals)
+
+    rows = []
+    for mid, label, unit, higher in METRICS:
+        if not any((mid, s) in samples for s in ("vaylix", "redis")):
+            continue
+        v, r = med(mid, "vaylix"), med(mid, "redis")
+        ratio = v / r if (v is not None and r not in (None, 0)) else None
+        note = ("higher better, >1 = vaylix better" if higher
+                else "lower better, <1 = vaylix better")
+        extra = notes.get(mid, [])
+        reps = max(len(samples.get((mid, "vaylix"), [])), len(samples.get((mid, "redis"), [])))
+        if reps > 1:
+            extra = ["median of %d" % reps] + extra
+        rows.append({
+            "id": mid, "workload": "%s [%s]" % (label, unit), "unit": unit,
+            "higher_is_better": higher, "vaylix": v, "redis": r, "ratio": ratio,
+            "note": "; ".join([note] + sorted(set(extra), key=extra.index)),
+            "samples": {"vaylix": samples.get((mid, "vaylix"), []),
+                        "redis": samples.get((mid, "redis"), [])},
+        })
+
+    cols = ["workload", "vaylix", "redis", "ratio", "note"]
+    table = [[r["workload"], fmt(r["vaylix"], r["unit"]), fmt(r["redis"], r["unit"]),
+              "n/a" if r["ratio"] is None else "%.2f" % r["ratio"], r["note"]] for r in rows]
+    w = [max(len(c), *(len(t[i]) for t in table)) if table else len(c) for i, c in enumerate(cols)]
+    out = []
+    out.append("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(cols)) + " |")
+    out.append("|" + "|".join("-" * (x + 2) for x in w) + "|")
+    for t in table:
+        out.append("| " + " | ".join(
+            (t[i].rjust(w[i]) if i in (1, 2, 3) else t[i].ljust(w[i])) for i in range(5)) + " |")
+    print("\n".join(out))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "rows": rows}, f, indent=2)
+            f.write("\n")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("freeport")
+    g = sub.add_parser("gen")
+    g.add_argument("--count", type=int, required=True)
+    g.add_argument("--size", type=int, default=64)
+    g.add_argument("--out", required=True)
+    w = sub.add_parser("waitpong")
+    w.add_argument("--port", type=int, required=True)
+    w.add_argument("--timeout", type=float, default=30)
+    w.add_argument("--t0-ns", type=int, default=0)
+    s = sub.add_parser("stall")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--keys", type=int, required=True)
+    s.add_argument("--rate", type=float, default=2000)
+    s.add_argument("--seconds", type=float, default=5)
+    s.add_argument("--bgsave", action="store_true")
+    r = sub.add_parser("report")
+    r.add_argument("--raw", required=True)
+    r.add_argument("--json")
+    r.add_argument("--meta", nargs="*")
+    a = p.parse_args()
+    return {"freeport": cmd_freeport, "gen": cmd_gen, "waitpong": cmd_waitpong,
+            "stall": cmd_stall, "report": cmd_report}[a.cmd](a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
