@@ -20,10 +20,12 @@
 //! - [`server`]: listener, connections, client registry, dispatch, storage-facing commands.
 //! - [`storage`]: WAL, snapshots, manifest, keyring, crypto, recovery (all data-dir I/O).
 
+pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod offline;
 pub mod resp;
 pub mod server;
 pub mod storage;

@@ -60,6 +60,13 @@ fn main() {
     }
     let rest: &[String] = match args.first().map(String::as_str) {
         Some("server") => &args[1..],
+        Some("storage" | "pitr" | "backup") => match vaylix::offline::run(&args) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => {
+                eprintln!("vaylix: {e:#}");
+                std::process::exit(1);
+            }
+        },
         _ => &args[..],
     };
     if let Err(e) = run_server(rest) {

@@ -8,6 +8,7 @@
 //! Dispatch order follows Redis: lookup -> arity -> auth -> MULTI queueing -> MISCONF (poisoned
 //! WAL) -> lock shards -> run -> the entry is submitted to the WAL when the locks drop.
 
+pub mod backup;
 pub mod connection;
 pub mod expire;
 pub mod keyspace;
@@ -113,6 +114,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
             keyspace::COMMANDS,
             expire::COMMANDS,
             transaction::COMMANDS,
+            backup::COMMANDS,
         ] {
             v.extend(family.iter());
         }

@@ -1,0 +1,5 @@
+//! BACKUP and RESTORE commands (being written).
+
+use super::*;
+
+pub static COMMANDS: &[CommandSpec] = &[];
