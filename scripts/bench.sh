@@ -112,7 +112,8 @@ VAYLIX="$ROOT/target/release/vaylix"
 [ -x "$VAYLIX" ] || die "$VAYLIX not found after the build"
 
 # --- server control ------------------------------------------------------------------------------
-# start_server SIDE FSYNC DATADIR [reuse]: starts one server on a free port, waits for PONG.
+# start_server SIDE FSYNC DATADIR: starts one server on a free port (reusing DATADIR's data if
+# any, as the recovery workload does), waits for PONG.
 # Sets PID[SIDE], PORT[SIDE], DIR[SIDE]; LAST_STARTUP = seconds from spawn to the first PONG.
 start_server() {
   local side=$1 fsync=$2 dir=$3 port t0
@@ -129,6 +130,7 @@ start_server() {
   fi
   PID[$side]=$!
   ALL_PIDS+=("$!")
+  disown "$!"   # no "Killed" job notices after kill -9; still stopped by PID in the trap
   PORT[$side]=$port
   DIR[$side]=$dir
   if ! LAST_STARTUP=$(python3 "$DRIVER" waitpong --port "$port" --timeout 180 --t0-ns "$t0"); then
@@ -140,10 +142,11 @@ start_server() {
 }
 stop_server() { local side=$1; stop_pid "${PID[$side]}"; PID[$side]=""; }
 kill9_server() {
-  local side=$1 p=${PID[$side]} i
+  local side=$1 p i
+  p=${PID[$side]}
   kill -KILL "$p"
-  for i in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-  wait "$p" 2>/dev/null || true
+  for i in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$p" 2>/dev/null || die "$side (pid $p) still alive 10 s after SIGKILL"
   PID[$side]=""
 }
 rcli() { local side=$1; shift; timeout 60 redis-cli -p "${PORT[$side]}" "$@"; }
@@ -157,12 +160,14 @@ rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 rec() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RAW"; }   # metric side value
 note() { printf '%s\tnote\t%s\n' "$1" "$2" >>"$RAW"; }
 
-# wait until Redis has no fork child (AOF rewrite / BGSAVE) running; no-op for vaylix
+# wait until no AOF rewrite / BGSAVE (Redis) or snapshot (vaylix) is running
 wait_idle() {
-  local side=$1 i
+  local side=$1 i info
   for i in $(seq 600); do
-    if [ "$(info_field "$side" persistence aof_rewrite_in_progress)" != 1 ] &&
-       [ "$(info_field "$side" persistence rdb_bgsave_in_progress)" != 1 ]; then return 0; fi
+    info=$(rcli "$side" INFO persistence | tr -d '\r')
+    if ! grep -Eq '^(aof_rewrite_in_progress|rdb_bgsave_in_progress|snapshot_in_progress):1$' <<<"$info"; then
+      return 0
+    fi
     sleep 0.1
   done
   die "$side: background rewrite/save still running after 60 s"
@@ -173,7 +178,7 @@ load_pipe() {
   local side=$1 file=$2 want=$3 out n
   out=$(timeout 600 redis-cli -p "${PORT[$side]}" --pipe --pipe-timeout 120 <"$file" 2>&1) ||
     die "$side: redis-cli --pipe failed: $(echo "$out" | tail -n 3)"
-  echo "$out" | grep -q 'errors: 0,' || die "$side: --pipe reported errors: $(echo "$out" | tail -n 2)"
+  grep -q 'errors: 0,' <<<"$out" || die "$side: --pipe reported errors: $(echo "$out" | tail -n 2)"
   n=$(rcli "$side" DBSIZE)
   [ "$n" -ge "$want" ] || die "$side: DBSIZE $n after loading $want keys"
 }
@@ -189,11 +194,16 @@ order() { if [ $(( $1 % 2 )) = 1 ]; then echo "vaylix redis"; else echo "redis v
 
 # bench SIDE METRIC_PREFIX TEST N PIPELINE: one redis-benchmark run; records rps, latencies, CPU
 bench() {
-  local side=$1 m=$2 test=$3 n=$4 pl=$5 before after csv line rps p50 p99 max
+  local side=$1 m=$2 test=$3 n=$4 pl=$5 before after csv line rps p50 p99 max f0 f1
+  f0=$(info_field "$side" persistence wal_fsync_count)
   before=$(cpu_ticks "${PID[$side]}")
   csv=$(timeout 900 redis-benchmark -p "${PORT[$side]}" "${BENCH_COMMON[@]}" -P "$pl" -n "$n" \
         -t "$test" --csv 2>"$TMP/rb.err") || die "$side: redis-benchmark failed: $(tail -n 3 "$TMP/rb.err")"
   after=$(cpu_ticks "${PID[$side]}")
+  f1=$(info_field "$side" persistence wal_fsync_count)
+  if [ -n "$f0" ] && [ -n "$f1" ] && [ "$test" = set ] && [ $((f1 - f0)) -gt 0 ]; then
+    note "${m}_rps" "$side: $((f1 - f0)) WAL fsyncs, $(( n / (f1 - f0) )) SETs per fsync"
+  fi
   line=$(echo "$csv" | tr -d '"' | grep -i "^$test," | tail -n 1) ||
     die "$side: could not parse redis-benchmark output: $csv"
   IFS=, read -r _ rps _ _ p50 _ p99 max <<<"$line"
@@ -205,7 +215,9 @@ bench() {
 
 # durability status of vaylix, from INFO persistence (the storage engine adds wal_* fields)
 check_vaylix_storage() {
-  if rcli vaylix INFO persistence | tr -d '\r' | grep -q '^wal_'; then
+  local info
+  info=$(rcli vaylix INFO persistence | tr -d '\r')
+  if grep -q '^wal_' <<<"$info"; then
     STORAGE_STATUS="merged (INFO persistence has wal_* fields)"
   else
     STORAGE_STATUS="NOT merged: no wal_* fields in INFO persistence, vaylix 'always' numbers are not durable yet"
@@ -223,7 +235,10 @@ w_always() {
     for s in $(order "$r"); do bench "$s" always_set_p1 set "$N_P1" 1; done
     for s in $(order "$((r + 1))"); do bench "$s" always_set_p16 set "$N_P16" 16; done
   done
-  for s in vaylix redis; do note "always_set_p1_rps" "$s data dir after: $(du -sh "${DIR[$s]}" | cut -f1)"; stop_server "$s"; done
+  for s in vaylix redis; do
+    note always_set_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
+    stop_server "$s"
+  done
 }
 
 w_everysec() {
@@ -253,12 +268,15 @@ w_memory() {
     wait_idle "$s"
     sleep 1
     u1=$(info_field "$s" memory used_memory); r1=$(rss_bytes "${PID[$s]}")
+    if [ "$u1" = "$(info_field "$s" memory used_memory_rss)" ]; then
+      note mem_used_per_key "$s used_memory equals its RSS (no allocator accounting)"
+    fi
     log "  $s: used_memory $u0 -> $u1, RSS $r0 -> $r1"
     rec mem_used_per_key "$s" "$(awk -v a="$u0" -v b="$u1" -v n="$BIG" 'BEGIN{printf "%.2f", (b - a) / n}')"
     rec mem_rss_per_key "$s" "$(awk -v a="$r0" -v b="$r1" -v n="$BIG" 'BEGIN{printf "%.2f", (b - a) / n}')"
     stop_server "$s"
   done
-  note mem_used_per_key "(after - empty) / 1M; vaylix used_memory is its RSS"
+  note mem_used_per_key "(after load - empty server) / 1M keys"
 }
 
 w_recovery() {
@@ -301,18 +319,19 @@ w_snapshot() {
     for s in $(order "$r"); do
       out=$(timeout 300 python3 "$DRIVER" stall --port "${PORT[$s]}" --keys "$BIG" --rate 2000 --seconds "$STALL_SECS") ||
         die "$s: stall client failed"
-      log "  $s baseline: p50/p99/max/ops = $out"
+      log "  $s baseline: p50_ms p99_ms max_ms ops = $out"
       rec stall_base_p99 "$s" "$(echo "$out" | cut -d' ' -f2)"
       rec stall_base_max "$s" "$(echo "$out" | cut -d' ' -f3)"
       out=$(timeout 600 python3 "$DRIVER" stall --port "${PORT[$s]}" --keys "$BIG" --rate 2000 --seconds "$STALL_SECS" --bgsave) ||
         die "$s: stall client failed"
-      log "  $s during BGSAVE: $out"
+      log "  $s during BGSAVE: p50_ms p99_ms max_ms ops bgsave_s = $out"
       if [ "${out%% *}" = n/a ]; then
         rec stall_bgsave_p99 "$s" n/a; rec stall_bgsave_max "$s" n/a
         note stall_bgsave_p99 "$s: ${out#n/a }"
       else
         rec stall_bgsave_p99 "$s" "$(echo "$out" | cut -d' ' -f2)"
         rec stall_bgsave_max "$s" "$(echo "$out" | cut -d' ' -f3)"
+        note stall_bgsave_max "$s BGSAVE took ~$(echo "$out" | cut -d' ' -f5)s"
       fi
       wait_idle "$s"
     done
@@ -322,10 +341,15 @@ w_snapshot() {
 
 # --- run -------------------------------------------------------------------------------------------
 T_START=$(date +%s)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN{exit !(l > n / 2)}'; then
+  log "warning: load average is $LOAD_BEFORE on $(nproc) cores before the run: expect noisy numbers"
+fi
 for w in "${WORKLOADS[@]}"; do
   if [ -z "$ONLY" ] || [ "$ONLY" = "$w" ]; then "w_$w"; fi
 done
 ELAPSED=$(( $(date +%s) - T_START ))
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 VAYLIX_VERSION=$("$VAYLIX" --version 2>/dev/null || echo unknown)
 REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
@@ -333,11 +357,12 @@ echo
 echo "vaylix vs redis-server $REDIS_VERSION ($VAYLIX_VERSION), mode=$MODE, reps=$REPS, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(free -h | awk '/^Mem:/ {print $2}') RAM; redis-benchmark ${BENCH_COMMON[*]} runs on the same cores (it takes ~1 core)."
 echo "server CPU/op = (utime+stime of the server process) / requests, independent of the client."
+echo "load average before: $LOAD_BEFORE, after: $LOAD_AFTER (the benchmark itself adds ~2)"
 echo "vaylix storage engine: $STORAGE_STATUS"
 echo
 META=(mode="$MODE" reps="$REPS" date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" nproc="$(nproc)"
       redis_version="$REDIS_VERSION" vaylix_version="$VAYLIX_VERSION" storage="$STORAGE_STATUS"
-      elapsed_s="$ELAPSED" only="${ONLY:-all}")
+      elapsed_s="$ELAPSED" only="${ONLY:-all}" loadavg_before="$LOAD_BEFORE" loadavg_after="$LOAD_AFTER")
 if [ -n "$JSON_OUT" ]; then
   python3 "$DRIVER" report --raw "$RAW" --json "$JSON_OUT" --meta "${META[@]}"
   echo; echo "JSON written to $JSON_OUT"

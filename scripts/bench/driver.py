@@ -9,7 +9,8 @@ Subcommands:
                                  t0 (wall clock ns, e.g. `date +%s%N`) or since the call
   stall --port P --keys N --rate R --seconds S [--bgsave]
                                  one connection doing GET/SET at a steady rate; print
-                                 "p50_ms p99_ms max_ms ops" (or "n/a <reason>" when BGSAVE fails)
+                                 "p50_ms p99_ms max_ms ops bgsave_secs" (or "n/a <reason>"
+                                 when BGSAVE replies with an error)
   report --raw FILE [--json OUT] [--meta k=v ...]
                                  medians, ratios, the table and the JSON file
 """
@@ -132,13 +133,15 @@ def pct(sorted_vals, p):
     return sorted_vals[k]
 
 
-def info_field(conn, section, field):
-    r = conn.call("INFO", section)
+def snapshot_running(conn):
+    """True while Redis's rdb_bgsave_in_progress or vaylix's snapshot_in_progress is 1."""
+    r = conn.call("INFO", "persistence")
     if isinstance(r, (bytes, bytearray)):
         for line in r.decode(errors="replace").splitlines():
-            if line.startswith(field + ":"):
-                return line.split(":", 1)[1].strip()
-    return None
+            k, _, v = line.partition(":")
+            if k in ("rdb_bgsave_in_progress", "snapshot_in_progress") and v.strip() == "1":
+                return True
+    return False
 
 
 def cmd_stall(a):
@@ -154,6 +157,7 @@ def cmd_stall(a):
     t0 = time.perf_counter()
     bgsave_sent = False
     bgsave_started_at = None
+    bgsave_secs = 0.0
     bgsave_done = not a.bgsave
     next_poll = 0.0
     hard_end = t0 + max(a.seconds * 6, 60)
@@ -176,9 +180,11 @@ def cmd_stall(a):
             bgsave_started_at = el
         if bgsave_sent and not bgsave_done and el >= next_poll:
             next_poll = el + 0.05
-            if info_field(ctl, "persistence", "rdb_bgsave_in_progress") in (None, "0"):
+            if not snapshot_running(ctl):
                 # keep the window open until the snapshot finished (and a little after)
                 bgsave_done = el - bgsave_started_at > 0.1
+                if bgsave_done:
+                    bgsave_secs = el - bgsave_started_at
         due = t0 + i * interval
         if now < due:
             time.sleep(due - now)
@@ -196,7 +202,7 @@ def cmd_stall(a):
         lat.append((prev_reply - start) * 1000.0)
         i += 1
     lat.sort()
-    print("%.3f %.3f %.3f %d" % (pct(lat, 50), pct(lat, 99), lat[-1], len(lat)))
+    print("%.3f %.3f %.3f %d %.2f" % (pct(lat, 50), pct(lat, 99), lat[-1], len(lat), bgsave_secs))
     return 0
 
 

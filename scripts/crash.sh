@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# kill -9 soak of the real binary: concurrent writers, kill -9 at random moments (sometimes mid
+# snapshot), restart, check every acknowledged write. `--quick` for CI, `--long` for a soak,
+# any other flags go to scripts/crash.py (--cycles N --writers N --seed N).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${VAYLIX_BIN:-$PWD/target/release/vaylix}"
+[ -x "$BIN" ] || cargo build --release --bins
+case "${1:-}" in
+  --quick) shift; set -- --cycles 3 --run-for 1.5 "$@" ;;
+  --long) shift; set -- --cycles 200 --run-for 5 "$@" ;;
+esac
+exec python3 scripts/crash.py --binary "$BIN" "$@"
