@@ -149,6 +149,7 @@ pub struct SegScan {
 
 /// Reads one segment through [`SegmentReader`], handing every verified frame to `on_frame`
 /// (which returns false to stop early). On error, also returns what was read before it.
+#[allow(clippy::result_large_err)] // one call per file; the error is reported, not propagated
 pub fn scan_segment(
     dirs: &Dirs,
     name: SegmentName,
