@@ -785,6 +785,10 @@ fn migrate_after_rotation_leaves_no_file_needing_the_old_key_and_keeps_the_data(
         }
     }
     let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+    // Rotating with nothing new to snapshot makes key 3 active while the committed snapshot
+    // stays under key 2: migrate must rewrite it and switch the manifest.
+    let _: String = redis::cmd("KEYRING").arg("ROTATE").query(&mut c).unwrap();
+    let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
     let mid = wal_last_seq(&mut c) - 10;
     // Migration is refused while the server runs.
     let (code, _, err) = vaylix(&["storage", "migrate", "--data-dir", p(&s.dir)]);
@@ -796,10 +800,15 @@ fn migrate_after_rotation_leaves_no_file_needing_the_old_key_and_keeps_the_data(
     let (code, v, _) = vaylix_json(&["storage", "verify", "--data-dir", p(&s.dir), "--json"]);
     assert_eq!(code, 0, "{v}");
     let keys = keys_json(&v);
-    assert_eq!(keys.len(), 2, "{v}");
+    assert_eq!(keys.len(), 3, "{v}");
     assert!(
-        !keys[0].1.is_empty(),
-        "the old key is still needed before migrating: {v}"
+        !keys[0].1.is_empty() && !keys[1].1.is_empty(),
+        "the old keys are still needed before migrating: {v}"
+    );
+    let snap_seq = v["snapshot_seq"].as_u64().unwrap();
+    assert!(
+        keys[1].1.contains(&format!("snapshots/{snap_seq}.snap")),
+        "{v}"
     );
 
     let before = tree(&s.dir);
@@ -813,12 +822,36 @@ fn migrate_after_rotation_leaves_no_file_needing_the_old_key_and_keeps_the_data(
     ]);
     assert_eq!(code, 0);
     assert!(!dry["rewrite"].as_array().unwrap().is_empty(), "{dry}");
-    assert_eq!(dry["retire_keys"], serde_json::json!([keys[0].0]));
+    assert_eq!(
+        dry["retire_keys"],
+        serde_json::json!([keys[0].0, keys[1].0])
+    );
     assert_eq!(tree(&s.dir), before, "--dry-run changes nothing");
+
+    let crash_tmp = tempfile::tempdir().unwrap();
+    let crashed = crash_tmp.path().join("crashed");
+    copy_dir(&s.dir, &crashed);
 
     let (code, out, err) = vaylix(&["storage", "migrate", "--data-dir", p(&s.dir)]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("retired key(s)"), "{out}");
+
+    // A crash after the committed snapshot was renamed into place, before the manifest switch:
+    // the server would refuse (fail closed); running migrate again completes the switch.
+    let snap_name = format!("{snap_seq}.snap");
+    std::fs::copy(
+        s.dir.join("snapshots").join(&snap_name),
+        crashed.join("snapshots").join(&snap_name),
+    )
+    .unwrap();
+    std::fs::copy(s.dir.join("manifest"), crashed.join("manifest.migrate")).unwrap();
+    let (code, _, _) = vaylix(&["storage", "verify", "--data-dir", p(&crashed)]);
+    assert_eq!(code, 4, "the half-switched dir does not match its manifest");
+    let (code, out, err) = vaylix(&["storage", "migrate", "--data-dir", p(&crashed)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("completed an interrupted migration"), "{out}");
+    let (code, out, _) = vaylix(&["storage", "verify", "--data-dir", p(&crashed)]);
+    assert_eq!(code, 0, "{out}");
     let (code, v, _) = vaylix_json(&["storage", "verify", "--data-dir", p(&s.dir), "--json"]);
     assert_eq!(code, 0, "{v}");
     let keys = keys_json(&v);

@@ -296,6 +296,8 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
             None
         }
     };
+    // With an unreadable manifest, which snapshot is committed is unknown: say nothing about it.
+    let manifest_known = mf.status != Status::Damaged || manifest.is_some();
     rep.files.push(mf);
 
     for f in &listing.leftovers {
@@ -351,7 +353,7 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
             Ok((None, _)) => r.set(Status::Damaged, "snapshot not fully read"),
             Err(e) => r.damage(&e),
         }
-        if committed.is_none_or(|c| s.seq > c) {
+        if manifest_known && committed.is_none_or(|c| s.seq > c) {
             let note = "not committed by the manifest (removed at start)";
             if r.status == Status::Damaged {
                 r.status = Status::Warning;
@@ -383,7 +385,7 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
                 };
                 r.damage(&e);
             }
-            None if seg.name.start() > snap_seq + 1 => {
+            None if manifest_known && seg.name.start() > snap_seq + 1 => {
                 let e = StorageError::SequenceGap {
                     file: rel.clone(),
                     offset: 0,
@@ -444,7 +446,7 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
         rep.files.push(r);
     }
     if let Some(l) = last {
-        if l < snap_seq {
+        if manifest_known && l < snap_seq {
             let mut r = FileReport::new("wal/", "wal");
             r.set(
                 Status::Damaged,
