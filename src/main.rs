@@ -50,11 +50,13 @@ fn parse_server_args(args: &[String]) -> Result<(Option<PathBuf>, Vec<(String, S
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
+    // The offline tools parse their own --help/--version (clap).
+    let offline = matches!(args.first().map(String::as_str), Some("storage" | "pitr" | "backup"));
+    if !offline && args.iter().any(|a| a == "--help" || a == "-h") {
         print!("{}", usage());
         return;
     }
-    if args.iter().any(|a| a == "--version" || a == "-v") {
+    if !offline && args.iter().any(|a| a == "--version" || a == "-v") {
         println!("vaylix {} (redis {})", env!("CARGO_PKG_VERSION"), vaylix::REDIS_VERSION);
         return;
     }

@@ -266,7 +266,9 @@ fn now_ms() -> u64 {
 /// Name of the embedded master key file.
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-fn parse_key_file(bytes: &[u8], what: &str) -> Result<SecretKey, StorageError> {
+/// Parses a master-key file image: 64 hex characters (whitespace around them allowed) or 32 raw
+/// bytes. `what` names the file in errors. Public for the offline tools.
+pub fn parse_key_file(bytes: &[u8], what: &str) -> Result<SecretKey, StorageError> {
     if let Some(k) = std::str::from_utf8(bytes)
         .ok()
         .and_then(SecretKey::from_hex)

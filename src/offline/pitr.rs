@@ -1,0 +1,747 @@
+//! `vaylix pitr inspect` and `vaylix pitr restore`: the restorable window of a data dir, and a
+//! new data dir built at exactly one sequence.
+//!
+//! Restore builds the state in an in-memory [`Keyspace`]: the records of the newest usable
+//! snapshot <= N, then every WAL entry in (snapshot, N] applied whole with
+//! [`Keyspace::apply_entry`] (the same version-checked replay recovery uses). It writes the
+//! target with the storage engine's own writers: the keyring bytes (and `master.key` when the
+//! source uses the embedded key), a [`SnapshotWriter`] snapshot at N, a fresh active segment
+//! `wal/active-<N+1>.wal`, and last the [`Manifest`] that commits them.
+//!
+//! Snapshots are fuzzy (DESIGN.md §6 (b)): one taken at S may hold changes made after S while
+//! it was being written. A snapshot is not used for a target N when it holds a record with a
+//! version > N, or when a WAL entry after N deletes or re-expires a key that the state built from
+//! it lacks; the next older snapshot (or the empty state, when the WAL reaches back to
+//! sequence 1) is tried instead. A FLUSHDB/FLUSHALL inside the fuzzy window cannot be detected
+//! this way (documented in docs/operations.md).
+//!
+//! Times: format 3 WAL entries carry no timestamp. The time of a snapshot is its file's mtime;
+//! the entries of a segment were written after the previous segment's mtime and no later than
+//! its own mtime. A time target resolves to the last sequence known to be written by then.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::Bytes;
+use clap::{ArgGroup, Args};
+use indicatif::ProgressBar;
+use serde_json::json;
+
+use super::dir::{self, now_ms};
+use super::time::{format_ms, parse_rfc3339};
+use super::{KeyArgs, KeyOrigin, OutArgs};
+use crate::keyspace::{DbIndex, Effect, Keyspace, SHARDS};
+use crate::storage::crypto::SecretKey;
+use crate::storage::fs::{write_atomic, FileSystem, RealFs};
+use crate::storage::keyring::{Keyring, KEYRING_FILE};
+use crate::storage::manifest::Manifest;
+use crate::storage::recovery::Dirs;
+use crate::storage::snapshot::{read_snapshot, read_snapshot_header, SnapshotWriter};
+use crate::storage::wal::{SegmentName, SegmentWriter};
+use crate::storage::MASTER_KEY_FILE;
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The data dir to inspect (never modified).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("target").required(true).args(["to_sequence", "to_time", "to_timestamp_ms"])))]
+pub struct RestoreArgs {
+    /// The data dir to restore from (only read, never modified).
+    #[arg(long, value_name = "DIR")]
+    pub source_dir: PathBuf,
+    /// The new data dir to create (must not exist, or be an empty directory).
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: PathBuf,
+    /// Restore the state right after entry N (every entry <= N, nothing after).
+    #[arg(long, value_name = "N")]
+    pub to_sequence: Option<u64>,
+    /// Restore the last state known to exist at this RFC 3339 time (e.g. 2024-05-01T12:00:00Z);
+    /// segment precision, see --help.
+    #[arg(long, value_name = "RFC3339")]
+    pub to_time: Option<String>,
+    /// As --to-time, in unix milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub to_timestamp_ms: Option<u64>,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// A committed snapshot usable as a restore base.
+#[derive(Debug, Clone)]
+struct SnapPoint {
+    seq: u64,
+    key_id: Option<u32>,
+    time_ms: u64,
+    len: u64,
+}
+
+/// A WAL segment in the chain.
+#[derive(Debug, Clone)]
+struct SegPoint {
+    name: SegmentName,
+    first: u64,
+    /// Last sequence (first - 1 when empty).
+    last: u64,
+    mtime_ms: u64,
+    /// The previous segment's mtime: every entry here was written after it.
+    after_ms: Option<u64>,
+    torn: Option<(u64, u64)>,
+    len: u64,
+}
+
+/// Everything inspect shows and restore plans with.
+struct Timeline {
+    dirs: Dirs,
+    keyring: Keyring,
+    manifest: Option<Manifest>,
+    snaps: Vec<SnapPoint>,
+    segs: Vec<SegPoint>,
+    /// Missing WAL sequences between segments: inclusive ranges.
+    wal_gaps: Vec<(u64, u64)>,
+    /// Restore bases: 0 (empty state, if the WAL reaches back to 1) and committed snapshots.
+    bases: Vec<u64>,
+    /// Restorable sequences: inclusive, sorted, disjoint.
+    ranges: Vec<(u64, u64)>,
+    last_seq: u64,
+}
+
+impl Timeline {
+    fn load(data: &Path, master: &SecretKey) -> Result<Timeline> {
+        super::require_dir(data)?;
+        let dirs = Dirs::new(data);
+        let listing = dir::list(&dirs)?;
+        let keyring = Keyring::load(&RealFs, &dirs.data, master)
+            .map_err(|e| anyhow!("{e}"))
+            .context("loading the keyring")?;
+        let manifest = Manifest::load(&RealFs, &dirs.data, master)
+            .map_err(|e| anyhow!("{e}"))
+            .context("loading the manifest")?;
+        let committed = manifest.as_ref().map(|m| m.snapshot_seq);
+        let snaps: Vec<SnapPoint> = listing
+            .snapshots
+            .iter()
+            .filter(|s| committed.is_some_and(|c| s.seq <= c))
+            .map(|s| SnapPoint {
+                seq: s.seq,
+                key_id: read_snapshot_header(&RealFs, &dirs.snapshots, s.seq)
+                    .ok()
+                    .map(|(_, k)| k.0),
+                time_ms: s.mtime_ms,
+                len: s.len,
+            })
+            .collect();
+        if listing.actives().count() > 1 {
+            bail!("more than one active WAL segment; run `vaylix storage verify`");
+        }
+        let mut segs = Vec::new();
+        let mut prev_mtime = None;
+        for s in &listing.segments {
+            let (last, torn) = match s.name {
+                SegmentName::Sealed { end, .. } => (end, None),
+                SegmentName::Active { .. } => {
+                    let scan = dir::scan_segment(&dirs, s.name, &keyring, &mut |_| true)
+                        .map_err(|(e, _)| anyhow!("{e}"))
+                        .context("reading the active segment (run `vaylix storage verify`)")?;
+                    (scan.last_seq, scan.torn)
+                }
+            };
+            segs.push(SegPoint {
+                name: s.name,
+                first: s.name.start(),
+                last,
+                mtime_ms: s.mtime_ms,
+                after_ms: prev_mtime,
+                torn,
+                len: s.len,
+            });
+            prev_mtime = Some(s.mtime_ms);
+        }
+        // WAL coverage and gaps.
+        let mut wal_gaps = Vec::new();
+        let mut cover: Vec<(u64, u64)> = Vec::new();
+        for s in &segs {
+            if let Some(c) = cover.last_mut() {
+                if s.first <= c.1 {
+                    bail!(
+                        "WAL segments overlap at {} (run `vaylix storage verify`)",
+                        s.name.rel()
+                    );
+                }
+                if s.first == c.1 + 1 {
+                    c.1 = c.1.max(s.last);
+                    continue;
+                }
+                wal_gaps.push((c.1 + 1, s.first - 1));
+            }
+            cover.push((s.first, s.last));
+        }
+        let snap_seq = committed.unwrap_or(0);
+        let last_seq = cover.last().map_or(snap_seq, |c| c.1.max(snap_seq));
+        let mut bases: Vec<u64> = snaps.iter().map(|s| s.seq).collect();
+        if committed.is_none() || segs.first().is_some_and(|s| s.first == 1) {
+            bases.insert(0, 0);
+        }
+        let reach = |b: u64| {
+            cover
+                .iter()
+                .find(|c| c.0 <= b + 1 && b < c.1)
+                .map_or(b, |c| c.1)
+        };
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        let mut rs: Vec<(u64, u64)> = bases.iter().map(|b| (*b, reach(*b))).collect();
+        rs.sort_unstable();
+        for (lo, hi) in rs {
+            match ranges.last_mut() {
+                Some(r) if lo <= r.1 + 1 => r.1 = r.1.max(hi),
+                _ => ranges.push((lo, hi)),
+            }
+        }
+        Ok(Timeline {
+            dirs,
+            keyring,
+            manifest,
+            snaps,
+            segs,
+            wal_gaps,
+            bases,
+            ranges,
+            last_seq,
+        })
+    }
+
+    fn in_window(&self, n: u64) -> bool {
+        self.ranges.iter().any(|r| r.0 <= n && n <= r.1)
+    }
+
+    /// Latest time by which entry `n` is known to have been written.
+    fn written_by(&self, n: u64) -> Option<u64> {
+        let snap = self
+            .snaps
+            .iter()
+            .filter(|s| s.seq >= n)
+            .map(|s| s.time_ms)
+            .min();
+        let seg = self
+            .segs
+            .iter()
+            .filter(|s| s.last >= n && s.last >= s.first)
+            .map(|s| s.mtime_ms)
+            .min();
+        match (snap, seg) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The last restorable sequence known to have been written at or before `t_ms`.
+    fn seq_at_time(&self, t_ms: u64) -> Option<u64> {
+        let known = self
+            .snaps
+            .iter()
+            .filter(|s| s.time_ms <= t_ms)
+            .map(|s| s.seq)
+            .chain(
+                self.segs
+                    .iter()
+                    .filter(|s| s.mtime_ms <= t_ms)
+                    .map(|s| s.last),
+            )
+            .max()?;
+        self.ranges
+            .iter()
+            .filter(|r| r.0 <= known)
+            .map(|r| r.1.min(known))
+            .max()
+    }
+
+    fn window_text(&self) -> String {
+        if self.ranges.is_empty() {
+            return "nothing is restorable".into();
+        }
+        self.ranges
+            .iter()
+            .map(|(lo, hi)| {
+                let t = |n: u64| {
+                    self.written_by(n)
+                        .map_or(String::new(), |t| format!(" (written by {})", format_ms(t)))
+                };
+                format!("sequences {lo}{}..={hi}{}", t(*lo), t(*hi))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "data_dir": self.dirs.data.display().to_string(),
+            "manifest": self.manifest.as_ref().map(|m| json!({
+                "snapshot_seq": m.snapshot_seq,
+                "wal_start": m.wal_start,
+                "oldest_retained_seq": m.oldest_retained_seq,
+                "created_unix_ms": m.created_unix_ms,
+            })),
+            "snapshots": self.snaps.iter().map(|s| json!({
+                "seq": s.seq,
+                "key_id": s.key_id,
+                "time_ms": s.time_ms,
+                "time": format_ms(s.time_ms),
+                "bytes": s.len,
+            })).collect::<Vec<_>>(),
+            "segments": self.segs.iter().map(|s| json!({
+                "file": s.name.rel(),
+                "active": matches!(s.name, SegmentName::Active { .. }),
+                "first_seq": s.first,
+                "last_seq": s.last,
+                "entries": s.last + 1 - s.first,
+                "first_entry_after_ms": s.after_ms,
+                "last_entry_by_ms": s.mtime_ms,
+                "last_entry_by": format_ms(s.mtime_ms),
+                "torn_tail": s.torn.map(|(o, b)| json!({"offset": o, "bytes": b})),
+                "bytes": s.len,
+            })).collect::<Vec<_>>(),
+            "wal_gaps": self.wal_gaps.iter().map(|(a, b)| json!({"from": a, "to": b})).collect::<Vec<_>>(),
+            "last_seq": self.last_seq,
+            "window": self.ranges.iter().map(|(lo, hi)| json!({
+                "from_seq": lo,
+                "to_seq": hi,
+                "from_written_by_ms": self.written_by(*lo),
+                "to_written_by_ms": self.written_by(*hi),
+            })).collect::<Vec<_>>(),
+            "time_precision": "entry times are bounded by file modification times: a segment's entries were written after the previous segment's mtime and by its own mtime",
+        })
+    }
+
+    fn print_human(&self) {
+        println!("data dir: {}", self.dirs.data.display());
+        match &self.manifest {
+            Some(m) => println!(
+                "manifest: snapshot {} written {}, WAL from {}",
+                m.snapshot_seq,
+                format_ms(m.created_unix_ms),
+                m.wal_start
+            ),
+            None => println!("manifest: none (no snapshot yet, baseline 0)"),
+        }
+        println!("snapshots:");
+        if self.snaps.is_empty() {
+            println!("  (none)");
+        }
+        for s in &self.snaps {
+            println!(
+                "  snapshots/{}.snap  sequence {:<10} time {}  key {}  {} bytes",
+                s.seq,
+                s.seq,
+                format_ms(s.time_ms),
+                s.key_id.map_or("?".into(), |k| k.to_string()),
+                s.len
+            );
+        }
+        println!("segments:");
+        if self.segs.is_empty() {
+            println!("  (none)");
+        }
+        for s in &self.segs {
+            let range = if s.last >= s.first {
+                format!("sequences {}..={}", s.first, s.last)
+            } else {
+                "empty".into()
+            };
+            let after = s.after_ms.map_or("?".into(), format_ms);
+            println!(
+                "  {:<24} {range:<28} entries written after {after}, by {}{}",
+                s.name.rel(),
+                format_ms(s.mtime_ms),
+                s.torn.map_or(String::new(), |(o, b)| format!(
+                    "; torn tail at offset {o} ({b} bytes) ignored"
+                ))
+            );
+        }
+        if self.wal_gaps.is_empty() {
+            println!("gaps: none");
+        } else {
+            for (a, b) in &self.wal_gaps {
+                println!("gap: WAL sequences {a}..={b} are missing");
+            }
+        }
+        println!("last sequence: {}", self.last_seq);
+        println!("restorable window: {}", self.window_text());
+        println!(
+            "time precision: WAL entries carry no timestamp; times are file modification times (segment granularity)"
+        );
+    }
+}
+
+pub fn inspect(a: &InspectArgs) -> Result<i32> {
+    let (master, _) = super::master_key(&a.data_dir, &a.key)?;
+    let tl = Timeline::load(&a.data_dir, &master)?;
+    if a.out.json {
+        super::print_json(&tl.to_json());
+    } else {
+        tl.print_human();
+    }
+    Ok(super::EXIT_OK)
+}
+
+/// The state at `n` built from `base`, or why `base` cannot give it exactly.
+struct Built {
+    ks: Keyspace,
+    replayed: u64,
+}
+
+/// Keys that a WAL entry after the target proves existed at the target.
+fn existence_evidence(
+    ks: &Keyspace,
+    touched: &mut HashSet<(DbIndex, Bytes)>,
+    flushed: &mut HashSet<Option<DbIndex>>,
+    seq: u64,
+    effects: &[Effect],
+) -> Option<String> {
+    for e in effects {
+        let (db, key, needs_existing) = match e {
+            Effect::Put { db, key, .. } => (*db, key, false),
+            Effect::Del { db, key } | Effect::SetExpiry { db, key, .. } => (*db, key, true),
+            Effect::FlushDb { db } => {
+                flushed.insert(Some(*db));
+                continue;
+            }
+            Effect::FlushAll => {
+                flushed.insert(None);
+                continue;
+            }
+        };
+        if flushed.contains(&None) || flushed.contains(&Some(db)) {
+            continue;
+        }
+        if needs_existing && !touched.contains(&(db, key.clone())) {
+            let present = ks
+                .lock_shard(ks.shard_of(key))
+                .db(db)
+                .is_some_and(|m| m.contains_key(key));
+            if !present {
+                return Some(format!(
+                    "entry {seq} changes key {:?} (db {db}) which the state built from it lacks",
+                    String::from_utf8_lossy(key)
+                ));
+            }
+        }
+        touched.insert((db, key.clone()));
+    }
+    None
+}
+
+fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Built, String>> {
+    let ks = Keyspace::new(256);
+    if base > 0 {
+        let mut max_v = 0u64;
+        let info = read_snapshot(&RealFs, &tl.dirs.snapshots, base, &tl.keyring, &mut |rec| {
+            max_v = max_v.max(rec.version);
+            ks.load_record(rec, 0);
+        })
+        .map_err(|e| anyhow!("{e}"))?;
+        if let Some(m) = tl.manifest.as_ref().filter(|m| m.snapshot_seq == base) {
+            if info.len != m.snapshot_len || info.sha256 != m.snapshot_sha256 {
+                bail!("snapshots/{base}.snap does not match the manifest (run `vaylix storage verify`)");
+            }
+        }
+        if let Some(s) = tl.snaps.iter().find(|s| s.seq == base) {
+            pb.inc(s.len);
+        }
+        if max_v > n {
+            return Ok(Err(format!(
+                "snapshot {base} holds a change made at sequence {max_v} (> {n}) while it was written"
+            )));
+        }
+    }
+    // Entries in (n, bound] may have reached a fuzzy snapshot; look for evidence of that.
+    let bound = if base == 0 {
+        n
+    } else {
+        tl.snaps
+            .iter()
+            .map(|s| s.seq)
+            .find(|s| *s > base)
+            .unwrap_or(tl.last_seq)
+            .max(n)
+    };
+    let mut replayed = 0u64;
+    let mut applied_to = base;
+    let mut touched = HashSet::new();
+    let mut flushed = HashSet::new();
+    let mut fuzzy: Option<String> = None;
+    for seg in tl.segs.iter().filter(|s| s.last > base && s.first <= bound) {
+        let res = dir::scan_segment(&tl.dirs, seg.name, &tl.keyring, &mut |f| {
+            for (seq, effects) in &f.entries {
+                let seq = *seq;
+                if seq <= base {
+                    continue;
+                }
+                if seq <= n {
+                    ks.apply_entry(seq, effects);
+                    replayed += 1;
+                    applied_to = seq;
+                } else if seq <= bound {
+                    if fuzzy.is_none() {
+                        fuzzy = existence_evidence(&ks, &mut touched, &mut flushed, seq, effects);
+                    }
+                } else {
+                    return false;
+                }
+            }
+            fuzzy.is_none()
+        });
+        pb.inc(seg.len);
+        if let Err((e, _)) = res {
+            bail!("{e} (run `vaylix storage verify`)");
+        }
+        if let Some(why) = fuzzy.take() {
+            return Ok(Err(format!("snapshot {base} is fuzzy at {n}: {why}")));
+        }
+    }
+    if applied_to != n {
+        bail!("the WAL ends at sequence {applied_to}, before {n}");
+    }
+    Ok(Ok(Built { ks, replayed }))
+}
+
+/// The real path of `t` (which may not exist yet) and whether it exists.
+fn target_path(t: &Path) -> Result<(PathBuf, bool)> {
+    match std::fs::metadata(t) {
+        Ok(md) => {
+            if !md.is_dir() {
+                bail!("target {} exists and is not a directory", t.display());
+            }
+            let mut rd =
+                std::fs::read_dir(t).with_context(|| format!("listing {}", t.display()))?;
+            if rd.next().is_some() {
+                bail!("target {} exists and is not empty", t.display());
+            }
+            Ok((std::fs::canonicalize(t)?, true))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match t.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let name = t
+                .file_name()
+                .ok_or_else(|| anyhow!("target {} has no directory name", t.display()))?;
+            let p = std::fs::canonicalize(parent)
+                .with_context(|| format!("the parent of the target {} must exist", t.display()))?;
+            Ok((p.join(name), false))
+        }
+        Err(e) => Err(anyhow!(e).context(format!("checking {}", t.display()))),
+    }
+}
+
+/// Writes the complete new data dir at `t`. The manifest is written last: it commits the rest.
+fn write_target(
+    t: &Path,
+    src: &Dirs,
+    origin: &KeyOrigin,
+    tl: &Timeline,
+    ks: &Keyspace,
+    n: u64,
+    master: &SecretKey,
+) -> Result<u64> {
+    let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
+    let dirs = Dirs::new(t);
+    for d in [&dirs.data, &dirs.wal, &dirs.snapshots] {
+        fs.create_dir_all(d)
+            .with_context(|| format!("creating {}", d.display()))?;
+    }
+    let kr = std::fs::read(src.data.join(KEYRING_FILE)).context("reading the source keyring")?;
+    write_atomic(&*fs, &dirs.data, KEYRING_FILE, &kr, true).context("writing the keyring")?;
+    if *origin == KeyOrigin::Embedded {
+        let mk = std::fs::read(src.data.join(MASTER_KEY_FILE)).context("reading master.key")?;
+        write_atomic(&*fs, &dirs.data, MASTER_KEY_FILE, &mk, true).context("writing master.key")?;
+    }
+    let mut records = 0;
+    let mut manifest = None;
+    if n > 0 {
+        let (key_id, key) = tl
+            .keyring
+            .active()
+            .map(|(id, e)| (id, e.key.clone()))
+            .ok_or_else(|| anyhow!("the keyring has no active key"))?;
+        let mut w = SnapshotWriter::create(fs.clone(), &dirs.snapshots, n, key_id, key)
+            .map_err(|e| anyhow!("{e}"))?;
+        let now = now_ms();
+        for i in 0..SHARDS {
+            let mut err = None;
+            ks.visit_shard(i, now, &mut |r| {
+                if err.is_none() {
+                    err = w.add_record(r).err();
+                }
+            });
+            if let Some(e) = err {
+                bail!("{e}");
+            }
+            w.flush_ready().map_err(|e| anyhow!("{e}"))?;
+        }
+        let info = w.finish().map_err(|e| anyhow!("{e}"))?;
+        records = info.records;
+        manifest = Some(Manifest {
+            snapshot_seq: n,
+            snapshot_len: info.len,
+            snapshot_sha256: info.sha256,
+            snapshot_key_id: key_id,
+            wal_start: n + 1,
+            oldest_retained_seq: n + 1,
+            created_unix_ms: now_ms(),
+        });
+    }
+    drop(SegmentWriter::create(fs.clone(), &dirs.wal, n + 1).map_err(|e| anyhow!("{e}"))?);
+    if let Some(m) = manifest {
+        m.store(&*fs, &dirs.data, master)
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    if let Some(parent) = dirs.data.parent() {
+        let _ = fs.sync_dir(parent);
+    }
+    Ok(records)
+}
+
+pub fn restore(a: &RestoreArgs) -> Result<i32> {
+    let src = std::fs::canonicalize(&a.source_dir)
+        .with_context(|| format!("source dir {}", a.source_dir.display()))?;
+    let (tgt, existed) = target_path(&a.target_dir)?;
+    if tgt == src || tgt.starts_with(&src) || src.starts_with(&tgt) {
+        bail!(
+            "source {} and target {} are the same directory or nested in each other",
+            src.display(),
+            tgt.display()
+        );
+    }
+    let (master, origin) = super::master_key(&src, &a.key)?;
+    let tl = Timeline::load(&src, &master)?;
+    let live = dir::server_holders(&tl.dirs, &dir::list(&tl.dirs)?);
+    if !live.is_empty() && !a.out.json {
+        eprintln!(
+            "vaylix pitr restore: warning: process(es) {live:?} have the source's active segment open; entries written from now on are not considered"
+        );
+    }
+    let (n, time_ms) = match (a.to_sequence, &a.to_time, a.to_timestamp_ms) {
+        (Some(n), _, _) => (n, None),
+        (_, Some(t), _) => {
+            let ms = parse_rfc3339(t).map_err(|e| anyhow!(e))?;
+            (seq_for_time(&tl, ms)?, Some(ms))
+        }
+        (_, _, Some(ms)) => (seq_for_time(&tl, ms)?, Some(ms)),
+        _ => bail!("one of --to-sequence, --to-time, --to-timestamp-ms is required"),
+    };
+    if !tl.in_window(n) {
+        bail!(
+            "sequence {n} is outside the restorable window: {}",
+            tl.window_text()
+        );
+    }
+    let total =
+        tl.snaps.iter().map(|s| s.len).sum::<u64>() + tl.segs.iter().map(|s| s.len).sum::<u64>();
+    let pb = super::progress(total, "replaying");
+    let mut skipped = Vec::new();
+    let mut chosen = None;
+    for base in tl.bases.iter().rev().copied().filter(|b| *b <= n) {
+        if !tl.in_window(base) || !tl.ranges.iter().any(|r| r.0 <= base && n <= r.1) {
+            continue;
+        }
+        match build(&tl, base, n, &pb)? {
+            Ok(b) => {
+                chosen = Some((base, b));
+                break;
+            }
+            Err(why) => skipped.push(why),
+        }
+    }
+    let Some((base, built)) = chosen else {
+        pb.finish_and_clear();
+        bail!(
+            "cannot build the exact state at sequence {n}: {}",
+            if skipped.is_empty() {
+                "no usable snapshot".into()
+            } else {
+                skipped.join("; ")
+            }
+        );
+    };
+    pb.set_message("writing");
+    let res = write_target(&tgt, &tl.dirs, &origin, &tl, &built.ks, n, &master);
+    pb.finish_and_clear();
+    let records = match res {
+        Ok(r) => r,
+        Err(e) => {
+            // Leave no half-written data dir behind.
+            if existed {
+                if let Ok(rd) = std::fs::read_dir(&tgt) {
+                    for e in rd.flatten() {
+                        let p = e.path();
+                        let _ = if p.is_dir() {
+                            std::fs::remove_dir_all(&p)
+                        } else {
+                            std::fs::remove_file(&p)
+                        };
+                    }
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(&tgt);
+            }
+            return Err(e.context(format!("writing the target {}", tgt.display())));
+        }
+    };
+    if a.out.json {
+        super::print_json(&json!({
+            "source": src.display().to_string(),
+            "target": tgt.display().to_string(),
+            "sequence": n,
+            "target_time_ms": time_ms,
+            "base_snapshot": base,
+            "replayed_entries": built.replayed,
+            "records": records,
+            "skipped_bases": skipped,
+        }));
+    } else {
+        for s in &skipped {
+            println!("skipped: {s}");
+        }
+        if let Some(ms) = time_ms {
+            println!(
+                "target time {} -> sequence {n} (the last sequence known to be written by then)",
+                format_ms(ms)
+            );
+        }
+        println!(
+            "restored {} at sequence {n} into {}: base {}, {} WAL entries replayed, {records} keys",
+            src.display(),
+            tgt.display(),
+            if base == 0 {
+                "empty state".to_string()
+            } else {
+                format!("snapshot {base}")
+            },
+            built.replayed
+        );
+        println!("start it with: vaylix --data-dir {}", tgt.display());
+    }
+    Ok(super::EXIT_OK)
+}
+
+fn seq_for_time(tl: &Timeline, ms: u64) -> Result<u64> {
+    tl.seq_at_time(ms).ok_or_else(|| {
+        anyhow!(
+            "no restorable sequence is known to have been written at or before {}; the window is {}",
+            format_ms(ms),
+            tl.window_text()
+        )
+    })
+}
