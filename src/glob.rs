@@ -3,7 +3,13 @@
 
 /// Whether `text` matches `pattern`.
 pub fn matches(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
@@ -88,7 +94,9 @@ fn class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(bool, usi
                 matched = true;
             }
             i += 2;
-        } else if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
+        } else if pattern.get(i + 1) == Some(&b'-')
+            && pattern.get(i + 2).is_some_and(|&e| e != b']')
+        {
             let (mut lo, mut hi) = (norm(pc), norm(pattern[i + 2]));
             if lo > hi {
                 std::mem::swap(&mut lo, &mut hi);

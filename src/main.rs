@@ -15,7 +15,10 @@ fn usage() -> String {
          redis.conf-style CONFIG_FILE. Parameters:\n",
     );
     for p in PARAMS {
-        s.push_str(&format!("  --{:<28} {} (default: {:?})\n", p.name, p.doc, p.default));
+        s.push_str(&format!(
+            "  --{:<28} {} (default: {:?})\n",
+            p.name, p.doc, p.default
+        ));
     }
     s
 }
@@ -51,13 +54,20 @@ fn parse_server_args(args: &[String]) -> Result<(Option<PathBuf>, Vec<(String, S
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // The offline tools parse their own --help/--version (clap).
-    let offline = matches!(args.first().map(String::as_str), Some("storage" | "pitr" | "backup"));
+    let offline = matches!(
+        args.first().map(String::as_str),
+        Some("storage" | "pitr" | "backup")
+    );
     if !offline && args.iter().any(|a| a == "--help" || a == "-h") {
         print!("{}", usage());
         return;
     }
     if !offline && args.iter().any(|a| a == "--version" || a == "-v") {
-        println!("vaylix {} (redis {})", env!("CARGO_PKG_VERSION"), vaylix::REDIS_VERSION);
+        println!(
+            "vaylix {} (redis {})",
+            env!("CARGO_PKG_VERSION"),
+            vaylix::REDIS_VERSION
+        );
         return;
     }
     let rest: &[String] = match args.first().map(String::as_str) {
@@ -89,17 +99,23 @@ fn run_server(args: &[String]) -> Result<()> {
         _ => "info",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
 
     let keyspace = Arc::new(Keyspace::new(config.get_i64("databases") as usize));
-    let storage = persistence::open(&config, &keyspace).map_err(|e| anyhow::anyhow!("cannot open the data dir: {e}"))?;
+    let storage = persistence::open(&config, &keyspace)
+        .map_err(|e| anyhow::anyhow!("cannot open the data dir: {e}"))?;
     let mut shared = Shared::new(config.clone(), keyspace, Some(storage.clone()));
     shared.config_file = file.map(|f| f.display().to_string());
     let shared = shared.into_arc();
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     let save = rt.block_on(async {
         spawn_background(shared.clone());
         tokio::spawn(persistence::snapshot_scheduler(shared.clone()));
@@ -127,14 +143,19 @@ fn run_server(args: &[String]) -> Result<()> {
         }
     }
     // Write and fdatasync everything submitted, stop the writer.
-    storage.shutdown().map_err(|e| anyhow::anyhow!("final WAL sync failed: {e}"))?;
+    storage
+        .shutdown()
+        .map_err(|e| anyhow::anyhow!("final WAL sync failed: {e}"))?;
     tracing::info!("vaylix is now ready to exit, bye bye...");
     Ok(())
 }
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -150,10 +171,15 @@ fn spawn_background(shared: Arc<Shared>) {
             let hz = shared.config.get_i64("hz").max(1) as u64;
             tokio::time::sleep(std::time::Duration::from_millis(1000 / hz)).await;
             let ks = shared.keyspace.clone();
-            let removed = tokio::task::spawn_blocking(move || ks.active_expire(vaylix::commands::now_ms(), 64))
-                .await
-                .unwrap_or(0);
-            shared.stats.expired_keys.fetch_add(removed as u64, std::sync::atomic::Ordering::Relaxed);
+            let removed = tokio::task::spawn_blocking(move || {
+                ks.active_expire(vaylix::commands::now_ms(), 64)
+            })
+            .await
+            .unwrap_or(0);
+            shared
+                .stats
+                .expired_keys
+                .fetch_add(removed as u64, std::sync::atomic::Ordering::Relaxed);
         }
     });
 }

@@ -43,10 +43,24 @@ fn write_some(c: &mut redis::Connection) {
     let _: () = c.incr("counter", 1).unwrap();
     let _: () = c.append("log", "a").unwrap();
     let _: () = c.append("log", "b").unwrap();
-    let _: () = redis::cmd("SET").arg("ttl").arg("x").arg("EX").arg(1000).query(c).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("ttl")
+        .arg("x")
+        .arg("EX")
+        .arg(1000)
+        .query(c)
+        .unwrap();
     let _: () = c.del("k7").unwrap();
-    let _: () = redis::cmd("INCRBYFLOAT").arg("f").arg("0.1").query(c).unwrap();
-    let _: () = redis::cmd("INCRBYFLOAT").arg("f").arg("0.2").query(c).unwrap();
+    let _: () = redis::cmd("INCRBYFLOAT")
+        .arg("f")
+        .arg("0.1")
+        .query(c)
+        .unwrap();
+    let _: () = redis::cmd("INCRBYFLOAT")
+        .arg("f")
+        .arg("0.2")
+        .query(c)
+        .unwrap();
 }
 
 #[test]
@@ -78,7 +92,11 @@ fn restart_after_a_snapshot_replays_only_newer_entries() {
     srv.spawn();
     let mut c = srv.client();
     assert_eq!(state(&mut c), before);
-    assert_eq!(c.get::<_, i64>("counter").unwrap(), 50, "INCR applied exactly once");
+    assert_eq!(
+        c.get::<_, i64>("counter").unwrap(),
+        50,
+        "INCR applied exactly once"
+    );
     // A new write after recovery gets a version above everything recovered.
     let max = before.iter().map(|r| r.3).max().unwrap();
     let _: () = c.set("new", "1").unwrap();
@@ -95,7 +113,9 @@ fn sigterm_exits_zero_after_a_final_snapshot() {
     drop(c);
     let status = srv.terminate();
     assert!(status.success(), "{status}");
-    assert!(files_under(&srv.dir.join("snapshots")).iter().any(|p| p.extension().is_some_and(|e| e == "snap")));
+    assert!(files_under(&srv.dir.join("snapshots"))
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "snap")));
     srv.spawn();
     let mut c = srv.client();
     assert_eq!(state(&mut c), before);
@@ -117,7 +137,11 @@ fn no_plaintext_at_rest() {
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
         for needle in [key, value, "zq8x", "wp3k"] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} in {}", f.display());
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} in {}",
+                f.display()
+            );
         }
     }
 }
@@ -143,7 +167,10 @@ fn start_fails(dir: &Path, extra: &[&str]) -> String {
         if std::time::Instant::now() > deadline {
             child.kill().ok();
             child.wait().ok();
-            panic!("start-up did not refuse within 20 s (it is serving) for {}", dir.display());
+            panic!(
+                "start-up did not refuse within 20 s (it is serving) for {}",
+                dir.display()
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -179,16 +206,33 @@ fn flipping_a_byte_of_any_file_kind_refuses_start_naming_the_file() {
     let (_t, dir) = populated_dir();
     let all = files_under(&dir);
     let pick = |pred: &dyn Fn(&str) -> bool| -> PathBuf {
-        all.iter().find(|p| pred(&p.strip_prefix(&dir).unwrap().display().to_string())).cloned().unwrap_or_else(|| panic!("{all:?}"))
+        all.iter()
+            .find(|p| pred(&p.strip_prefix(&dir).unwrap().display().to_string()))
+            .cloned()
+            .unwrap_or_else(|| panic!("{all:?}"))
     };
     let sealed = pick(&|n| n.starts_with("wal/") && !n.contains("active"));
     let active = pick(&|n| n.starts_with("wal/active"));
     // The snapshot recovery starts from (the newest); older retained ones serve PITR and are
     // checked by `vaylix storage verify`.
-    let snap = all.iter().filter(|p| p.starts_with(dir.join("snapshots"))).max_by_key(|p| {
-        p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-    }).cloned().unwrap();
-    let cases = [(sealed, "sealed"), (active, "active"), (snap, "snap"), (dir.join("manifest"), "manifest"), (dir.join("keyring"), "keyring")];
+    let snap = all
+        .iter()
+        .filter(|p| p.starts_with(dir.join("snapshots")))
+        .max_by_key(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .cloned()
+        .unwrap();
+    let cases = [
+        (sealed, "sealed"),
+        (active, "active"),
+        (snap, "snap"),
+        (dir.join("manifest"), "manifest"),
+        (dir.join("keyring"), "keyring"),
+    ];
     for (file, label) in cases {
         let len = std::fs::metadata(&file).unwrap().len() as usize;
         // Past the header for segments (a complete frame), inside the body for the rest.
@@ -201,7 +245,10 @@ fn flipping_a_byte_of_any_file_kind_refuses_start_naming_the_file() {
             eprintln!("flipping {label} at {offset}/{len}");
             let err = start_fails(&d2, &[]);
             let name = file.file_name().unwrap().to_string_lossy().to_string();
-            assert!(err.contains(&name), "{label} at {offset}: error does not name {name}: {err}");
+            assert!(
+                err.contains(&name),
+                "{label} at {offset}: error does not name {name}: {err}"
+            );
         }
     }
 }
@@ -222,7 +269,10 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn torn_tail_of_active_segment_is_cut_on_start_and_counted() {
     let (_t, dir) = populated_dir();
-    let active = files_under(&dir).into_iter().find(|p| p.to_string_lossy().contains("active-")).unwrap();
+    let active = files_under(&dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("active-"))
+        .unwrap();
     let mut bytes = std::fs::read(&active).unwrap();
     // A frame header promising more bytes than follow: a crash mid-append.
     bytes.extend_from_slice(&[200, 0, 0, 0, 1, 0, 0, 0, 9, 9]);
@@ -251,7 +301,10 @@ fn wrong_master_key_fails_closed_and_right_one_opens() {
     let mut srv = Server::start_in(&dir, &["--master-key-file", ka]);
     let _: () = srv.client().set("k", "v").unwrap();
     srv.kill9();
-    assert!(!dir.join("master.key").exists(), "no embedded key when one is configured");
+    assert!(
+        !dir.join("master.key").exists(),
+        "no embedded key when one is configured"
+    );
     let err = start_fails(&dir, &["--master-key-file", key_b.to_str().unwrap()]);
     assert!(err.to_lowercase().contains("master key"), "{err}");
     let srv = Server::start_in(&dir, &["--master-key-file", ka]);
@@ -283,12 +336,31 @@ fn everysec_and_waitaof_report_local_fsync() {
     let srv = Server::start(&["--appendfsync", "everysec"]);
     let mut c = srv.client();
     let _: () = c.set("k", "v").unwrap();
-    let r: Vec<i64> = redis::cmd("WAITAOF").arg(1).arg(0).arg(2000).query(&mut c).unwrap();
+    let r: Vec<i64> = redis::cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(2000)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(r, vec![1, 0]);
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("appendfsync").arg("no").query(&mut c).unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg("no")
+        .query(&mut c)
+        .unwrap();
     let _: () = c.set("k2", "v").unwrap();
-    let r: Vec<i64> = redis::cmd("WAITAOF").arg(1).arg(0).arg(2000).query(&mut c).unwrap();
-    assert_eq!(r, vec![1, 0], "WAITAOF forces the fsync under appendfsync no");
+    let r: Vec<i64> = redis::cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(2000)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        r,
+        vec![1, 0],
+        "WAITAOF forces the fsync under appendfsync no"
+    );
     let info: String = redis::cmd("INFO").arg("persistence").query(&mut c).unwrap();
     assert!(info.contains("wal_sync_policy:no"), "{info}");
 }

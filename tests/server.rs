@@ -21,7 +21,13 @@ fn strings_counters_and_ttls_behave_like_redis() {
     assert_eq!(c.append::<_, _, i64>("k", "w").unwrap(), 2);
     let r: RedisResult<i64> = c.incr("k", 1);
     assert_eq!(err_text(r), "ERR value is not an integer or out of range");
-    let _: () = redis::cmd("SET").arg("t").arg("x").arg("EX").arg(100).query(&mut c).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("t")
+        .arg("x")
+        .arg("EX")
+        .arg(100)
+        .query(&mut c)
+        .unwrap();
     let ttl: i64 = c.ttl("t").unwrap();
     assert!((99..=100).contains(&ttl));
     let bin = vec![0u8, 255, 13, 10, 0];
@@ -34,9 +40,15 @@ fn wrong_arity_and_unknown_commands_keep_the_connection() {
     let srv = Server::start(&[]);
     let mut c = srv.client();
     let r: RedisResult<()> = redis::cmd("GET").query(&mut c);
-    assert_eq!(err_text(r), "ERR wrong number of arguments for 'get' command");
+    assert_eq!(
+        err_text(r),
+        "ERR wrong number of arguments for 'get' command"
+    );
     let r: RedisResult<()> = redis::cmd("NOSUCH").arg("a").query(&mut c);
-    assert_eq!(err_text(r), "ERR unknown command 'NOSUCH', with args beginning with: 'a' ");
+    assert_eq!(
+        err_text(r),
+        "ERR unknown command 'NOSUCH', with args beginning with: 'a' "
+    );
     assert_eq!(redis::cmd("PING").query::<String>(&mut c).unwrap(), "PONG");
 }
 
@@ -52,22 +64,53 @@ fn versions_come_from_one_clock_and_never_repeat() {
     let _: () = c.del("a").unwrap();
     let _: () = c.set("a", "2").unwrap();
     let v2: u64 = redis::cmd("VERSION").arg("a").query(&mut c).unwrap();
-    assert!(v2 > v1 + 1, "re-created key gets a fresh version ({v1} -> {v2})");
+    assert!(
+        v2 > v1 + 1,
+        "re-created key gets a fresh version ({v1} -> {v2})"
+    );
 }
 
 #[test]
 fn set_if_version_is_compare_and_set() {
     let srv = Server::start(&[]);
     let mut c = srv.client();
-    let ok: Option<String> = redis::cmd("SET").arg("k").arg("a").arg("IF").arg("VERSION").arg(0).query(&mut c).unwrap();
+    let ok: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("a")
+        .arg("IF")
+        .arg("VERSION")
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(ok.as_deref(), Some("OK"));
     let v: u64 = redis::cmd("VERSION").arg("k").query(&mut c).unwrap();
-    let miss: Option<String> = redis::cmd("SET").arg("k").arg("b").arg("IF").arg("VERSION").arg(v + 1).query(&mut c).unwrap();
+    let miss: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("b")
+        .arg("IF")
+        .arg("VERSION")
+        .arg(v + 1)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(miss, None);
     assert_eq!(c.get::<_, String>("k").unwrap(), "a");
-    let again: Option<String> = redis::cmd("SET").arg("k").arg("b").arg("IF").arg("VERSION").arg(0).query(&mut c).unwrap();
+    let again: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("b")
+        .arg("IF")
+        .arg("VERSION")
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(again, None, "IF VERSION 0 only when absent");
-    let hit: Option<String> = redis::cmd("SET").arg("k").arg("b").arg("IF").arg("VERSION").arg(v).query(&mut c).unwrap();
+    let hit: Option<String> = redis::cmd("SET")
+        .arg("k")
+        .arg("b")
+        .arg("IF")
+        .arg("VERSION")
+        .arg(v)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(hit.as_deref(), Some("OK"));
     assert_eq!(c.get::<_, String>("k").unwrap(), "b");
 }
@@ -113,7 +156,10 @@ fn queued_syntax_errors_abort_but_runtime_errors_do_not() {
     assert_eq!(r.line(), "+OK\r\n");
     assert!(r.line().starts_with("-ERR wrong number of arguments"));
     assert_eq!(r.line(), "+QUEUED\r\n");
-    assert_eq!(r.line(), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assert_eq!(
+        r.line(),
+        "-EXECABORT Transaction discarded because of previous errors.\r\n"
+    );
     r.send(b"SET s text\r\nMULTI\r\nINCR s\r\nSET c 1\r\nEXEC\r\nGET c\r\n");
     assert_eq!(r.line(), "+OK\r\n");
     assert_eq!(r.line(), "+OK\r\n");
@@ -135,7 +181,9 @@ fn inline_commands_and_deep_pipelines_work() {
     let n = 100_000;
     for i in 0..n {
         let k = format!("key:{i}");
-        batch.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$1\r\nv\r\n", k.len(), k).as_bytes());
+        batch.extend_from_slice(
+            format!("*3\r\n$3\r\nSET\r\n${}\r\n{}\r\n$1\r\nv\r\n", k.len(), k).as_bytes(),
+        );
     }
     let mut w = r.s.try_clone().unwrap();
     let writer = std::thread::spawn(move || {
@@ -162,7 +210,10 @@ fn oversized_bulk_closes_only_that_connection() {
     assert!(garbage.line().starts_with("-ERR Protocol error"));
     assert!(garbage.closed());
     let mut good = srv.client();
-    assert_eq!(redis::cmd("PING").query::<String>(&mut good).unwrap(), "PONG");
+    assert_eq!(
+        redis::cmd("PING").query::<String>(&mut good).unwrap(),
+        "PONG"
+    );
 }
 
 #[test]
@@ -183,7 +234,10 @@ fn requirepass_gates_commands_until_auth() {
     r.send(b"GET a\r\n");
     assert_eq!(r.line(), "-NOAUTH Authentication required.\r\n");
     r.send(b"AUTH wrong\r\n");
-    assert_eq!(r.line(), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    assert_eq!(
+        r.line(),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
     r.send(b"AUTH s3cret\r\nPING\r\n");
     assert_eq!(r.line(), "+OK\r\n");
     assert_eq!(r.line(), "+PONG\r\n");
@@ -211,7 +265,13 @@ fn keys_with_ttl_disappear_without_being_read() {
     let srv = Server::start(&["--hz", "50"]);
     let mut c = srv.client();
     for i in 0..50 {
-        let _: () = redis::cmd("SET").arg(format!("e{i}")).arg("v").arg("PX").arg(30).query(&mut c).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("e{i}"))
+            .arg("v")
+            .arg("PX")
+            .arg(30)
+            .query(&mut c)
+            .unwrap();
     }
     let _: () = c.set("keep", "v").unwrap();
     let mut size = 0;
@@ -234,7 +294,10 @@ fn bad_config_refuses_to_start_naming_the_directive() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("appendfsync"), "{err}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix")).args(["--no-such-thing", "1"]).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(["--no-such-thing", "1"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-thing"));
 }
@@ -242,11 +305,16 @@ fn bad_config_refuses_to_start_naming_the_directive() {
 #[test]
 fn async_client_works_with_defaults() {
     let srv = Server::start(&[]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = redis::Client::open(srv.url()).unwrap();
         let mut con = client.get_multiplexed_async_connection().await.unwrap();
-        let _: () = redis::AsyncCommands::set(&mut con, "ak", "av").await.unwrap();
+        let _: () = redis::AsyncCommands::set(&mut con, "ak", "av")
+            .await
+            .unwrap();
         let v: String = redis::AsyncCommands::get(&mut con, "ak").await.unwrap();
         assert_eq!(v, "av");
     });

@@ -7,14 +7,94 @@ const F: &[&str] = &["fast"];
 const ACL_C: &[&str] = &["@connection", "@fast"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("ping", -1, F, NO_KEYS, ACL_C, Scope::None, "connection", "Returns the server's liveliness response.", ping),
-    spec("echo", 2, F, NO_KEYS, ACL_C, Scope::None, "connection", "Returns the given string.", echo),
-    spec("hello", -1, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Handshakes with the server (protocol version, auth, name).", hello),
-    spec("auth", -2, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Authenticates the connection.", auth),
-    spec("select", 2, F, NO_KEYS, ACL_C, Scope::None, "connection", "Changes the selected database.", select),
-    spec("quit", -1, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Closes the connection.", quit),
-    spec("reset", 1, &["noauth", "fast"], NO_KEYS, ACL_C, Scope::None, "connection", "Resets the connection.", reset),
-    spec("client", -2, &[], NO_KEYS, &["@slow", "@connection"], Scope::None, "connection", "A container for client connection commands.", client),
+    spec(
+        "ping",
+        -1,
+        F,
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    spec(
+        "echo",
+        2,
+        F,
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Returns the given string.",
+        echo,
+    ),
+    spec(
+        "hello",
+        -1,
+        &["noauth", "fast"],
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Handshakes with the server (protocol version, auth, name).",
+        hello,
+    ),
+    spec(
+        "auth",
+        -2,
+        &["noauth", "fast"],
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Authenticates the connection.",
+        auth,
+    ),
+    spec(
+        "select",
+        2,
+        F,
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Changes the selected database.",
+        select,
+    ),
+    spec(
+        "quit",
+        -1,
+        &["noauth", "fast"],
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Closes the connection.",
+        quit,
+    ),
+    spec(
+        "reset",
+        1,
+        &["noauth", "fast"],
+        NO_KEYS,
+        ACL_C,
+        Scope::None,
+        "connection",
+        "Resets the connection.",
+        reset,
+    ),
+    spec(
+        "client",
+        -2,
+        &[],
+        NO_KEYS,
+        &["@slow", "@connection"],
+        Scope::None,
+        "connection",
+        "A container for client connection commands.",
+        client,
+    ),
 ];
 
 fn ping(c: &mut Ctx, argv: &[Bytes]) {
@@ -40,11 +120,17 @@ fn auth(c: &mut Ctx, argv: &[Bytes]) {
     if argv.len() > 3 {
         return c.out.error(ERR_SYNTAX);
     }
-    let (user, pass) = if argv.len() == 3 { (&argv[1][..], &argv[2][..]) } else { (&b"default"[..], &argv[1][..]) };
+    let (user, pass) = if argv.len() == 3 {
+        (&argv[1][..], &argv[2][..])
+    } else {
+        (&b"default"[..], &argv[1][..])
+    };
     if argv.len() == 2 && c.shared.config.get_str("requirepass").is_empty() {
         return c.out.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
     }
-    if check_password(c, user, pass) || (c.shared.config.get_str("requirepass").is_empty() && user == b"default") {
+    if check_password(c, user, pass)
+        || (c.shared.config.get_str("requirepass").is_empty() && user == b"default")
+    {
         c.conn.authed = true;
         c.out.ok();
     } else {
@@ -59,7 +145,11 @@ fn hello(c: &mut Ctx, argv: &[Bytes]) {
         match parse_i64(&argv[1]) {
             Some(v @ 2..=3) => proto = v,
             Some(_) => return c.out.error("NOPROTO unsupported protocol version"),
-            None => return c.out.error("ERR Protocol version is not an integer or out of range"),
+            None => {
+                return c
+                    .out
+                    .error("ERR Protocol version is not an integer or out of range")
+            }
         }
         i = 2;
     }
@@ -81,7 +171,10 @@ fn hello(c: &mut Ctx, argv: &[Bytes]) {
             name = Some(argv[i + 1].clone());
             i += 2;
         } else {
-            return c.out.error(&format!("ERR Syntax error in HELLO option '{}'", text(&argv[i])));
+            return c.out.error(&format!(
+                "ERR Syntax error in HELLO option '{}'",
+                text(&argv[i])
+            ));
         }
     }
     if !c.conn.authed {
@@ -113,7 +206,9 @@ fn hello(c: &mut Ctx, argv: &[Bytes]) {
 fn select(c: &mut Ctx, argv: &[Bytes]) {
     match parse_i64(&argv[1]) {
         None => c.out.error(ERR_NOT_INT),
-        Some(n) if n < 0 || n >= c.shared.keyspace.databases() as i64 => c.out.error("ERR DB index is out of range"),
+        Some(n) if n < 0 || n >= c.shared.keyspace.databases() as i64 => {
+            c.out.error("ERR DB index is out of range")
+        }
         Some(n) => {
             c.conn.set_db(n as DbIndex);
             c.out.ok();
@@ -151,7 +246,11 @@ fn valid_name(name: &[u8]) -> bool {
 fn client(c: &mut Ctx, argv: &[Bytes]) {
     let sub = text(&argv[1]).to_ascii_lowercase();
     let n = argv.len();
-    let wrong = |c: &mut Ctx| c.out.error(&format!("ERR wrong number of arguments for 'client|{sub}' command"));
+    let wrong = |c: &mut Ctx| {
+        c.out.error(&format!(
+            "ERR wrong number of arguments for 'client|{sub}' command"
+        ))
+    };
     match sub.as_str() {
         "id" if n == 2 => c.out.int(c.conn.id as i64),
         "getname" if n == 2 => {
@@ -172,14 +271,19 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
         "setinfo" if n == 4 => {
             let value = text(&argv[3]);
             if value.contains(|ch: char| !('!'..='~').contains(&ch)) {
-                return c.out.error(&format!("ERR {} cannot contain spaces, newlines or special characters.", text(&argv[2])));
+                return c.out.error(&format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    text(&argv[2])
+                ));
             }
             if eq(&argv[2], "lib-name") {
                 *c.conn.info.lib_name.lock() = value;
             } else if eq(&argv[2], "lib-ver") {
                 *c.conn.info.lib_ver.lock() = value;
             } else {
-                return c.out.error(&format!("ERR Unrecognized option '{}'", text(&argv[2])));
+                return c
+                    .out
+                    .error(&format!("ERR Unrecognized option '{}'", text(&argv[2])));
             }
             c.out.ok();
         }
@@ -197,23 +301,35 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             } else {
                 return c.out.error(ERR_SYNTAX);
             };
-            let flag = if sub == "no-evict" { &c.conn.info.no_evict } else { &c.conn.info.no_touch };
+            let flag = if sub == "no-evict" {
+                &c.conn.info.no_evict
+            } else {
+                &c.conn.info.no_touch
+            };
             flag.store(on, Ordering::Relaxed);
             c.out.ok();
         }
         "help" => {
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ID", "GETNAME", "SETNAME <name>", "SETINFO <LIB-NAME|LIB-VER> <value>", "INFO",
-                "LIST [TYPE normal] [ID id ...]", "KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]",
-                "NO-EVICT <ON|OFF>", "NO-TOUCH <ON|OFF>",
+                "ID",
+                "GETNAME",
+                "SETNAME <name>",
+                "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "INFO",
+                "LIST [TYPE normal] [ID id ...]",
+                "KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]",
+                "NO-EVICT <ON|OFF>",
+                "NO-TOUCH <ON|OFF>",
             ];
             c.out.array(lines.len());
             for l in lines {
                 c.out.simple(l);
             }
         }
-        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" => wrong(c),
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" => {
+            wrong(c)
+        }
         _ => c.out.error(&unknown_subcommand(argv, "CLIENT")),
     }
 }
@@ -224,7 +340,10 @@ fn client_list(c: &mut Ctx, argv: &[Bytes]) {
     while i < argv.len() {
         if eq(&argv[i], "type") && i + 1 < argv.len() {
             let t = text(&argv[i + 1]).to_ascii_lowercase();
-            if !matches!(t.as_str(), "normal" | "master" | "replica" | "slave" | "pubsub") {
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
                 return c.out.error(&format!("ERR Unknown client type '{t}'"));
             }
             if t != "normal" {
@@ -303,7 +422,9 @@ fn client_kill(c: &mut Ctx, argv: &[Bytes]) {
     for client in c.shared.clients.all() {
         if id.is_some_and(|v| v != client.id)
             || addr.as_ref().is_some_and(|a| *a != client.addr.to_string())
-            || laddr.as_ref().is_some_and(|a| *a != client.laddr.to_string())
+            || laddr
+                .as_ref()
+                .is_some_and(|a| *a != client.laddr.to_string())
             || (skipme && client.id == c.conn.id)
         {
             continue;

@@ -15,25 +15,158 @@ const ACL_RF: &[&str] = &["@keyspace", "@read", "@fast"];
 const ACL_R: &[&str] = &["@keyspace", "@read", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WR, (1, -1, 1), ACL_W, Scope::Keys, "generic", "Deletes one or more keys.", del),
-    spec("unlink", -2, WF, (1, -1, 1), ACL_WF, Scope::Keys, "generic", "Deletes one or more keys.", del),
-    spec("exists", -2, RF, (1, -1, 1), ACL_RF, Scope::Keys, "generic", "Counts how many of the keys exist.", exists),
-    spec("type", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "generic", "Returns the type of the value of a key.", type_),
-    spec("keys", 2, RO, NO_KEYS, ACL_R, Scope::All, "generic", "Returns all key names that match a pattern.", keys),
-    spec("scan", -2, RO, NO_KEYS, &["@keyspace", "@read", "@slow"], Scope::All, "generic", "Iterates over the key names in the database.", scan),
-    spec("randomkey", 1, RO, NO_KEYS, &["@keyspace", "@read", "@slow"], Scope::All, "generic", "Returns a random key name.", randomkey),
-    spec("rename", 3, WR, (1, 2, 1), ACL_W, Scope::Keys, "generic", "Renames a key and overwrites the destination.", rename),
-    spec("renamenx", 3, WF, (1, 2, 1), ACL_WF, Scope::Keys, "generic", "Renames a key only when the target key name doesn't exist.", renamenx),
-    spec("copy", -3, WR, (1, 2, 1), ACL_W, Scope::Keys, "generic", "Copies the value of a key to a new key.", copy),
-    spec("move", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "generic", "Moves a key to another database.", move_),
-    spec("touch", -2, RF, (1, -1, 1), ACL_RF, Scope::Keys, "generic", "Returns the number of existing keys.", exists),
-    spec("version", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "generic", "Returns the version of a key (vaylix), nil if absent.", version),
+    spec(
+        "del",
+        -2,
+        WR,
+        (1, -1, 1),
+        ACL_W,
+        Scope::Keys,
+        "generic",
+        "Deletes one or more keys.",
+        del,
+    ),
+    spec(
+        "unlink",
+        -2,
+        WF,
+        (1, -1, 1),
+        ACL_WF,
+        Scope::Keys,
+        "generic",
+        "Deletes one or more keys.",
+        del,
+    ),
+    spec(
+        "exists",
+        -2,
+        RF,
+        (1, -1, 1),
+        ACL_RF,
+        Scope::Keys,
+        "generic",
+        "Counts how many of the keys exist.",
+        exists,
+    ),
+    spec(
+        "type",
+        2,
+        RF,
+        ONE_KEY,
+        ACL_RF,
+        Scope::Keys,
+        "generic",
+        "Returns the type of the value of a key.",
+        type_,
+    ),
+    spec(
+        "keys",
+        2,
+        RO,
+        NO_KEYS,
+        ACL_R,
+        Scope::All,
+        "generic",
+        "Returns all key names that match a pattern.",
+        keys,
+    ),
+    spec(
+        "scan",
+        -2,
+        RO,
+        NO_KEYS,
+        &["@keyspace", "@read", "@slow"],
+        Scope::All,
+        "generic",
+        "Iterates over the key names in the database.",
+        scan,
+    ),
+    spec(
+        "randomkey",
+        1,
+        RO,
+        NO_KEYS,
+        &["@keyspace", "@read", "@slow"],
+        Scope::All,
+        "generic",
+        "Returns a random key name.",
+        randomkey,
+    ),
+    spec(
+        "rename",
+        3,
+        WR,
+        (1, 2, 1),
+        ACL_W,
+        Scope::Keys,
+        "generic",
+        "Renames a key and overwrites the destination.",
+        rename,
+    ),
+    spec(
+        "renamenx",
+        3,
+        WF,
+        (1, 2, 1),
+        ACL_WF,
+        Scope::Keys,
+        "generic",
+        "Renames a key only when the target key name doesn't exist.",
+        renamenx,
+    ),
+    spec(
+        "copy",
+        -3,
+        WR,
+        (1, 2, 1),
+        ACL_W,
+        Scope::Keys,
+        "generic",
+        "Copies the value of a key to a new key.",
+        copy,
+    ),
+    spec(
+        "move",
+        3,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "generic",
+        "Moves a key to another database.",
+        move_,
+    ),
+    spec(
+        "touch",
+        -2,
+        RF,
+        (1, -1, 1),
+        ACL_RF,
+        Scope::Keys,
+        "generic",
+        "Returns the number of existing keys.",
+        exists,
+    ),
+    spec(
+        "version",
+        2,
+        RF,
+        ONE_KEY,
+        ACL_RF,
+        Scope::Keys,
+        "generic",
+        "Returns the version of a key (vaylix), nil if absent.",
+        version,
+    ),
 ];
 
 fn del(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let now = c.now_ms;
-    let n = argv[1..].iter().filter(|k| c.ks.del(db, k, now).is_some()).count();
+    let n = argv[1..]
+        .iter()
+        .filter(|k| c.ks.del(db, k, now).is_some())
+        .count();
     c.out.int(n as i64);
 }
 
@@ -46,7 +179,9 @@ fn exists(c: &mut Ctx, argv: &[Bytes]) {
 
 fn type_(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    let name = c.ks.get(db, &argv[1], c.now_ms).map_or("none", |e| e.value.type_name());
+    let name =
+        c.ks.get(db, &argv[1], c.now_ms)
+            .map_or("none", |e| e.value.type_name());
     c.out.simple(name);
 }
 
@@ -63,10 +198,18 @@ fn version(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 /// Live keys of `db` in one locked shard that match `pattern` (and `type`).
-fn shard_keys(c: &mut Ctx, shard: usize, pattern: Option<&[u8]>, type_filter: Option<&[u8]>, out: &mut Vec<Bytes>) {
+fn shard_keys(
+    c: &mut Ctx,
+    shard: usize,
+    pattern: Option<&[u8]>,
+    type_filter: Option<&[u8]>,
+    out: &mut Vec<Bytes>,
+) {
     let db = c.db();
     let now = c.now_ms;
-    let Some(s) = c.ks.shard_at(shard) else { return };
+    let Some(s) = c.ks.shard_at(shard) else {
+        return;
+    };
     let Some(map) = s.db(db) else { return };
     for (k, e) in map.iter() {
         if e.expires_at_ms != 0 && e.expires_at_ms <= now {
@@ -88,7 +231,11 @@ fn shard_keys(c: &mut Ctx, shard: usize, pattern: Option<&[u8]>, type_filter: Op
 
 fn keys(c: &mut Ctx, argv: &[Bytes]) {
     let mut found = Vec::new();
-    let pattern = if &argv[1][..] == b"*" { None } else { Some(&argv[1][..]) };
+    let pattern = if &argv[1][..] == b"*" {
+        None
+    } else {
+        Some(&argv[1][..])
+    };
     for shard in 0..SHARDS {
         shard_keys(c, shard, pattern, None, &mut found);
     }
@@ -98,7 +245,10 @@ fn keys(c: &mut Ctx, argv: &[Bytes]) {
 /// SCAN's cursor is the next shard to visit: each call returns whole shards (at least one) until
 /// COUNT keys are collected, so a key present for the whole iteration is returned exactly once.
 fn scan(c: &mut Ctx, argv: &[Bytes]) {
-    let Some(cursor) = std::str::from_utf8(&argv[1]).ok().and_then(|s| s.parse::<u64>().ok()) else {
+    let Some(cursor) = std::str::from_utf8(&argv[1])
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
         return c.out.error("ERR invalid cursor");
     };
     let mut pattern: Option<Bytes> = None;
@@ -128,7 +278,13 @@ fn scan(c: &mut Ctx, argv: &[Bytes]) {
     let mut shard = cursor.min(SHARDS as u64) as usize;
     let mut found = Vec::new();
     while shard < SHARDS {
-        shard_keys(c, shard, pattern.as_deref().filter(|p| &p[..] != b"*"), type_filter.as_deref(), &mut found);
+        shard_keys(
+            c,
+            shard,
+            pattern.as_deref().filter(|p| &p[..] != b"*"),
+            type_filter.as_deref(),
+            &mut found,
+        );
         shard += 1;
         if found.len() >= count {
             break;
@@ -145,7 +301,9 @@ fn randomkey(c: &mut Ctx, _argv: &[Bytes]) {
     let now = c.now_ms;
     let start = rand::random::<u32>() as usize % SHARDS;
     for off in 0..SHARDS {
-        let Some(s) = c.ks.shard_at((start + off) % SHARDS) else { continue };
+        let Some(s) = c.ks.shard_at((start + off) % SHARDS) else {
+            continue;
+        };
         let Some(map) = s.db(db) else { continue };
         let live: Vec<&Bytes> = map
             .iter()
@@ -218,9 +376,13 @@ fn copy(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let now = c.now_ms;
     if db == dst_db && argv[1] == argv[2] {
-        return c.out.error("ERR source and destination objects are the same");
+        return c
+            .out
+            .error("ERR source and destination objects are the same");
     }
-    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else { return c.out.int(0) };
+    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else {
+        return c.out.int(0);
+    };
     if c.ks.exists(dst_db, &argv[2], now) && !replace {
         return c.out.int(0);
     }
@@ -235,10 +397,14 @@ fn move_(c: &mut Ctx, argv: &[Bytes]) {
     };
     let db = c.db();
     if dst == db {
-        return c.out.error("ERR source and destination objects are the same");
+        return c
+            .out
+            .error("ERR source and destination objects are the same");
     }
     let now = c.now_ms;
-    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else { return c.out.int(0) };
+    let Some(e) = c.ks.get(db, &argv[1], now).cloned() else {
+        return c.out.int(0);
+    };
     if c.ks.exists(dst, &argv[1], now) {
         return c.out.int(0);
     }

@@ -64,9 +64,16 @@ impl CommandSpec {
         if self.first_key <= 0 {
             return Vec::new();
         }
-        let last = if self.last_key < 0 { argc as i32 + self.last_key } else { self.last_key };
+        let last = if self.last_key < 0 {
+            argc as i32 + self.last_key
+        } else {
+            self.last_key
+        };
         let step = self.step.max(1) as usize;
-        (self.first_key as usize..=last.max(0) as usize).step_by(step).filter(|&i| i < argc).collect()
+        (self.first_key as usize..=last.max(0) as usize)
+            .step_by(step)
+            .filter(|&i| i < argc)
+            .collect()
     }
 }
 
@@ -77,11 +84,17 @@ pub enum After {
     Nothing,
     Close,
     Sleep(Duration),
-    Shutdown { save: bool },
+    Shutdown {
+        save: bool,
+    },
     /// SAVE: snapshot off the event loop, then reply.
     Save,
     /// WAITAOF: wait for this client's writes to be fsynced, then reply.
-    WaitAof { numlocal: bool, numreplicas: bool, timeout_ms: u64 },
+    WaitAof {
+        numlocal: bool,
+        numreplicas: bool,
+        timeout_ms: u64,
+    },
 }
 
 /// Everything a handler may touch.
@@ -134,9 +147,18 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
 
 /// Container commands whose subcommand names appear in COMMAND LIST and CLIENT LIST (`client|list`).
 pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
-    ("client", &["id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "no-touch", "help"]),
+    (
+        "client",
+        &[
+            "id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "no-touch",
+            "help",
+        ],
+    ),
     ("config", &["get", "set", "resetstat", "rewrite", "help"]),
-    ("command", &["count", "info", "docs", "list", "getkeys", "help"]),
+    (
+        "command",
+        &["count", "info", "docs", "list", "getkeys", "help"],
+    ),
     ("memory", &["usage", "help"]),
     ("debug", &["sleep"]),
     ("keyring", &["rotate", "status"]),
@@ -144,7 +166,9 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
 ];
 
 pub fn is_container(name: &str) -> bool {
-    SUBCOMMANDS.iter().any(|(c, subs)| *c == name && !subs.is_empty())
+    SUBCOMMANDS
+        .iter()
+        .any(|(c, subs)| *c == name && !subs.is_empty())
 }
 
 pub fn lookup_index(name: &[u8]) -> Option<usize> {
@@ -155,7 +179,9 @@ pub fn lookup_index(name: &[u8]) -> Option<usize> {
     let lower = &mut lower[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    std::str::from_utf8(lower).ok().and_then(|n| table().get(n).copied())
+    std::str::from_utf8(lower)
+        .ok()
+        .and_then(|n| table().get(n).copied())
 }
 
 pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
@@ -172,24 +198,43 @@ pub const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the w
 pub const ERR_NO_SUCH_KEY: &str = "ERR no such key";
 
 pub fn wrong_args(name: &str) -> String {
-    format!("ERR wrong number of arguments for '{}' command", name.to_ascii_lowercase())
+    format!(
+        "ERR wrong number of arguments for '{}' command",
+        name.to_ascii_lowercase()
+    )
 }
 
 pub fn unknown_command(argv: &[Bytes]) -> String {
-    let name = argv.first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
-    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
+    let name = argv
+        .first()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .unwrap_or_default();
+    let mut msg = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        truncate(&name, 128)
+    );
     for a in argv.iter().skip(1) {
         if msg.len() > 400 {
             break;
         }
-        msg.push_str(&format!("'{}' ", truncate(&String::from_utf8_lossy(a), 128)));
+        msg.push_str(&format!(
+            "'{}' ",
+            truncate(&String::from_utf8_lossy(a), 128)
+        ));
     }
     msg
 }
 
 pub fn unknown_subcommand(argv: &[Bytes], container: &str) -> String {
-    let sub = argv.get(1).map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
-    format!("ERR unknown subcommand '{}'. Try {} HELP.", truncate(&sub, 128), container)
+    let sub = argv
+        .get(1)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .unwrap_or_default();
+    format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        truncate(&sub, 128),
+        container
+    )
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -9,17 +9,127 @@ const ADMIN: &[&str] = &["admin", "noscript", "loading", "stale"];
 const ACL_ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("info", -1, &["loading", "stale"], NO_KEYS, &["@slow", "@dangerous"], Scope::All, "server", "Returns information and statistics about the server.", info),
-    spec("dbsize", 1, &["readonly", "fast"], NO_KEYS, &["@keyspace", "@read", "@fast"], Scope::All, "server", "Returns the number of keys in the database.", dbsize),
-    spec("flushdb", -1, &["write"], NO_KEYS, &["@keyspace", "@write", "@slow", "@dangerous"], Scope::All, "server", "Removes all keys from the current database.", flushdb),
-    spec("flushall", -1, &["write"], NO_KEYS, &["@keyspace", "@write", "@slow", "@dangerous"], Scope::All, "server", "Removes all keys from all databases.", flushall),
-    spec("time", 1, &["loading", "stale", "fast"], NO_KEYS, &["@fast"], Scope::None, "server", "Returns the server time.", time),
-    spec("config", -2, &[], NO_KEYS, &["@slow"], Scope::None, "server", "A container for server configuration commands.", config),
-    spec("command", -1, &["loading", "stale"], NO_KEYS, &["@slow", "@connection"], Scope::None, "server", "Returns detailed information about all commands.", command),
-    spec("lastsave", 1, &["loading", "stale", "fast"], NO_KEYS, &["@admin", "@fast", "@dangerous"], Scope::None, "server", "Returns the Unix timestamp of the last successful save to disk.", lastsave),
-    spec("shutdown", -1, ADMIN, NO_KEYS, ACL_ADMIN, Scope::None, "server", "Synchronously saves and shuts down the server.", shutdown),
-    spec("memory", -2, &["readonly"], (2, 2, 1), &["@slow"], Scope::Keys, "server", "A container for memory diagnostics commands.", memory),
-    spec("debug", -2, ADMIN, NO_KEYS, ACL_ADMIN, Scope::None, "server", "A container for debugging commands.", debug),
+    spec(
+        "info",
+        -1,
+        &["loading", "stale"],
+        NO_KEYS,
+        &["@slow", "@dangerous"],
+        Scope::All,
+        "server",
+        "Returns information and statistics about the server.",
+        info,
+    ),
+    spec(
+        "dbsize",
+        1,
+        &["readonly", "fast"],
+        NO_KEYS,
+        &["@keyspace", "@read", "@fast"],
+        Scope::All,
+        "server",
+        "Returns the number of keys in the database.",
+        dbsize,
+    ),
+    spec(
+        "flushdb",
+        -1,
+        &["write"],
+        NO_KEYS,
+        &["@keyspace", "@write", "@slow", "@dangerous"],
+        Scope::All,
+        "server",
+        "Removes all keys from the current database.",
+        flushdb,
+    ),
+    spec(
+        "flushall",
+        -1,
+        &["write"],
+        NO_KEYS,
+        &["@keyspace", "@write", "@slow", "@dangerous"],
+        Scope::All,
+        "server",
+        "Removes all keys from all databases.",
+        flushall,
+    ),
+    spec(
+        "time",
+        1,
+        &["loading", "stale", "fast"],
+        NO_KEYS,
+        &["@fast"],
+        Scope::None,
+        "server",
+        "Returns the server time.",
+        time,
+    ),
+    spec(
+        "config",
+        -2,
+        &[],
+        NO_KEYS,
+        &["@slow"],
+        Scope::None,
+        "server",
+        "A container for server configuration commands.",
+        config,
+    ),
+    spec(
+        "command",
+        -1,
+        &["loading", "stale"],
+        NO_KEYS,
+        &["@slow", "@connection"],
+        Scope::None,
+        "server",
+        "Returns detailed information about all commands.",
+        command,
+    ),
+    spec(
+        "lastsave",
+        1,
+        &["loading", "stale", "fast"],
+        NO_KEYS,
+        &["@admin", "@fast", "@dangerous"],
+        Scope::None,
+        "server",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        lastsave,
+    ),
+    spec(
+        "shutdown",
+        -1,
+        ADMIN,
+        NO_KEYS,
+        ACL_ADMIN,
+        Scope::None,
+        "server",
+        "Synchronously saves and shuts down the server.",
+        shutdown,
+    ),
+    spec(
+        "memory",
+        -2,
+        &["readonly"],
+        (2, 2, 1),
+        &["@slow"],
+        Scope::Keys,
+        "server",
+        "A container for memory diagnostics commands.",
+        memory,
+    ),
+    spec(
+        "debug",
+        -2,
+        ADMIN,
+        NO_KEYS,
+        ACL_ADMIN,
+        Scope::None,
+        "server",
+        "A container for debugging commands.",
+        debug,
+    ),
 ];
 
 fn dbsize(c: &mut Ctx, _argv: &[Bytes]) {
@@ -51,7 +161,9 @@ fn flushall(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn time(c: &mut Ctx, _argv: &[Bytes]) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     c.out.array(2);
     c.out.bulk(now.as_secs().to_string().as_bytes());
     c.out.bulk(now.subsec_micros().to_string().as_bytes());
@@ -80,7 +192,9 @@ fn shutdown(c: &mut Ctx, argv: &[Bytes]) {
 fn memory(c: &mut Ctx, argv: &[Bytes]) {
     if eq(&argv[1], "usage") {
         if argv.len() < 3 {
-            return c.out.error("ERR wrong number of arguments for 'memory|usage' command");
+            return c
+                .out
+                .error("ERR wrong number of arguments for 'memory|usage' command");
         }
         if argv.len() != 3 && !(argv.len() == 5 && eq(&argv[3], "samples")) {
             return c.out.error(ERR_SYNTAX);
@@ -114,7 +228,10 @@ fn debug(c: &mut Ctx, argv: &[Bytes]) {
             _ => c.out.error(ERR_NOT_FLOAT),
         }
     } else {
-        c.out.error(&format!("ERR DEBUG subcommand '{}' is not supported by vaylix", text(&argv[1])));
+        c.out.error(&format!(
+            "ERR DEBUG subcommand '{}' is not supported by vaylix",
+            text(&argv[1])
+        ));
     }
 }
 
@@ -143,14 +260,23 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
             for pair in argv[2..].chunks(2) {
                 let name = text(&pair[0]);
                 let Some(p) = crate::config::param(&name) else {
-                    return c.out.error(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
+                    return c.out.error(&format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    ));
                 };
                 if !p.mutable {
                     return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
                 }
             }
-            let before: Vec<(String, String)> =
-                argv[2..].chunks(2).map(|p| (text(&p[0]), c.shared.config.get_str(&text(&p[0]).to_ascii_lowercase()))).collect();
+            let before: Vec<(String, String)> = argv[2..]
+                .chunks(2)
+                .map(|p| {
+                    (
+                        text(&p[0]),
+                        c.shared.config.get_str(&text(&p[0]).to_ascii_lowercase()),
+                    )
+                })
+                .collect();
             for pair in argv[2..].chunks(2) {
                 let name = text(&pair[0]);
                 if let Err(e) = c.shared.config.set(&name, &text(&pair[1])) {
@@ -158,7 +284,9 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                         let _ = c.shared.config.set(n, v);
                     }
                     let why = crate::config::redis_reason(&e);
-                    return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"));
+                    return c.out.error(&format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                    ));
                 }
                 crate::server::persistence::config_changed(c.shared, &name.to_ascii_lowercase());
             }
@@ -169,16 +297,24 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
             c.out.ok();
         }
         "rewrite" if argv.len() == 2 => {
-            c.out.error("ERR The server is running without a config file");
+            c.out
+                .error("ERR The server is running without a config file");
         }
         "help" => {
-            let lines = ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT"];
+            let lines = [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+            ];
             c.out.array(lines.len());
             for l in lines {
                 c.out.simple(l);
             }
         }
-        "get" | "set" | "resetstat" | "rewrite" => c.out.error(&format!("ERR wrong number of arguments for 'config|{sub}' command")),
+        "get" | "set" | "resetstat" | "rewrite" => c.out.error(&format!(
+            "ERR wrong number of arguments for 'config|{sub}' command"
+        )),
         _ => c.out.error(&unknown_subcommand(argv, "CONFIG")),
     }
 }
@@ -270,7 +406,10 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
                     names.retain(|n| crate::glob::matches(v.as_bytes(), n.as_bytes(), true));
                 } else if eq(&argv[3], "aclcat") {
                     let cat = format!("@{}", v.to_ascii_lowercase());
-                    names.retain(|n| lookup(n.split('|').next().unwrap_or_default().as_bytes()).is_some_and(|s| s.acl.contains(&cat.as_str())));
+                    names.retain(|n| {
+                        lookup(n.split('|').next().unwrap_or_default().as_bytes())
+                            .is_some_and(|s| s.acl.contains(&cat.as_str()))
+                    });
                 } else if eq(&argv[3], "module") {
                     names.clear();
                 } else {
@@ -287,7 +426,9 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
             };
             let args = &argv[2..];
             if !arity_ok(s, args.len()) {
-                return c.out.error("ERR Invalid number of arguments specified for command");
+                return c
+                    .out
+                    .error("ERR Invalid number of arguments specified for command");
             }
             let keys = s.key_indices(args.len());
             if keys.is_empty() {
@@ -299,24 +440,50 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
             }
         }
         "help" => {
-            let lines = ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)", "COUNT", "INFO [<command-name> ...]", "DOCS [<command-name> ...]", "LIST [FILTERBY (MODULE|ACLCAT|PATTERN) <arg>]", "GETKEYS <full-command>"];
+            let lines = [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "INFO [<command-name> ...]",
+                "DOCS [<command-name> ...]",
+                "LIST [FILTERBY (MODULE|ACLCAT|PATTERN) <arg>]",
+                "GETKEYS <full-command>",
+            ];
             c.out.array(lines.len());
             for l in lines {
                 c.out.simple(l);
             }
         }
-        "count" | "getkeys" => c.out.error(&format!("ERR wrong number of arguments for 'command|{sub}' command")),
+        "count" | "getkeys" => c.out.error(&format!(
+            "ERR wrong number of arguments for 'command|{sub}' command"
+        )),
         _ => c.out.error(&unknown_subcommand(argv, "COMMAND")),
     }
 }
 
 // ---- INFO ---------------------------------------------------------------------------------
 
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
 
 fn info(c: &mut Ctx, argv: &[Bytes]) {
-    let mut sections: Vec<String> = argv[1..].iter().map(|a| text(a).to_ascii_lowercase()).collect();
-    if sections.is_empty() || sections.iter().any(|s| s == "default" || s == "all" || s == "everything") {
+    let mut sections: Vec<String> = argv[1..]
+        .iter()
+        .map(|a| text(a).to_ascii_lowercase())
+        .collect();
+    if sections.is_empty()
+        || sections
+            .iter()
+            .any(|s| s == "default" || s == "all" || s == "everything")
+    {
         sections = DEFAULT_SECTIONS.iter().map(|s| s.to_string()).collect();
     }
     let mut out = String::new();
@@ -335,7 +502,11 @@ fn info(c: &mut Ctx, argv: &[Bytes]) {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 

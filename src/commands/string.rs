@@ -13,27 +13,237 @@ const ACL_RF: &[&str] = &["@read", "@string", "@fast"];
 const ACL_R: &[&str] = &["@read", "@string", "@slow"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("get", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "string", "Returns the string value of a key.", get),
-    spec("set", -3, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Sets the string value of a key; `IF VERSION n` makes it a compare-and-set.", set),
-    spec("setnx", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Sets a key only if it doesn't exist.", setnx),
-    spec("setex", 4, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Sets a key with an expiry in seconds.", setex),
-    spec("psetex", 4, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Sets a key with an expiry in milliseconds.", psetex),
-    spec("getset", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Sets a key and returns its old value.", getset),
-    spec("getdel", 2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Returns a key's value and deletes it.", getdel),
-    spec("getex", -2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Returns a key's value and changes its expiry.", getex),
-    spec("mget", -2, RF, (1, -1, 1), ACL_RF, Scope::Keys, "string", "Returns the values of several keys.", mget),
-    spec("mset", -3, W, (1, -1, 2), ACL_W, Scope::Keys, "string", "Sets several keys atomically.", mset),
-    spec("msetnx", -3, W, (1, -1, 2), ACL_W, Scope::Keys, "string", "Sets several keys only if none exists.", msetnx),
-    spec("append", 3, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Appends to a key's value.", append),
-    spec("strlen", 2, RF, ONE_KEY, ACL_RF, Scope::Keys, "string", "Returns the length of a key's value.", strlen),
-    spec("getrange", 4, RO, ONE_KEY, ACL_R, Scope::Keys, "string", "Returns a substring of a key's value.", getrange),
-    spec("substr", 4, RO, ONE_KEY, ACL_R, Scope::Keys, "string", "Returns a substring of a key's value.", getrange),
-    spec("setrange", 4, W, ONE_KEY, ACL_W, Scope::Keys, "string", "Overwrites part of a key's value.", setrange),
-    spec("incr", 2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Increments an integer value by one.", incr),
-    spec("decr", 2, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Decrements an integer value by one.", decr),
-    spec("incrby", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Increments an integer value.", incrby),
-    spec("decrby", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Decrements an integer value.", decrby),
-    spec("incrbyfloat", 3, WF, ONE_KEY, ACL_WF, Scope::Keys, "string", "Increments a float value.", incrbyfloat),
+    spec(
+        "get",
+        2,
+        RF,
+        ONE_KEY,
+        ACL_RF,
+        Scope::Keys,
+        "string",
+        "Returns the string value of a key.",
+        get,
+    ),
+    spec(
+        "set",
+        -3,
+        W,
+        ONE_KEY,
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Sets the string value of a key; `IF VERSION n` makes it a compare-and-set.",
+        set,
+    ),
+    spec(
+        "setnx",
+        3,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Sets a key only if it doesn't exist.",
+        setnx,
+    ),
+    spec(
+        "setex",
+        4,
+        W,
+        ONE_KEY,
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Sets a key with an expiry in seconds.",
+        setex,
+    ),
+    spec(
+        "psetex",
+        4,
+        W,
+        ONE_KEY,
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Sets a key with an expiry in milliseconds.",
+        psetex,
+    ),
+    spec(
+        "getset",
+        3,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Sets a key and returns its old value.",
+        getset,
+    ),
+    spec(
+        "getdel",
+        2,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Returns a key's value and deletes it.",
+        getdel,
+    ),
+    spec(
+        "getex",
+        -2,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Returns a key's value and changes its expiry.",
+        getex,
+    ),
+    spec(
+        "mget",
+        -2,
+        RF,
+        (1, -1, 1),
+        ACL_RF,
+        Scope::Keys,
+        "string",
+        "Returns the values of several keys.",
+        mget,
+    ),
+    spec(
+        "mset",
+        -3,
+        W,
+        (1, -1, 2),
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Sets several keys atomically.",
+        mset,
+    ),
+    spec(
+        "msetnx",
+        -3,
+        W,
+        (1, -1, 2),
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Sets several keys only if none exists.",
+        msetnx,
+    ),
+    spec(
+        "append",
+        3,
+        W,
+        ONE_KEY,
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Appends to a key's value.",
+        append,
+    ),
+    spec(
+        "strlen",
+        2,
+        RF,
+        ONE_KEY,
+        ACL_RF,
+        Scope::Keys,
+        "string",
+        "Returns the length of a key's value.",
+        strlen,
+    ),
+    spec(
+        "getrange",
+        4,
+        RO,
+        ONE_KEY,
+        ACL_R,
+        Scope::Keys,
+        "string",
+        "Returns a substring of a key's value.",
+        getrange,
+    ),
+    spec(
+        "substr",
+        4,
+        RO,
+        ONE_KEY,
+        ACL_R,
+        Scope::Keys,
+        "string",
+        "Returns a substring of a key's value.",
+        getrange,
+    ),
+    spec(
+        "setrange",
+        4,
+        W,
+        ONE_KEY,
+        ACL_W,
+        Scope::Keys,
+        "string",
+        "Overwrites part of a key's value.",
+        setrange,
+    ),
+    spec(
+        "incr",
+        2,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Increments an integer value by one.",
+        incr,
+    ),
+    spec(
+        "decr",
+        2,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Decrements an integer value by one.",
+        decr,
+    ),
+    spec(
+        "incrby",
+        3,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Increments an integer value.",
+        incrby,
+    ),
+    spec(
+        "decrby",
+        3,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Decrements an integer value.",
+        decrby,
+    ),
+    spec(
+        "incrbyfloat",
+        3,
+        WF,
+        ONE_KEY,
+        ACL_WF,
+        Scope::Keys,
+        "string",
+        "Increments a float value.",
+        incrbyfloat,
+    ),
 ];
 
 /// The string value of a live key: Ok(None) if absent, Err on another type.
@@ -52,7 +262,11 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
 /// Counts a read lookup in INFO stats (keyspace_hits / keyspace_misses).
 fn count_lookup(c: &Ctx, hit: bool) {
     let st = &c.shared.stats;
-    let counter = if hit { &st.keyspace_hits } else { &st.keyspace_misses };
+    let counter = if hit {
+        &st.keyspace_hits
+    } else {
+        &st.keyspace_misses
+    };
     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
@@ -74,8 +288,16 @@ pub fn expiry_at(now_ms: u64, amount: i64, unit_ms: bool, absolute: bool) -> Opt
     if amount <= 0 {
         return None;
     }
-    let ms = if unit_ms { amount } else { amount.checked_mul(1000)? };
-    let at = if absolute { ms } else { ms.checked_add(now_ms as i64)? };
+    let ms = if unit_ms {
+        amount
+    } else {
+        amount.checked_mul(1000)?
+    };
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(now_ms as i64)?
+    };
     (at > 0).then_some(at as u64)
 }
 
@@ -89,7 +311,14 @@ struct SetOpts {
 }
 
 fn parse_set_opts(c: &Ctx, argv: &[Bytes]) -> Result<SetOpts, String> {
-    let mut o = SetOpts { nx: false, xx: false, get: false, keepttl: false, expire: None, if_version: None };
+    let mut o = SetOpts {
+        nx: false,
+        xx: false,
+        get: false,
+        keepttl: false,
+        expire: None,
+        if_version: None,
+    };
     let mut has_exp = false;
     let mut i = 3;
     while i < argv.len() {
@@ -103,7 +332,10 @@ fn parse_set_opts(c: &Ctx, argv: &[Bytes]) -> Result<SetOpts, String> {
         } else if eq(a, "keepttl") && !has_exp {
             o.keepttl = true;
             has_exp = true;
-        } else if (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat")) && !has_exp && i + 1 < argv.len() {
+        } else if (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat"))
+            && !has_exp
+            && i + 1 < argv.len()
+        {
             let n = parse_i64(&argv[i + 1]).ok_or_else(|| ERR_NOT_INT.to_string())?;
             let unit_ms = eq(a, "px") || eq(a, "pxat");
             let absolute = eq(a, "exat") || eq(a, "pxat");
@@ -112,8 +344,14 @@ fn parse_set_opts(c: &Ctx, argv: &[Bytes]) -> Result<SetOpts, String> {
             o.expire = Some(at);
             has_exp = true;
             i += 1;
-        } else if eq(a, "if") && i + 2 < argv.len() && eq(&argv[i + 1], "version") && o.if_version.is_none() {
-            let n = parse_i64(&argv[i + 2]).filter(|n| *n >= 0).ok_or_else(|| ERR_NOT_INT.to_string())?;
+        } else if eq(a, "if")
+            && i + 2 < argv.len()
+            && eq(&argv[i + 1], "version")
+            && o.if_version.is_none()
+        {
+            let n = parse_i64(&argv[i + 2])
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ERR_NOT_INT.to_string())?;
             o.if_version = Some(n as u64);
             i += 2;
         } else {
@@ -142,9 +380,14 @@ fn set(c: &mut Ctx, argv: &[Bytes]) {
         },
     };
     let exists = version != 0;
-    let blocked = (o.nx && exists) || (o.xx && !exists) || o.if_version.is_some_and(|v| v != version);
+    let blocked =
+        (o.nx && exists) || (o.xx && !exists) || o.if_version.is_some_and(|v| v != version);
     if !blocked {
-        let exp = if o.keepttl { old_exp } else { o.expire.unwrap_or(0) };
+        let exp = if o.keepttl {
+            old_exp
+        } else {
+            o.expire.unwrap_or(0)
+        };
         store(c, key, Value::String(Bytes::copy_from_slice(&argv[2])), exp);
     }
     if o.get {
@@ -171,17 +414,31 @@ fn setnx(c: &mut Ctx, argv: &[Bytes]) {
     if c.ks.exists(db, &argv[1], c.now_ms) {
         c.out.int(0);
     } else {
-        c.ks.put(db, &argv[1], Value::String(Bytes::copy_from_slice(&argv[2])), 0);
+        c.ks.put(
+            db,
+            &argv[1],
+            Value::String(Bytes::copy_from_slice(&argv[2])),
+            0,
+        );
         c.out.int(1);
     }
 }
 
 fn setex_common(c: &mut Ctx, argv: &[Bytes], unit_ms: bool, name: &str) {
-    let Some(n) = parse_i64(&argv[2]) else { return c.out.error(ERR_NOT_INT) };
-    let Some(at) = expiry_at(c.now_ms, n, unit_ms, false) else {
-        return c.out.error(&format!("ERR invalid expire time in '{name}' command"));
+    let Some(n) = parse_i64(&argv[2]) else {
+        return c.out.error(ERR_NOT_INT);
     };
-    store(c, &argv[1], Value::String(Bytes::copy_from_slice(&argv[3])), at);
+    let Some(at) = expiry_at(c.now_ms, n, unit_ms, false) else {
+        return c
+            .out
+            .error(&format!("ERR invalid expire time in '{name}' command"));
+    };
+    store(
+        c,
+        &argv[1],
+        Value::String(Bytes::copy_from_slice(&argv[3])),
+        at,
+    );
     c.out.ok();
 }
 
@@ -198,7 +455,12 @@ fn getset(c: &mut Ctx, argv: &[Bytes]) {
         Err(e) => c.out.error(e),
         Ok(old) => {
             let db = c.db();
-            c.ks.put(db, &argv[1], Value::String(Bytes::copy_from_slice(&argv[2])), 0);
+            c.ks.put(
+                db,
+                &argv[1],
+                Value::String(Bytes::copy_from_slice(&argv[2])),
+                0,
+            );
             c.out.bulk_opt(old.as_ref().map(|(b, _)| &b[..]));
         }
     }
@@ -224,8 +486,13 @@ fn getex(c: &mut Ctx, argv: &[Bytes]) {
         let a = &argv[i];
         if new_exp.is_none() && eq(a, "persist") {
             new_exp = Some(0);
-        } else if new_exp.is_none() && (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat")) && i + 1 < argv.len() {
-            let Some(n) = parse_i64(&argv[i + 1]) else { return c.out.error(ERR_NOT_INT) };
+        } else if new_exp.is_none()
+            && (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat"))
+            && i + 1 < argv.len()
+        {
+            let Some(n) = parse_i64(&argv[i + 1]) else {
+                return c.out.error(ERR_NOT_INT);
+            };
             let unit_ms = eq(a, "px") || eq(a, "pxat");
             let absolute = eq(a, "exat") || eq(a, "pxat");
             let Some(at) = expiry_at(c.now_ms, n, unit_ms, absolute) else {
@@ -275,7 +542,12 @@ fn mset(c: &mut Ctx, argv: &[Bytes]) {
     }
     let db = c.db();
     for pair in argv[1..].chunks(2) {
-        c.ks.put(db, &pair[0], Value::String(Bytes::copy_from_slice(&pair[1])), 0);
+        c.ks.put(
+            db,
+            &pair[0],
+            Value::String(Bytes::copy_from_slice(&pair[1])),
+            0,
+        );
     }
     c.out.ok();
 }
@@ -290,7 +562,12 @@ fn msetnx(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.int(0);
     }
     for pair in argv[1..].chunks(2) {
-        c.ks.put(db, &pair[0], Value::String(Bytes::copy_from_slice(&pair[1])), 0);
+        c.ks.put(
+            db,
+            &pair[0],
+            Value::String(Bytes::copy_from_slice(&pair[1])),
+            0,
+        );
     }
     c.out.int(1);
 }
@@ -308,7 +585,9 @@ fn append(c: &mut Ctx, argv: &[Bytes]) {
                 None => (Vec::new(), 0),
             };
             if buf.len() + argv[2].len() > max_len(c) {
-                return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+                return c
+                    .out
+                    .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             }
             buf.extend_from_slice(&argv[2]);
             let len = buf.len();
@@ -357,7 +636,9 @@ fn getrange(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn setrange(c: &mut Ctx, argv: &[Bytes]) {
-    let Some(offset) = parse_i64(&argv[2]) else { return c.out.error(ERR_NOT_INT) };
+    let Some(offset) = parse_i64(&argv[2]) else {
+        return c.out.error(ERR_NOT_INT);
+    };
     if offset < 0 {
         return c.out.error("ERR offset is out of range");
     }
@@ -380,7 +661,9 @@ fn setrange(c: &mut Ctx, argv: &[Bytes]) {
     }
     let end = offset as u64 + patch.len() as u64;
     if end > max_len(c) as u64 {
-        return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return c
+            .out
+            .error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     }
     let end = end as usize;
     if buf.len() < end {
@@ -434,7 +717,9 @@ fn decrby(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn incrbyfloat(c: &mut Ctx, argv: &[Bytes]) {
-    let Some(by) = parse_f64(&argv[2]) else { return c.out.error(ERR_NOT_FLOAT) };
+    let Some(by) = parse_f64(&argv[2]) else {
+        return c.out.error(ERR_NOT_FLOAT);
+    };
     let (cur, exp) = match get_string(c, &argv[1]) {
         Err(e) => return c.out.error(e),
         Ok(None) => (0.0, 0),

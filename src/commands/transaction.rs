@@ -12,11 +12,61 @@ const F: &[&str] = &["noscript", "loading", "stale", "fast"];
 const ACL_T: &[&str] = &["@fast", "@transaction"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("multi", 1, F, NO_KEYS, ACL_T, Scope::None, "transactions", "Starts a transaction.", multi),
-    spec("exec", 1, &["noscript", "loading", "stale", "skip_slowlog"], NO_KEYS, &["@slow", "@transaction"], Scope::None, "transactions", "Executes all commands in a transaction.", exec),
-    spec("discard", 1, F, NO_KEYS, ACL_T, Scope::None, "transactions", "Discards a transaction.", discard),
-    spec("watch", -2, F, (1, -1, 1), ACL_T, Scope::None, "transactions", "Monitors changes to keys to determine the execution of a transaction.", watch),
-    spec("unwatch", 1, F, NO_KEYS, ACL_T, Scope::None, "transactions", "Forgets about watched keys of a transaction.", unwatch),
+    spec(
+        "multi",
+        1,
+        F,
+        NO_KEYS,
+        ACL_T,
+        Scope::None,
+        "transactions",
+        "Starts a transaction.",
+        multi,
+    ),
+    spec(
+        "exec",
+        1,
+        &["noscript", "loading", "stale", "skip_slowlog"],
+        NO_KEYS,
+        &["@slow", "@transaction"],
+        Scope::None,
+        "transactions",
+        "Executes all commands in a transaction.",
+        exec,
+    ),
+    spec(
+        "discard",
+        1,
+        F,
+        NO_KEYS,
+        ACL_T,
+        Scope::None,
+        "transactions",
+        "Discards a transaction.",
+        discard,
+    ),
+    spec(
+        "watch",
+        -2,
+        F,
+        (1, -1, 1),
+        ACL_T,
+        Scope::None,
+        "transactions",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        watch,
+    ),
+    spec(
+        "unwatch",
+        1,
+        F,
+        NO_KEYS,
+        ACL_T,
+        Scope::None,
+        "transactions",
+        "Forgets about watched keys of a transaction.",
+        unwatch,
+    ),
 ];
 
 fn multi(c: &mut Ctx, _argv: &[Bytes]) {
@@ -49,10 +99,16 @@ fn watch(c: &mut Ctx, argv: &[Bytes]) {
             continue;
         }
         let key = Bytes::copy_from_slice(key);
-        let expired = c.shared.keyspace.watch(db, &key, &c.conn.watch_flag, c.now_ms);
+        let expired = c
+            .shared
+            .keyspace
+            .watch(db, &key, &c.conn.watch_flag, c.now_ms);
         c.conn.watched.push((db, key, expired));
     }
-    c.conn.info.watching.store(c.conn.watched.len(), Ordering::Relaxed);
+    c.conn
+        .info
+        .watching
+        .store(c.conn.watched.len(), Ordering::Relaxed);
     c.out.ok();
 }
 
@@ -68,17 +124,26 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
     c.conn.info.in_multi.store(false, Ordering::Relaxed);
     if std::mem::take(&mut c.conn.multi_error) {
         c.conn.unwatch_all(c.shared);
-        return c.out.error("EXECABORT Transaction discarded because of previous errors.");
+        return c
+            .out
+            .error("EXECABORT Transaction discarded because of previous errors.");
     }
     let shared = c.shared;
     let ks = &shared.keyspace;
 
     // The shards every queued command needs, with the database each will run in.
     let mut all = false;
-    let mut shards: Vec<usize> = c.conn.watched.iter().map(|(_, k, _)| ks.shard_of(k)).collect();
+    let mut shards: Vec<usize> = c
+        .conn
+        .watched
+        .iter()
+        .map(|(_, k, _)| ks.shard_of(k))
+        .collect();
     let mut specs = Vec::with_capacity(queued.len());
     for argv in &queued {
-        let Some(spec) = lookup(&argv[0]) else { continue };
+        let Some(spec) = lookup(&argv[0]) else {
+            continue;
+        };
         match spec.scope {
             Scope::All => all = true,
             Scope::Keys => key_shards(shared, spec, argv, &mut shards),
@@ -115,7 +180,14 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
             c.out.error(MISCONF);
             continue;
         }
-        let mut inner = Ctx { shared, conn: &mut *c.conn, ks: &mut locked, out: &mut *c.out, now_ms: now, after: After::Nothing };
+        let mut inner = Ctx {
+            shared,
+            conn: &mut *c.conn,
+            ks: &mut locked,
+            out: &mut *c.out,
+            now_ms: now,
+            after: After::Nothing,
+        };
         (spec.handler)(&mut inner, argv);
         if let After::Sleep(_) | After::Save = inner.after {
             // Blocking side effects are skipped inside a transaction (Redis does the same for DEBUG SLEEP's wait).

@@ -36,34 +36,247 @@ const GB: i64 = 1024 * 1024 * 1024;
 
 /// Every parameter vaylix knows. Redis names where Redis has the concept.
 pub static PARAMS: &[Param] = &[
-    Param { name: "port", kind: Kind::Int { min: 0, max: 65535 }, default: "6379", mutable: false, doc: "TCP port (0 = pick a free one)" },
-    Param { name: "bind", kind: Kind::Str, default: "127.0.0.1", mutable: false, doc: "listen addresses, space separated" },
-    Param { name: "data-dir", kind: Kind::Str, default: "./default.vaylix", mutable: false, doc: "data directory" },
-    Param { name: "dir", kind: Kind::Str, default: "", mutable: false, doc: "alias of data-dir (Redis's name)" },
-    Param { name: "requirepass", kind: Kind::Str, default: "", mutable: true, doc: "password of the default user; empty = none" },
-    Param { name: "appendfsync", kind: Kind::Enum(&["always", "everysec", "no"]), default: "always", mutable: true, doc: "WAL sync policy" },
-    Param { name: "appendonly", kind: Kind::Bool, default: "yes", mutable: false, doc: "always yes: the WAL cannot be turned off" },
-    Param { name: "databases", kind: Kind::Int { min: 1, max: 256 }, default: "16", mutable: false, doc: "number of databases" },
-    Param { name: "maxclients", kind: Kind::Int { min: 1, max: 1_000_000 }, default: "10000", mutable: true, doc: "maximum connected clients" },
-    Param { name: "protected-mode", kind: Kind::Bool, default: "yes", mutable: true, doc: "without a password, serve only loopback clients" },
-    Param { name: "proto-max-bulk-len", kind: Kind::Memory { min: 1024 * 1024, max: i64::MAX }, default: "512mb", mutable: true, doc: "largest bulk string in a request" },
-    Param { name: "client-query-buffer-limit", kind: Kind::Memory { min: 1024 * 1024, max: 1024 * GB }, default: "1gb", mutable: true, doc: "largest unparsed input per client" },
-    Param { name: "timeout", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, default: "0", mutable: true, doc: "close idle clients after N seconds (0 = never)" },
-    Param { name: "tcp-keepalive", kind: Kind::Int { min: 0, max: i32::MAX as i64 }, default: "300", mutable: true, doc: "TCP keepalive seconds" },
-    Param { name: "hz", kind: Kind::Int { min: 1, max: 500 }, default: "10", mutable: true, doc: "background task frequency (active expiry)" },
-    Param { name: "loglevel", kind: Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]), default: "notice", mutable: true, doc: "log level" },
-    Param { name: "maxmemory", kind: Kind::Memory { min: 0, max: i64::MAX }, default: "0", mutable: true, doc: "accepted for compatibility; not enforced" },
-    Param { name: "maxmemory-policy", kind: Kind::Enum(&["noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"]), default: "noeviction", mutable: true, doc: "accepted for compatibility; only noeviction behaviour" },
-    Param { name: "save", kind: Kind::Str, default: "", mutable: true, doc: "accepted for compatibility; snapshots follow snapshot-interval" },
-    Param { name: "master-key-file", kind: Kind::Str, default: "", mutable: false, doc: "file holding the 32-byte master key (64 hex chars)" },
-    Param { name: "wal-segment-size", kind: Kind::Memory { min: 4096, max: 64 * GB }, default: "64mb", mutable: false, doc: "WAL segment rotation size" },
-    Param { name: "wal-retain-segments", kind: Kind::Int { min: 0, max: 1_000_000 }, default: "0", mutable: true, doc: "extra sealed segments kept beyond what snapshots need" },
-    Param { name: "snapshot-interval", kind: Kind::Int { min: 0, max: 31_536_000 }, default: "300", mutable: true, doc: "seconds between snapshots (0 = only on demand)" },
-    Param { name: "snapshot-wal-bytes", kind: Kind::Memory { min: 0, max: i64::MAX }, default: "256mb", mutable: true, doc: "snapshot after this much WAL (0 = never by size)" },
-    Param { name: "snapshot-retain", kind: Kind::Int { min: 1, max: 10_000 }, default: "2", mutable: false, doc: "snapshots kept for PITR" },
-    Param { name: "wal-truncated-tail", kind: Kind::Enum(&["repair", "fail"]), default: "repair", mutable: false, doc: "what start-up does with a torn final WAL frame" },
-    Param { name: "storage-key-rotation", kind: Kind::Int { min: 0, max: i64::MAX }, default: "0", mutable: true, doc: "rotate the data key after N seconds (0 = never)" },
-    Param { name: "backup-dir", kind: Kind::Str, default: "", mutable: false, doc: "sandbox for BACKUP TO / RESTORE FROM (default <data-dir>/backups)" },
+    Param {
+        name: "port",
+        kind: Kind::Int { min: 0, max: 65535 },
+        default: "6379",
+        mutable: false,
+        doc: "TCP port (0 = pick a free one)",
+    },
+    Param {
+        name: "bind",
+        kind: Kind::Str,
+        default: "127.0.0.1",
+        mutable: false,
+        doc: "listen addresses, space separated",
+    },
+    Param {
+        name: "data-dir",
+        kind: Kind::Str,
+        default: "./default.vaylix",
+        mutable: false,
+        doc: "data directory",
+    },
+    Param {
+        name: "dir",
+        kind: Kind::Str,
+        default: "",
+        mutable: false,
+        doc: "alias of data-dir (Redis's name)",
+    },
+    Param {
+        name: "requirepass",
+        kind: Kind::Str,
+        default: "",
+        mutable: true,
+        doc: "password of the default user; empty = none",
+    },
+    Param {
+        name: "appendfsync",
+        kind: Kind::Enum(&["always", "everysec", "no"]),
+        default: "always",
+        mutable: true,
+        doc: "WAL sync policy",
+    },
+    Param {
+        name: "appendonly",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: false,
+        doc: "always yes: the WAL cannot be turned off",
+    },
+    Param {
+        name: "databases",
+        kind: Kind::Int { min: 1, max: 256 },
+        default: "16",
+        mutable: false,
+        doc: "number of databases",
+    },
+    Param {
+        name: "maxclients",
+        kind: Kind::Int {
+            min: 1,
+            max: 1_000_000,
+        },
+        default: "10000",
+        mutable: true,
+        doc: "maximum connected clients",
+    },
+    Param {
+        name: "protected-mode",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+        doc: "without a password, serve only loopback clients",
+    },
+    Param {
+        name: "proto-max-bulk-len",
+        kind: Kind::Memory {
+            min: 1024 * 1024,
+            max: i64::MAX,
+        },
+        default: "512mb",
+        mutable: true,
+        doc: "largest bulk string in a request",
+    },
+    Param {
+        name: "client-query-buffer-limit",
+        kind: Kind::Memory {
+            min: 1024 * 1024,
+            max: 1024 * GB,
+        },
+        default: "1gb",
+        mutable: true,
+        doc: "largest unparsed input per client",
+    },
+    Param {
+        name: "timeout",
+        kind: Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        default: "0",
+        mutable: true,
+        doc: "close idle clients after N seconds (0 = never)",
+    },
+    Param {
+        name: "tcp-keepalive",
+        kind: Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        default: "300",
+        mutable: true,
+        doc: "TCP keepalive seconds",
+    },
+    Param {
+        name: "hz",
+        kind: Kind::Int { min: 1, max: 500 },
+        default: "10",
+        mutable: true,
+        doc: "background task frequency (active expiry)",
+    },
+    Param {
+        name: "loglevel",
+        kind: Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        default: "notice",
+        mutable: true,
+        doc: "log level",
+    },
+    Param {
+        name: "maxmemory",
+        kind: Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "0",
+        mutable: true,
+        doc: "accepted for compatibility; not enforced",
+    },
+    Param {
+        name: "maxmemory-policy",
+        kind: Kind::Enum(&[
+            "noeviction",
+            "allkeys-lru",
+            "volatile-lru",
+            "allkeys-lfu",
+            "volatile-lfu",
+            "allkeys-random",
+            "volatile-random",
+            "volatile-ttl",
+        ]),
+        default: "noeviction",
+        mutable: true,
+        doc: "accepted for compatibility; only noeviction behaviour",
+    },
+    Param {
+        name: "save",
+        kind: Kind::Str,
+        default: "",
+        mutable: true,
+        doc: "accepted for compatibility; snapshots follow snapshot-interval",
+    },
+    Param {
+        name: "master-key-file",
+        kind: Kind::Str,
+        default: "",
+        mutable: false,
+        doc: "file holding the 32-byte master key (64 hex chars)",
+    },
+    Param {
+        name: "wal-segment-size",
+        kind: Kind::Memory {
+            min: 4096,
+            max: 64 * GB,
+        },
+        default: "64mb",
+        mutable: false,
+        doc: "WAL segment rotation size",
+    },
+    Param {
+        name: "wal-retain-segments",
+        kind: Kind::Int {
+            min: 0,
+            max: 1_000_000,
+        },
+        default: "0",
+        mutable: true,
+        doc: "extra sealed segments kept beyond what snapshots need",
+    },
+    Param {
+        name: "snapshot-interval",
+        kind: Kind::Int {
+            min: 0,
+            max: 31_536_000,
+        },
+        default: "300",
+        mutable: true,
+        doc: "seconds between snapshots (0 = only on demand)",
+    },
+    Param {
+        name: "snapshot-wal-bytes",
+        kind: Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "256mb",
+        mutable: true,
+        doc: "snapshot after this much WAL (0 = never by size)",
+    },
+    Param {
+        name: "snapshot-retain",
+        kind: Kind::Int {
+            min: 1,
+            max: 10_000,
+        },
+        default: "2",
+        mutable: false,
+        doc: "snapshots kept for PITR",
+    },
+    Param {
+        name: "wal-truncated-tail",
+        kind: Kind::Enum(&["repair", "fail"]),
+        default: "repair",
+        mutable: false,
+        doc: "what start-up does with a torn final WAL frame",
+    },
+    Param {
+        name: "storage-key-rotation",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "0",
+        mutable: true,
+        doc: "rotate the data key after N seconds (0 = never)",
+    },
+    Param {
+        name: "backup-dir",
+        kind: Kind::Str,
+        default: "",
+        mutable: false,
+        doc: "sandbox for BACKUP TO / RESTORE FROM (default <data-dir>/backups)",
+    },
 ];
 
 pub fn param(name: &str) -> Option<&'static Param> {
@@ -75,11 +288,19 @@ pub enum ConfigError {
     #[error("unknown directive '{0}'")]
     Unknown(String),
     #[error("invalid value '{value}' for '{name}': {why}")]
-    Invalid { name: String, value: String, why: String },
+    Invalid {
+        name: String,
+        value: String,
+        why: String,
+    },
     #[error("'{0}' cannot be changed at run time")]
     Immutable(String),
     #[error("config file {path}, line {line}: {err}")]
-    File { path: String, line: usize, err: Box<ConfigError> },
+    File {
+        path: String,
+        line: usize,
+        err: Box<ConfigError>,
+    },
     #[error("cannot read config file {path}: {err}")]
     Io { path: String, err: std::io::Error },
 }
@@ -87,7 +308,9 @@ pub enum ConfigError {
 /// Parses a Redis memory value: `1024`, `64mb`, `1gb`, `10k`.
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.trim().to_ascii_lowercase();
-    let split = lower.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(lower.len());
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(split);
     let n: i64 = num.parse().ok()?;
     let mul: i64 = match unit {
@@ -112,19 +335,31 @@ pub fn redis_reason(err: &ConfigError) -> String {
 }
 
 fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
-    let invalid = |why: &str| ConfigError::Invalid { name: p.name.into(), value: value.into(), why: why.into() };
+    let invalid = |why: &str| ConfigError::Invalid {
+        name: p.name.into(),
+        value: value.into(),
+        why: why.into(),
+    };
     match p.kind {
         Kind::Int { min, max } => {
-            let n: i64 = value.trim().parse().map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
+            let n: i64 = value
+                .trim()
+                .parse()
+                .map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
             if n < min || n > max {
-                return Err(invalid(&format!("argument must be between {min} and {max} inclusive")));
+                return Err(invalid(&format!(
+                    "argument must be between {min} and {max} inclusive"
+                )));
             }
             Ok(n.to_string())
         }
         Kind::Memory { min, max } => {
-            let n = parse_memory(value).ok_or_else(|| invalid("argument must be a memory value"))?;
+            let n =
+                parse_memory(value).ok_or_else(|| invalid("argument must be a memory value"))?;
             if n < min || n > max {
-                return Err(invalid(&format!("argument must be between {min} and {max} inclusive")));
+                return Err(invalid(&format!(
+                    "argument must be between {min} and {max} inclusive"
+                )));
             }
             Ok(n.to_string())
         }
@@ -137,7 +372,10 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
             if choices.contains(&v.as_str()) {
                 Ok(v)
             } else {
-                Err(invalid(&format!("argument(s) must be one of the following: {}", choices.join(", "))))
+                Err(invalid(&format!(
+                    "argument(s) must be one of the following: {}",
+                    choices.join(", ")
+                )))
             }
         }
         Kind::Str => Ok(value.to_string()),
@@ -154,18 +392,32 @@ impl Default for Config {
     fn default() -> Self {
         let values = PARAMS
             .iter()
-            .map(|p| (p.name, validate(p, p.default).unwrap_or_else(|_| p.default.to_string())))
+            .map(|p| {
+                (
+                    p.name,
+                    validate(p, p.default).unwrap_or_else(|_| p.default.to_string()),
+                )
+            })
             .collect();
-        Config { values: RwLock::new(values) }
+        Config {
+            values: RwLock::new(values),
+        }
     }
 }
 
 impl Config {
     /// Builds the configuration from every source: file, environment, then flags.
-    pub fn load(file: Option<&Path>, env: &[(String, String)], flags: &[(String, String)]) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        flags: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         let cfg = Config::default();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io { path: path.display().to_string(), err })?;
+            let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io {
+                path: path.display().to_string(),
+                err,
+            })?;
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') {
@@ -176,7 +428,11 @@ impl Config {
                 let Some(name) = it.next() else { continue };
                 let value = it.collect::<Vec<_>>().join(" ");
                 cfg.set_startup(&name, &value)
-                    .map_err(|e| ConfigError::File { path: path.display().to_string(), line: i + 1, err: Box::new(e) })?;
+                    .map_err(|e| ConfigError::File {
+                        path: path.display().to_string(),
+                        line: i + 1,
+                        err: Box::new(e),
+                    })?;
             }
         }
         for (k, v) in env {
@@ -224,7 +480,11 @@ impl Config {
     }
 
     pub fn get_i64(&self, name: &str) -> i64 {
-        self.values.read().get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+        self.values
+            .read()
+            .get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn get_bool(&self, name: &str) -> bool {
@@ -250,7 +510,11 @@ mod tests {
     fn later_sources_win_and_values_are_normalised() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("vaylix.conf");
-        std::fs::write(&file, "# comment\nport 7000\nappendfsync everysec\nproto-max-bulk-len 2mb\n").unwrap();
+        std::fs::write(
+            &file,
+            "# comment\nport 7000\nappendfsync everysec\nproto-max-bulk-len 2mb\n",
+        )
+        .unwrap();
         let env = vec![("VAYLIX_PORT".to_string(), "7001".to_string())];
         let flags = vec![("appendfsync".to_string(), "no".to_string())];
         let cfg = Config::load(Some(&file), &env, &flags).unwrap();
@@ -265,8 +529,13 @@ mod tests {
         let file = dir.path().join("bad.conf");
         std::fs::write(&file, "port 1\nappendfsync sometimes\n").unwrap();
         let err = Config::load(Some(&file), &[], &[]).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("appendfsync"), "{err}");
-        let err = Config::load(None, &[], &[("nosuch".into(), "1".into())]).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("appendfsync"),
+            "{err}"
+        );
+        let err = Config::load(None, &[], &[("nosuch".into(), "1".into())])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nosuch"), "{err}");
     }
 
@@ -274,7 +543,10 @@ mod tests {
     fn defaults_are_normalised_like_any_other_source() {
         let cfg = Config::default();
         assert_eq!(cfg.get_i64("proto-max-bulk-len"), 512 * 1024 * 1024);
-        assert!(PARAMS.iter().all(|p| validate(p, p.default).is_ok()), "every default is valid");
+        assert!(
+            PARAMS.iter().all(|p| validate(p, p.default).is_ok()),
+            "every default is valid"
+        );
     }
 
     #[test]
@@ -288,7 +560,11 @@ mod tests {
     #[test]
     fn config_get_matches_globs() {
         let cfg = Config::default();
-        let names: Vec<_> = cfg.matching(b"maxmemory*").into_iter().map(|(k, _)| k).collect();
+        let names: Vec<_> = cfg
+            .matching(b"maxmemory*")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(names, vec!["maxmemory", "maxmemory-policy"]);
     }
 }

@@ -152,7 +152,9 @@ impl Keyspace {
     pub fn new(databases: usize) -> Self {
         Keyspace {
             sink: std::sync::OnceLock::new(),
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new(databases))).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(databases)))
+                .collect(),
             databases,
             hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
             clock: AtomicU64::new(0),
@@ -197,7 +199,10 @@ impl Keyspace {
     pub fn lock(&self, mut shards: Vec<usize>) -> Locked<'_> {
         shards.sort_unstable();
         shards.dedup();
-        let guards = shards.into_iter().map(|i| (i, self.shards[i & (SHARDS - 1)].lock())).collect();
+        let guards = shards
+            .into_iter()
+            .map(|i| (i, self.shards[i & (SHARDS - 1)].lock()))
+            .collect();
         Locked::new(self, guards)
     }
 
@@ -220,7 +225,9 @@ impl Keyspace {
         for shard in self.shards.iter() {
             let mut s = shard.lock();
             for _ in 0..budget {
-                let Some(first) = s.expires.first() else { break };
+                let Some(first) = s.expires.first() else {
+                    break;
+                };
                 if first.0 > now_ms {
                     break;
                 }
@@ -250,15 +257,25 @@ impl Keyspace {
 
     /// The newest sequence applied anywhere: what a whole-keyspace read has observed.
     pub fn max_shard_seq(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().last_seq).max().unwrap_or(0)
+        self.shards
+            .iter()
+            .map(|s| s.lock().last_seq)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Registers a WATCH of `key` in `db`. Returns whether the key is logically expired now
     /// (Redis fails EXEC if a key that was live at WATCH time has expired by EXEC time).
     pub fn watch(&self, db: DbIndex, key: &Bytes, flag: &WatchFlag, now_ms: u64) -> bool {
         let mut s = self.lock_shard(self.shard_of(key));
-        let expired = s.db(db).and_then(|m| m.get(key)).is_some_and(|e| e.is_expired(now_ms));
-        s.watched.entry((db, key.clone())).or_default().push(flag.clone());
+        let expired = s
+            .db(db)
+            .and_then(|m| m.get(key))
+            .is_some_and(|e| e.is_expired(now_ms));
+        s.watched
+            .entry((db, key.clone()))
+            .or_default()
+            .push(flag.clone());
         expired
     }
 
@@ -281,8 +298,17 @@ impl Keyspace {
             return;
         }
         let mut s = self.lock_shard(self.shard_of(&rec.key));
-        let Some(map) = s.dbs.get_mut(rec.db as usize) else { return };
-        let old = map.insert(rec.key.clone(), Entry { value: rec.value, version: rec.version, expires_at_ms: exp });
+        let Some(map) = s.dbs.get_mut(rec.db as usize) else {
+            return;
+        };
+        let old = map.insert(
+            rec.key.clone(),
+            Entry {
+                value: rec.value,
+                version: rec.version,
+                expires_at_ms: exp,
+            },
+        );
         let old_exp = old.map_or(0, |e| e.expires_at_ms);
         s.index_expiry(rec.db, &rec.key, old_exp, exp);
         s.last_seq = s.last_seq.max(rec.version);
@@ -295,30 +321,53 @@ impl Keyspace {
         self.advance_clock(seq);
         for effect in effects {
             match effect {
-                Effect::Put { db, key, value, expires_at_ms } => {
+                Effect::Put {
+                    db,
+                    key,
+                    value,
+                    expires_at_ms,
+                } => {
                     let mut s = self.lock_shard(self.shard_of(key));
                     let exp = expires_at_ms.unwrap_or(0);
-                    let Some(map) = s.dbs.get_mut(*db as usize) else { continue };
+                    let Some(map) = s.dbs.get_mut(*db as usize) else {
+                        continue;
+                    };
                     let old_exp = match map.get(key) {
                         Some(e) if e.version >= seq => continue,
                         Some(e) => e.expires_at_ms,
                         None => 0,
                     };
-                    map.insert(key.clone(), Entry { value: value.clone(), version: seq, expires_at_ms: exp });
+                    map.insert(
+                        key.clone(),
+                        Entry {
+                            value: value.clone(),
+                            version: seq,
+                            expires_at_ms: exp,
+                        },
+                    );
                     s.index_expiry(*db, key, old_exp, exp);
                     s.last_seq = s.last_seq.max(seq);
                 }
                 Effect::Del { db, key } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    let newer = s.db(*db).and_then(|m| m.get(key)).is_some_and(|e| e.version >= seq);
+                    let newer = s
+                        .db(*db)
+                        .and_then(|m| m.get(key))
+                        .is_some_and(|e| e.version >= seq);
                     if !newer {
                         s.remove_unlogged(*db, key);
                     }
                 }
-                Effect::SetExpiry { db, key, expires_at_ms } => {
+                Effect::SetExpiry {
+                    db,
+                    key,
+                    expires_at_ms,
+                } => {
                     let mut s = self.lock_shard(self.shard_of(key));
                     let exp = expires_at_ms.unwrap_or(0);
-                    let Some(map) = s.dbs.get_mut(*db as usize) else { continue };
+                    let Some(map) = s.dbs.get_mut(*db as usize) else {
+                        continue;
+                    };
                     let Some(e) = map.get_mut(key) else { continue };
                     if e.version >= seq {
                         continue;
@@ -344,7 +393,11 @@ impl Keyspace {
             };
             for d in dbs {
                 let doomed: Vec<Bytes> = match s.dbs.get(d as usize) {
-                    Some(m) => m.iter().filter(|(_, e)| e.version < seq).map(|(k, _)| k.clone()).collect(),
+                    Some(m) => m
+                        .iter()
+                        .filter(|(_, e)| e.version < seq)
+                        .map(|(k, _)| k.clone())
+                        .collect(),
                     None => continue,
                 };
                 for k in doomed {
@@ -398,7 +451,13 @@ pub struct Locked<'a> {
 impl<'a> Locked<'a> {
     fn new(ks: &'a Keyspace, guards: Vec<(usize, MutexGuard<'a, Shard>)>) -> Self {
         let observed = guards.iter().map(|(_, g)| g.last_seq).max().unwrap_or(0);
-        Locked { ks, guards, seq: None, effects: Vec::new(), observed }
+        Locked {
+            ks,
+            guards,
+            seq: None,
+            effects: Vec::new(),
+            observed,
+        }
     }
 
     pub fn keyspace(&self) -> &'a Keyspace {
@@ -455,7 +514,10 @@ impl<'a> Locked<'a> {
 
     /// The locked shard with index `i`, if this command holds it.
     pub fn shard_at(&self, i: usize) -> Option<&Shard> {
-        self.guards.iter().find(|(idx, _)| *idx == i).map(|(_, g)| &**g)
+        self.guards
+            .iter()
+            .find(|(idx, _)| *idx == i)
+            .map(|(_, g)| &**g)
     }
 
     /// Keys and keys-with-expiry of `db` over the locked shards (all of them for DBSIZE/INFO).
@@ -491,13 +553,27 @@ impl<'a> Locked<'a> {
         let seq = self.write_seq();
         let key = Bytes::copy_from_slice(key);
         let shard = self.shard_mut(&key);
-        let Some(map) = shard.dbs.get_mut(db as usize) else { return };
-        let old = map.insert(key.clone(), Entry { value: value.clone(), version: seq, expires_at_ms });
+        let Some(map) = shard.dbs.get_mut(db as usize) else {
+            return;
+        };
+        let old = map.insert(
+            key.clone(),
+            Entry {
+                value: value.clone(),
+                version: seq,
+                expires_at_ms,
+            },
+        );
         let old_exp = old.map_or(0, |e| e.expires_at_ms);
         shard.index_expiry(db, &key, old_exp, expires_at_ms);
         shard.touch_watchers(db, &key);
         shard.last_seq = seq;
-        self.effects.push(Effect::Put { db, key, value, expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms) });
+        self.effects.push(Effect::Put {
+            db,
+            key,
+            value,
+            expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms),
+        });
     }
 
     /// Removes `key`; returns the removed entry if it was live.
@@ -531,7 +607,11 @@ impl<'a> Locked<'a> {
         shard.index_expiry(db, &key, old, expires_at_ms);
         shard.touch_watchers(db, &key);
         shard.last_seq = seq;
-        self.effects.push(Effect::SetExpiry { db, key, expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms) });
+        self.effects.push(Effect::SetExpiry {
+            db,
+            key,
+            expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms),
+        });
         true
     }
 
@@ -546,7 +626,9 @@ impl<'a> Locked<'a> {
                 None => (0..shard.dbs.len() as DbIndex).collect(),
             };
             for d in dbs {
-                let Some(map) = shard.dbs.get_mut(d as usize) else { continue };
+                let Some(map) = shard.dbs.get_mut(d as usize) else {
+                    continue;
+                };
                 if map.is_empty() {
                     continue;
                 }

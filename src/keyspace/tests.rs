@@ -32,7 +32,11 @@ fn each_write_gets_a_fresh_version_and_an_entry() {
         assert_eq!(l.get(0, b"a", 0).unwrap().version, 1);
         l.del(0, b"a", 0);
         l.put(0, b"a", s("2"), 0);
-        assert_eq!(l.get(0, b"a", 0).unwrap().version, 2, "one command = one version");
+        assert_eq!(
+            l.get(0, b"a", 0).unwrap().version,
+            2,
+            "one command = one version"
+        );
     }
     let entries = sink.0.lock().unwrap().clone();
     assert_eq!(entries.len(), 2);
@@ -78,7 +82,10 @@ fn watch_flag_is_set_by_write_expiry_and_flush() {
     }
     assert!(flag.swap(false, Ordering::AcqRel));
     ks.lock_all().flush(Some(0));
-    assert!(flag.swap(false, Ordering::AcqRel), "flush of an existing watched key");
+    assert!(
+        flag.swap(false, Ordering::AcqRel),
+        "flush of an existing watched key"
+    );
     {
         let mut l = ks.lock_keys([&b"w"[..]].into_iter());
         l.put(0, b"w", s("x"), 50);
@@ -88,7 +95,8 @@ fn watch_flag_is_set_by_write_expiry_and_flush() {
     assert!(flag.load(Ordering::Acquire), "expiry touches watchers");
     ks.unwatch(0, &key, &flag);
     flag.store(false, Ordering::Release);
-    ks.lock_keys([&b"w"[..]].into_iter()).put(0, b"w", s("y"), 0);
+    ks.lock_keys([&b"w"[..]].into_iter())
+        .put(0, b"w", s("y"), 0);
     assert!(!flag.load(Ordering::Acquire));
 }
 
@@ -96,8 +104,25 @@ fn watch_flag_is_set_by_write_expiry_and_flush() {
 fn replay_skips_effects_a_fuzzy_snapshot_already_holds() {
     let ks = Keyspace::new(16);
     // Snapshot captured key a at version 7 (written after the snapshot began at 5).
-    ks.load_record(Record { db: 0, key: Bytes::from_static(b"a"), value: s("new"), version: 7, expires_at_ms: None }, 0);
-    ks.apply_entry(6, &[Effect::Put { db: 0, key: Bytes::from_static(b"a"), value: s("old"), expires_at_ms: None }]);
+    ks.load_record(
+        Record {
+            db: 0,
+            key: Bytes::from_static(b"a"),
+            value: s("new"),
+            version: 7,
+            expires_at_ms: None,
+        },
+        0,
+    );
+    ks.apply_entry(
+        6,
+        &[Effect::Put {
+            db: 0,
+            key: Bytes::from_static(b"a"),
+            value: s("old"),
+            expires_at_ms: None,
+        }],
+    );
     ks.apply_entry(6, &[Effect::FlushDb { db: 0 }]);
     {
         let mut l = ks.lock_keys([&b"a"[..]].into_iter());
@@ -105,7 +130,13 @@ fn replay_skips_effects_a_fuzzy_snapshot_already_holds() {
         assert_eq!(e.value, s("new"));
         assert_eq!(e.version, 7);
     }
-    ks.apply_entry(8, &[Effect::Del { db: 0, key: Bytes::from_static(b"a") }]);
+    ks.apply_entry(
+        8,
+        &[Effect::Del {
+            db: 0,
+            key: Bytes::from_static(b"a"),
+        }],
+    );
     assert_eq!(ks.db_stats(0).0, 0);
     assert_eq!(ks.current_seq(), 8);
 }

@@ -28,7 +28,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk_len: 512 * 1024 * 1024 }
+        Limits {
+            max_bulk_len: 512 * 1024 * 1024,
+        }
     }
 }
 
@@ -43,7 +45,10 @@ fn perr(msg: impl Into<String>) -> ProtocolError {
 
 /// Takes one complete command (its argv) off the front of `buf`.
 /// Returns `Ok(None)` when more input is needed. An empty argv (an empty inline line) is skipped.
-pub fn parse_command(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+pub fn parse_command(
+    buf: &mut BytesMut,
+    limits: Limits,
+) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     loop {
         let Some(&first) = buf.first() else {
             return Ok(None);
@@ -89,7 +94,11 @@ enum Scan {
 }
 
 /// Reads `<prefix><integer>\r\n` at `pos`; returns the integer and the position after the line.
-fn read_int_line(buf: &[u8], pos: usize, what: &str) -> Result<Option<(i64, usize)>, ProtocolError> {
+fn read_int_line(
+    buf: &[u8],
+    pos: usize,
+    what: &str,
+) -> Result<Option<(i64, usize)>, ProtocolError> {
     let rest = buf.get(pos..).unwrap_or_default();
     let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
         if rest.len() > MAX_INLINE_LEN {
@@ -290,10 +299,21 @@ mod tests {
     #[test]
     fn inline_commands_split_with_quotes() {
         let argv = parse(b"set \"a b\" 'c d' e\\x\r\n").unwrap().unwrap();
-        assert_eq!(argv, vec![Bytes::from("set"), Bytes::from("a b"), Bytes::from("c d"), Bytes::from("e\\x")]);
+        assert_eq!(
+            argv,
+            vec![
+                Bytes::from("set"),
+                Bytes::from("a b"),
+                Bytes::from("c d"),
+                Bytes::from("e\\x")
+            ]
+        );
         assert!(parse(b"set \"abc\r\n").is_err());
         let mut buf = BytesMut::from(&b"\r\n\r\nPING\r\n"[..]);
-        assert_eq!(parse_command(&mut buf, Limits::default()).unwrap().unwrap(), vec![Bytes::from("PING")]);
+        assert_eq!(
+            parse_command(&mut buf, Limits::default()).unwrap().unwrap(),
+            vec![Bytes::from("PING")]
+        );
     }
 
     #[test]

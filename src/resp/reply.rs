@@ -14,7 +14,10 @@ pub struct ReplyWriter {
 
 impl ReplyWriter {
     pub fn new() -> Self {
-        ReplyWriter { buf: BytesMut::with_capacity(16 * 1024), resp3: false }
+        ReplyWriter {
+            buf: BytesMut::with_capacity(16 * 1024),
+            resp3: false,
+        }
     }
 
     fn line(&mut self, prefix: u8, body: &[u8]) {
@@ -40,7 +43,10 @@ impl ReplyWriter {
     /// An error reply; `msg` starts with its prefix (`ERR ...`, `WRONGTYPE ...`).
     /// Newlines are replaced so the reply stays one line.
     pub fn error(&mut self, msg: &str) {
-        let clean: String = msg.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c }).collect();
+        let clean: String = msg
+            .chars()
+            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+            .collect();
         self.line(b'-', clean.as_bytes());
     }
 

@@ -45,7 +45,9 @@ impl ClientInfo {
         let cmd = match self.last_cmd.load(Ordering::Relaxed) {
             usize::MAX => "NULL".to_string(),
             i => match crate::commands::all().get(i) {
-                Some(s) if crate::commands::is_container(s.name) => format!("{}|{}", s.name, self.last_sub.lock()),
+                Some(s) if crate::commands::is_container(s.name) => {
+                    format!("{}|{}", s.name, self.last_sub.lock())
+                }
                 Some(s) => s.name.to_string(),
                 None => "NULL".to_string(),
             },
@@ -53,7 +55,11 @@ impl ClientInfo {
         let now = Instant::now();
         let age = now.duration_since(self.created).as_secs();
         let idle = now.duration_since(*self.last_active.lock()).as_secs();
-        let multi = if self.in_multi.load(Ordering::Relaxed) { 0 } else { -1 };
+        let multi = if self.in_multi.load(Ordering::Relaxed) {
+            0
+        } else {
+            -1
+        };
         let mut flags = String::new();
         if self.in_multi.load(Ordering::Relaxed) {
             flags.push('x');

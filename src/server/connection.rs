@@ -112,7 +112,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 continue;
             }
         };
-        shared.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+        shared
+            .stats
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
         let _ = sock.set_nodelay(true);
         tokio::spawn(handle(shared.clone(), sock, peer));
     }
@@ -122,14 +125,25 @@ const PROTECTED: &str = "-DENIED Redis is running in protected mode because prot
 
 async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     let requirepass = shared.config.get_str("requirepass");
-    if shared.config.get_bool("protected-mode") && requirepass.is_empty() && !peer.ip().is_loopback() {
-        shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+    if shared.config.get_bool("protected-mode")
+        && requirepass.is_empty()
+        && !peer.ip().is_loopback()
+    {
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
         let _ = sock.write_all(PROTECTED.as_bytes()).await;
         return;
     }
     if shared.clients.count() as i64 >= shared.config.get_i64("maxclients") {
-        shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+        shared
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let _ = sock
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
     let laddr = sock.local_addr().unwrap_or(peer);
@@ -145,20 +159,35 @@ async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
 type DurableRx = Option<tokio::sync::watch::Receiver<crate::storage::Durable>>;
 
 /// Replies go out once the WAL is durable up to what they reveal.
-async fn flush(shared: &Shared, sock: &mut TcpStream, conn: &mut ConnState, out: &mut ReplyWriter, rx: &mut DurableRx) -> std::io::Result<()> {
+async fn flush(
+    shared: &Shared,
+    sock: &mut TcpStream,
+    conn: &mut ConnState,
+    out: &mut ReplyWriter,
+    rx: &mut DurableRx,
+) -> std::io::Result<()> {
     if out.buf.is_empty() {
         return Ok(());
     }
     if !persistence::wait_durable(shared, rx, conn.need_seq).await {
-        return Err(std::io::Error::other("WAL poisoned before the reply was durable"));
+        return Err(std::io::Error::other(
+            "WAL poisoned before the reply was durable",
+        ));
     }
-    shared.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+    shared
+        .stats
+        .net_output_bytes
+        .fetch_add(out.buf.len() as u64, Ordering::Relaxed);
     sock.write_all(&out.buf).await?;
     out.buf.clear();
     Ok(())
 }
 
-async fn connection_loop(shared: &Arc<Shared>, sock: &mut TcpStream, conn: &mut ConnState) -> std::io::Result<()> {
+async fn connection_loop(
+    shared: &Arc<Shared>,
+    sock: &mut TcpStream,
+    conn: &mut ConnState,
+) -> std::io::Result<()> {
     let mut rx: DurableRx = shared.storage.as_ref().map(|s| s.durable());
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut out = ReplyWriter::new();
@@ -166,7 +195,11 @@ async fn connection_loop(shared: &Arc<Shared>, sock: &mut TcpStream, conn: &mut 
     let info = conn.info.clone();
     loop {
         let timeout = shared.config.get_i64("timeout");
-        let idle = if timeout > 0 { Duration::from_secs(timeout as u64) } else { Duration::from_secs(u32::MAX as u64) };
+        let idle = if timeout > 0 {
+            Duration::from_secs(timeout as u64)
+        } else {
+            Duration::from_secs(u32::MAX as u64)
+        };
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 * 1024);
         }
@@ -182,9 +215,14 @@ async fn connection_loop(shared: &Arc<Shared>, sock: &mut TcpStream, conn: &mut 
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }
-        shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+        shared
+            .stats
+            .net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
         *info.last_active.lock() = Instant::now();
-        let limits = Limits { max_bulk_len: shared.config.get_i64("proto-max-bulk-len") };
+        let limits = Limits {
+            max_bulk_len: shared.config.get_i64("proto-max-bulk-len"),
+        };
         loop {
             let argv = match resp::parse_command(&mut buf, limits) {
                 Ok(Some(argv)) => argv,
@@ -216,9 +254,20 @@ async fn connection_loop(shared: &Arc<Shared>, sock: &mut TcpStream, conn: &mut 
                     Ok(_) => out.ok(),
                     Err(e) => out.error(&format!("ERR snapshot failed: {e}")),
                 },
-                After::WaitAof { numlocal, numreplicas, timeout_ms } => {
+                After::WaitAof {
+                    numlocal,
+                    numreplicas,
+                    timeout_ms,
+                } => {
                     flush(shared, sock, conn, &mut out, &mut rx).await?;
-                    let (local, replicas) = persistence::wait_aof(shared, conn.need_seq, numlocal, numreplicas, timeout_ms).await;
+                    let (local, replicas) = persistence::wait_aof(
+                        shared,
+                        conn.need_seq,
+                        numlocal,
+                        numreplicas,
+                        timeout_ms,
+                    )
+                    .await;
                     out.array(2);
                     out.int(local);
                     out.int(replicas);
@@ -229,7 +278,9 @@ async fn connection_loop(shared: &Arc<Shared>, sock: &mut TcpStream, conn: &mut 
             }
         }
         if buf.len() as i64 > shared.config.get_i64("client-query-buffer-limit") {
-            out.error("ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)");
+            out.error(
+                "ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)",
+            );
             flush(shared, sock, conn, &mut out, &mut rx).await?;
             return Ok(());
         }

@@ -71,8 +71,14 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Arc<Config>, keyspace: Arc<Keyspace>, storage: Option<Arc<crate::storage::Storage>>) -> Self {
-        let run_id: String = (0..40).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect();
+    pub fn new(
+        config: Arc<Config>,
+        keyspace: Arc<Keyspace>,
+        storage: Option<Arc<crate::storage::Storage>>,
+    ) -> Self {
+        let run_id: String = (0..40)
+            .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+            .collect();
         Shared {
             config,
             config_file: None,
@@ -115,8 +121,16 @@ impl Shared {
 
 /// Runs one command from a connection: lookup, arity, auth, MULTI queueing, MISCONF, then
 /// the handler under the shard locks its scope needs.
-pub fn dispatch(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, argv: &[Bytes]) -> After {
-    shared.stats.commands_processed.fetch_add(1, Ordering::Relaxed);
+pub fn dispatch(
+    shared: &Shared,
+    conn: &mut ConnState,
+    out: &mut ReplyWriter,
+    argv: &[Bytes],
+) -> After {
+    shared
+        .stats
+        .commands_processed
+        .fetch_add(1, Ordering::Relaxed);
     let Some(index) = commands::lookup_index(&argv[0]) else {
         conn.flag_multi_error();
         out.error(&commands::unknown_command(argv));
@@ -142,7 +156,12 @@ pub fn dispatch(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, ar
         out.error("ERR Command not allowed inside a transaction");
         return After::Nothing;
     }
-    if conn.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
+    if conn.multi.is_some()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
         if let Some(q) = conn.multi.as_mut() {
             q.push(argv.to_vec());
         }
@@ -159,7 +178,13 @@ pub fn dispatch(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, ar
 pub const MISCONF: &str = "MISCONF Errors writing to the WAL file: writes are refused until the server is restarted (see INFO persistence)";
 
 /// Runs a looked-up, validated command under the locks of its scope.
-pub fn run(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, spec: &CommandSpec, argv: &[Bytes]) -> After {
+pub fn run(
+    shared: &Shared,
+    conn: &mut ConnState,
+    out: &mut ReplyWriter,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+) -> After {
     let ks = &shared.keyspace;
     let mut locked = match spec.scope {
         Scope::None => ks.lock_none(),
@@ -170,7 +195,14 @@ pub fn run(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter, spec: &
             ks.lock(shards)
         }
     };
-    let mut ctx = Ctx { shared, conn, ks: &mut locked, out, now_ms: commands::now_ms(), after: After::Nothing };
+    let mut ctx = Ctx {
+        shared,
+        conn,
+        ks: &mut locked,
+        out,
+        now_ms: commands::now_ms(),
+        after: After::Nothing,
+    };
     (spec.handler)(&mut ctx, argv);
     let after = std::mem::take(&mut ctx.after);
     conn.observe(locked.observed());

@@ -7,8 +7,8 @@ use crate::commands::{self, spec, After, CommandSpec, Ctx, Scope, NO_KEYS};
 use crate::config::Config;
 use crate::keyspace::{Effect, EntrySink, Keyspace, Record, SHARDS};
 use crate::storage::{
-    MasterKeySource, RecoverySink, SnapshotInfo, SnapshotSource, Storage, StorageConfig, StorageError, SyncPolicy,
-    TailPolicy,
+    MasterKeySource, RecoverySink, SnapshotInfo, SnapshotSource, Storage, StorageConfig,
+    StorageError, SyncPolicy, TailPolicy,
 };
 use bytes::Bytes;
 use std::fmt::Write as _;
@@ -20,10 +20,50 @@ const ADMIN: &[&str] = &["admin", "noscript", "no-multi"];
 const ACL_ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[
-    spec("save", 1, ADMIN, NO_KEYS, ACL_ADMIN, Scope::None, "server", "Synchronously takes a snapshot of the dataset.", save),
-    spec("bgsave", -1, &["admin", "noscript"], NO_KEYS, ACL_ADMIN, Scope::None, "server", "Takes a snapshot of the dataset in the background.", bgsave),
-    spec("waitaof", 4, &["noscript", "no-multi"], NO_KEYS, &["@slow", "@connection"], Scope::None, "generic", "Blocks until the client's writes are fsynced to the WAL.", waitaof),
-    spec("keyring", -2, &["admin", "noscript"], NO_KEYS, ACL_ADMIN, Scope::None, "server", "Rotates (at the next snapshot) or lists the storage data keys.", keyring),
+    spec(
+        "save",
+        1,
+        ADMIN,
+        NO_KEYS,
+        ACL_ADMIN,
+        Scope::None,
+        "server",
+        "Synchronously takes a snapshot of the dataset.",
+        save,
+    ),
+    spec(
+        "bgsave",
+        -1,
+        &["admin", "noscript"],
+        NO_KEYS,
+        ACL_ADMIN,
+        Scope::None,
+        "server",
+        "Takes a snapshot of the dataset in the background.",
+        bgsave,
+    ),
+    spec(
+        "waitaof",
+        4,
+        &["noscript", "no-multi"],
+        NO_KEYS,
+        &["@slow", "@connection"],
+        Scope::None,
+        "generic",
+        "Blocks until the client's writes are fsynced to the WAL.",
+        waitaof,
+    ),
+    spec(
+        "keyring",
+        -2,
+        &["admin", "noscript"],
+        NO_KEYS,
+        ACL_ADMIN,
+        Scope::None,
+        "server",
+        "Rotates (at the next snapshot) or lists the storage data keys.",
+        keyring,
+    ),
 ];
 
 // ---- opening: recovery into the keyspace ----------------------------------------------------
@@ -68,7 +108,11 @@ pub fn storage_config(config: &Config) -> Result<StorageConfig, String> {
     sc.wal_segment_size = config.get_i64("wal-segment-size") as u64;
     sc.wal_retain_segments = config.get_i64("wal-retain-segments") as u32;
     sc.snapshot_retain = config.get_i64("snapshot-retain") as u32;
-    sc.truncated_tail = if config.get_str("wal-truncated-tail") == "fail" { TailPolicy::Fail } else { TailPolicy::Repair };
+    sc.truncated_tail = if config.get_str("wal-truncated-tail") == "fail" {
+        TailPolicy::Fail
+    } else {
+        TailPolicy::Repair
+    };
     sc.key_rotation_secs = config.get_i64("storage-key-rotation") as u64;
     Ok(sc)
 }
@@ -77,7 +121,12 @@ pub fn storage_config(config: &Config) -> Result<StorageConfig, String> {
 pub fn open(config: &Config, ks: &Arc<Keyspace>) -> Result<Arc<Storage>, String> {
     let sc = storage_config(config)?;
     let t = Instant::now();
-    let mut loader = Loader { ks, now_ms: commands::now_ms(), records: 0, entries: 0 };
+    let mut loader = Loader {
+        ks,
+        now_ms: commands::now_ms(),
+        records: 0,
+        entries: 0,
+    };
     let (storage, last_seq) = Storage::open(sc, &mut loader).map_err(|e| e.to_string())?;
     ks.advance_clock(last_seq);
     let expired = ks.purge_expired(commands::now_ms());
@@ -97,8 +146,14 @@ pub fn open(config: &Config, ks: &Arc<Keyspace>) -> Result<Arc<Storage>, String>
 
 /// Waits until every entry up to `seq` is durable, under `appendfsync always`; under the other
 /// policies replies do not wait. False if the WAL is poisoned first: the reply must not go out.
-pub async fn wait_durable(shared: &Shared, rx: &mut Option<tokio::sync::watch::Receiver<crate::storage::Durable>>, seq: u64) -> bool {
-    let (Some(storage), Some(rx)) = (shared.storage.as_ref(), rx.as_mut()) else { return true };
+pub async fn wait_durable(
+    shared: &Shared,
+    rx: &mut Option<tokio::sync::watch::Receiver<crate::storage::Durable>>,
+    seq: u64,
+) -> bool {
+    let (Some(storage), Some(rx)) = (shared.storage.as_ref(), rx.as_mut()) else {
+        return true;
+    };
     if storage.sync_policy() != SyncPolicy::Always {
         return true;
     }
@@ -137,9 +192,21 @@ pub fn snapshot_now(shared: &Shared) -> Result<SnapshotInfo, StorageError> {
     let Some(storage) = shared.storage.as_ref() else {
         return Err(StorageError::ShutDown);
     };
-    let info = storage.snapshot(&Source { ks: &shared.keyspace, now_ms: commands::now_ms() })?;
-    shared.lastsave.store(commands::now_ms() / 1000, Ordering::Relaxed);
-    tracing::info!(seq = info.seq, records = info.records, bytes = info.bytes, ms = info.duration_ms, written = info.written, "snapshot done");
+    let info = storage.snapshot(&Source {
+        ks: &shared.keyspace,
+        now_ms: commands::now_ms(),
+    })?;
+    shared
+        .lastsave
+        .store(commands::now_ms() / 1000, Ordering::Relaxed);
+    tracing::info!(
+        seq = info.seq,
+        records = info.records,
+        bytes = info.bytes,
+        ms = info.duration_ms,
+        written = info.written,
+        "snapshot done"
+    );
     Ok(info)
 }
 
@@ -152,7 +219,9 @@ pub async fn snapshot_async(shared: Arc<Shared>) -> Result<SnapshotInfo, String>
 
 /// Starts a background snapshot unless one is running. False if one is.
 pub fn start_background_snapshot(shared: &Arc<Shared>) -> bool {
-    let Some(storage) = shared.storage.as_ref() else { return false };
+    let Some(storage) = shared.storage.as_ref() else {
+        return false;
+    };
     if storage.info().snapshot_in_progress || shared.bgsave_running.swap(true, Ordering::AcqRel) {
         return false;
     }
@@ -169,7 +238,9 @@ pub fn start_background_snapshot(shared: &Arc<Shared>) -> bool {
 /// Snapshot triggers: every `snapshot-interval` seconds and after `snapshot-wal-bytes` of WAL,
 /// when anything changed since the last snapshot.
 pub async fn snapshot_scheduler(shared: Arc<Shared>) {
-    let Some(storage) = shared.storage.clone() else { return };
+    let Some(storage) = shared.storage.clone() else {
+        return;
+    };
     let mut last = Instant::now();
     let mut stop = shared.shutdown.subscribe();
     loop {
@@ -178,7 +249,8 @@ pub async fn snapshot_scheduler(shared: Arc<Shared>) {
             _ = stop.changed() => return,
         }
         let info = storage.info();
-        if info.poisoned || info.snapshot_in_progress || info.written_seq <= info.last_snapshot_seq {
+        if info.poisoned || info.snapshot_in_progress || info.written_seq <= info.last_snapshot_seq
+        {
             continue;
         }
         let interval = shared.config.get_i64("snapshot-interval");
@@ -212,7 +284,9 @@ fn bgsave(c: &mut Ctx, argv: &[Bytes]) {
     if argv.len() > 2 || (argv.len() == 2 && !schedule) {
         return c.out.error(commands::ERR_SYNTAX);
     }
-    let Some(shared) = c.shared.self_arc() else { return c.out.error("ERR no storage engine") };
+    let Some(shared) = c.shared.self_arc() else {
+        return c.out.error("ERR no storage engine");
+    };
     if start_background_snapshot(&shared) {
         c.out.simple("Background saving started");
     } else if schedule {
@@ -223,9 +297,11 @@ fn bgsave(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn waitaof(c: &mut Ctx, argv: &[Bytes]) {
-    let (Some(numlocal), Some(numreplicas), Some(timeout)) =
-        (commands::parse_i64(&argv[1]), commands::parse_i64(&argv[2]), commands::parse_i64(&argv[3]))
-    else {
+    let (Some(numlocal), Some(numreplicas), Some(timeout)) = (
+        commands::parse_i64(&argv[1]),
+        commands::parse_i64(&argv[2]),
+        commands::parse_i64(&argv[3]),
+    ) else {
         return c.out.error(commands::ERR_NOT_INT);
     };
     if timeout < 0 {
@@ -234,12 +310,23 @@ fn waitaof(c: &mut Ctx, argv: &[Bytes]) {
     if numlocal < 0 || numreplicas < 0 {
         return c.out.error(commands::ERR_NOT_INT);
     }
-    c.after = After::WaitAof { numlocal: numlocal > 0, numreplicas: numreplicas > 0, timeout_ms: timeout as u64 };
+    c.after = After::WaitAof {
+        numlocal: numlocal > 0,
+        numreplicas: numreplicas > 0,
+        timeout_ms: timeout as u64,
+    };
 }
 
 /// WAITAOF's wait: the client's writes fsynced (local), replicas never (there are none).
-pub async fn wait_aof(shared: &Shared, need: u64, numlocal: bool, numreplicas: bool, timeout_ms: u64) -> (i64, i64) {
-    let deadline = (timeout_ms > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
+pub async fn wait_aof(
+    shared: &Shared,
+    need: u64,
+    numlocal: bool,
+    numreplicas: bool,
+    timeout_ms: u64,
+) -> (i64, i64) {
+    let deadline =
+        (timeout_ms > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(timeout_ms));
     let mut local = 1;
     if let (true, Some(storage)) = (numlocal, shared.storage.as_ref()) {
         let mut rx = storage.durable();
@@ -247,7 +334,9 @@ pub async fn wait_aof(shared: &Shared, need: u64, numlocal: bool, numreplicas: b
             storage.request_sync();
             let wait = rx.wait_for(|d| d.seq >= need || d.poisoned);
             let ok = match deadline {
-                Some(d) => matches!(tokio::time::timeout_at(d, wait).await, Ok(Ok(r)) if r.seq >= need),
+                Some(d) => {
+                    matches!(tokio::time::timeout_at(d, wait).await, Ok(Ok(r)) if r.seq >= need)
+                }
                 None => matches!(wait.await, Ok(r) if r.seq >= need),
             };
             local = ok as i64;
@@ -257,7 +346,9 @@ pub async fn wait_aof(shared: &Shared, need: u64, numlocal: bool, numreplicas: b
         // No replicas exist: wait out the timeout as Redis does (0 = until shutdown).
         let mut stop = shared.shutdown.subscribe();
         match deadline {
-            Some(d) => tokio::select! { _ = tokio::time::sleep_until(d) => {}, _ = stop.changed() => {} },
+            Some(d) => {
+                tokio::select! { _ = tokio::time::sleep_until(d) => {}, _ = stop.changed() => {} }
+            }
             None => {
                 let _ = stop.changed().await;
             }
@@ -267,7 +358,9 @@ pub async fn wait_aof(shared: &Shared, need: u64, numlocal: bool, numreplicas: b
 }
 
 fn keyring(c: &mut Ctx, argv: &[Bytes]) {
-    let Some(storage) = c.shared.storage.clone() else { return c.out.error("ERR no storage engine") };
+    let Some(storage) = c.shared.storage.clone() else {
+        return c.out.error("ERR no storage engine");
+    };
     if commands::eq(&argv[1], "rotate") && argv.len() == 2 {
         storage.request_key_rotation();
         c.out.simple("OK");
@@ -296,7 +389,10 @@ fn keyring(c: &mut Ctx, argv: &[Bytes]) {
 /// Applies a CONFIG SET of a parameter the storage engine reads.
 pub fn config_changed(shared: &Shared, name: &str) {
     if name == "appendfsync" {
-        if let (Some(storage), Ok(p)) = (shared.storage.as_ref(), shared.config.get_str("appendfsync").parse::<SyncPolicy>()) {
+        if let (Some(storage), Ok(p)) = (
+            shared.storage.as_ref(),
+            shared.config.get_str("appendfsync").parse::<SyncPolicy>(),
+        ) {
             storage.set_sync_policy(p);
         }
     }
@@ -305,7 +401,10 @@ pub fn config_changed(shared: &Shared, name: &str) {
 pub fn info_persistence(sh: &Shared, out: &mut String) {
     let lastsave = sh.lastsave.load(Ordering::Relaxed);
     let Some(storage) = sh.storage.as_ref() else {
-        let _ = write!(out, "# Persistence\r\nloading:0\r\naof_enabled:0\r\nrdb_last_save_time:{lastsave}\r\n");
+        let _ = write!(
+            out,
+            "# Persistence\r\nloading:0\r\naof_enabled:0\r\nrdb_last_save_time:{lastsave}\r\n"
+        );
         return;
     };
     let i = storage.info();
