@@ -220,9 +220,8 @@ fn read_sidecar(side: &Path) -> Result<Sidecar, BackupError> {
 /// Reads a dump file after checking it against its sidecar: size, then digest (one streaming
 /// pass), then the full parse, whose entry count and version must match too.
 pub fn load_file(path: &Path) -> Result<(Loaded, Sidecar), BackupError> {
-    let side = sidecar_path(path);
-    let sc = read_sidecar(&side)?;
     let f = sandbox::open_read(path)?;
+    let sc = read_sidecar(&sidecar_path(path))?;
     let len = f
         .metadata()
         .map_err(|e| BackupError::io("reading", path, e))?
