@@ -17,37 +17,21 @@ pub struct Server {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Server {
     pub fn start(args: &[&str]) -> Server {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("data");
-        let mut s = Server {
-            port: 0,
-            child: None,
-            dir,
-            _tmp: Some(tmp),
-            args: args.iter().map(|a| a.to_string()).collect(),
-        };
+        let mut s = Server { port: 0, child: None, dir, _tmp: Some(tmp), args: args.iter().map(|a| a.to_string()).collect() };
         s.spawn();
         s
     }
 
     /// Starts on an existing data dir (restart tests).
     pub fn start_in(dir: &Path, args: &[&str]) -> Server {
-        let mut s = Server {
-            port: 0,
-            child: None,
-            dir: dir.to_path_buf(),
-            _tmp: None,
-            args: args.iter().map(|a| a.to_string()).collect(),
-        };
+        let mut s = Server { port: 0, child: None, dir: dir.to_path_buf(), _tmp: None, args: args.iter().map(|a| a.to_string()).collect() };
         s.spawn();
         s
     }
@@ -55,18 +39,12 @@ impl Server {
     pub fn spawn(&mut self) {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vaylix"));
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--data-dir",
-        ])
-        .arg(&self.dir)
-        .args(&self.args)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--data-dir"])
+            .arg(&self.dir)
+            .args(&self.args)
+            .env_remove("VAYLIX_MASTER_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let child = cmd.spawn().expect("spawn vaylix");
         self.port = port;
         self.child = Some(child);
@@ -77,9 +55,7 @@ impl Server {
                 if s.write_all(b"PING\r\n").is_ok() {
                     let mut buf = [0u8; 7];
                     // +PONG, or -NOAUTH when a password is required: either way it serves.
-                    if s.read_exact(&mut buf).is_ok()
-                        && (&buf == b"+PONG\r\n" || buf.starts_with(b"-NOAUTH"))
-                    {
+                    if s.read_exact(&mut buf).is_ok() && (&buf == b"+PONG\r\n" || buf.starts_with(b"-NOAUTH")) {
                         return;
                     }
                 }
@@ -91,10 +67,7 @@ impl Server {
                 }
                 panic!("vaylix exited during start-up ({status}): {err}");
             }
-            assert!(
-                Instant::now() < deadline,
-                "vaylix did not answer PING within 20 s"
-            );
+            assert!(Instant::now() < deadline, "vaylix did not answer PING within 20 s");
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -104,10 +77,7 @@ impl Server {
     }
 
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection()
-            .unwrap()
+        redis::Client::open(self.url()).unwrap().get_connection().unwrap()
     }
 
     pub fn raw(&self) -> Raw {
