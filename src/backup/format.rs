@@ -300,7 +300,9 @@ fn decode_entry(i: usize, r: RawEntry) -> Result<DumpEntry, String> {
     })
 }
 
-struct EntriesSeed<'a>(&'a mut Vec<DumpEntry>);
+/// Decodes entries into the vector; with `keep_values == false` each value is checked and then
+/// dropped (verification needs no values, so its memory is the keys only).
+struct EntriesSeed<'a>(&'a mut Vec<DumpEntry>, bool);
 
 impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
     type Value = ();
@@ -333,7 +335,7 @@ struct Top {
     entries: Option<Vec<DumpEntry>>,
 }
 
-struct TopVisitor;
+struct TopVisitor(bool);
 
 impl<'de> Visitor<'de> for TopVisitor {
     type Value = Top;
@@ -350,7 +352,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 "source_sequence" => t.source_sequence = map.next_value()?,
                 "entries" => {
                     let mut v = Vec::new();
-                    map.next_value_seed(EntriesSeed(&mut v))?;
+                    map.next_value_seed(EntriesSeed(&mut v, self.0))?;
                     t.entries = Some(v);
                 }
                 _ => {
@@ -374,8 +376,16 @@ fn json_error(e: serde_json::Error) -> BackupError {
 
 /// Parses and validates a whole dump from a reader (streaming: entries are decoded as read).
 pub fn parse_dump(r: impl Read) -> Result<Dump, BackupError> {
+    parse_dump_with(r, true)
+}
+
+/// [`parse_dump`]; with `keep_values == false` the entries' values are validated and dropped
+/// (`BACKUP VERIFY`, `RESTORE CHECK`).
+pub fn parse_dump_with(r: impl Read, keep_values: bool) -> Result<Dump, BackupError> {
     let mut de = serde_json::Deserializer::from_reader(r);
-    let top = de.deserialize_map(TopVisitor).map_err(json_error)?;
+    let top = de
+        .deserialize_map(TopVisitor(keep_values))
+        .map_err(json_error)?;
     de.end().map_err(|e| {
         BackupError::Invalid(format!("invalid JSON: trailing data after the dump ({e})"))
     })?;

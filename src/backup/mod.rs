@@ -179,8 +179,9 @@ pub struct Loaded {
 }
 
 /// An inline dump (a command argument).
-pub fn load_inline(bytes: &[u8]) -> Result<Loaded, BackupError> {
-    let dump = format::parse_dump(bytes)?;
+/// `keep_values == false` for checks that need no values (see [`format::parse_dump_with`]).
+pub fn load_inline(bytes: &[u8], keep_values: bool) -> Result<Loaded, BackupError> {
+    let dump = format::parse_dump_with(bytes, keep_values)?;
     let (byte_len, sha256) = format::digest(bytes);
     Ok(Loaded {
         dump,
@@ -219,7 +220,7 @@ fn read_sidecar(side: &Path) -> Result<Sidecar, BackupError> {
 
 /// Reads a dump file after checking it against its sidecar: size, then digest (one streaming
 /// pass), then the full parse, whose entry count and version must match too.
-pub fn load_file(path: &Path) -> Result<(Loaded, Sidecar), BackupError> {
+pub fn load_file(path: &Path, keep_values: bool) -> Result<(Loaded, Sidecar), BackupError> {
     let f = sandbox::open_read(path)?;
     let sc = read_sidecar(&sidecar_path(path))?;
     let len = f
@@ -243,7 +244,7 @@ pub fn load_file(path: &Path) -> Result<(Loaded, Sidecar), BackupError> {
         )));
     }
     let f = sandbox::open_read(path)?;
-    let dump = format::parse_dump(BufReader::with_capacity(1 << 20, f))?;
+    let dump = format::parse_dump_with(BufReader::with_capacity(1 << 20, f), keep_values)?;
     if dump.entries.len() as u64 != sc.entry_count {
         return Err(BackupError::Manifest(format!(
             "entry count mismatch: the manifest says {}, the dump has {}",
@@ -319,16 +320,20 @@ pub fn restore(
 pub fn verify_file(path: &Path, json: bool) -> anyhow::Result<i32> {
     let has_sidecar = sidecar_path(path).exists();
     let r = if has_sidecar {
-        load_file(path).map(|(l, _)| l)
+        load_file(path, false).map(|(l, _)| l)
     } else {
         std::fs::File::open(path)
             .map_err(|e| BackupError::io("opening", path, e))
             .and_then(|f| {
                 let (len, sha) = format::digest_reader(&mut BufReader::new(&f))
                     .map_err(|e| BackupError::io("reading", path, e))?;
-                let dump = format::parse_dump(BufReader::new(
-                    std::fs::File::open(path).map_err(|e| BackupError::io("opening", path, e))?,
-                ))?;
+                let dump = format::parse_dump_with(
+                    BufReader::new(
+                        std::fs::File::open(path)
+                            .map_err(|e| BackupError::io("opening", path, e))?,
+                    ),
+                    false,
+                )?;
                 Ok(Loaded {
                     dump,
                     byte_len: len,

@@ -84,10 +84,10 @@ fn reply_summary(c: &mut Ctx, l: &Loaded, manifest_checked: bool) {
     c.out.int(manifest_checked as i64);
 }
 
-fn load_path(c: &Ctx, path: &[u8]) -> Result<Loaded, BackupError> {
+fn load_path(c: &Ctx, path: &[u8], keep_values: bool) -> Result<Loaded, BackupError> {
     let root = backup::backup_dir(&c.shared.config);
     let target = backup::sandbox::resolve(&root, path)?;
-    blocking(|| backup::load_file(&target)).map(|(l, _)| l)
+    blocking(|| backup::load_file(&target, keep_values)).map(|(l, _)| l)
 }
 
 fn backup_cmd(c: &mut Ctx, argv: &[Bytes]) {
@@ -101,7 +101,7 @@ fn backup_cmd(c: &mut Ctx, argv: &[Bytes]) {
         3 if eq(&argv[1], "to") => {
             let root = backup::backup_dir(&c.shared.config);
             let (seq, records) = backup::cut(&c.shared.keyspace, c.now_ms);
-            if !wait_durable(c, seq) {
+            if !blocking(|| wait_durable(c, seq)) {
                 return c.out.error(crate::server::MISCONF);
             }
             match blocking(|| backup::write_to(&root, &argv[2], seq, &records)) {
@@ -121,14 +121,16 @@ fn backup_cmd(c: &mut Ctx, argv: &[Bytes]) {
                 Err(e) => err(c, e),
             }
         }
-        3 if eq(&argv[1], "verify") => match blocking(|| backup::load_inline(&argv[2])) {
+        3 if eq(&argv[1], "verify") => match blocking(|| backup::load_inline(&argv[2], false)) {
             Ok(l) => reply_summary(c, &l, false),
             Err(e) => err(c, e),
         },
-        4 if eq(&argv[1], "verify") && eq(&argv[2], "from") => match load_path(c, &argv[3]) {
-            Ok(l) => reply_summary(c, &l, true),
-            Err(e) => err(c, e),
-        },
+        4 if eq(&argv[1], "verify") && eq(&argv[2], "from") => {
+            match load_path(c, &argv[3], false) {
+                Ok(l) => reply_summary(c, &l, true),
+                Err(e) => err(c, e),
+            }
+        }
         _ => c.out.error(ERR_SYNTAX),
     }
 }
@@ -141,10 +143,10 @@ fn restore_cmd(c: &mut Ctx, argv: &[Bytes]) {
     let databases = c.shared.keyspace.databases();
     let check = eq(&argv[1], "check");
     let loaded = match argv.len() {
-        2 if !check => blocking(|| backup::load_inline(&argv[1])),
-        3 if eq(&argv[1], "from") => load_path(c, &argv[2]),
-        3 if check => blocking(|| backup::load_inline(&argv[2])),
-        4 if check && eq(&argv[2], "from") => load_path(c, &argv[3]),
+        2 if !check => blocking(|| backup::load_inline(&argv[1], true)),
+        3 if eq(&argv[1], "from") => load_path(c, &argv[2], true),
+        3 if check => blocking(|| backup::load_inline(&argv[2], false)),
+        4 if check && eq(&argv[2], "from") => load_path(c, &argv[3], false),
         _ => return c.out.error(ERR_SYNTAX),
     };
     let from_file = argv.len() == 4 || eq(&argv[1], "from");
