@@ -319,8 +319,11 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(raw) = seq.next_element::<RawEntry>()? {
             let i = self.0.len();
-            self.0
-                .push(decode_entry(i, raw).map_err(de::Error::custom)?);
+            let mut e = decode_entry(i, raw).map_err(de::Error::custom)?;
+            if !self.1 {
+                e.value = Bytes::new();
+            }
+            self.0.push(e);
         }
         Ok(())
     }
