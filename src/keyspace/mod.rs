@@ -651,6 +651,63 @@ impl<'a> Locked<'a> {
     }
 }
 
+impl Locked<'_> {
+    /// Every live record in the locked shards (all of them for a consistent cut): values are
+    /// shared `Bytes`, so this copies pointers, not value bytes.
+    pub fn records(&self, now_ms: u64) -> Vec<Record> {
+        let mut out = Vec::new();
+        for (_, s) in &self.guards {
+            for (db, map) in s.dbs.iter().enumerate() {
+                for (key, e) in map.iter().filter(|(_, e)| !e.is_expired(now_ms)) {
+                    out.push(Record { db: db as DbIndex, key: key.clone(), value: e.value.clone(), version: e.version, expires_at_ms: e.expiry() });
+                }
+            }
+        }
+        out
+    }
+
+    /// Restore: replaces the whole keyspace with `records` (their versions kept) as of baseline
+    /// sequence `baseline`, which the caller has made durable and which is past every version.
+    /// Needs every shard locked (the global write barrier). Logs nothing (the baseline is the
+    /// log) and reserves no sequence; moves the clock to `baseline`. Every WATCHed key is
+    /// flagged dirty. Records already expired at `now_ms` or naming a database out of range
+    /// are skipped; returns how many were installed.
+    pub fn replace_all(&mut self, records: impl IntoIterator<Item = Record>, baseline: u64, now_ms: u64) -> usize {
+        assert_eq!(self.guards.len(), SHARDS, "replace_all needs every shard locked");
+        assert!(self.seq.is_none(), "replace_all inside a command that wrote");
+        for (_, s) in self.guards.iter_mut() {
+            for flags in s.watched.values() {
+                for f in flags {
+                    f.store(true, Ordering::Release);
+                }
+            }
+            for map in s.dbs.iter_mut() {
+                *map = HashMap::new();
+            }
+            s.expires.clear();
+            s.last_seq = s.last_seq.max(baseline);
+        }
+        let mut installed = 0;
+        for rec in records {
+            let exp = rec.expires_at_ms.unwrap_or(0);
+            if exp != 0 && exp <= now_ms {
+                continue;
+            }
+            let shard = self.shard_mut(&rec.key);
+            let Some(map) = shard.dbs.get_mut(rec.db as usize) else { continue };
+            let old = map.insert(rec.key.clone(), Entry { value: rec.value, version: rec.version, expires_at_ms: exp });
+            let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
+            if old.is_none() {
+                installed += 1;
+            }
+            shard.index_expiry(rec.db, &rec.key, old_exp, exp);
+        }
+        self.ks.advance_clock(baseline);
+        self.observed = self.observed.max(baseline);
+        installed
+    }
+}
+
 impl Drop for Locked<'_> {
     /// Hands the entry to the WAL while the shard locks are still held (fields drop after this
     /// body), so no other command can write these keys with a later sequence first. A reserved

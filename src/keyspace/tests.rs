@@ -150,3 +150,40 @@ fn keys_in_different_databases_share_a_shard_but_not_a_slot() {
     assert_eq!(l.get(0, b"k", 0).unwrap().value, s("zero"));
     assert_eq!(l.get(3, b"k", 0).unwrap().value, s("three"));
 }
+
+#[test]
+fn replace_all_swaps_everything_keeps_versions_moves_the_clock_and_dirties_watchers() {
+    let (ks, sink) = with_sink();
+    {
+        let mut l = ks.lock_keys([&b"a"[..]].into_iter());
+        l.put(0, b"a", s("old"), 0);
+    }
+    let flag: WatchFlag = Arc::new(AtomicBool::new(false));
+    ks.watch(0, &Bytes::from_static(b"a"), &flag, 0);
+    let recs = vec![
+        Record { db: 0, key: Bytes::from_static(b"b"), value: s("1"), version: 50, expires_at_ms: None },
+        Record { db: 5, key: Bytes::from_static(b"c"), value: s("2"), version: 7, expires_at_ms: Some(10_000) },
+        Record { db: 0, key: Bytes::from_static(b"gone"), value: s("3"), version: 8, expires_at_ms: Some(10) },
+        Record { db: 99, key: Bytes::from_static(b"bad-db"), value: s("4"), version: 9, expires_at_ms: None },
+    ];
+    {
+        let mut l = ks.lock_all();
+        assert_eq!(l.replace_all(recs, 51, 100), 2);
+        assert!(l.seq().is_none());
+    }
+    assert!(flag.load(Ordering::Acquire), "a WATCHed key changed");
+    assert_eq!(sink.0.lock().unwrap().len(), 1, "a restore logs no entry");
+    assert_eq!(ks.current_seq(), 51);
+    let mut l = ks.lock_all();
+    assert!(l.get(0, b"a", 100).is_none());
+    assert_eq!(l.get(0, b"b", 100).unwrap().version, 50);
+    assert_eq!(l.get(5, b"c", 100).unwrap().expires_at_ms, 10_000);
+    assert!(l.get(0, b"gone", 100).is_none());
+    assert_eq!(l.db_stats(5), (1, 1));
+    assert_eq!(l.records(100).len(), 2);
+    assert_eq!(l.observed(), 51);
+    drop(l);
+    let mut l = ks.lock_keys([&b"b"[..]].into_iter());
+    l.put(0, b"b", s("new"), 0);
+    assert_eq!(l.seq(), Some(52), "later writes get larger versions");
+}

@@ -531,46 +531,7 @@ impl Storage {
         }
         let info = w.finish()?;
         // 4. Plan retention, commit the manifest, then prune.
-        let (doomed_snaps, doomed_segs, oldest_retained) = {
-            let mut idx = self.shared.index.lock();
-            idx.snapshots.insert(s, key_id);
-            let keep_from = idx
-                .snapshots
-                .keys()
-                .rev()
-                .nth(self.retain_snapshots as usize - 1)
-                .copied()
-                .unwrap_or(0);
-            let doomed_snaps: Vec<u64> = idx
-                .snapshots
-                .keys()
-                .copied()
-                .filter(|q| *q < keep_from)
-                .collect();
-            let oldest_kept = idx
-                .snapshots
-                .keys()
-                .copied()
-                .find(|q| *q >= keep_from)
-                .unwrap_or(s);
-            let n_sealed = idx.sealed.len();
-            let doomed_segs: Vec<(u64, u64)> = idx
-                .sealed
-                .iter()
-                .enumerate()
-                .filter(|(i, (_, (end, _, _)))| {
-                    *end <= oldest_kept && n_sealed - i > self.retain_segments as usize
-                })
-                .map(|(_, (start, (end, _, _)))| (*start, *end))
-                .collect();
-            let oldest = idx
-                .sealed
-                .keys()
-                .copied()
-                .find(|st| !doomed_segs.iter().any(|(d, _)| d == st))
-                .unwrap_or(idx.active_start);
-            (doomed_snaps, doomed_segs, oldest)
-        };
+        let (doomed_snaps, doomed_segs, oldest_retained) = self.plan_retention(s, key_id);
         let m = Manifest {
             snapshot_seq: s,
             snapshot_len: info.len,
@@ -592,6 +553,59 @@ impl Storage {
             key_id,
             duration_ms: u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
+    }
+
+    /// Adds snapshot `s` to the index and decides what pruning may delete once the manifest
+    /// naming `s` is committed: (snapshots, sealed segments, oldest retained WAL sequence).
+    fn plan_retention(&self, s: u64, key_id: KeyId) -> (Vec<u64>, Vec<(u64, u64)>, u64) {
+        let mut idx = self.shared.index.lock();
+        idx.snapshots.insert(s, key_id);
+        let keep_from = idx
+            .snapshots
+            .keys()
+            .rev()
+            .nth(self.retain_snapshots as usize - 1)
+            .copied()
+            .unwrap_or(0);
+        let doomed_snaps: Vec<u64> = idx
+            .snapshots
+            .keys()
+            .copied()
+            .filter(|q| *q < keep_from)
+            .collect();
+        let oldest_kept = idx
+            .snapshots
+            .keys()
+            .copied()
+            .find(|q| *q >= keep_from)
+            .unwrap_or(s);
+        let n_sealed = idx.sealed.len();
+        let doomed_segs: Vec<(u64, u64)> = idx
+            .sealed
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, (end, _, _)))| {
+                *end <= oldest_kept && n_sealed - i > self.retain_segments as usize
+            })
+            .map(|(_, (start, (end, _, _)))| (*start, *end))
+            .collect();
+        let oldest = idx
+            .sealed
+            .keys()
+            .copied()
+            .find(|st| !doomed_segs.iter().any(|(d, _)| d == st))
+            .unwrap_or(idx.active_start);
+        (doomed_snaps, doomed_segs, oldest)
+    }
+
+    /// Starts a restore: waits for a running snapshot and keeps snapshots out until the ticket
+    /// is committed or dropped. Take it **before** the keyspace write barrier (a snapshot visits
+    /// shards while holding the snapshot lock, so the other order could deadlock).
+    pub fn begin_restore(&self) -> RestoreTicket<'_> {
+        RestoreTicket {
+            st: self,
+            _guard: self.snapshot_lock.lock(),
+        }
     }
 
     fn prune(&self, snaps: &[u64], segs: &[(u64, u64)]) -> Result<(), StorageError> {
@@ -745,6 +759,146 @@ impl Storage {
     /// The data dir.
     pub fn data_dir(&self) -> &Path {
         &self.dirs.data
+    }
+}
+
+/// What a committed restore baseline looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreInfo {
+    /// The baseline sequence: the new snapshot's; the WAL continues at `seq + 1`.
+    pub seq: u64,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// A failed restore: `committed` says whether the new baseline is durable anyway (the manifest
+/// was replaced before a later step failed; the WAL is then poisoned and a restart shows the
+/// restored state).
+#[derive(Debug)]
+pub struct RestoreFailure {
+    pub error: StorageError,
+    pub committed: bool,
+}
+
+/// Exclusive permission to install a restore baseline (holds the snapshot lock).
+pub struct RestoreTicket<'a> {
+    st: &'a Storage,
+    _guard: parking_lot::MutexGuard<'a, ()>,
+}
+
+impl RestoreTicket<'_> {
+    /// Installs `records` as the new durable state at sequence `seq` (docs/storage-format.md
+    /// §9): seal the WAL at S_old, write `snapshots/<seq>.snap`, commit the manifest (the
+    /// atomic switch), start `wal/active-<seq+1>.wal`, prune per retention.
+    ///
+    /// The caller must hold a global write barrier (every shard locked, so every reserved
+    /// sequence is already submitted) for the whole call, and `seq` must be greater than every
+    /// sequence handed out so far. A failure before the manifest is replaced leaves the previous
+    /// state durable and untouched.
+    pub fn commit(
+        self,
+        seq: u64,
+        records: &mut dyn Iterator<Item = &Record>,
+    ) -> Result<RestoreInfo, RestoreFailure> {
+        let before = |error| RestoreFailure {
+            error,
+            committed: false,
+        };
+        let after = |error| RestoreFailure {
+            error,
+            committed: true,
+        };
+        let st = self.st;
+        if st.is_poisoned() {
+            return Err(before(StorageError::Poisoned));
+        }
+        // 1. Everything up to S_old written, fsynced and sealed.
+        let (tx, rx) = mpsc::channel();
+        st.shared.command(Cmd::Seal(tx));
+        let s_old = rx
+            .recv()
+            .map_err(|_| before(StorageError::ShutDown))?
+            .map_err(before)?;
+        if seq <= s_old {
+            return Err(before(StorageError::Encode {
+                op: "installing a restore baseline",
+                detail: format!("baseline {seq} is not past the WAL's last sequence {s_old}"),
+            }));
+        }
+        let (key_id, key) = {
+            let kr = st.keyring.lock();
+            kr.active()
+                .map(|(id, e)| (id, e.key.clone()))
+                .ok_or(before(StorageError::ShutDown))?
+        };
+        // 2. The baseline snapshot, durable under its final name (not yet committed).
+        let written = (|| {
+            let mut w =
+                SnapshotWriter::create(st.fs.clone(), &st.dirs.snapshots, seq, key_id, key)?;
+            for (i, r) in records.enumerate() {
+                w.add_record(r)?;
+                if i % 1024 == 1023 {
+                    w.flush_ready()?;
+                }
+            }
+            w.finish()
+        })();
+        let info = match written {
+            Ok(i) => i,
+            Err(e) => {
+                let name = snapshot_file_name(seq);
+                for p in [
+                    st.dirs.snapshots.join(&name),
+                    st.dirs.snapshots.join(format!("{name}.tmp")),
+                ] {
+                    let _ = st.fs.remove(&p);
+                }
+                return Err(before(e));
+            }
+        };
+        // 3. The switch: the manifest names the baseline.
+        let (doomed_snaps, doomed_segs, oldest_retained) = st.plan_retention(seq, key_id);
+        let m = Manifest {
+            snapshot_seq: seq,
+            snapshot_len: info.len,
+            snapshot_sha256: info.sha256,
+            snapshot_key_id: key_id,
+            wal_start: seq + 1,
+            oldest_retained_seq: oldest_retained,
+            created_unix_ms: now_ms(),
+        };
+        if let Err(e) = m.store(&*st.fs, &st.dirs.data, &st.master) {
+            st.shared.index.lock().snapshots.remove(&seq);
+            return Err(before(e));
+        }
+        *st.manifest.lock() = Some(m);
+        // 4. The WAL continues after the baseline.
+        let (tx, rx) = mpsc::channel();
+        st.shared.command(Cmd::Rebase(seq + 1, tx));
+        rx.recv()
+            .map_err(|_| after(StorageError::ShutDown))?
+            .map_err(after)?;
+        st.shared
+            .stats
+            .wal_bytes_since_snapshot
+            .store(0, Ordering::Relaxed);
+        // 5. Retention, as after a snapshot. Failing here loses nothing.
+        if let Err(e) = st
+            .prune(&doomed_snaps, &doomed_segs)
+            .and_then(|()| st.retire_keys())
+        {
+            tracing::warn!("pruning after the restore baseline failed: {e}");
+        }
+        *st.snap_stats.lock() = SnapStats {
+            unix: now_secs(),
+            duration_ms: 0,
+            ok: true,
+        };
+        Ok(RestoreInfo {
+            seq,
+            records: info.records,
+            bytes: info.len,
+        })
     }
 }
 

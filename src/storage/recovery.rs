@@ -207,11 +207,15 @@ pub(crate) fn recover(
     if let Some(&start) = actives.first() {
         chain.push(SegmentName::Active { start });
     }
-    // Names must chain without gaps or overlaps, and reach back to the snapshot.
+    // Names must chain without gaps or overlaps, and reach back to the snapshot. One gap is
+    // legitimate: below a restore baseline (storage-format.md §9) the snapshot holds the whole
+    // state, so a segment starting at or before snapshot + 1 may follow older segments that end
+    // earlier (the sequence jumped over what the restore brought).
     let mut expected: Option<u64> = None;
     for seg in &chain {
         if let Some(exp) = expected {
-            if seg.start() != exp {
+            let baseline_jump = seg.start() > exp && seg.start() <= snap_seq + 1;
+            if seg.start() != exp && !baseline_jump {
                 return Err(StorageError::SequenceGap {
                     file: seg.rel(),
                     offset: 0,
@@ -284,6 +288,28 @@ pub(crate) fn recover(
                 active = Some((start, keys));
             }
         }
+    }
+    // A restore baseline may leave the WAL ending before the snapshot: a crash after the
+    // manifest switch but before the WAL moved on leaves no active segment or an empty one
+    // starting at or below the baseline. That segment holds nothing; it is replaced by
+    // `active-<snapshot+1>`. A non-empty WAL ending before the snapshot is still an error.
+    if let (Some(w), Some((start, _))) = (wal_last, active.as_ref()) {
+        if w < snap_seq && w + 1 == *start {
+            let name = SegmentName::Active { start: *start };
+            tracing::warn!(
+                "removing empty active segment {} below the restore baseline {snap_seq}",
+                name.rel()
+            );
+            remove(fs, &dirs.wal.join(name.file_name()))?;
+            sync_dir(fs, &dirs.wal)?;
+            active = None;
+            index.active_keys.clear();
+            wal_last = sealed.last().map(|&(_, end)| end);
+        }
+    }
+    let below_baseline = active.is_none() && wal_last.is_some_and(|w| w < snap_seq);
+    if below_baseline {
+        wal_last = Some(snap_seq);
     }
     if let Some(w) = wal_last {
         if w < snap_seq {

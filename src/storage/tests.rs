@@ -715,3 +715,177 @@ fn snapshot_after_shutdown_errors_instead_of_hanging() {
     let live = Live(Mutex::new(Model::default()));
     assert!(matches!(st.snapshot(&live), Err(StorageError::ShutDown)));
 }
+
+fn rec(db: u8, key: &str, val: &str, version: u64) -> Record {
+    Record {
+        db,
+        key: Bytes::copy_from_slice(key.as_bytes()),
+        value: Value::String(Bytes::copy_from_slice(val.as_bytes())),
+        version,
+        expires_at_ms: None,
+    }
+}
+
+fn as_map(recs: &[Record]) -> BTreeMap<(u8, Bytes), Record> {
+    recs.iter()
+        .map(|r| ((r.db, r.key.clone()), r.clone()))
+        .collect()
+}
+
+#[test]
+fn restore_baseline_jumps_the_sequence_and_survives_reopen() {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(11);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        (0..40).map(|i| put(&format!("k{i}"), "old")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    st.snapshot(&live).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        41,
+        (0..5).map(|i| put(&format!("j{i}"), "old")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    // Restored versions far ahead of the clock: the baseline sits past them.
+    let restored = vec![
+        rec(0, "a", "1", 500),
+        rec(3, "b", "2", 900),
+        rec(0, "c", "3", 7),
+    ];
+    let info = st
+        .begin_restore()
+        .commit(901, &mut restored.iter())
+        .unwrap();
+    assert_eq!(info.seq, 901);
+    assert_eq!(info.records, 3);
+    assert_eq!(st.durable().borrow().seq, 901);
+    // The WAL continues densely after the baseline.
+    let live2 = Live(Mutex::new(Model {
+        map: as_map(&restored),
+        entries: vec![],
+    }));
+    let l = submit_all(
+        &st,
+        &live2,
+        902,
+        (0..6).map(|i| put(&format!("n{i}"), "new")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    st.shutdown().unwrap();
+    drop(st);
+    for _ in 0..2 {
+        let (st, last, m) = open(&fs, cfg()).unwrap();
+        assert_eq!(last, 907);
+        assert_eq!(m.entries, (902..=907).collect::<Vec<_>>());
+        assert_eq!(m.map, live2.0.lock().map);
+        st.shutdown().unwrap();
+    }
+    // A later snapshot prunes the pre-restore history normally.
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let l = submit_all(&st, &live2, 908, vec![put("z", "z")], &mut rng);
+    assert!(wait_durable(&st, l));
+    assert_eq!(st.snapshot(&live2).unwrap().seq, 908);
+    st.shutdown().unwrap();
+    drop(st);
+    let (_, last, m) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, 908);
+    assert_eq!(m.map, live2.0.lock().map);
+}
+
+#[test]
+fn restore_baseline_not_past_the_wal_is_refused_and_changes_nothing() {
+    let fs = SimFs::new();
+    let mut rng = StdRng::seed_from_u64(12);
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let l = submit_all(
+        &st,
+        &live,
+        1,
+        (0..10).map(|i| put(&format!("k{i}"), "v")).collect(),
+        &mut rng,
+    );
+    assert!(wait_durable(&st, l));
+    let restored = [rec(0, "a", "1", 3)];
+    let e = st
+        .begin_restore()
+        .commit(10, &mut restored.iter())
+        .unwrap_err();
+    assert!(!e.committed);
+    assert!(!st.is_poisoned());
+    let l = submit_all(&st, &live, 11, vec![put("x", "y")], &mut rng);
+    assert!(wait_durable(&st, l));
+    st.shutdown().unwrap();
+    drop(st);
+    let (_, last, m) = open(&fs, cfg()).unwrap();
+    assert_eq!(last, 11);
+    assert_eq!(m.map, live.0.lock().map);
+}
+
+#[test]
+fn power_cut_during_a_restore_leaves_the_old_or_the_new_state() {
+    let mut saw_old = 0;
+    let mut saw_new = 0;
+    for n in 0..60u64 {
+        let mut rng = StdRng::seed_from_u64(300 + n);
+        let fs = SimFs::new();
+        let live = Live(Mutex::new(Model::default()));
+        let (st, _, _) = open(&fs, cfg()).unwrap();
+        let l = submit_all(
+            &st,
+            &live,
+            1,
+            (0..20).map(|i| put(&format!("k{i}"), "old")).collect(),
+            &mut rng,
+        );
+        assert!(wait_durable(&st, l));
+        if n % 2 == 0 {
+            st.snapshot(&live).unwrap();
+        }
+        let restored: Vec<Record> = (0..50)
+            .map(|i| rec((i % 4) as u8, &format!("r{i}"), "new", 100 + i))
+            .collect();
+        fs.freeze_after(n);
+        let ok = st.begin_restore().commit(200, &mut restored.iter()).is_ok();
+        let _ = st.shutdown();
+        drop(st);
+        let img = fs.crash_image(Some(n));
+        let (st, last, m) = open(&img, cfg()).unwrap_or_else(|e| panic!("cut after {n}: {e}"));
+        if m.map == as_map(&restored) {
+            assert_eq!(last, 200, "cut after {n}");
+            saw_new += 1;
+        } else {
+            assert!(!ok, "cut after {n}: an acknowledged restore was lost");
+            assert_eq!(m.map, live.0.lock().map, "cut after {n}: neither state");
+            assert_eq!(last, 20);
+            saw_old += 1;
+        }
+        // Whatever survived, the WAL takes new entries after it and recovers them.
+        let mut model = m.clone();
+        let l = submit_all(
+            &st,
+            &Live(Mutex::new(Model::default())),
+            last + 1,
+            vec![put("after", "x")],
+            &mut rng,
+        );
+        model.apply(l, &put("after", "x"));
+        assert!(wait_durable(&st, l), "cut after {n}");
+        st.shutdown().unwrap();
+        drop(st);
+        let (_, last2, m2) = open(&img, cfg()).unwrap();
+        assert_eq!(last2, l);
+        assert_eq!(m2.map, model.map, "cut after {n}");
+    }
+    assert!(saw_old > 0 && saw_new > 0, "old {saw_old} new {saw_new}");
+}

@@ -35,6 +35,11 @@ pub(crate) enum Cmd {
     Seal(mpsc::Sender<Result<u64>>),
     /// fdatasync what is written now, whatever the policy (WAITAOF under everysec/no).
     Sync,
+    /// Restore baseline (see `Storage::begin_restore`): the committed manifest now names a
+    /// snapshot at `next - 1`, past everything written. Drop the (empty) active segment, start
+    /// `active-<next>.wal`, and continue the sequence at `next`. Requires that nothing was
+    /// submitted since the last seal (the caller holds a global write barrier).
+    Rebase(u64, mpsc::Sender<Result<()>>),
 }
 
 pub(crate) struct Queue {
@@ -263,6 +268,24 @@ impl Writer {
                         };
                         let _ = reply.send(r);
                     }
+                    Cmd::Rebase(next, reply) => {
+                        let r = if sh.poisoned.load(Ordering::SeqCst) {
+                            Err(StorageError::Poisoned)
+                        } else {
+                            self.rebase(next, written)
+                        };
+                        match &r {
+                            Ok(()) => {
+                                written = next - 1;
+                                synced = written;
+                                last_sync = Instant::now();
+                                sh.written.store(written, Ordering::SeqCst);
+                                sh.publish_durable(written);
+                            }
+                            Err(e) => sh.poison(e),
+                        }
+                        let _ = reply.send(r);
+                    }
                 }
             }
             if shutdown {
@@ -368,6 +391,49 @@ impl Writer {
             idx.active_keys.clear();
         }
         self.seg.as_mut().ok_or(StorageError::ShutDown)
+    }
+
+    /// Moves the WAL to a restore baseline at `next - 1` (> `written`): removes the empty active
+    /// segment, then creates `active-<next>.wal` (in that order: a crash in between leaves no
+    /// active segment, which recovery recreates; never two). The queue continues at `next`.
+    fn rebase(&mut self, next: u64, written: u64) -> Result<()> {
+        let mut q = self.shared.queue.lock();
+        if next <= written + 1 || q.next != written + 1 || !q.pending.is_empty() {
+            return Err(StorageError::Encode {
+                op: "moving the WAL to a restore baseline",
+                detail: format!(
+                    "entries were submitted during the restore (written {written}, next {}, baseline {})",
+                    q.next,
+                    next - 1
+                ),
+            });
+        }
+        if let Some(seg) = self.seg.take() {
+            if !seg.is_empty() {
+                self.seg = Some(seg);
+                return Err(StorageError::Encode {
+                    op: "moving the WAL to a restore baseline",
+                    detail: "the active segment was not sealed first".into(),
+                });
+            }
+            let path = self
+                .wal_dir
+                .join(SegmentName::Active { start: seg.start() }.file_name());
+            drop(seg);
+            self.fs
+                .remove(&path)
+                .map_err(|e| StorageError::io("removing", &path, e))?;
+            self.fs
+                .sync_dir(&self.wal_dir)
+                .map_err(|e| StorageError::io("syncing directory", &self.wal_dir, e))?;
+        }
+        self.seg = Some(SegmentWriter::create(self.fs.clone(), &self.wal_dir, next)?);
+        q.next = next;
+        drop(q);
+        let mut idx = self.shared.index.lock();
+        idx.active_start = next;
+        idx.active_keys.clear();
+        Ok(())
     }
 
     /// Seals the active segment if it holds anything (fsyncs it) and opens the next one.
