@@ -17,6 +17,8 @@ missing=()
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   as_root apt-get update -qq
@@ -28,6 +30,12 @@ if ! python3 -c 'import redis, pytest' 2>/dev/null; then
   log "installing python packages"
   python3 -m pip install -q -r integration/python/requirements.txt 2>/dev/null ||
     python3 -m pip install -q --break-system-packages -r integration/python/requirements.txt
+fi
+
+# --- node packages (ioredis, pinned by integration/node/package-lock.json) ---------------------
+if [ ! -d integration/node/node_modules/ioredis ]; then
+  log "installing node packages"
+  (cd integration/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # --- build once, test -----------------------------------------------------------------------
@@ -44,6 +52,9 @@ VAYLIX_BIN="$BIN" python3 -m pytest -q integration/python
 
 log "redis-cli suite"
 VAYLIX_BIN="$BIN" bash integration/cli/test_cli.sh
+
+log "ioredis suite"
+(cd integration/node && VAYLIX_BIN="$BIN" timeout 300 node --test --test-reporter=tap test/)
 
 if [ -x scripts/crash.sh ]; then
   log "crash run (short)"

@@ -907,12 +907,13 @@ fn tools_have_help_and_backup_verify_is_not_in_this_build() {
         out.contains("--to-time") && out.contains("modification time"),
         "{out}"
     );
-    let (code, _, err) = vaylix(&["backup", "verify", "x.json"]);
-    assert_eq!(code, 2);
-    assert!(
-        err.contains("vaylix backup verify: not available in this build"),
-        "{err}"
-    );
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/backup");
+    let (code, out, err) = vaylix(&["backup", "verify", &format!("{fixtures}/original-v2.json")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, _) = vaylix(&["backup", "verify", &format!("{fixtures}/truncated.json")]);
+    assert_ne!(code, 0, "a truncated dump is refused");
+    let (code, _, _) = vaylix(&["backup", "verify", "/nonexistent/x.json"]);
+    assert_ne!(code, 0);
     let (code, _, _) = vaylix(&["storage", "verify"]);
     assert_eq!(code, 2);
 }

@@ -219,10 +219,23 @@ fn oversized_bulk_closes_only_that_connection() {
 #[test]
 fn maxclients_is_enforced_with_redis_error() {
     let srv = Server::start(&["--maxclients", "2"]);
-    let _a = srv.raw();
+    let mut a = srv.raw();
+    a.send(b"PING\r\n");
+    assert_eq!(a.line(), "+PONG\r\n");
     let mut b = srv.raw();
     b.send(b"PING\r\n");
     assert_eq!(b.line(), "+PONG\r\n");
+    // The start-up probe's connection may still be closing: wait until only a and b remain.
+    for _ in 0..200 {
+        b.send(b"INFO clients\r\n");
+        let header = b.line();
+        let len: usize = header.trim_start_matches('$').trim().parse().unwrap();
+        let body = String::from_utf8(b.read_exactly(len + 2)).unwrap();
+        if body.contains("connected_clients:2\r\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut c = srv.raw();
     assert_eq!(c.line(), "-ERR max number of clients reached\r\n");
 }

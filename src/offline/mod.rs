@@ -106,6 +106,9 @@ enum BackupCmd {
     Verify {
         /// The backup file.
         file: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -219,10 +222,6 @@ pub fn run(args: &[String]) -> Result<i32> {
         Tool::Storage(StorageCmd::Migrate(a)) => migrate::run(&a),
         Tool::Pitr(PitrCmd::Inspect(a)) => pitr::inspect(&a),
         Tool::Pitr(PitrCmd::Restore(a)) => pitr::restore(&a),
-        // Replace with `crate::backup::verify_file(&file)` once the backup format lands.
-        Tool::Backup(BackupCmd::Verify { file: _ }) => {
-            eprintln!("vaylix backup verify: not available in this build");
-            Ok(EXIT_USAGE)
-        }
+        Tool::Backup(BackupCmd::Verify { file, json }) => crate::backup::verify_file(&file, json),
     }
 }
