@@ -585,7 +585,12 @@ fn big_streaming_backup_of_one_gigabyte() {
     }
     // Let the WAL writer drain its backlog and take the snapshot the WAL volume asks for, so
     // the peak measured next is the backup's own.
-    let _: redis::Value = redis::cmd("WAITAOF").arg(1).arg(0).arg(0).query(&mut c).unwrap();
+    let _: redis::Value = redis::cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
     while let Err(e) = redis::cmd("SAVE").query::<()>(&mut c) {
         assert!(e.to_string().contains("in progress"), "{e}");
         std::thread::sleep(Duration::from_millis(200));

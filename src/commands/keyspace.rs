@@ -225,7 +225,7 @@ fn shard_keys(
                 continue;
             }
         }
-        out.push(k.clone());
+        out.push(Bytes::copy_from_slice(k));
     }
 }
 
@@ -305,7 +305,7 @@ fn randomkey(c: &mut Ctx, _argv: &[Bytes]) {
             continue;
         };
         let Some(map) = s.db(db) else { continue };
-        let live: Vec<&Bytes> = map
+        let live: Vec<&crate::keyspace::StoredKey> = map
             .iter()
             .filter(|(_, e)| e.expires_at_ms == 0 || e.expires_at_ms > now)
             .map(|(k, _)| k)

@@ -271,11 +271,30 @@ fn count_lookup(c: &Ctx, hit: bool) {
 }
 
 fn get(c: &mut Ctx, argv: &[Bytes]) {
-    let r = get_string(c, &argv[1]);
-    count_lookup(c, matches!(r, Ok(Some(_))));
-    match r {
-        Ok(v) => c.out.bulk_opt(v.as_ref().map(|(b, _)| &b[..])),
-        Err(e) => c.out.error(e),
+    let hit = reply_string(c, &argv[1]);
+    count_lookup(c, hit);
+}
+
+/// Writes a key's string value (or nil) straight from the table, without cloning the stored
+/// `Bytes` (a clone would attach a shared control block to it for good). True on a hit.
+fn reply_string(c: &mut Ctx, key: &[u8]) -> bool {
+    let db = c.db();
+    match c.ks.get(db, key, c.now_ms) {
+        None => {
+            c.out.null();
+            false
+        }
+        Some(e) => match &e.value {
+            Value::String(b) => {
+                c.out.bulk(b);
+                true
+            }
+            #[allow(unreachable_patterns)]
+            _ => {
+                c.out.error(ERR_WRONGTYPE);
+                false
+            }
+        },
     }
 }
 
@@ -526,13 +545,19 @@ fn getex(c: &mut Ctx, argv: &[Bytes]) {
 
 fn mget(c: &mut Ctx, argv: &[Bytes]) {
     c.out.array(argv.len() - 1);
+    let db = c.db();
     for key in &argv[1..] {
-        let r = get_string(c, key);
-        count_lookup(c, matches!(r, Ok(Some(_))));
-        match r {
-            Ok(Some((v, _))) => c.out.bulk(&v),
-            _ => c.out.null(),
-        }
+        let hit = match c.ks.get(db, key, c.now_ms).map(|e| &e.value) {
+            Some(Value::String(b)) => {
+                c.out.bulk(b);
+                true
+            }
+            _ => {
+                c.out.null();
+                false
+            }
+        };
+        count_lookup(c, hit);
     }
 }
 

@@ -50,11 +50,24 @@ impl Entry {
     }
 }
 
+/// A stored key: a boxed slice (16 bytes in the table slot, one exact-size allocation), never
+/// shared with the WAL's copy, so no reference-count block is ever attached to it.
+pub type StoredKey = Box<[u8]>;
+
+/// A private copy of a value for the keyspace. `Bytes` cloned from a vector-backed buffer
+/// allocates a shared control block on first clone; stored values are therefore never clones of
+/// the `Bytes` handed to the WAL, which would keep that block (24+ bytes per key) forever.
+fn detached(v: &Value) -> Value {
+    match v {
+        Value::String(b) => Value::String(Bytes::copy_from_slice(b)),
+    }
+}
+
 /// The flag a WATCHing client shares with the shards: set when a watched key changes.
 pub type WatchFlag = Arc<AtomicBool>;
 
 pub struct Shard {
-    dbs: Vec<HashMap<Bytes, Entry>>,
+    dbs: Vec<HashMap<StoredKey, Entry>>,
     /// (expires_at_ms, db, key) for every key with an expiry.
     expires: BTreeSet<(u64, DbIndex, Bytes)>,
     watched: HashMap<(DbIndex, Bytes), Vec<WatchFlag>>,
@@ -71,31 +84,32 @@ impl Shard {
         }
     }
 
-    fn touch_watchers(&mut self, db: DbIndex, key: &Bytes) {
+    fn touch_watchers(&mut self, db: DbIndex, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }
-        if let Some(flags) = self.watched.get(&(db, key.clone())) {
+        if let Some(flags) = self.watched.get(&(db, Bytes::copy_from_slice(key))) {
             for f in flags {
                 f.store(true, Ordering::Release);
             }
         }
     }
 
-    fn index_expiry(&mut self, db: DbIndex, key: &Bytes, old: u64, new: u64) {
+    fn index_expiry(&mut self, db: DbIndex, key: &[u8], old: u64, new: u64) {
         if old == new {
             return;
         }
+        let key = Bytes::copy_from_slice(key);
         if old != 0 {
             self.expires.remove(&(old, db, key.clone()));
         }
         if new != 0 {
-            self.expires.insert((new, db, key.clone()));
+            self.expires.insert((new, db, key));
         }
     }
 
     /// Removes `key` without logging (expiry). Returns true if it was there.
-    fn remove_unlogged(&mut self, db: DbIndex, key: &Bytes) -> Option<Entry> {
+    fn remove_unlogged(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
         let map = self.dbs.get_mut(db as usize)?;
         let old = map.remove(key)?;
         self.index_expiry(db, key, old.expires_at_ms, 0);
@@ -111,7 +125,7 @@ impl Shard {
             .and_then(|m| m.get(key))
             .is_some_and(|e| e.is_expired(now_ms));
         if expired {
-            self.remove_unlogged(db, &Bytes::copy_from_slice(key));
+            self.remove_unlogged(db, key);
         }
         expired
     }
@@ -124,7 +138,7 @@ impl Shard {
         self.len(db) == 0
     }
 
-    pub fn db(&self, db: DbIndex) -> Option<&HashMap<Bytes, Entry>> {
+    pub fn db(&self, db: DbIndex) -> Option<&HashMap<StoredKey, Entry>> {
         self.dbs.get(db as usize)
     }
 
@@ -270,7 +284,7 @@ impl Keyspace {
         let mut s = self.lock_shard(self.shard_of(key));
         let expired = s
             .db(db)
-            .and_then(|m| m.get(key))
+            .and_then(|m| m.get(&key[..]))
             .is_some_and(|e| e.is_expired(now_ms));
         s.watched
             .entry((db, key.clone()))
@@ -302,7 +316,7 @@ impl Keyspace {
             return;
         };
         let old = map.insert(
-            rec.key.clone(),
+            StoredKey::from(&rec.key[..]),
             Entry {
                 value: rec.value,
                 version: rec.version,
@@ -332,15 +346,15 @@ impl Keyspace {
                     let Some(map) = s.dbs.get_mut(*db as usize) else {
                         continue;
                     };
-                    let old_exp = match map.get(key) {
+                    let old_exp = match map.get(&key[..]) {
                         Some(e) if e.version >= seq => continue,
                         Some(e) => e.expires_at_ms,
                         None => 0,
                     };
                     map.insert(
-                        key.clone(),
+                        StoredKey::from(&key[..]),
                         Entry {
-                            value: value.clone(),
+                            value: detached(value),
                             version: seq,
                             expires_at_ms: exp,
                         },
@@ -352,7 +366,7 @@ impl Keyspace {
                     let mut s = self.lock_shard(self.shard_of(key));
                     let newer = s
                         .db(*db)
-                        .and_then(|m| m.get(key))
+                        .and_then(|m| m.get(&key[..]))
                         .is_some_and(|e| e.version >= seq);
                     if !newer {
                         s.remove_unlogged(*db, key);
@@ -368,7 +382,9 @@ impl Keyspace {
                     let Some(map) = s.dbs.get_mut(*db as usize) else {
                         continue;
                     };
-                    let Some(e) = map.get_mut(key) else { continue };
+                    let Some(e) = map.get_mut(&key[..]) else {
+                        continue;
+                    };
                     if e.version >= seq {
                         continue;
                     }
@@ -392,7 +408,7 @@ impl Keyspace {
                 None => (0..s.dbs.len() as DbIndex).collect(),
             };
             for d in dbs {
-                let doomed: Vec<Bytes> = match s.dbs.get(d as usize) {
+                let doomed: Vec<StoredKey> = match s.dbs.get(d as usize) {
                     Some(m) => m
                         .iter()
                         .filter(|(_, e)| e.version < seq)
@@ -421,10 +437,11 @@ impl Keyspace {
                 if e.is_expired(now_ms) {
                     continue;
                 }
+                // Copies, not clones: see `detached`.
                 let rec = Record {
                     db: db as DbIndex,
-                    key: key.clone(),
-                    value: e.value.clone(),
+                    key: Bytes::copy_from_slice(key),
+                    value: detached(&e.value),
                     version: e.version,
                     expires_at_ms: e.expiry(),
                 };
@@ -551,26 +568,25 @@ impl<'a> Locked<'a> {
     /// Writes `value` under `key` with the given absolute expiry (0 = none).
     pub fn put(&mut self, db: DbIndex, key: &[u8], value: Value, expires_at_ms: u64) {
         let seq = self.write_seq();
-        let key = Bytes::copy_from_slice(key);
-        let shard = self.shard_mut(&key);
+        let shard = self.shard_mut(key);
         let Some(map) = shard.dbs.get_mut(db as usize) else {
             return;
         };
         let old = map.insert(
-            key.clone(),
+            StoredKey::from(key),
             Entry {
-                value: value.clone(),
+                value: detached(&value),
                 version: seq,
                 expires_at_ms,
             },
         );
         let old_exp = old.map_or(0, |e| e.expires_at_ms);
-        shard.index_expiry(db, &key, old_exp, expires_at_ms);
-        shard.touch_watchers(db, &key);
+        shard.index_expiry(db, key, old_exp, expires_at_ms);
+        shard.touch_watchers(db, key);
         shard.last_seq = seq;
         self.effects.push(Effect::Put {
             db,
-            key,
+            key: Bytes::copy_from_slice(key),
             value,
             expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms),
         });
@@ -598,7 +614,11 @@ impl<'a> Locked<'a> {
         let seq = self.write_seq();
         let key = Bytes::copy_from_slice(key);
         let shard = self.shard_mut(&key);
-        let Some(e) = shard.dbs.get_mut(db as usize).and_then(|m| m.get_mut(&key)) else {
+        let Some(e) = shard
+            .dbs
+            .get_mut(db as usize)
+            .and_then(|m| m.get_mut(&key[..]))
+        else {
             return false;
         };
         let old = e.expires_at_ms;
@@ -659,7 +679,13 @@ impl Locked<'_> {
         for (_, s) in &self.guards {
             for (db, map) in s.dbs.iter().enumerate() {
                 for (key, e) in map.iter().filter(|(_, e)| !e.is_expired(now_ms)) {
-                    out.push(Record { db: db as DbIndex, key: key.clone(), value: e.value.clone(), version: e.version, expires_at_ms: e.expiry() });
+                    out.push(Record {
+                        db: db as DbIndex,
+                        key: Bytes::copy_from_slice(key),
+                        value: e.value.clone(),
+                        version: e.version,
+                        expires_at_ms: e.expiry(),
+                    });
                 }
             }
         }
@@ -672,9 +698,21 @@ impl Locked<'_> {
     /// log) and reserves no sequence; moves the clock to `baseline`. Every WATCHed key is
     /// flagged dirty. Records already expired at `now_ms` or naming a database out of range
     /// are skipped; returns how many were installed.
-    pub fn replace_all(&mut self, records: impl IntoIterator<Item = Record>, baseline: u64, now_ms: u64) -> usize {
-        assert_eq!(self.guards.len(), SHARDS, "replace_all needs every shard locked");
-        assert!(self.seq.is_none(), "replace_all inside a command that wrote");
+    pub fn replace_all(
+        &mut self,
+        records: impl IntoIterator<Item = Record>,
+        baseline: u64,
+        now_ms: u64,
+    ) -> usize {
+        assert_eq!(
+            self.guards.len(),
+            SHARDS,
+            "replace_all needs every shard locked"
+        );
+        assert!(
+            self.seq.is_none(),
+            "replace_all inside a command that wrote"
+        );
         for (_, s) in self.guards.iter_mut() {
             for flags in s.watched.values() {
                 for f in flags {
@@ -694,8 +732,17 @@ impl Locked<'_> {
                 continue;
             }
             let shard = self.shard_mut(&rec.key);
-            let Some(map) = shard.dbs.get_mut(rec.db as usize) else { continue };
-            let old = map.insert(rec.key.clone(), Entry { value: rec.value, version: rec.version, expires_at_ms: exp });
+            let Some(map) = shard.dbs.get_mut(rec.db as usize) else {
+                continue;
+            };
+            let old = map.insert(
+                StoredKey::from(&rec.key[..]),
+                Entry {
+                    value: rec.value,
+                    version: rec.version,
+                    expires_at_ms: exp,
+                },
+            );
             let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
             if old.is_none() {
                 installed += 1;

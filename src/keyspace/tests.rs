@@ -161,10 +161,34 @@ fn replace_all_swaps_everything_keeps_versions_moves_the_clock_and_dirties_watch
     let flag: WatchFlag = Arc::new(AtomicBool::new(false));
     ks.watch(0, &Bytes::from_static(b"a"), &flag, 0);
     let recs = vec![
-        Record { db: 0, key: Bytes::from_static(b"b"), value: s("1"), version: 50, expires_at_ms: None },
-        Record { db: 5, key: Bytes::from_static(b"c"), value: s("2"), version: 7, expires_at_ms: Some(10_000) },
-        Record { db: 0, key: Bytes::from_static(b"gone"), value: s("3"), version: 8, expires_at_ms: Some(10) },
-        Record { db: 99, key: Bytes::from_static(b"bad-db"), value: s("4"), version: 9, expires_at_ms: None },
+        Record {
+            db: 0,
+            key: Bytes::from_static(b"b"),
+            value: s("1"),
+            version: 50,
+            expires_at_ms: None,
+        },
+        Record {
+            db: 5,
+            key: Bytes::from_static(b"c"),
+            value: s("2"),
+            version: 7,
+            expires_at_ms: Some(10_000),
+        },
+        Record {
+            db: 0,
+            key: Bytes::from_static(b"gone"),
+            value: s("3"),
+            version: 8,
+            expires_at_ms: Some(10),
+        },
+        Record {
+            db: 99,
+            key: Bytes::from_static(b"bad-db"),
+            value: s("4"),
+            version: 9,
+            expires_at_ms: None,
+        },
     ];
     {
         let mut l = ks.lock_all();

@@ -428,7 +428,7 @@ fn existence_evidence(
             let present = ks
                 .lock_shard(ks.shard_of(key))
                 .db(db)
-                .is_some_and(|m| m.contains_key(key));
+                .is_some_and(|m| m.contains_key(&key[..]));
             if !present {
                 return Some(format!(
                     "entry {seq} changes key {:?} (db {db}) which the state built from it lacks",
