@@ -386,6 +386,8 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
 #[derive(Debug)]
 pub struct Config {
     values: RwLock<BTreeMap<&'static str, String>>,
+    /// Bumped by every `CONFIG SET`, so hot paths can cache values and re-read on change.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Config {
@@ -401,6 +403,7 @@ impl Default for Config {
             .collect();
         Config {
             values: RwLock::new(values),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -472,7 +475,14 @@ impl Config {
         }
         let v = validate(p, value)?;
         self.values.write().insert(p.name, v);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(p)
+    }
+
+    /// Changes whenever `CONFIG SET` changed something.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn get_str(&self, name: &str) -> String {

@@ -193,21 +193,34 @@ async fn connection_loop(
     let mut out = ReplyWriter::new();
     let mut stop = shared.shutdown.subscribe();
     let info = conn.info.clone();
+    // Limits read from the configuration, refreshed only when CONFIG SET changed something.
+    let mut limits_gen = u64::MAX;
+    let (mut timeout, mut limits, mut qbuf_limit) = (0i64, Limits::default(), 0i64);
     loop {
-        let timeout = shared.config.get_i64("timeout");
-        let idle = if timeout > 0 {
-            Duration::from_secs(timeout as u64)
-        } else {
-            Duration::from_secs(u32::MAX as u64)
-        };
+        if limits_gen != shared.config.generation() {
+            limits_gen = shared.config.generation();
+            timeout = shared.config.get_i64("timeout");
+            limits = Limits {
+                max_bulk_len: shared.config.get_i64("proto-max-bulk-len"),
+            };
+            qbuf_limit = shared.config.get_i64("client-query-buffer-limit");
+        }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 * 1024);
         }
+        // No timer at all unless `timeout` is set: arming one per read costs on every request.
+        let idle = async {
+            if timeout > 0 {
+                tokio::time::sleep(Duration::from_secs(timeout as u64)).await
+            } else {
+                std::future::pending::<()>().await
+            }
+        };
         let n = tokio::select! {
             r = sock.read_buf(&mut buf) => r?,
             _ = info.kill_notify.notified() => return Ok(()),
             _ = stop.changed() => return Ok(()),
-            _ = tokio::time::sleep(idle) => return Ok(()),
+            _ = idle => return Ok(()),
         };
         if n == 0 {
             return Ok(());
@@ -220,9 +233,6 @@ async fn connection_loop(
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
         *info.last_active.lock() = Instant::now();
-        let limits = Limits {
-            max_bulk_len: shared.config.get_i64("proto-max-bulk-len"),
-        };
         loop {
             let argv = match resp::parse_command(&mut buf, limits) {
                 Ok(Some(argv)) => argv,
@@ -277,7 +287,7 @@ async fn connection_loop(
                 flush(shared, sock, conn, &mut out, &mut rx).await?;
             }
         }
-        if buf.len() as i64 > shared.config.get_i64("client-query-buffer-limit") {
+        if buf.len() as i64 > qbuf_limit {
             out.error(
                 "ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)",
             );
