@@ -2,7 +2,8 @@
 //!
 //! - `set_pipeline_16`: one read buffer holding 16 pipelined `SET key:<12 digits> <64 B>`
 //!   (what `redis-benchmark -P 16 -d 64` sends), parsed command by command until empty.
-//!   Throughput is in elements (commands), so criterion reports commands/s.
+//!   Throughput is in elements (commands) and input bytes, so criterion reports commands/s
+//!   and MB/s of request bytes.
 //! - `get_single`: one `GET key:<12 digits>`.
 //!
 //! Each iteration starts from a fresh `BytesMut` copy of the input (the copy is in the timing,
@@ -53,14 +54,20 @@ fn bench(c: &mut Criterion) {
 
     let pipeline = set_pipeline(16, 64);
     assert_eq!(parse_all(&pipeline, limits), 16);
-    g.throughput(Throughput::Elements(16));
+    g.throughput(Throughput::ElementsAndBytes {
+        elements: 16,
+        bytes: pipeline.len() as u64,
+    });
     g.bench_function("set_pipeline_16x64B", |b| {
         b.iter(|| parse_all(black_box(&pipeline), limits))
     });
 
     let get = resp_array(&[b"GET", b"key:000000000042"]);
     assert_eq!(parse_all(&get, limits), 1);
-    g.throughput(Throughput::Elements(1));
+    g.throughput(Throughput::ElementsAndBytes {
+        elements: 1,
+        bytes: get.len() as u64,
+    });
     g.bench_function("get_single", |b| {
         b.iter(|| parse_all(black_box(&get), limits))
     });
