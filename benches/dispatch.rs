@@ -57,7 +57,10 @@ fn bench(c: &mut Criterion) {
         out.buf.clear();
     }
     dispatch(&shared, &mut conn, &mut out, &gets[7]);
-    assert_eq!(&out.buf[..], &b"$64\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"[..]);
+    assert_eq!(
+        &out.buf[..],
+        &b"$64\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"[..]
+    );
     out.buf.clear();
 
     let mut g = c.benchmark_group("dispatch");
