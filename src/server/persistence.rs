@@ -227,6 +227,11 @@ pub fn start_background_snapshot(shared: &Arc<Shared>) -> bool {
     }
     let sh = shared.clone();
     std::thread::spawn(move || {
+        // Background work yields the CPU to the threads serving clients (2-core machines).
+        // SAFETY: setpriority on the calling thread's own id; failure is harmless.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+        }
         if let Err(e) = snapshot_now(&sh) {
             tracing::error!("background snapshot failed: {e}");
         }
