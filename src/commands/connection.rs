@@ -322,10 +322,7 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
                 "NO-EVICT <ON|OFF>",
                 "NO-TOUCH <ON|OFF>",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(&lines);
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" => {
             wrong(c)

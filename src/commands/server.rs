@@ -307,10 +307,7 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                 "SET <directive> <value>",
                 "RESETSTAT",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(&lines);
         }
         "get" | "set" | "resetstat" | "rewrite" => c.out.error(&format!(
             "ERR wrong number of arguments for 'config|{sub}' command"
@@ -449,10 +446,7 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
                 "LIST [FILTERBY (MODULE|ACLCAT|PATTERN) <arg>]",
                 "GETKEYS <full-command>",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(&lines);
         }
         "count" | "getkeys" => c.out.error(&format!(
             "ERR wrong number of arguments for 'command|{sub}' command"

@@ -117,6 +117,28 @@ impl Shard {
         Some(old)
     }
 
+    /// Installs a whole record as it was (recovery, restore), unless it has expired by
+    /// `now_ms` or names a database out of range. Returns whether the key is new in the shard.
+    fn install(&mut self, rec: Record, now_ms: u64) -> bool {
+        let exp = rec.expires_at_ms.unwrap_or(0);
+        if exp != 0 && exp <= now_ms {
+            return false;
+        }
+        let Some(map) = self.dbs.get_mut(rec.db as usize) else {
+            return false;
+        };
+        let entry = Entry {
+            value: rec.value,
+            version: rec.version,
+            expires_at_ms: exp,
+        };
+        let old = map.insert(StoredKey::from(&rec.key[..]), entry);
+        let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
+        self.index_expiry(rec.db, &rec.key, old_exp, exp);
+        self.last_seq = self.last_seq.max(rec.version);
+        old.is_none()
+    }
+
     /// Drops `key` if it has expired. Returns true if it did.
     fn expire_if_needed(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {
         let expired = self
@@ -307,25 +329,8 @@ impl Keyspace {
     /// Recovery: installs a snapshot record as it was (expired ones are dropped).
     pub fn load_record(&self, rec: Record, now_ms: u64) {
         self.advance_clock(rec.version);
-        let exp = rec.expires_at_ms.unwrap_or(0);
-        if exp != 0 && exp <= now_ms {
-            return;
-        }
         let mut s = self.lock_shard(self.shard_of(&rec.key));
-        let Some(map) = s.dbs.get_mut(rec.db as usize) else {
-            return;
-        };
-        let old = map.insert(
-            StoredKey::from(&rec.key[..]),
-            Entry {
-                value: rec.value,
-                version: rec.version,
-                expires_at_ms: exp,
-            },
-        );
-        let old_exp = old.map_or(0, |e| e.expires_at_ms);
-        s.index_expiry(rec.db, &rec.key, old_exp, exp);
-        s.last_seq = s.last_seq.max(rec.version);
+        s.install(rec, now_ms);
     }
 
     /// Recovery and PITR: applies one WAL entry, skipping effects that a fuzzy snapshot already
@@ -727,27 +732,10 @@ impl Locked<'_> {
         }
         let mut installed = 0;
         for rec in records {
-            let exp = rec.expires_at_ms.unwrap_or(0);
-            if exp != 0 && exp <= now_ms {
-                continue;
-            }
             let shard = self.shard_mut(&rec.key);
-            let Some(map) = shard.dbs.get_mut(rec.db as usize) else {
-                continue;
-            };
-            let old = map.insert(
-                StoredKey::from(&rec.key[..]),
-                Entry {
-                    value: rec.value,
-                    version: rec.version,
-                    expires_at_ms: exp,
-                },
-            );
-            let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
-            if old.is_none() {
+            if shard.install(rec, now_ms) {
                 installed += 1;
             }
-            shard.index_expiry(rec.db, &rec.key, old_exp, exp);
         }
         self.ks.advance_clock(baseline);
         self.observed = self.observed.max(baseline);

@@ -132,6 +132,14 @@ impl ReplyWriter {
         }
     }
 
+    /// A `<COMMAND> HELP` reply: one status line per entry.
+    pub fn help(&mut self, lines: &[&str]) {
+        self.array(lines.len());
+        for l in lines {
+            self.simple(l);
+        }
+    }
+
     pub fn bulks<I, T>(&mut self, items: I)
     where
         I: ExactSizeIterator<Item = T>,

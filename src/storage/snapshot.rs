@@ -289,37 +289,7 @@ pub fn read_snapshot_header(fs: &dyn FileSystem, dir: &Path, seq: u64) -> Result
 }
 
 fn decode_header(h: &[u8], file: &str) -> Result<(u64, KeyId)> {
-    let malformed = |d: &str| StorageError::Malformed {
-        file: file.into(),
-        offset: 0,
-        seq: SeqNote(None),
-        detail: d.into(),
-    };
-    if h.len() < SNAP_HEADER_LEN {
-        return Err(malformed("snapshot header truncated"));
-    }
-    if h.get(..8) != Some(SNAP_MAGIC.as_slice()) {
-        return Err(StorageError::BadMagic {
-            file: file.into(),
-            offset: 0,
-            expected: "snapshot",
-        });
-    }
-    if crc32c::crc32c(h.get(..24).unwrap_or_default()) != le_u32(h, 24).unwrap_or_default() {
-        return Err(StorageError::ChecksumMismatch {
-            file: file.into(),
-            offset: 0,
-            seq: SeqNote(None),
-        });
-    }
-    let version = le_u32(h, 8).unwrap_or_default();
-    if version != FORMAT_VERSION {
-        return Err(StorageError::UnsupportedVersion {
-            file: file.into(),
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
+    super::wal::check_file_header(h, file, SNAP_MAGIC, "snapshot", 24)?;
     Ok((
         le_u64(h, 12).unwrap_or_default(),
         KeyId(le_u32(h, 20).unwrap_or_default()),

@@ -359,25 +359,33 @@ pub fn encode_segment_header(start: u64) -> [u8; SEGMENT_HEADER_LEN] {
     h
 }
 
-/// Checks a segment header; returns the start sequence it records.
-pub fn decode_segment_header(h: &[u8], file: &str) -> Result<u64> {
-    let malformed = |detail: &str| StorageError::Malformed {
-        file: file.into(),
-        offset: 0,
-        seq: SeqNote(None),
-        detail: detail.into(),
-    };
-    if h.len() < SEGMENT_HEADER_LEN {
-        return Err(malformed("segment header truncated"));
+/// Checks the common prefix of a file header: length, magic, crc32c of the bytes before
+/// `crc_at` (stored at `crc_at`), and the format version at offset 8. Shared by WAL segments and
+/// snapshots so the two headers are validated the same way.
+pub(crate) fn check_file_header(
+    h: &[u8],
+    file: &str,
+    magic: &[u8; 8],
+    what: &'static str,
+    crc_at: usize,
+) -> Result<()> {
+    if h.len() < crc_at + 4 {
+        return Err(StorageError::Malformed {
+            file: file.into(),
+            offset: 0,
+            seq: SeqNote(None),
+            detail: format!("{what} header truncated"),
+        });
     }
-    if h.get(..8) != Some(WAL_MAGIC.as_slice()) {
+    if h.get(..8) != Some(magic.as_slice()) {
         return Err(StorageError::BadMagic {
             file: file.into(),
             offset: 0,
-            expected: "WAL segment",
+            expected: what,
         });
     }
-    if crc32c::crc32c(h.get(..20).unwrap_or_default()) != le_u32(h, 20).unwrap_or_default() {
+    if crc32c::crc32c(h.get(..crc_at).unwrap_or_default()) != le_u32(h, crc_at).unwrap_or_default()
+    {
         return Err(StorageError::ChecksumMismatch {
             file: file.into(),
             offset: 0,
@@ -392,7 +400,18 @@ pub fn decode_segment_header(h: &[u8], file: &str) -> Result<u64> {
             supported: FORMAT_VERSION,
         });
     }
-    le_u64(h, 12).ok_or_else(|| malformed("segment header truncated"))
+    Ok(())
+}
+
+/// Checks a segment header; returns the start sequence it records.
+pub fn decode_segment_header(h: &[u8], file: &str) -> Result<u64> {
+    check_file_header(h, file, WAL_MAGIC, "WAL segment", 20)?;
+    le_u64(h, 12).ok_or_else(|| StorageError::Malformed {
+        file: file.into(),
+        offset: 0,
+        seq: SeqNote(None),
+        detail: "segment header truncated".into(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
