@@ -61,6 +61,21 @@ pub(crate) struct FileIndex {
     pub snapshots: BTreeMap<u64, KeyId>,
 }
 
+/// How long the writer waits for more entries when a batch is much smaller than the last one.
+const COMMIT_DELAY: Duration = Duration::from_micros(150);
+
+/// How many entries from `q.next` on are contiguous (ready to write), counting up to `cap`.
+fn contiguous_ready(q: &Queue, cap: usize) -> usize {
+    let mut n = 0usize;
+    for (k, _) in q.pending.range(q.next..) {
+        if *k != q.next + n as u64 || n >= cap {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
 /// Counters for INFO.
 #[derive(Default)]
 pub(crate) struct Stats {
@@ -193,6 +208,8 @@ impl Writer {
     pub fn run(mut self) {
         let sh = self.shared.clone();
         let mut last_sync = Instant::now();
+        // Size of the previous batch: the number of writers that are likely to be active.
+        let mut prev_batch = 0usize;
         let mut written = sh.written.load(Ordering::SeqCst);
         let mut synced = written;
         loop {
@@ -216,6 +233,20 @@ impl Writer {
                         sh.cv.wait(&mut q);
                     }
                 }
+                // Commit delay: under `always`, when far fewer entries are ready than the last
+                // batch held, the other writers are most likely being woken by the fsync that
+                // just ended and are about to submit. Waiting a moment for them lets one fsync
+                // cover them instead of leaving them for the next full fsync cycle.
+                if sh.policy() == SyncPolicy::Always
+                    && q.cmds.is_empty()
+                    && !q.shutdown
+                    && prev_batch > 2
+                {
+                    let ready = contiguous_ready(&q, prev_batch);
+                    if ready * 2 < prev_batch {
+                        sh.cv.wait_for(&mut q, COMMIT_DELAY);
+                    }
+                }
                 let mut batch: Vec<Entry> = Vec::new();
                 let q = &mut *q;
                 while let Some(e) = q.pending.first_entry() {
@@ -224,6 +255,9 @@ impl Writer {
                     }
                     batch.push(e.remove_entry());
                     q.next += 1;
+                }
+                if !batch.is_empty() {
+                    prev_batch = batch.len();
                 }
                 (batch, std::mem::take(&mut q.cmds), q.shutdown)
             };
