@@ -255,7 +255,7 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                 c.out.bulk(v.as_bytes());
             }
         }
-        "set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+        "set" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
             // Validate every pair before applying any (Redis applies CONFIG SET atomically).
             for pair in argv[2..].chunks(2) {
                 let name = text(&pair[0]);

@@ -562,7 +562,7 @@ fn mget(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn mset(c: &mut Ctx, argv: &[Bytes]) {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return c.out.error(&wrong_args("mset"));
     }
     let db = c.db();
@@ -578,7 +578,7 @@ fn mset(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn msetnx(c: &mut Ctx, argv: &[Bytes]) {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return c.out.error(&wrong_args("msetnx"));
     }
     let db = c.db();

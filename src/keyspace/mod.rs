@@ -25,7 +25,7 @@ use bytes::Bytes;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeSet;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -207,9 +207,7 @@ impl Keyspace {
     }
 
     pub fn shard_of(&self, key: &[u8]) -> usize {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        (h.finish() as usize) & (SHARDS - 1)
+        (self.hasher.hash_one(key) as usize) & (SHARDS - 1)
     }
 
     /// Hands out the next sequence number (the version of everything one entry writes).
