@@ -117,6 +117,45 @@ impl Shard {
         Some(old)
     }
 
+    /// Stores `value` under `key` with `version` and absolute expiry `exp` (0 = none): the one
+    /// place that keeps the table, the expiry index, WATCH flags and `last_seq` in step, for
+    /// live writes, WAL replay, recovery and restore alike. False if `db` is out of range.
+    fn store(&mut self, db: DbIndex, key: &[u8], value: Value, version: u64, exp: u64) -> bool {
+        let Some(map) = self.dbs.get_mut(db as usize) else {
+            return false;
+        };
+        let entry = Entry {
+            value,
+            version,
+            expires_at_ms: exp,
+        };
+        let old = map.insert(StoredKey::from(key), entry);
+        let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
+        self.index_expiry(db, key, old_exp, exp);
+        self.touch_watchers(db, key);
+        self.last_seq = self.last_seq.max(version);
+        old.is_none()
+    }
+
+    /// Changes the expiry of a present key and stamps `version`. False if absent.
+    fn change_expiry(&mut self, db: DbIndex, key: &[u8], exp: u64, version: u64) -> bool {
+        let Some(e) = self.dbs.get_mut(db as usize).and_then(|m| m.get_mut(key)) else {
+            return false;
+        };
+        let old = e.expires_at_ms;
+        e.expires_at_ms = exp;
+        e.version = version;
+        self.index_expiry(db, key, old, exp);
+        self.touch_watchers(db, key);
+        self.last_seq = self.last_seq.max(version);
+        true
+    }
+
+    /// The version of a present key (expired or not), for replay's skip rule.
+    fn version_of(&self, db: DbIndex, key: &[u8]) -> Option<u64> {
+        self.dbs.get(db as usize)?.get(key).map(|e| e.version)
+    }
+
     /// Installs a whole record as it was (recovery, restore), unless it has expired by
     /// `now_ms` or names a database out of range. Returns whether the key is new in the shard.
     fn install(&mut self, rec: Record, now_ms: u64) -> bool {
@@ -124,19 +163,7 @@ impl Shard {
         if exp != 0 && exp <= now_ms {
             return false;
         }
-        let Some(map) = self.dbs.get_mut(rec.db as usize) else {
-            return false;
-        };
-        let entry = Entry {
-            value: rec.value,
-            version: rec.version,
-            expires_at_ms: exp,
-        };
-        let old = map.insert(StoredKey::from(&rec.key[..]), entry);
-        let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
-        self.index_expiry(rec.db, &rec.key, old_exp, exp);
-        self.last_seq = self.last_seq.max(rec.version);
-        old.is_none()
+        self.store(rec.db, &rec.key, rec.value, rec.version, exp)
     }
 
     /// Drops `key` if it has expired. Returns true if it did.
@@ -200,6 +227,10 @@ impl Keyspace {
     /// Connects the WAL. Set once at start-up, after recovery.
     pub fn set_sink(&self, sink: Arc<dyn EntrySink>) {
         let _ = self.sink.set(sink);
+    }
+
+    fn valid_db(&self, db: DbIndex) -> bool {
+        (db as usize) < self.databases
     }
 
     pub fn databases(&self) -> usize {
@@ -345,33 +376,14 @@ impl Keyspace {
                     expires_at_ms,
                 } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    let exp = expires_at_ms.unwrap_or(0);
-                    let Some(map) = s.dbs.get_mut(*db as usize) else {
+                    if s.version_of(*db, key).is_some_and(|v| v >= seq) {
                         continue;
-                    };
-                    let old_exp = match map.get(&key[..]) {
-                        Some(e) if e.version >= seq => continue,
-                        Some(e) => e.expires_at_ms,
-                        None => 0,
-                    };
-                    map.insert(
-                        StoredKey::from(&key[..]),
-                        Entry {
-                            value: detached(value),
-                            version: seq,
-                            expires_at_ms: exp,
-                        },
-                    );
-                    s.index_expiry(*db, key, old_exp, exp);
-                    s.last_seq = s.last_seq.max(seq);
+                    }
+                    s.store(*db, key, detached(value), seq, expires_at_ms.unwrap_or(0));
                 }
                 Effect::Del { db, key } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    let newer = s
-                        .db(*db)
-                        .and_then(|m| m.get(&key[..]))
-                        .is_some_and(|e| e.version >= seq);
-                    if !newer {
+                    if !s.version_of(*db, key).is_some_and(|v| v >= seq) {
                         s.remove_unlogged(*db, key);
                     }
                 }
@@ -381,21 +393,9 @@ impl Keyspace {
                     expires_at_ms,
                 } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    let exp = expires_at_ms.unwrap_or(0);
-                    let Some(map) = s.dbs.get_mut(*db as usize) else {
-                        continue;
-                    };
-                    let Some(e) = map.get_mut(&key[..]) else {
-                        continue;
-                    };
-                    if e.version >= seq {
-                        continue;
+                    if s.version_of(*db, key).is_some_and(|v| v < seq) {
+                        s.change_expiry(*db, key, expires_at_ms.unwrap_or(0), seq);
                     }
-                    let old = e.expires_at_ms;
-                    e.expires_at_ms = exp;
-                    e.version = seq;
-                    s.index_expiry(*db, key, old, exp);
-                    s.last_seq = s.last_seq.max(seq);
                 }
                 Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq),
                 Effect::FlushAll => self.flush_older_than(None, seq),
@@ -571,22 +571,11 @@ impl<'a> Locked<'a> {
     /// Writes `value` under `key` with the given absolute expiry (0 = none).
     pub fn put(&mut self, db: DbIndex, key: &[u8], value: Value, expires_at_ms: u64) {
         let seq = self.write_seq();
-        let shard = self.shard_mut(key);
-        let Some(map) = shard.dbs.get_mut(db as usize) else {
+        if !self.ks.valid_db(db) {
             return;
-        };
-        let old = map.insert(
-            StoredKey::from(key),
-            Entry {
-                value: detached(&value),
-                version: seq,
-                expires_at_ms,
-            },
-        );
-        let old_exp = old.map_or(0, |e| e.expires_at_ms);
-        shard.index_expiry(db, key, old_exp, expires_at_ms);
-        shard.touch_watchers(db, key);
-        shard.last_seq = seq;
+        }
+        self.shard_mut(key)
+            .store(db, key, detached(&value), seq, expires_at_ms);
         self.effects.push(Effect::Put {
             db,
             key: Bytes::copy_from_slice(key),
@@ -615,24 +604,11 @@ impl<'a> Locked<'a> {
             return false;
         }
         let seq = self.write_seq();
-        let key = Bytes::copy_from_slice(key);
-        let shard = self.shard_mut(&key);
-        let Some(e) = shard
-            .dbs
-            .get_mut(db as usize)
-            .and_then(|m| m.get_mut(&key[..]))
-        else {
-            return false;
-        };
-        let old = e.expires_at_ms;
-        e.expires_at_ms = expires_at_ms;
-        e.version = seq;
-        shard.index_expiry(db, &key, old, expires_at_ms);
-        shard.touch_watchers(db, &key);
-        shard.last_seq = seq;
+        self.shard_mut(key)
+            .change_expiry(db, key, expires_at_ms, seq);
         self.effects.push(Effect::SetExpiry {
             db,
-            key,
+            key: Bytes::copy_from_slice(key),
             expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms),
         });
         true
