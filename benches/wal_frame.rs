@@ -89,6 +89,7 @@ fn bench(c: &mut Criterion) {
             &key,
             &entries,
             FRAME_PLAINTEXT_CAP,
+            Some(1_700_000_000_000),
             &mut frames,
         )
         .expect("encode");
@@ -108,6 +109,7 @@ fn bench(c: &mut Criterion) {
                     &key,
                     black_box(entries),
                     FRAME_PLAINTEXT_CAP,
+                    Some(1_700_000_000_000),
                     &mut out,
                 )
                 .expect("encode");

@@ -362,6 +362,82 @@ fn pitr_restore_to_sequence_matches_the_live_state_across_segment_and_snapshot_b
 }
 
 #[test]
+fn pitr_restore_by_time_is_exact_to_each_acknowledged_write() {
+    // Small segments and a snapshot in the middle: targets fall inside segments, on a segment
+    // boundary and after the snapshot.
+    let mut src = Server::start(&[
+        "--wal-segment-size",
+        "4096",
+        "--snapshot-interval",
+        "0",
+        "--wal-retain-segments",
+        "100",
+    ]);
+    let mut c = src.client();
+    let mut model = Model::new();
+    // (time right after write i was acknowledged, the state then)
+    let mut marks: Vec<(u64, Model)> = Vec::new();
+    for i in 0..24 {
+        let k = format!("k{}", i % 7);
+        // ~10 entries per 4 KiB segment.
+        let v = format!("v{i}-{}", "x".repeat(300));
+        let _: () = redis::cmd("SET").arg(&k).arg(&v).query(&mut c).unwrap();
+        record(&mut c, &mut model, &[(&k, Some((v, None)))]);
+        if i == 11 {
+            let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+        }
+        if i % 5 == 4 {
+            let _: i64 = redis::cmd("DEL").arg("k0").query(&mut c).unwrap();
+            record(&mut c, &mut model, &[("k0", None)]);
+        }
+        // Every write after the mark is sent at least 3 ms after it.
+        std::thread::sleep(Duration::from_millis(3));
+        marks.push((now_ms(), model.clone()));
+        std::thread::sleep(Duration::from_millis(3));
+    }
+    drop(c);
+    src.kill9();
+    let before = tree(&src.dir);
+    let sd = p(&src.dir).to_string();
+    let (code, insp, _) = vaylix_json(&["pitr", "inspect", "--data-dir", &sd, "--json"]);
+    assert_eq!(code, 0);
+    let segs = insp["segments"].as_array().unwrap();
+    assert!(segs.len() >= 3, "several segments: {insp}");
+    for s in segs.iter().filter(|s| s["entries"].as_u64() > Some(0)) {
+        let (a, b) = (&s["first_entry_time_ms"], &s["last_entry_time_ms"]);
+        assert!(a.as_u64().is_some() && a.as_u64() <= b.as_u64(), "{s}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for i in [0usize, 4, 9, 11, 12, 17, 23] {
+        let (t, want) = &marks[i];
+        let target = tmp.path().join(format!("at-{i}"));
+        let (code, out, err) = vaylix_json(&[
+            "pitr",
+            "restore",
+            "--source-dir",
+            &sd,
+            "--target-dir",
+            p(&target),
+            "--to-timestamp-ms",
+            &t.to_string(),
+            "--json",
+        ]);
+        assert_eq!(code, 0, "mark {i}: {err}");
+        let r = Server::start_in(&target, &[]);
+        assert_state(
+            &mut r.client(),
+            want,
+            &format!("restore to the time after write {i} ({out})"),
+        );
+    }
+    assert_eq!(
+        tree(&src.dir),
+        before,
+        "the source dir must be byte-identical"
+    );
+}
+
+#[test]
 fn pitr_restore_by_time_refuses_wrong_key_bad_targets_and_points_outside_the_window() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("master.hex");
@@ -411,7 +487,7 @@ fn pitr_restore_by_time_refuses_wrong_key_bad_targets_and_points_outside_the_win
     let before = tree(&src.dir);
     let sd = p(&src.dir).to_string();
 
-    // By timestamp: the last sequence known to be written by t is the first snapshot's.
+    // By timestamp: the last entry committed by t is the last one before the first snapshot.
     let t1 = tmp.path().join("by-ms");
     let (code, out, err) = vaylix_json(&[
         "pitr",
@@ -904,7 +980,7 @@ fn tools_have_help_and_backup_verify_is_not_in_this_build() {
     }
     let (_, out, _) = vaylix(&["pitr", "restore", "--help"]);
     assert!(
-        out.contains("--to-time") && out.contains("modification time"),
+        out.contains("--to-time") && out.contains("commit time"),
         "{out}"
     );
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/backup");

@@ -174,9 +174,17 @@ fn rewrite_segment(
     let res = dir::scan_segment(dirs, seg.name, keyring, &mut |frame| {
         let mut out = Vec::new();
         // One new frame per old frame: the same entries, grouped the same way.
-        let r = encode_wal_frames(start, key_id, key, &frame.entries, usize::MAX, &mut out)
-            .map_err(serr)
-            .and_then(|()| f.write_all(&out).map_err(anyhow::Error::from));
+        let r = encode_wal_frames(
+            start,
+            key_id,
+            key,
+            &frame.entries,
+            usize::MAX,
+            frame.time_ms,
+            &mut out,
+        )
+        .map_err(serr)
+        .and_then(|()| f.write_all(&out).map_err(anyhow::Error::from));
         if let Err(e) = r {
             err = Some(e);
             return false;

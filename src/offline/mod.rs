@@ -83,20 +83,17 @@ enum StorageCmd {
 enum PitrCmd {
     /// Snapshots, WAL segments, the restorable window (sequences and times) and gaps.
     ///
-    /// Times: WAL entries carry no timestamp in storage format 3. A snapshot's time is its
-    /// file's modification time (the manifest's creation time for the committed one); a
-    /// segment's entries were written after the previous segment's modification time and no
-    /// later than its own. Copying a data dir without preserving mtimes (cp -p, rsync -t)
-    /// loses this information.
+    /// Times: every WAL frame carries its commit time, so an entry's time is the time its
+    /// group-commit batch was sealed (millisecond precision). Frames written by builds before
+    /// frame times, and snapshots, are timed by file modification time (an upper bound).
     Inspect(pitr::InspectArgs),
     /// Build a new data dir at exactly one sequence from the newest usable snapshot plus the
     /// WAL. The source dir is only read; the target must not exist or be empty.
     ///
-    /// --to-time/--to-timestamp-ms pick the last sequence that is *known* to have been
-    /// written at or before that time: the end of the newest snapshot or WAL segment whose
-    /// modification time is <= the target (segment precision, see `pitr inspect --help`).
-    /// Entries written shortly before the target but in a segment that was still being
-    /// appended to after it are not included; use --to-sequence for exact control.
+    /// --to-time/--to-timestamp-ms restore every entry committed at or before that time and
+    /// nothing after: the last entry of the longest run of WAL frames whose commit time is
+    /// <= the target (frames of older builds count by their segment's modification time).
+    /// `pitr inspect` shows each segment's entry times; --to-sequence gives exact control.
     Restore(pitr::RestoreArgs),
 }
 

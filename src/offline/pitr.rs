@@ -15,9 +15,11 @@
 //! sequence 1) is tried instead. A FLUSHDB/FLUSHALL inside the fuzzy window cannot be detected
 //! this way (documented in docs/operations.md).
 //!
-//! Times: format 3 WAL entries carry no timestamp. The time of a snapshot is its file's mtime;
-//! the entries of a segment were written after the previous segment's mtime and no later than
-//! its own mtime. A time target resolves to the last sequence known to be written by then.
+//! Times: every WAL frame the server writes carries its commit time (unix ms, ascending), so
+//! an entry's time is its frame's time (one group-commit batch, a few milliseconds at most). A
+//! time target resolves to the last entry of the longest prefix of frames committed at or
+//! before it. Frames of older builds carry no time; for those the segment file's mtime bounds
+//! the time, as it does for snapshots (a snapshot at S holds every entry <= S by its mtime).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -65,8 +67,8 @@ pub struct RestoreArgs {
     /// Restore the state right after entry N (every entry <= N, nothing after).
     #[arg(long, value_name = "N")]
     pub to_sequence: Option<u64>,
-    /// Restore the last state known to exist at this RFC 3339 time (e.g. 2024-05-01T12:00:00Z);
-    /// segment precision, see --help.
+    /// Restore the state after every entry committed at or before this RFC 3339 time (e.g.
+    /// 2024-05-01T12:00:00Z or 2024-05-01T12:00:00.250+02:00).
     #[arg(long, value_name = "RFC3339")]
     pub to_time: Option<String>,
     /// As --to-time, in unix milliseconds.
@@ -97,8 +99,20 @@ struct SegPoint {
     mtime_ms: u64,
     /// The previous segment's mtime: every entry here was written after it.
     after_ms: Option<u64>,
+    /// Commit times of the first and last frame, when they carry one.
+    first_time_ms: Option<u64>,
+    last_time_ms: Option<u64>,
     torn: Option<(u64, u64)>,
     len: u64,
+}
+
+/// One WAL frame, as far as times are concerned.
+#[derive(Debug, Clone, Copy)]
+struct FrameTime {
+    first: u64,
+    last: u64,
+    /// The frame's commit time, or for an untimed frame its segment's mtime (an upper bound).
+    time_ms: u64,
 }
 
 /// Everything inspect shows and restore plans with.
@@ -108,6 +122,8 @@ struct Timeline {
     manifest: Option<Manifest>,
     snaps: Vec<SnapPoint>,
     segs: Vec<SegPoint>,
+    /// Every WAL frame in sequence order.
+    frames: Vec<FrameTime>,
     /// Missing WAL sequences between segments: inclusive ranges.
     wal_gaps: Vec<(u64, u64)>,
     /// Restore bases: 0 (empty state, if the WAL reaches back to 1) and committed snapshots.
@@ -146,24 +162,33 @@ impl Timeline {
             bail!("more than one active WAL segment; run `vaylix storage verify`");
         }
         let mut segs = Vec::new();
+        let mut frames = Vec::new();
         let mut prev_mtime = None;
         for s in &listing.segments {
-            let (last, torn) = match s.name {
-                SegmentName::Sealed { end, .. } => (end, None),
-                SegmentName::Active { .. } => {
-                    let scan = dir::scan_segment(&dirs, s.name, &keyring, &mut |_| true)
-                        .map_err(|(e, _)| anyhow!("{e}"))
-                        .context("reading the active segment (run `vaylix storage verify`)")?;
-                    (scan.last_seq, scan.torn)
+            let (mut first_time_ms, mut last_time_ms) = (None, None);
+            let scan = dir::scan_segment(&dirs, s.name, &keyring, &mut |f| {
+                if let (Some((first, _)), Some((last, _))) = (f.entries.first(), f.entries.last()) {
+                    first_time_ms = first_time_ms.or(f.time_ms);
+                    last_time_ms = f.time_ms.or(last_time_ms);
+                    frames.push(FrameTime {
+                        first: *first,
+                        last: *last,
+                        time_ms: f.time_ms.unwrap_or(s.mtime_ms),
+                    });
                 }
-            };
+                true
+            })
+            .map_err(|(e, _)| anyhow!("{e}"))
+            .with_context(|| format!("reading {} (run `vaylix storage verify`)", s.name.rel()))?;
             segs.push(SegPoint {
                 name: s.name,
                 first: s.name.start(),
-                last,
+                last: scan.last_seq,
                 mtime_ms: s.mtime_ms,
                 after_ms: prev_mtime,
-                torn,
+                first_time_ms,
+                last_time_ms,
+                torn: scan.torn,
                 len: s.len,
             });
             prev_mtime = Some(s.mtime_ms);
@@ -214,6 +239,7 @@ impl Timeline {
             manifest,
             snaps,
             segs,
+            frames,
             wal_gaps,
             bases,
             ranges,
@@ -225,8 +251,21 @@ impl Timeline {
         self.ranges.iter().any(|r| r.0 <= n && n <= r.1)
     }
 
-    /// Latest time by which entry `n` is known to have been written.
+    /// The frame holding entry `n`.
+    fn frame_of(&self, n: u64) -> Option<&FrameTime> {
+        let i = self.frames.partition_point(|f| f.last < n);
+        self.frames.get(i).filter(|f| f.first <= n)
+    }
+
+    /// Latest time by which entry `n` is known to have been written: its frame's commit time,
+    /// or for untimed entries the earliest file mtime that covers it.
     fn written_by(&self, n: u64) -> Option<u64> {
+        if n == 0 {
+            return None; // the empty state
+        }
+        if let Some(f) = self.frame_of(n) {
+            return Some(f.time_ms);
+        }
         let snap = self
             .snaps
             .iter()
@@ -245,20 +284,24 @@ impl Timeline {
         }
     }
 
-    /// The last restorable sequence known to have been written at or before `t_ms`.
+    /// The last restorable sequence known to have been committed at or before `t_ms`: the end
+    /// of the longest prefix of WAL frames with times <= `t_ms` (times ascend; should the clock
+    /// have been set back, the first frame past `t_ms` ends the prefix), or a snapshot written
+    /// by then, whichever reaches further.
     fn seq_at_time(&self, t_ms: u64) -> Option<u64> {
-        let known = self
+        let by_snapshot = self
             .snaps
             .iter()
             .filter(|s| s.time_ms <= t_ms)
             .map(|s| s.seq)
-            .chain(
-                self.segs
-                    .iter()
-                    .filter(|s| s.mtime_ms <= t_ms)
-                    .map(|s| s.last),
-            )
-            .max()?;
+            .max();
+        let by_frames = self
+            .frames
+            .iter()
+            .take_while(|f| f.time_ms <= t_ms)
+            .last()
+            .map(|f| f.last);
+        let known = by_snapshot.max(by_frames)?;
         self.ranges
             .iter()
             .filter(|r| r.0 <= known)
@@ -305,9 +348,11 @@ impl Timeline {
                 "first_seq": s.first,
                 "last_seq": s.last,
                 "entries": s.last + 1 - s.first,
-                "first_entry_after_ms": s.after_ms,
-                "last_entry_by_ms": s.mtime_ms,
-                "last_entry_by": format_ms(s.mtime_ms),
+                "first_entry_time_ms": s.first_time_ms,
+                "first_entry_time": s.first_time_ms.map(format_ms),
+                "last_entry_time_ms": s.last_time_ms,
+                "last_entry_time": s.last_time_ms.map(format_ms),
+                "mtime_ms": s.mtime_ms,
                 "torn_tail": s.torn.map(|(o, b)| json!({"offset": o, "bytes": b})),
                 "bytes": s.len,
             })).collect::<Vec<_>>(),
@@ -316,10 +361,10 @@ impl Timeline {
             "window": self.ranges.iter().map(|(lo, hi)| json!({
                 "from_seq": lo,
                 "to_seq": hi,
-                "from_written_by_ms": self.written_by(*lo),
-                "to_written_by_ms": self.written_by(*hi),
+                "from_time_ms": self.written_by(*lo),
+                "to_time_ms": self.written_by(*hi),
             })).collect::<Vec<_>>(),
-            "time_precision": "entry times are bounded by file modification times: a segment's entries were written after the previous segment's mtime and by its own mtime",
+            "time_precision": "an entry's time is the commit time of its WAL frame (one group-commit batch); snapshots and frames of older builds are timed by file mtime",
         })
     }
 
@@ -358,11 +403,18 @@ impl Timeline {
             } else {
                 "empty".into()
             };
-            let after = s.after_ms.map_or("?".into(), format_ms);
+            let times = match (s.first_time_ms, s.last_time_ms) {
+                (Some(a), Some(b)) => format!("entries {} .. {}", format_ms(a), format_ms(b)),
+                _ if s.last < s.first => "no entries".to_string(),
+                _ => format!(
+                    "untimed entries written after {}, by {}",
+                    s.after_ms.map_or("?".into(), format_ms),
+                    format_ms(s.mtime_ms)
+                ),
+            };
             println!(
-                "  {:<24} {range:<28} entries written after {after}, by {}{}",
+                "  {:<24} {range:<28} {times}{}",
                 s.name.rel(),
-                format_ms(s.mtime_ms),
                 s.torn.map_or(String::new(), |(o, b)| format!(
                     "; torn tail at offset {o} ({b} bytes) ignored"
                 ))
@@ -378,7 +430,7 @@ impl Timeline {
         println!("last sequence: {}", self.last_seq);
         println!("restorable window: {}", self.window_text());
         println!(
-            "time precision: WAL entries carry no timestamp; times are file modification times (segment granularity)"
+            "time precision: an entry's time is its WAL frame's commit time (one group-commit batch)"
         );
     }
 }
@@ -716,7 +768,7 @@ pub fn restore(a: &RestoreArgs) -> Result<i32> {
         }
         if let Some(ms) = time_ms {
             println!(
-                "target time {} -> sequence {n} (the last sequence known to be written by then)",
+                "target time {} -> sequence {n} (the last entry committed by then)",
                 format_ms(ms)
             );
         }
@@ -739,7 +791,7 @@ pub fn restore(a: &RestoreArgs) -> Result<i32> {
 fn seq_for_time(tl: &Timeline, ms: u64) -> Result<u64> {
     tl.seq_at_time(ms).ok_or_else(|| {
         anyhow!(
-            "no restorable sequence is known to have been written at or before {}; the window is {}",
+            "no restorable sequence was committed at or before {}; the window is {}",
             format_ms(ms),
             tl.window_text()
         )

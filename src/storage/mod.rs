@@ -377,6 +377,7 @@ impl Storage {
             segment_size: cfg.wal_segment_size.max(1),
             fs: fs.clone(),
             wal_dir: dirs.wal.clone(),
+            last_time_ms: rec.last_frame_time_ms,
         };
         let thread = std::thread::Builder::new()
             .name("vaylix-wal".into())

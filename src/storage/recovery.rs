@@ -32,6 +32,9 @@ pub(crate) struct Recovered {
     pub active: Option<(u64, BTreeSet<KeyId>)>,
     pub index: FileIndex,
     pub truncated_tails: u64,
+    /// Time of the newest timed WAL frame read (0 if none): the writer's frame clock never
+    /// goes below it, so frame times stay ascending across restarts.
+    pub last_frame_time_ms: u64,
 }
 
 /// Directory layout of a data dir.
@@ -240,6 +243,7 @@ pub(crate) fn recover(
     let mut last_seq = snap_seq;
     let mut active = None;
     let mut wal_last: Option<u64> = None;
+    let mut last_frame_time_ms = 0u64;
     for seg in &chain {
         let mut reader = SegmentReader::open(fs, &dirs.wal, *seg, &keyring)?;
         let mut keys = BTreeSet::new();
@@ -247,6 +251,7 @@ pub(crate) fn recover(
             match reader.next_item()? {
                 SegmentItem::Frame(f) => {
                     keys.insert(f.key_id);
+                    last_frame_time_ms = last_frame_time_ms.max(f.time_ms.unwrap_or(0));
                     for (seq, effects) in f.entries {
                         if seq > snap_seq {
                             sink.apply_entry(seq, effects);
@@ -333,5 +338,6 @@ pub(crate) fn recover(
         active,
         index,
         truncated_tails,
+        last_frame_time_ms,
     })
 }

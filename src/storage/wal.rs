@@ -32,6 +32,8 @@ pub const WAL_MAGIC: &[u8; 8] = b"VXWALSEG";
 pub const SEGMENT_HEADER_LEN: usize = 24;
 /// Target plaintext size of one WAL frame; a single larger entry gets a frame of its own.
 pub const FRAME_PLAINTEXT_CAP: usize = 1 << 20;
+/// WAL frame flag: the plaintext starts with the frame's commit time (u64 LE unix ms).
+pub const WAL_FLAG_TIMED: u32 = 1;
 
 /// One WAL entry: a sequence number and the effects of that command / transaction.
 pub type Entry = (u64, Vec<Effect>);
@@ -50,7 +52,7 @@ pub struct FrameHeader {
     pub a: u64,
     /// WAL: number of entries. Snapshot: number of records in the chunk.
     pub b: u32,
-    /// WAL: 0. Snapshot: bit 0 = final (trailer) chunk.
+    /// WAL: bit 0 = timed ([`WAL_FLAG_TIMED`]). Snapshot: bit 0 = final (trailer) chunk.
     pub flags: u32,
     pub nonce: [u8; NONCE_LEN],
 }
@@ -423,6 +425,9 @@ pub fn decode_segment_header(h: &[u8], file: &str) -> Result<u64> {
 pub struct WalFrame {
     pub offset: u64,
     pub key_id: KeyId,
+    /// When the writer sealed the frame (unix ms); `None` for frames written before frames
+    /// carried a time.
+    pub time_ms: Option<u64>,
     pub entries: Vec<Entry>,
 }
 
@@ -563,7 +568,15 @@ impl<'k> SegmentReader<'k> {
         body: Vec<u8>,
     ) -> Result<WalFrame> {
         let first = header.a;
-        if first != self.next_seq || header.b == 0 || header.flags != 0 {
+        if header.flags & !WAL_FLAG_TIMED != 0 {
+            return Err(StorageError::Malformed {
+                file: self.rel.clone(),
+                offset,
+                seq: SeqNote(Some(first)),
+                detail: format!("unknown WAL frame flags {:#x}", header.flags),
+            });
+        }
+        if first != self.next_seq || header.b == 0 {
             return Err(StorageError::SequenceGap {
                 file: self.rel.clone(),
                 offset,
@@ -581,8 +594,23 @@ impl<'k> SegmentReader<'k> {
             &header,
             body,
         )?;
+        let (time_ms, payload) = if header.flags & WAL_FLAG_TIMED != 0 {
+            match plain.split_first_chunk::<8>() {
+                Some((t, rest)) => (Some(u64::from_le_bytes(*t)), rest),
+                None => {
+                    return Err(StorageError::Malformed {
+                        file: self.rel.clone(),
+                        offset,
+                        seq: SeqNote(Some(first)),
+                        detail: "timed frame shorter than its time field".into(),
+                    })
+                }
+            }
+        } else {
+            (None, &plain[..])
+        };
         let entries: Vec<Entry> =
-            rmp_serde::from_slice(&plain).map_err(|e| StorageError::Malformed {
+            rmp_serde::from_slice(payload).map_err(|e| StorageError::Malformed {
                 file: self.rel.clone(),
                 offset,
                 seq: SeqNote(Some(first)),
@@ -614,6 +642,7 @@ impl<'k> SegmentReader<'k> {
         Ok(WalFrame {
             offset,
             key_id: header.key_id,
+            time_ms,
             entries,
         })
     }
@@ -625,15 +654,22 @@ impl<'k> SegmentReader<'k> {
 
 /// Encodes `entries` (dense, ascending) as WAL frames appended to `out`, splitting between
 /// entries so each frame's plaintext stays within `cap` (the server uses
-/// [`FRAME_PLAINTEXT_CAP`]); an entry larger than the cap gets a frame of its own. Payload: msgpack array32 of `(seq, effects)`.
+/// [`FRAME_PLAINTEXT_CAP`]); an entry larger than the cap gets a frame of its own. Payload:
+/// with `time_ms`, the time (u64 LE, flag [`WAL_FLAG_TIMED`]) then msgpack array32 of
+/// `(seq, effects)`; without, just the array (frames of older builds, kept by migrate).
 pub fn encode_wal_frames(
     segment_start: u64,
     key_id: KeyId,
     key: &SecretKey,
     entries: &[Entry],
     cap: usize,
+    time_ms: Option<u64>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    let (array_at, flags) = match time_ms {
+        Some(_) => (8, WAL_FLAG_TIMED),
+        None => (0, 0),
+    };
     let mut plain: Vec<u8> = Vec::new();
     let mut first = 0u64;
     let mut count = 0u32;
@@ -642,7 +678,7 @@ pub fn encode_wal_frames(
         if count == 0 {
             return Ok(());
         }
-        if let Some(h) = plain.get_mut(1..5) {
+        if let Some(h) = plain.get_mut(array_at + 1..array_at + 5) {
             h.copy_from_slice(&count.to_be_bytes());
         }
         encode_frame(
@@ -652,7 +688,7 @@ pub fn encode_wal_frames(
             key,
             first,
             count,
-            0,
+            flags,
             std::mem::take(plain),
             out,
         )
@@ -663,12 +699,15 @@ pub fn encode_wal_frames(
             op: "encoding a WAL entry",
             detail: e.to_string(),
         })?;
-        if count > 0 && plain.len() + scratch.len() > cap {
+        if count > 0 && plain.len() - array_at + scratch.len() > cap {
             flush(&mut plain, first, count, out)?;
             count = 0;
         }
         if count == 0 {
             plain.clear();
+            if let Some(t) = time_ms {
+                plain.extend_from_slice(&t.to_le_bytes());
+            }
             plain.extend_from_slice(&[0xdd, 0, 0, 0, 0]);
             first = entry.0;
         }
@@ -856,8 +895,29 @@ mod tests {
         let mut w = SegmentWriter::create(fs.clone(), dir, 1).unwrap();
         let entries: Vec<Entry> = vec![put(1, 600), put(2, 600), put(3, 3_000), put(4, 10)];
         let mut out = Vec::new();
-        encode_wal_frames(1, id, &e.key, &entries, 1000, &mut out).unwrap();
-        w.append(&out, 4, id).unwrap();
+        // The time prefix does not count against the cap: 600 + 600 bytes still split.
+        encode_wal_frames(
+            1,
+            id,
+            &e.key,
+            &entries,
+            1000,
+            Some(1_700_000_000_123),
+            &mut out,
+        )
+        .unwrap();
+        // An untimed frame (as older builds wrote) in the same segment still reads.
+        encode_wal_frames(
+            1,
+            id,
+            &e.key,
+            &[put(5, 10), put(6, 10)],
+            1000,
+            None,
+            &mut out,
+        )
+        .unwrap();
+        w.append(&out, 6, id).unwrap();
         w.sync().unwrap();
         let mut r =
             SegmentReader::open(&*fs, dir, SegmentName::Active { start: 1 }, &keys).unwrap();
@@ -865,17 +925,27 @@ mod tests {
         loop {
             match r.next_item().unwrap() {
                 SegmentItem::Frame(f) => {
-                    sizes.push(f.entries.iter().map(|e| e.0).collect::<Vec<_>>())
+                    sizes.push((f.time_ms, f.entries.iter().map(|e| e.0).collect::<Vec<_>>()))
                 }
                 SegmentItem::End { last_seq } => {
-                    assert_eq!(last_seq, 4);
+                    assert_eq!(last_seq, 6);
                     break;
                 }
                 SegmentItem::Torn { .. } => panic!("torn"),
             }
         }
-        assert_eq!(sizes, vec![vec![1], vec![2], vec![3], vec![4]]);
+        let t = Some(1_700_000_000_123);
+        assert_eq!(
+            sizes,
+            vec![
+                (t, vec![1]),
+                (t, vec![2]),
+                (t, vec![3]),
+                (t, vec![4]),
+                (None, vec![5, 6])
+            ]
+        );
         let sealed = w.seal().unwrap();
-        assert_eq!(sealed, SegmentName::Sealed { start: 1, end: 4 });
+        assert_eq!(sealed, SegmentName::Sealed { start: 1, end: 6 });
     }
 }

@@ -201,6 +201,9 @@ pub(crate) struct Writer {
     pub segment_size: u64,
     pub fs: Arc<dyn super::fs::FileSystem>,
     pub wal_dir: std::path::PathBuf,
+    /// Time stamped on the previous frame (unix ms): frame times never go backwards, even
+    /// when the wall clock does.
+    pub last_time_ms: u64,
 }
 
 impl Writer {
@@ -370,6 +373,8 @@ impl Writer {
         if let Some(last) = batch.last().map(|e| e.0) {
             let key_id = self.key_id;
             let key = self.key.clone();
+            let now = super::now_ms().max(self.last_time_ms);
+            self.last_time_ms = now;
             let seg = self.active()?;
             let mut buf = Vec::new();
             encode_wal_frames(
@@ -378,6 +383,7 @@ impl Writer {
                 &key,
                 batch,
                 FRAME_PLAINTEXT_CAP,
+                Some(now),
                 &mut buf,
             )?;
             seg.append(&buf, last, key_id)?;
