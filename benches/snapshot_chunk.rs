@@ -48,7 +48,7 @@ fn write(fs: &Arc<dyn FileSystem>, dir: &Path, key_id: KeyId, key: &SecretKey, r
         }
         w.flush_ready().expect("flush");
     }
-    let info = w.finish().expect("finish");
+    let info = w.finish(Some(SEQ)).expect("finish");
     assert_eq!(info.records, RECORDS as u64);
 }
 

@@ -222,7 +222,9 @@ fn restage_snapshot(
         }
         w.flush_ready().map_err(serr)?;
     }
-    let info = w.finish().map_err(serr)?;
+    // The records are the old file's, and so is the horizon (none for a file that had none).
+    let horizon = r.info().and_then(|i| i.horizon);
+    let info = w.finish(horizon).map_err(serr)?;
     set_mtime(&staging.join(snapshot_file_name(snap.seq)), snap.mtime_ms)?;
     Ok(info)
 }

@@ -9,11 +9,13 @@
 //! `wal/active-<N+1>.wal`, and last the [`Manifest`] that commits them.
 //!
 //! Snapshots are fuzzy (DESIGN.md §6 (b)): one taken at S may hold changes made after S while
-//! it was being written. A snapshot is not used for a target N when it holds a record with a
-//! version > N, or when a WAL entry after N deletes or re-expires a key that the state built from
-//! it lacks; the next older snapshot (or the empty state, when the WAL reaches back to
-//! sequence 1) is tried instead. A FLUSHDB/FLUSHALL inside the fuzzy window cannot be detected
-//! this way (documented in docs/operations.md).
+//! it was being written, all of them <= its horizon H (recorded in its trailer). For N >= H the
+//! snapshot plus (S, N] is exact. For S <= N < H it is not used when it holds a record with a
+//! version > N, when a WAL entry in (N, H] deletes or re-expires a key that the state built from
+//! it lacks, or when one in (N, H] is a flush; the next older snapshot (or the empty state, when
+//! the WAL reaches back to sequence 1) is tried instead. Snapshots of older builds carry no
+//! horizon: the next snapshot's sequence bounds their window and flushes in it cannot be
+//! detected (documented in docs/operations.md).
 //!
 //! Times: every WAL frame the server writes carries its commit time (unix ms, ascending), so
 //! an entry's time is its frame's time (one group-commit batch, a few milliseconds at most). A
@@ -495,6 +497,7 @@ fn existence_evidence(
 
 fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Built, String>> {
     let ks = Keyspace::new(256);
+    let mut horizon = None;
     if base > 0 {
         let mut max_v = 0u64;
         let info = read_snapshot(&RealFs, &tl.dirs.snapshots, base, &tl.keyring, &mut |rec| {
@@ -502,6 +505,7 @@ fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Bu
             ks.load_record(rec, 0);
         })
         .map_err(|e| anyhow!("{e}"))?;
+        horizon = info.horizon;
         if let Some(m) = tl.manifest.as_ref().filter(|m| m.snapshot_seq == base) {
             if info.len != m.snapshot_len || info.sha256 != m.snapshot_sha256 {
                 bail!("snapshots/{base}.snap does not match the manifest (run `vaylix storage verify`)");
@@ -517,15 +521,18 @@ fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Bu
         }
     }
     // Entries in (n, bound] may have reached a fuzzy snapshot; look for evidence of that.
-    let bound = if base == 0 {
-        n
-    } else {
-        tl.snaps
+    // The snapshot's horizon bounds them exactly (n >= horizon: nothing to check); snapshots
+    // from before horizons were recorded are bounded by the next snapshot's sequence.
+    let bound = match (base, horizon) {
+        (0, _) => n,
+        (_, Some(h)) => h.max(n),
+        (_, None) => tl
+            .snaps
             .iter()
             .map(|s| s.seq)
             .find(|s| *s > base)
             .unwrap_or(tl.last_seq)
-            .max(n)
+            .max(n),
     };
     let mut replayed = 0u64;
     let mut applied_to = base;
@@ -544,6 +551,16 @@ fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Bu
                     replayed += 1;
                     applied_to = seq;
                 } else if seq <= bound {
+                    let flush = effects
+                        .iter()
+                        .any(|e| matches!(e, Effect::FlushDb { .. } | Effect::FlushAll));
+                    if fuzzy.is_none() && flush && horizon.is_some() {
+                        // Whether the flush reached the snapshot cannot be told from its
+                        // records; within the horizon it may have.
+                        fuzzy = Some(format!(
+                            "entry {seq} is a flush made while the snapshot was written"
+                        ));
+                    }
                     if fuzzy.is_none() {
                         fuzzy = existence_evidence(&ks, &mut touched, &mut flushed, seq, effects);
                     }
@@ -642,7 +659,7 @@ fn write_target(
             }
             w.flush_ready().map_err(|e| anyhow!("{e}"))?;
         }
-        let info = w.finish().map_err(|e| anyhow!("{e}"))?;
+        let info = w.finish(Some(n)).map_err(|e| anyhow!("{e}"))?;
         records = info.records;
         manifest = Some(Manifest {
             snapshot_seq: n,

@@ -185,6 +185,10 @@ impl SnapshotSource for Source<'_> {
     fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Record)) {
         self.ks.visit_shard(i, self.now_ms, f)
     }
+
+    fn horizon(&self) -> u64 {
+        self.ks.current_seq()
+    }
 }
 
 /// Takes a snapshot now (blocking: call from a blocking thread).

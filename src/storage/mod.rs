@@ -163,6 +163,9 @@ pub trait SnapshotSource: Sync {
     fn shard_count(&self) -> usize;
     /// Calls `f` for every live record of shard `i` while holding only that shard's lock.
     fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Record));
+    /// An upper bound on the sequence of every change visible to the visits made so far
+    /// (the keyspace's sequence clock).
+    fn horizon(&self) -> u64;
 }
 
 /// The durable watermark.
@@ -530,7 +533,7 @@ impl Storage {
             }
             w.flush_ready()?;
         }
-        let info = w.finish()?;
+        let info = w.finish(Some(src.horizon()))?;
         // 4. Plan retention, commit the manifest, then prune.
         let (doomed_snaps, doomed_segs, oldest_retained) = self.plan_retention(s, key_id);
         let m = Manifest {
@@ -842,7 +845,7 @@ impl RestoreTicket<'_> {
                     w.flush_ready()?;
                 }
             }
-            w.finish()
+            w.finish(Some(seq))
         })();
         let info = match written {
             Ok(i) => i,

@@ -59,6 +59,10 @@ pub struct SnapshotFileInfo {
     pub len: u64,
     pub sha256: [u8; 32],
     pub records: u64,
+    /// The fuzzy horizon: every change the snapshot holds has a sequence <= this, so the
+    /// snapshot plus the WAL in (seq, N] is exactly the state at any N >= it. `None` for
+    /// snapshots written before the trailer carried it.
+    pub horizon: Option<u64>,
 }
 
 /// Streams records into an encrypted snapshot.
@@ -222,14 +226,18 @@ impl SnapshotWriter {
     }
 
     /// Writes the last chunk and the trailer, fsyncs, renames into place, fsyncs the directory.
-    pub fn finish(mut self) -> Result<SnapshotFileInfo> {
+    /// `horizon`: an upper bound on the sequence of every change the records hold (see
+    /// [`SnapshotFileInfo::horizon`]); the snapshot's own sequence for an exact snapshot;
+    /// `None` only to rewrite a snapshot of an older build that recorded none.
+    pub fn finish(mut self, horizon: Option<u64>) -> Result<SnapshotFileInfo> {
         self.close_chunk();
         self.flush_ready()?;
-        let trailer = rmp_serde::to_vec(&(self.records, self.next_chunk)).map_err(|e| {
-            StorageError::Encode {
-                op: "encoding the snapshot trailer",
-                detail: e.to_string(),
-            }
+        let horizon = horizon.map(|h| h.max(self.seq));
+        let mut trailer = vec![self.records, self.next_chunk];
+        trailer.extend(horizon);
+        let trailer = rmp_serde::to_vec(&trailer).map_err(|e| StorageError::Encode {
+            op: "encoding the snapshot trailer",
+            detail: e.to_string(),
         })?;
         self.write_chunk(trailer, 0, FLAG_TRAILER)?;
         let tmp = self.tmp_path();
@@ -249,6 +257,7 @@ impl SnapshotWriter {
             len: self.len,
             sha256: self.hasher.finalize().into(),
             records: self.records,
+            horizon,
         })
     }
 }
@@ -420,8 +429,14 @@ impl<'k> SnapshotReader<'k> {
         )?;
         self.next_chunk += 1;
         if header.flags & FLAG_TRAILER != 0 {
-            let (records, chunks): (u64, u64) = rmp_serde::from_slice(&plain)
+            // [records, chunks] or, since the fuzzy horizon was added, [records, chunks, horizon].
+            let t: Vec<u64> = rmp_serde::from_slice(&plain)
                 .map_err(|e| self.malformed(offset, format!("bad trailer: {e}")))?;
+            let (records, chunks, horizon) = match t[..] {
+                [r, c] => (r, c, None),
+                [r, c, h] if h >= self.seq => (r, c, Some(h)),
+                _ => return Err(self.malformed(offset, format!("bad trailer {t:?}"))),
+            };
             if records != self.records || chunks + 1 != self.next_chunk {
                 return Err(self.malformed(
                     offset,
@@ -447,6 +462,7 @@ impl<'k> SnapshotReader<'k> {
                 len: h.len,
                 sha256: h.hasher.finalize().into(),
                 records,
+                horizon,
             });
             return Ok(None);
         }
@@ -518,7 +534,8 @@ mod tests {
             w.add_record(&rec(i)).unwrap();
         }
         w.flush_ready().unwrap();
-        let info = w.finish().unwrap();
+        let info = w.finish(Some(9)).unwrap();
+        assert_eq!(info.horizon, Some(9));
         assert_eq!(info.records, 100);
         let mut got = Vec::new();
         let rinfo = read_snapshot(&*fs, dir, 7, &keys, &mut |r| got.push(r)).unwrap();
@@ -526,5 +543,25 @@ mod tests {
         assert_eq!(got, (0..100).map(rec).collect::<Vec<_>>());
         let bytes = fs.read_all(&dir.join("7.snap")).unwrap();
         assert_eq!(crate::storage::crypto::sha256(&bytes), info.sha256);
+    }
+
+    #[test]
+    fn trailer_without_horizon_reads_as_unknown_and_horizon_never_below_seq() {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/s");
+        fs.create_dir_all(dir).unwrap();
+        // A two-element trailer, as builds before horizons wrote.
+        let mut w = SnapshotWriter::create(fs.clone(), dir, 5, id, e.key.clone()).unwrap();
+        w.add_record(&rec(1)).unwrap();
+        assert_eq!(w.finish(None).unwrap().horizon, None);
+        let info = read_snapshot(&*fs, dir, 5, &keys, &mut |_| {}).unwrap();
+        assert_eq!((info.records, info.horizon), (1, None));
+        let mut w = SnapshotWriter::create(fs.clone(), dir, 6, id, e.key.clone()).unwrap();
+        w.add_record(&rec(1)).unwrap();
+        assert_eq!(w.finish(Some(2)).unwrap().horizon, Some(6));
+        let info = read_snapshot(&*fs, dir, 6, &keys, &mut |_| {}).unwrap();
+        assert_eq!(info.horizon, Some(6));
     }
 }

@@ -103,6 +103,16 @@ impl SnapshotSource for Live {
             f(r);
         }
     }
+    fn horizon(&self) -> u64 {
+        // The tests take snapshots with no concurrent writes: the newest record bounds them.
+        self.0
+            .lock()
+            .map
+            .values()
+            .map(|r| r.version)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 fn put(key: &str, val: &str) -> Vec<Effect> {
