@@ -157,7 +157,7 @@ fn expire_generic(c: &mut Ctx, argv: &[Bytes], unit_ms: bool, absolute: bool, na
             .error(&format!("ERR invalid expire time in '{name}' command"));
     };
     let db = c.db();
-    let Some(cur) = c.ks.get(db, &argv[1], c.now_ms).map(|e| e.expires_at_ms) else {
+    let Some(cur) = c.ks.get(db, &argv[1], c.now_ms).map(|e| e.expires_at_ms()) else {
         return c.out.int(0);
     };
     // A key without expiry counts as an infinite TTL for GT/LT.
@@ -196,8 +196,8 @@ fn expiry_of(c: &mut Ctx, key: &[u8]) -> i64 {
     let db = c.db();
     match c.ks.get(db, key, c.now_ms) {
         None => -2,
-        Some(e) if e.expires_at_ms == 0 => -1,
-        Some(e) => e.expires_at_ms as i64,
+        Some(e) if e.expires_at_ms() == 0 => -1,
+        Some(e) => e.expires_at_ms() as i64,
     }
 }
 
@@ -235,7 +235,7 @@ fn persist(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let has =
         c.ks.get(db, &argv[1], c.now_ms)
-            .is_some_and(|e| e.expires_at_ms != 0);
+            .is_some_and(|e| e.expires_at_ms() != 0);
     if has {
         c.ks.set_expiry(db, &argv[1], 0, c.now_ms);
     }

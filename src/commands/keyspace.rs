@@ -181,7 +181,7 @@ fn type_(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let name =
         c.ks.get(db, &argv[1], c.now_ms)
-            .map_or("none", |e| e.value.type_name());
+            .map_or("none", |e| e.type_name());
     c.out.simple(name);
 }
 
@@ -189,7 +189,7 @@ fn version(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     match c.ks.get(db, &argv[1], c.now_ms) {
         Some(e) => {
-            let v = e.version;
+            let v = e.version();
             // Versions are u64 but in practice far below i64::MAX (one per write).
             c.out.int(v.min(i64::MAX as u64) as i64)
         }
@@ -211,8 +211,9 @@ fn shard_keys(
         return;
     };
     let Some(map) = s.db(db) else { return };
-    for (k, e) in map.iter() {
-        if e.expires_at_ms != 0 && e.expires_at_ms <= now {
+    for e in map.iter() {
+        let k = e.key();
+        if e.is_expired(now) {
             continue;
         }
         if let Some(p) = pattern {
@@ -221,7 +222,7 @@ fn shard_keys(
             }
         }
         if let Some(t) = type_filter {
-            if !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()) {
+            if !t.eq_ignore_ascii_case(e.type_name().as_bytes()) {
                 continue;
             }
         }
@@ -305,14 +306,14 @@ fn randomkey(c: &mut Ctx, _argv: &[Bytes]) {
             continue;
         };
         let Some(map) = s.db(db) else { continue };
-        let live: Vec<&crate::keyspace::StoredKey> = map
+        let live: Vec<&[u8]> = map
             .iter()
-            .filter(|(_, e)| e.expires_at_ms == 0 || e.expires_at_ms > now)
-            .map(|(k, _)| k)
+            .filter(|e| !e.is_expired(now))
+            .map(|e| e.key())
             .collect();
         if !live.is_empty() {
-            let k = live[rand::random::<u32>() as usize % live.len()].clone();
-            return c.out.bulk(&k);
+            let k = live[rand::random::<u32>() as usize % live.len()];
+            return c.out.bulk(k);
         }
     }
     c.out.null();
@@ -331,7 +332,7 @@ fn rename_common(c: &mut Ctx, argv: &[Bytes], nx: bool) {
         return c.out.int(0);
     }
     c.ks.del(db, &argv[1], now);
-    c.ks.put(db, &argv[2], e.value, e.expires_at_ms);
+    c.ks.put(db, &argv[2], e.to_value(), e.expires_at_ms());
     if nx {
         c.out.int(1)
     } else {
@@ -386,7 +387,7 @@ fn copy(c: &mut Ctx, argv: &[Bytes]) {
     if c.ks.exists(dst_db, &argv[2], now) && !replace {
         return c.out.int(0);
     }
-    c.ks.put(dst_db, &argv[2], e.value, e.expires_at_ms);
+    c.ks.put(dst_db, &argv[2], e.to_value(), e.expires_at_ms());
     c.out.int(1);
 }
 
@@ -409,6 +410,6 @@ fn move_(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.int(0);
     }
     c.ks.del(db, &argv[1], now);
-    c.ks.put(dst, &argv[1], e.value, e.expires_at_ms);
+    c.ks.put(dst, &argv[1], e.to_value(), e.expires_at_ms());
     c.out.int(1);
 }

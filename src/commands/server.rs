@@ -204,10 +204,8 @@ fn memory(c: &mut Ctx, argv: &[Bytes]) {
         match c.ks.get(db, &key, c.now_ms) {
             None => c.out.null(),
             Some(e) => {
-                let crate::keyspace::Value::String(v) = &e.value;
-                // Key and value bytes, their allocation headers, the table slot and entry.
-                let usage = key.len() + v.len() + 2 * 16 + 96;
-                c.out.int(usage as i64);
+                // The entry's block (header, key, value) and its table slot.
+                c.out.int(e.footprint() as i64);
             }
         }
     } else if eq(&argv[1], "help") {

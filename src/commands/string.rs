@@ -251,9 +251,11 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
     let db = c.db();
     match c.ks.get(db, key, c.now_ms) {
         None => Ok(None),
-        Some(e) => match &e.value {
-            Value::String(b) => Ok(Some((b.clone(), e.expires_at_ms))),
-            #[allow(unreachable_patterns)]
+        Some(e) => match e.type_name() {
+            "string" => Ok(Some((
+                Bytes::copy_from_slice(e.value()),
+                e.expires_at_ms(),
+            ))),
             _ => Err(ERR_WRONGTYPE),
         },
     }
@@ -275,8 +277,7 @@ fn get(c: &mut Ctx, argv: &[Bytes]) {
     count_lookup(c, hit);
 }
 
-/// Writes a key's string value (or nil) straight from the table, without cloning the stored
-/// `Bytes` (a clone would attach a shared control block to it for good). True on a hit.
+/// Writes a key's string value (or nil) straight from the table. True on a hit.
 fn reply_string(c: &mut Ctx, key: &[u8]) -> bool {
     let db = c.db();
     match c.ks.get(db, key, c.now_ms) {
@@ -284,12 +285,11 @@ fn reply_string(c: &mut Ctx, key: &[u8]) -> bool {
             c.out.null();
             false
         }
-        Some(e) => match &e.value {
-            Value::String(b) => {
-                c.out.bulk(b);
+        Some(e) => match e.type_name() {
+            "string" => {
+                c.out.bulk(e.value());
                 true
             }
-            #[allow(unreachable_patterns)]
             _ => {
                 c.out.error(ERR_WRONGTYPE);
                 false
@@ -390,12 +390,14 @@ fn set(c: &mut Ctx, argv: &[Bytes]) {
     let key = &argv[1];
     let (old, old_exp, version) = match c.ks.get(db, key, c.now_ms) {
         None => (None, 0, 0),
-        Some(e) => match &e.value {
-            Value::String(b) => (Some(b.clone()), e.expires_at_ms, e.version),
-            #[allow(unreachable_patterns)]
+        Some(e) => match e.type_name() {
+            "string" => (
+                o.get.then(|| Bytes::copy_from_slice(e.value())),
+                e.expires_at_ms(),
+                e.version(),
+            ),
             _ if o.get => return c.out.error(ERR_WRONGTYPE),
-            #[allow(unreachable_patterns)]
-            _ => (None, e.expires_at_ms, e.version),
+            _ => (None, e.expires_at_ms(), e.version()),
         },
     };
     let exists = version != 0;
@@ -547,9 +549,9 @@ fn mget(c: &mut Ctx, argv: &[Bytes]) {
     c.out.array(argv.len() - 1);
     let db = c.db();
     for key in &argv[1..] {
-        let hit = match c.ks.get(db, key, c.now_ms).map(|e| &e.value) {
-            Some(Value::String(b)) => {
-                c.out.bulk(b);
+        let hit = match c.ks.get(db, key, c.now_ms) {
+            Some(e) if e.type_name() == "string" => {
+                c.out.bulk(e.value());
                 true
             }
             _ => {

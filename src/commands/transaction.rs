@@ -206,5 +206,5 @@ fn logically_expired(locked: &Locked, db: DbIndex, key: &Bytes, now: u64) -> boo
         .shard_at(idx)
         .and_then(|s| s.db(db))
         .and_then(|m| m.get(&key[..]))
-        .is_some_and(|e| e.expires_at_ms != 0 && e.expires_at_ms <= now)
+        .is_some_and(|e| e.expires_at_ms() != 0 && e.expires_at_ms() <= now)
 }

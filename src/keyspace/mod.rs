@@ -18,8 +18,10 @@
 //! The keyspace knows nothing about files or sockets.
 
 pub mod effect;
+mod table;
 
 pub use effect::{DbIndex, Effect, Record, Value};
+pub use table::{Entry, Table};
 
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -32,42 +34,11 @@ use std::sync::Arc;
 /// Number of shards. A power of two; SCAN walks one shard per step.
 pub const SHARDS: usize = 256;
 
-/// A stored key's value and metadata.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub value: Value,
-    pub version: u64,
-    /// Absolute expiry in unix milliseconds; 0 = no expiry.
-    pub expires_at_ms: u64,
-}
-
-impl Entry {
-    pub fn expiry(&self) -> Option<u64> {
-        (self.expires_at_ms != 0).then_some(self.expires_at_ms)
-    }
-    fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at_ms != 0 && self.expires_at_ms <= now_ms
-    }
-}
-
-/// A stored key: a boxed slice (16 bytes in the table slot, one exact-size allocation), never
-/// shared with the WAL's copy, so no reference-count block is ever attached to it.
-pub type StoredKey = Box<[u8]>;
-
-/// A private copy of a value for the keyspace. `Bytes` cloned from a vector-backed buffer
-/// allocates a shared control block on first clone; stored values are therefore never clones of
-/// the `Bytes` handed to the WAL, which would keep that block (24+ bytes per key) forever.
-fn detached(v: &Value) -> Value {
-    match v {
-        Value::String(b) => Value::String(Bytes::copy_from_slice(b)),
-    }
-}
-
 /// The flag a WATCHing client shares with the shards: set when a watched key changes.
 pub type WatchFlag = Arc<AtomicBool>;
 
 pub struct Shard {
-    dbs: Vec<HashMap<StoredKey, Entry>>,
+    dbs: Vec<Table>,
     /// (expires_at_ms, db, key) for every key with an expiry.
     expires: BTreeSet<(u64, DbIndex, Bytes)>,
     watched: HashMap<(DbIndex, Bytes), Vec<WatchFlag>>,
@@ -77,7 +48,7 @@ pub struct Shard {
 impl Shard {
     fn new(databases: usize) -> Self {
         Shard {
-            dbs: (0..databases).map(|_| HashMap::new()).collect(),
+            dbs: (0..databases).map(|_| Table::default()).collect(),
             expires: BTreeSet::new(),
             watched: HashMap::new(),
             last_seq: 0,
@@ -112,7 +83,7 @@ impl Shard {
     fn remove_unlogged(&mut self, db: DbIndex, key: &[u8]) -> Option<Entry> {
         let map = self.dbs.get_mut(db as usize)?;
         let old = map.remove(key)?;
-        self.index_expiry(db, key, old.expires_at_ms, 0);
+        self.index_expiry(db, key, old.expires_at_ms(), 0);
         self.touch_watchers(db, key);
         Some(old)
     }
@@ -120,17 +91,13 @@ impl Shard {
     /// Stores `value` under `key` with `version` and absolute expiry `exp` (0 = none): the one
     /// place that keeps the table, the expiry index, WATCH flags and `last_seq` in step, for
     /// live writes, WAL replay, recovery and restore alike. False if `db` is out of range.
-    fn store(&mut self, db: DbIndex, key: &[u8], value: Value, version: u64, exp: u64) -> bool {
+    fn store(&mut self, db: DbIndex, key: &[u8], value: &Value, version: u64, exp: u64) -> bool {
         let Some(map) = self.dbs.get_mut(db as usize) else {
             return false;
         };
-        let entry = Entry {
-            value,
-            version,
-            expires_at_ms: exp,
-        };
-        let old = map.insert(StoredKey::from(key), entry);
-        let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms);
+        let Value::String(v) = value;
+        let old = map.insert(Entry::new(key, v, version, exp));
+        let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms());
         self.index_expiry(db, key, old_exp, exp);
         self.touch_watchers(db, key);
         self.last_seq = self.last_seq.max(version);
@@ -142,9 +109,9 @@ impl Shard {
         let Some(e) = self.dbs.get_mut(db as usize).and_then(|m| m.get_mut(key)) else {
             return false;
         };
-        let old = e.expires_at_ms;
-        e.expires_at_ms = exp;
-        e.version = version;
+        let old = e.expires_at_ms();
+        e.set_expires_at_ms(exp);
+        e.set_version(version);
         self.index_expiry(db, key, old, exp);
         self.touch_watchers(db, key);
         self.last_seq = self.last_seq.max(version);
@@ -153,7 +120,7 @@ impl Shard {
 
     /// The version of a present key (expired or not), for replay's skip rule.
     fn version_of(&self, db: DbIndex, key: &[u8]) -> Option<u64> {
-        self.dbs.get(db as usize)?.get(key).map(|e| e.version)
+        self.dbs.get(db as usize)?.get(key).map(|e| e.version())
     }
 
     /// Installs a whole record as it was (recovery, restore), unless it has expired by
@@ -163,7 +130,7 @@ impl Shard {
         if exp != 0 && exp <= now_ms {
             return false;
         }
-        self.store(rec.db, &rec.key, rec.value, rec.version, exp)
+        self.store(rec.db, &rec.key, &rec.value, rec.version, exp)
     }
 
     /// Drops `key` if it has expired. Returns true if it did.
@@ -187,7 +154,7 @@ impl Shard {
         self.len(db) == 0
     }
 
-    pub fn db(&self, db: DbIndex) -> Option<&HashMap<StoredKey, Entry>> {
+    pub fn db(&self, db: DbIndex) -> Option<&Table> {
         self.dbs.get(db as usize)
     }
 
@@ -313,7 +280,7 @@ impl Keyspace {
             if let Some(m) = s.dbs.get(db as usize) {
                 keys += m.len();
                 if !s.expires.is_empty() {
-                    expires += m.values().filter(|e| e.expires_at_ms != 0).count();
+                    expires += m.iter().filter(|e| e.expires_at_ms() != 0).count();
                 }
             }
         }
@@ -379,7 +346,7 @@ impl Keyspace {
                     if s.version_of(*db, key).is_some_and(|v| v >= seq) {
                         continue;
                     }
-                    s.store(*db, key, detached(value), seq, expires_at_ms.unwrap_or(0));
+                    s.store(*db, key, value, seq, expires_at_ms.unwrap_or(0));
                 }
                 Effect::Del { db, key } => {
                     let mut s = self.lock_shard(self.shard_of(key));
@@ -411,11 +378,11 @@ impl Keyspace {
                 None => (0..s.dbs.len() as DbIndex).collect(),
             };
             for d in dbs {
-                let doomed: Vec<StoredKey> = match s.dbs.get(d as usize) {
+                let doomed: Vec<Bytes> = match s.dbs.get(d as usize) {
                     Some(m) => m
                         .iter()
-                        .filter(|(_, e)| e.version < seq)
-                        .map(|(k, _)| k.clone())
+                        .filter(|e| e.version() < seq)
+                        .map(|e| Bytes::copy_from_slice(e.key()))
                         .collect(),
                     None => continue,
                 };
@@ -436,16 +403,15 @@ impl Keyspace {
     pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Record)) {
         let s = self.lock_shard(i);
         for (db, map) in s.dbs.iter().enumerate() {
-            for (key, e) in map.iter() {
+            for e in map.iter() {
                 if e.is_expired(now_ms) {
                     continue;
                 }
-                // Copies, not clones: see `detached`.
                 let rec = Record {
                     db: db as DbIndex,
-                    key: Bytes::copy_from_slice(key),
-                    value: detached(&e.value),
-                    version: e.version,
+                    key: Bytes::copy_from_slice(e.key()),
+                    value: e.to_value(),
+                    version: e.version(),
                     expires_at_ms: e.expiry(),
                 };
                 f(&rec);
@@ -575,7 +541,7 @@ impl<'a> Locked<'a> {
             return;
         }
         self.shard_mut(key)
-            .store(db, key, detached(&value), seq, expires_at_ms);
+            .store(db, key, &value, seq, expires_at_ms);
         self.effects.push(Effect::Put {
             db,
             key: Bytes::copy_from_slice(key),
@@ -634,8 +600,8 @@ impl<'a> Locked<'a> {
                 let old = std::mem::take(map);
                 removed += old.len();
                 if !shard.watched.is_empty() {
-                    for k in old.keys() {
-                        shard.touch_watchers(d, k);
+                    for e in old.iter() {
+                        shard.touch_watchers(d, e.key());
                     }
                 }
                 shard.expires.retain(|(_, edb, _)| *edb != d);
@@ -651,18 +617,17 @@ impl<'a> Locked<'a> {
 }
 
 impl Locked<'_> {
-    /// Every live record in the locked shards (all of them for a consistent cut): values are
-    /// shared `Bytes`, so this copies pointers, not value bytes.
+    /// Every live record in the locked shards (all of them for a consistent cut), copied.
     pub fn records(&self, now_ms: u64) -> Vec<Record> {
         let mut out = Vec::new();
         for (_, s) in &self.guards {
             for (db, map) in s.dbs.iter().enumerate() {
-                for (key, e) in map.iter().filter(|(_, e)| !e.is_expired(now_ms)) {
+                for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
                     out.push(Record {
                         db: db as DbIndex,
-                        key: Bytes::copy_from_slice(key),
-                        value: e.value.clone(),
-                        version: e.version,
+                        key: Bytes::copy_from_slice(e.key()),
+                        value: e.to_value(),
+                        version: e.version(),
                         expires_at_ms: e.expiry(),
                     });
                 }
@@ -699,7 +664,7 @@ impl Locked<'_> {
                 }
             }
             for map in s.dbs.iter_mut() {
-                *map = HashMap::new();
+                *map = Table::default();
             }
             s.expires.clear();
             s.last_seq = s.last_seq.max(baseline);

@@ -29,11 +29,11 @@ fn each_write_gets_a_fresh_version_and_an_entry() {
     }
     {
         let mut l = ks.lock_keys([&b"a"[..]].into_iter());
-        assert_eq!(l.get(0, b"a", 0).unwrap().version, 1);
+        assert_eq!(l.get(0, b"a", 0).unwrap().version(), 1);
         l.del(0, b"a", 0);
         l.put(0, b"a", s("2"), 0);
         assert_eq!(
-            l.get(0, b"a", 0).unwrap().version,
+            l.get(0, b"a", 0).unwrap().version(),
             2,
             "one command = one version"
         );
@@ -127,8 +127,8 @@ fn replay_skips_effects_a_fuzzy_snapshot_already_holds() {
     {
         let mut l = ks.lock_keys([&b"a"[..]].into_iter());
         let e = l.get(0, b"a", 0).unwrap();
-        assert_eq!(e.value, s("new"));
-        assert_eq!(e.version, 7);
+        assert_eq!(e.to_value(), s("new"));
+        assert_eq!(e.version(), 7);
     }
     ks.apply_entry(
         8,
@@ -147,8 +147,8 @@ fn keys_in_different_databases_share_a_shard_but_not_a_slot() {
     let mut l = ks.lock_keys([&b"k"[..]].into_iter());
     l.put(0, b"k", s("zero"), 0);
     l.put(3, b"k", s("three"), 0);
-    assert_eq!(l.get(0, b"k", 0).unwrap().value, s("zero"));
-    assert_eq!(l.get(3, b"k", 0).unwrap().value, s("three"));
+    assert_eq!(l.get(0, b"k", 0).unwrap().to_value(), s("zero"));
+    assert_eq!(l.get(3, b"k", 0).unwrap().to_value(), s("three"));
 }
 
 #[test]
@@ -200,8 +200,8 @@ fn replace_all_swaps_everything_keeps_versions_moves_the_clock_and_dirties_watch
     assert_eq!(ks.current_seq(), 51);
     let mut l = ks.lock_all();
     assert!(l.get(0, b"a", 100).is_none());
-    assert_eq!(l.get(0, b"b", 100).unwrap().version, 50);
-    assert_eq!(l.get(5, b"c", 100).unwrap().expires_at_ms, 10_000);
+    assert_eq!(l.get(0, b"b", 100).unwrap().version(), 50);
+    assert_eq!(l.get(5, b"c", 100).unwrap().expires_at_ms(), 10_000);
     assert!(l.get(0, b"gone", 100).is_none());
     assert_eq!(l.db_stats(5), (1, 1));
     assert_eq!(l.records(100).len(), 2);
