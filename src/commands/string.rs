@@ -252,10 +252,7 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
     match c.ks.get(db, key, c.now_ms) {
         None => Ok(None),
         Some(e) => match e.type_name() {
-            "string" => Ok(Some((
-                Bytes::copy_from_slice(e.value()),
-                e.expires_at_ms(),
-            ))),
+            "string" => Ok(Some((Bytes::copy_from_slice(e.value()), e.expires_at_ms()))),
             _ => Err(ERR_WRONGTYPE),
         },
     }

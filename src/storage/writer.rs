@@ -46,8 +46,27 @@ pub(crate) struct Queue {
     pending: BTreeMap<u64, Vec<Effect>>,
     /// The next sequence the writer will take.
     next: u64,
+    /// Every sequence in `next..=contig` is pending (`next - 1` when none is).
+    contig: u64,
+    /// The writer sleeps until this many entries are ready (0: it is not waiting for entries).
+    /// Submitters wake it only when that is reached, so a burst of entries costs one wake-up.
+    want: usize,
     cmds: VecDeque<Cmd>,
     shutdown: bool,
+}
+
+impl Queue {
+    /// Entries ready to write: contiguous from `next`.
+    fn ready(&self) -> usize {
+        usize::try_from((self.contig + 1).saturating_sub(self.next)).unwrap_or(usize::MAX)
+    }
+
+    fn extend_contig(&mut self) {
+        self.contig = self.contig.max(self.next - 1);
+        while self.pending.contains_key(&(self.contig + 1)) {
+            self.contig += 1;
+        }
+    }
 }
 
 /// What the engine knows about the files on disk (for retention, key retirement and INFO).
@@ -61,20 +80,13 @@ pub(crate) struct FileIndex {
     pub snapshots: BTreeMap<u64, KeyId>,
 }
 
-/// How long the writer waits for more entries when a batch is much smaller than the last one.
-const COMMIT_DELAY: Duration = Duration::from_micros(150);
-
-/// How many entries from `q.next` on are contiguous (ready to write), counting up to `cap`.
-fn contiguous_ready(q: &Queue, cap: usize) -> usize {
-    let mut n = 0usize;
-    for (k, _) in q.pending.range(q.next..) {
-        if *k != q.next + n as u64 || n >= cap {
-            break;
-        }
-        n += 1;
-    }
-    n
-}
+/// Under `always`, the longest the writer holds a batch open for more writers, whatever the
+/// fsync time (see [`Writer::run`]).
+const MAX_GROUP_DELAY: Duration = Duration::from_millis(1);
+/// Under `everysec`/`no`, how long entries gather before one write(2) takes them all, unless
+/// [`LAZY_BATCH`] arrive first. Replies do not wait for it.
+const LAZY_DELAY: Duration = Duration::from_micros(250);
+const LAZY_BATCH: usize = 512;
 
 /// Counters for INFO.
 #[derive(Default)]
@@ -116,6 +128,8 @@ impl Shared {
             queue: Mutex::new(Queue {
                 pending: BTreeMap::new(),
                 next: last_seq + 1,
+                contig: last_seq,
+                want: 0,
                 cmds: VecDeque::new(),
                 shutdown: false,
             }),
@@ -140,6 +154,7 @@ impl Shared {
 
     pub fn set_policy(&self, p: SyncPolicy) {
         self.policy.store(policy_to_u8(p), Ordering::Relaxed);
+        let _q = self.queue.lock();
         self.cv.notify_one();
     }
 
@@ -153,7 +168,11 @@ impl Shared {
             return;
         }
         q.pending.insert(seq, effects);
-        if seq == q.next {
+        if seq == q.contig + 1 {
+            q.extend_contig();
+        }
+        if q.want > 0 && q.ready() >= q.want {
+            q.want = 0;
             self.cv.notify_one();
         }
     }
@@ -211,47 +230,61 @@ impl Writer {
     pub fn run(mut self) {
         let sh = self.shared.clone();
         let mut last_sync = Instant::now();
-        // Size of the previous batch: the number of writers that are likely to be active.
+        // Size of the previous batch.
         let mut prev_batch = 0usize;
         let mut written = sh.written.load(Ordering::SeqCst);
         let mut synced = written;
         loop {
             let (batch, cmds, shutdown) = {
                 let mut q = sh.queue.lock();
+                // Group commit under `always`: the writers of the batch just made durable are
+                // being answered and will submit again one round trip from now; the entries
+                // that arrived during the fsync are ready already. Holding the batch open
+                // until about all of them are in (or a fraction of an fsync has passed) lets
+                // one fsync cover them all, instead of settling into two half-size groups
+                // that take turns. One writer alone (goal 1) never waits.
+                // Under `everysec`/`no` the writer gathers entries for a moment so that one
+                // write(2) and one wake-up serve many commands.
+                let (goal, hold) = match sh.policy() {
+                    SyncPolicy::Always => {
+                        let writers = prev_batch + q.ready();
+                        let fsync =
+                            Duration::from_micros(sh.stats.fsync_last_us.load(Ordering::Relaxed));
+                        ((writers * 9 / 10).max(1), (fsync / 2).min(MAX_GROUP_DELAY))
+                    }
+                    SyncPolicy::EverySec | SyncPolicy::No => (LAZY_BATCH, LAZY_DELAY),
+                };
+                let mut held_since: Option<Instant> = None;
                 loop {
-                    let ready = q
-                        .pending
-                        .first_key_value()
-                        .is_some_and(|(k, _)| *k == q.next);
-                    if ready || !q.cmds.is_empty() || q.shutdown {
+                    let ready = q.ready();
+                    if ready >= goal || !q.cmds.is_empty() || q.shutdown {
                         break;
                     }
+                    if ready > 0 {
+                        let deadline = *held_since.get_or_insert_with(Instant::now) + hold;
+                        if Instant::now() >= deadline {
+                            break;
+                        }
+                        q.want = goal;
+                        sh.cv.wait_until(&mut q, deadline);
+                        q.want = 0;
+                        continue;
+                    }
+                    q.want = 1;
                     if written > synced && sh.policy() == SyncPolicy::EverySec {
                         let deadline = last_sync + Duration::from_secs(1);
                         if Instant::now() >= deadline {
+                            q.want = 0;
                             break;
                         }
                         sh.cv.wait_until(&mut q, deadline);
                     } else {
                         sh.cv.wait(&mut q);
                     }
+                    q.want = 0;
                 }
-                // Commit delay: under `always`, when far fewer entries are ready than the last
-                // batch held, the other writers are most likely being woken by the fsync that
-                // just ended and are about to submit. Waiting a moment for them lets one fsync
-                // cover them instead of leaving them for the next full fsync cycle.
-                if sh.policy() == SyncPolicy::Always
-                    && q.cmds.is_empty()
-                    && !q.shutdown
-                    && prev_batch > 2
-                {
-                    let ready = contiguous_ready(&q, prev_batch);
-                    if ready * 2 < prev_batch {
-                        sh.cv.wait_for(&mut q, COMMIT_DELAY);
-                    }
-                }
-                let mut batch: Vec<Entry> = Vec::new();
                 let q = &mut *q;
+                let mut batch: Vec<Entry> = Vec::with_capacity(q.ready());
                 while let Some(e) = q.pending.first_entry() {
                     if *e.key() != q.next {
                         break;
@@ -469,6 +502,7 @@ impl Writer {
         }
         self.seg = Some(SegmentWriter::create(self.fs.clone(), &self.wal_dir, next)?);
         q.next = next;
+        q.contig = next - 1;
         drop(q);
         let mut idx = self.shared.index.lock();
         idx.active_start = next;
