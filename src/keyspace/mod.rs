@@ -45,6 +45,36 @@ pub struct Shard {
     last_seq: u64,
 }
 
+fn touch_watchers(watched: &HashMap<(DbIndex, Bytes), Vec<WatchFlag>>, db: DbIndex, key: &[u8]) {
+    if watched.is_empty() {
+        return;
+    }
+    if let Some(flags) = watched.get(&(db, Bytes::copy_from_slice(key))) {
+        for f in flags {
+            f.store(true, Ordering::Release);
+        }
+    }
+}
+
+fn index_expiry(
+    expires: &mut BTreeSet<(u64, DbIndex, Bytes)>,
+    db: DbIndex,
+    key: &[u8],
+    old: u64,
+    new: u64,
+) {
+    if old == new {
+        return;
+    }
+    let key = Bytes::copy_from_slice(key);
+    if old != 0 {
+        expires.remove(&(old, db, key.clone()));
+    }
+    if new != 0 {
+        expires.insert((new, db, key));
+    }
+}
+
 impl Shard {
     fn new(databases: usize) -> Self {
         Shard {
@@ -56,26 +86,28 @@ impl Shard {
     }
 
     fn touch_watchers(&mut self, db: DbIndex, key: &[u8]) {
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some(flags) = self.watched.get(&(db, Bytes::copy_from_slice(key))) {
-            for f in flags {
-                f.store(true, Ordering::Release);
-            }
-        }
+        touch_watchers(&self.watched, db, key);
     }
 
     fn index_expiry(&mut self, db: DbIndex, key: &[u8], old: u64, new: u64) {
-        if old == new {
-            return;
-        }
-        let key = Bytes::copy_from_slice(key);
-        if old != 0 {
-            self.expires.remove(&(old, db, key.clone()));
-        }
-        if new != 0 {
-            self.expires.insert((new, db, key));
+        index_expiry(&mut self.expires, db, key, old, new);
+    }
+
+    /// The live entry under `key`; one that has expired by `now_ms` is dropped (one lookup).
+    fn get_live(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let Shard {
+            dbs,
+            expires,
+            watched,
+            ..
+        } = self;
+        match dbs.get_mut(db as usize)?.get_live(key, now_ms) {
+            Ok(e) => e,
+            Err(old) => {
+                index_expiry(expires, db, key, old.expires_at_ms(), 0);
+                touch_watchers(watched, db, key);
+                None
+            }
         }
     }
 
@@ -131,19 +163,6 @@ impl Shard {
             return false;
         }
         self.store(rec.db, &rec.key, &rec.value, rec.version, exp)
-    }
-
-    /// Drops `key` if it has expired. Returns true if it did.
-    fn expire_if_needed(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {
-        let expired = self
-            .dbs
-            .get(db as usize)
-            .and_then(|m| m.get(key))
-            .is_some_and(|e| e.is_expired(now_ms));
-        if expired {
-            self.remove_unlogged(db, key);
-        }
-        expired
     }
 
     pub fn len(&self, db: DbIndex) -> usize {
@@ -525,9 +544,7 @@ impl<'a> Locked<'a> {
 
     /// Reads a live entry (dropping it first if it has expired).
     pub fn get(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        let shard = self.shard_mut(key);
-        shard.expire_if_needed(db, key, now_ms);
-        shard.dbs.get(db as usize)?.get(key)
+        self.shard_mut(key).get_live(db, key, now_ms)
     }
 
     pub fn exists(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {

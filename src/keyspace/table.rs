@@ -175,6 +175,16 @@ impl Table {
         }
     }
 
+    /// The entry under `key` unless it has expired by `now_ms`; an expired one is removed and
+    /// returned as `Err` (one lookup either way).
+    pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Result<Option<&Entry>, Entry> {
+        match self.t.find_entry(key_hash(key), |e| e.key() == key) {
+            Err(_) => Ok(None),
+            Ok(o) if o.get().is_expired(now_ms) => Err(o.remove().0),
+            Ok(o) => Ok(Some(o.into_mut())),
+        }
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.t
             .find_entry(key_hash(key), |e| e.key() == key)

@@ -59,13 +59,29 @@ pub fn parse_command(
                 other => return Ok(other),
             }
         }
-        match scan_multibulk(buf, limits)? {
+        let mut spans = Vec::new();
+        let end = match scan_multibulk(buf, limits, &mut spans)? {
             Scan::Incomplete => return Ok(None),
             Scan::Empty(consumed) => {
                 buf.advance(consumed);
                 continue;
             }
-            Scan::Complete => {}
+            Scan::Complete(end) => end,
+        };
+        // Fast path: the scan found every argument; when each is followed by CRLF, the request
+        // is well formed and the arguments are slices of it (no copy). Otherwise the decoder
+        // below reports the error.
+        let crlf = |&(start, len): &(usize, usize)| {
+            buf.get(start + len..start + len + 2) == Some(&b"\r\n"[..])
+        };
+        if spans.iter().all(crlf) {
+            let frame = buf.split_to(end).freeze();
+            return Ok(Some(
+                spans
+                    .into_iter()
+                    .map(|(start, len)| frame.slice(start..start + len))
+                    .collect(),
+            ));
         }
         let (frame, _amt, _) = match decode_bytes_mut(buf) {
             Ok(Some(v)) => v,
@@ -90,7 +106,8 @@ enum Scan {
     Incomplete,
     /// `*0\r\n` or `*-1\r\n`: Redis ignores these.
     Empty(usize),
-    Complete,
+    /// The whole request is in the buffer and ends at this offset.
+    Complete(usize),
 }
 
 /// Reads `<prefix><integer>\r\n` at `pos`; returns the integer and the position after the line.
@@ -115,8 +132,13 @@ fn read_int_line(
     Ok(Some((n, pos + nl + 1)))
 }
 
-/// Walks the headers of the multibulk request at the front of `buf`, enforcing limits.
-fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Scan, ProtocolError> {
+/// Walks the headers of the multibulk request at the front of `buf`, enforcing limits, and
+/// records where each argument's bytes are: (offset, length).
+fn scan_multibulk(
+    buf: &[u8],
+    limits: Limits,
+    spans: &mut Vec<(usize, usize)>,
+) -> Result<Scan, ProtocolError> {
     let Some((count, mut pos)) = read_int_line(buf, 0, "multibulk")? else {
         return Ok(Scan::Incomplete);
     };
@@ -126,6 +148,7 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Scan, ProtocolError> {
     if count <= 0 {
         return Ok(Scan::Empty(pos));
     }
+    spans.reserve((count as usize).min(1024));
     for _ in 0..count {
         match buf.get(pos) {
             None => return Ok(Scan::Incomplete),
@@ -142,9 +165,10 @@ fn scan_multibulk(buf: &[u8], limits: Limits) -> Result<Scan, ProtocolError> {
         if end > buf.len() as u64 {
             return Ok(Scan::Incomplete);
         }
+        spans.push((next, len as usize));
         pos = end as usize;
     }
-    Ok(Scan::Complete)
+    Ok(Scan::Complete(pos))
 }
 
 /// Parses one inline command (`SET a b\r\n`), splitting on spaces with Redis-style quotes.

@@ -38,6 +38,17 @@ pub const WAL_FLAG_TIMED: u32 = 1;
 /// One WAL entry: a sequence number and the effects of that command / transaction.
 pub type Entry = (u64, Vec<Effect>);
 
+/// One WAL entry already serialized by [`encode_entry`]: (sequence, msgpack bytes).
+pub type EncodedEntry = (u64, Vec<u8>);
+
+/// Serializes one entry as it appears in a frame's array: msgpack `[seq, [effects...]]`.
+pub fn encode_entry(seq: u64, effects: &[Effect], out: &mut Vec<u8>) -> Result<()> {
+    rmp_serde::encode::write(out, &(seq, effects)).map_err(|e| StorageError::Encode {
+        op: "encoding a WAL entry",
+        detail: e.to_string(),
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generic sealed frame
 // ---------------------------------------------------------------------------------------------
@@ -666,6 +677,26 @@ pub fn encode_wal_frames(
     time_ms: Option<u64>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    let mut encoded = Vec::with_capacity(entries.len());
+    for (seq, effects) in entries {
+        let mut b = Vec::new();
+        encode_entry(*seq, effects, &mut b)?;
+        encoded.push((*seq, b));
+    }
+    seal_wal_frames(segment_start, key_id, key, &encoded, cap, time_ms, out)
+}
+
+/// [`encode_wal_frames`] for entries serialized beforehand (the server serializes each entry on
+/// the thread that ran the command; only sealing happens on the writer thread).
+pub fn seal_wal_frames(
+    segment_start: u64,
+    key_id: KeyId,
+    key: &SecretKey,
+    entries: &[EncodedEntry],
+    cap: usize,
+    time_ms: Option<u64>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let (array_at, flags) = match time_ms {
         Some(_) => (8, WAL_FLAG_TIMED),
         None => (0, 0),
@@ -673,7 +704,6 @@ pub fn encode_wal_frames(
     let mut plain: Vec<u8> = Vec::new();
     let mut first = 0u64;
     let mut count = 0u32;
-    let mut scratch = Vec::new();
     let flush = |plain: &mut Vec<u8>, first: u64, count: u32, out: &mut Vec<u8>| -> Result<()> {
         if count == 0 {
             return Ok(());
@@ -693,13 +723,8 @@ pub fn encode_wal_frames(
             out,
         )
     };
-    for entry in entries {
-        scratch.clear();
-        rmp_serde::encode::write(&mut scratch, entry).map_err(|e| StorageError::Encode {
-            op: "encoding a WAL entry",
-            detail: e.to_string(),
-        })?;
-        if count > 0 && plain.len() - array_at + scratch.len() > cap {
+    for (seq, bytes) in entries {
+        if count > 0 && plain.len() - array_at + bytes.len() > cap {
             flush(&mut plain, first, count, out)?;
             count = 0;
         }
@@ -709,9 +734,9 @@ pub fn encode_wal_frames(
                 plain.extend_from_slice(&t.to_le_bytes());
             }
             plain.extend_from_slice(&[0xdd, 0, 0, 0, 0]);
-            first = entry.0;
+            first = *seq;
         }
-        plain.extend_from_slice(&scratch);
+        plain.extend_from_slice(bytes);
         count += 1;
     }
     flush(&mut plain, first, count, out)

@@ -1,9 +1,10 @@
 //! The WAL writer thread: group commit.
 //!
 //! Owns: the active [`SegmentWriter`], the queue of submitted entries, and publishing the
-//! written and durable watermarks. Each round it takes every contiguous submitted entry, encodes
-//! and seals them into as few frames as possible (serialization and encryption happen here,
-//! never on the submitting thread), writes them with one write call, fdatasyncs once (per the
+//! written and durable watermarks. Submitters serialize their entry (msgpack, on their own
+//! thread, so it is freed where it was allocated); each round the writer takes every contiguous
+//! submitted entry and seals them into as few frames as possible (encryption and checksums
+//! happen here, never on a command thread), writes them with one write call, fdatasyncs once (per the
 //! sync policy), and only then publishes the durable sequence; while it syncs, submitters keep
 //! filling the queue for the next round. Invariants: entries reach the file in sequence order
 //! with no gaps (early arrivals wait in the queue); `durable <= written`; durable only covers
@@ -22,7 +23,9 @@ use tokio::sync::watch;
 
 use super::crypto::{KeyId, SecretKey};
 use super::error::{Result, StorageError};
-use super::wal::{encode_wal_frames, Entry, SegmentName, SegmentWriter, FRAME_PLAINTEXT_CAP};
+use super::wal::{
+    encode_entry, seal_wal_frames, EncodedEntry, SegmentName, SegmentWriter, FRAME_PLAINTEXT_CAP,
+};
 use super::{Durable, SyncPolicy};
 use crate::keyspace::Effect;
 
@@ -43,11 +46,13 @@ pub(crate) enum Cmd {
 }
 
 pub(crate) struct Queue {
-    pending: BTreeMap<u64, Vec<Effect>>,
+    /// Slot `i` holds entry `next + i` once submitted (entries can arrive out of order; `None`
+    /// marks one not yet submitted). Never ends in `None`.
+    pending: VecDeque<Option<Vec<u8>>>,
     /// The next sequence the writer will take.
     next: u64,
-    /// Every sequence in `next..=contig` is pending (`next - 1` when none is).
-    contig: u64,
+    /// How many slots from the front are filled (ready to write).
+    ready: usize,
     /// The writer sleeps until this many entries are ready (0: it is not waiting for entries).
     /// Submitters wake it only when that is reached, so a burst of entries costs one wake-up.
     want: usize,
@@ -58,14 +63,39 @@ pub(crate) struct Queue {
 impl Queue {
     /// Entries ready to write: contiguous from `next`.
     fn ready(&self) -> usize {
-        usize::try_from((self.contig + 1).saturating_sub(self.next)).unwrap_or(usize::MAX)
+        self.ready
     }
 
-    fn extend_contig(&mut self) {
-        self.contig = self.contig.max(self.next - 1);
-        while self.pending.contains_key(&(self.contig + 1)) {
-            self.contig += 1;
+    fn insert(&mut self, seq: u64, entry: Vec<u8>) {
+        let Ok(i) = usize::try_from(seq - self.next) else {
+            return;
+        };
+        if i >= self.pending.len() {
+            self.pending.resize_with(i + 1, || None);
         }
+        if let Some(slot) = self.pending.get_mut(i) {
+            *slot = Some(entry);
+        }
+        while self.pending.get(self.ready).is_some_and(Option::is_some) {
+            self.ready += 1;
+        }
+    }
+
+    /// Takes every ready entry.
+    fn take_ready(&mut self) -> Vec<EncodedEntry> {
+        let n = self.ready;
+        let mut out = Vec::with_capacity(n);
+        for (i, slot) in self.pending.drain(..n).enumerate() {
+            if let Some(b) = slot {
+                out.push((self.next + i as u64, b));
+            }
+        }
+        self.next += n as u64;
+        self.ready = 0;
+        while self.pending.get(self.ready).is_some_and(Option::is_some) {
+            self.ready += 1;
+        }
+        out
     }
 }
 
@@ -126,9 +156,9 @@ impl Shared {
         });
         Shared {
             queue: Mutex::new(Queue {
-                pending: BTreeMap::new(),
+                pending: VecDeque::new(),
                 next: last_seq + 1,
-                contig: last_seq,
+                ready: 0,
                 want: 0,
                 cmds: VecDeque::new(),
                 shutdown: false,
@@ -158,19 +188,23 @@ impl Shared {
         self.cv.notify_one();
     }
 
-    /// Queues one entry; wakes the writer only when it can make progress.
+    /// Serializes and queues one entry; wakes the writer only when it can make progress.
     pub fn submit(&self, seq: u64, effects: Vec<Effect>) {
         if self.poisoned.load(Ordering::Relaxed) {
             return;
         }
+        let mut bytes = Vec::with_capacity(64);
+        if let Err(e) = encode_entry(seq, &effects, &mut bytes) {
+            // The sequence can never be written: nothing after it may be either.
+            self.poison(&e);
+            return;
+        }
+        drop(effects);
         let mut q = self.queue.lock();
         if q.shutdown || seq < q.next {
             return;
         }
-        q.pending.insert(seq, effects);
-        if seq == q.contig + 1 {
-            q.extend_contig();
-        }
+        q.insert(seq, bytes);
         if q.want > 0 && q.ready() >= q.want {
             q.want = 0;
             self.cv.notify_one();
@@ -284,14 +318,7 @@ impl Writer {
                     q.want = 0;
                 }
                 let q = &mut *q;
-                let mut batch: Vec<Entry> = Vec::with_capacity(q.ready());
-                while let Some(e) = q.pending.first_entry() {
-                    if *e.key() != q.next {
-                        break;
-                    }
-                    batch.push(e.remove_entry());
-                    q.next += 1;
-                }
+                let batch = q.take_ready();
                 if !batch.is_empty() {
                     prev_batch = batch.len();
                 }
@@ -361,10 +388,7 @@ impl Writer {
             if shutdown {
                 let more = {
                     let q = sh.queue.lock();
-                    q.pending
-                        .first_key_value()
-                        .is_some_and(|(k, _)| *k == q.next)
-                        || !q.cmds.is_empty()
+                    q.ready() > 0 || !q.cmds.is_empty()
                 };
                 if more {
                     continue;
@@ -397,7 +421,7 @@ impl Writer {
     /// Writes one batch, syncs per policy, rotates by size.
     fn round(
         &mut self,
-        batch: &[Entry],
+        batch: &[EncodedEntry],
         written: &mut u64,
         synced: &mut u64,
         last_sync: &mut Instant,
@@ -410,7 +434,7 @@ impl Writer {
             self.last_time_ms = now;
             let seg = self.active()?;
             let mut buf = Vec::new();
-            encode_wal_frames(
+            seal_wal_frames(
                 seg.start(),
                 key_id,
                 &key,
@@ -502,7 +526,7 @@ impl Writer {
         }
         self.seg = Some(SegmentWriter::create(self.fs.clone(), &self.wal_dir, next)?);
         q.next = next;
-        q.contig = next - 1;
+        q.ready = 0;
         drop(q);
         let mut idx = self.shared.index.lock();
         idx.active_start = next;
