@@ -156,20 +156,17 @@ async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     shared.clients.unregister(conn.id);
 }
 
-type DurableRx = Option<tokio::sync::watch::Receiver<crate::storage::Durable>>;
-
 /// Replies go out once the WAL is durable up to what they reveal.
 async fn flush(
     shared: &Shared,
     sock: &mut TcpStream,
     conn: &mut ConnState,
     out: &mut ReplyWriter,
-    rx: &mut DurableRx,
 ) -> std::io::Result<()> {
     if out.buf.is_empty() {
         return Ok(());
     }
-    if !persistence::wait_durable(shared, rx, conn.need_seq).await {
+    if !persistence::wait_durable(shared, conn.need_seq).await {
         return Err(std::io::Error::other(
             "WAL poisoned before the reply was durable",
         ));
@@ -188,7 +185,6 @@ async fn connection_loop(
     sock: &mut TcpStream,
     conn: &mut ConnState,
 ) -> std::io::Result<()> {
-    let mut rx: DurableRx = shared.storage.as_ref().map(|s| s.durable());
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut out = ReplyWriter::new();
     let mut stop = shared.shutdown.subscribe();
@@ -239,7 +235,7 @@ async fn connection_loop(
                 Ok(None) => break,
                 Err(e) => {
                     out.error(&format!("ERR {e}"));
-                    flush(shared, sock, conn, &mut out, &mut rx).await?;
+                    flush(shared, sock, conn, &mut out).await?;
                     return Ok(());
                 }
             };
@@ -248,15 +244,15 @@ async fn connection_loop(
             match after {
                 After::Nothing => {}
                 After::Close => {
-                    flush(shared, sock, conn, &mut out, &mut rx).await?;
+                    flush(shared, sock, conn, &mut out).await?;
                     return Ok(());
                 }
                 After::Sleep(d) => {
-                    flush(shared, sock, conn, &mut out, &mut rx).await?;
+                    flush(shared, sock, conn, &mut out).await?;
                     tokio::time::sleep(d).await;
                 }
                 After::Shutdown { save } => {
-                    flush(shared, sock, conn, &mut out, &mut rx).await?;
+                    flush(shared, sock, conn, &mut out).await?;
                     shared.request_shutdown(save);
                     return Ok(());
                 }
@@ -269,7 +265,7 @@ async fn connection_loop(
                     numreplicas,
                     timeout_ms,
                 } => {
-                    flush(shared, sock, conn, &mut out, &mut rx).await?;
+                    flush(shared, sock, conn, &mut out).await?;
                     let (local, replicas) = persistence::wait_aof(
                         shared,
                         conn.need_seq,
@@ -284,17 +280,17 @@ async fn connection_loop(
                 }
             }
             if out.buf.len() > 64 * 1024 {
-                flush(shared, sock, conn, &mut out, &mut rx).await?;
+                flush(shared, sock, conn, &mut out).await?;
             }
         }
         if buf.len() as i64 > qbuf_limit {
             out.error(
                 "ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)",
             );
-            flush(shared, sock, conn, &mut out, &mut rx).await?;
+            flush(shared, sock, conn, &mut out).await?;
             return Ok(());
         }
-        flush(shared, sock, conn, &mut out, &mut rx).await?;
+        flush(shared, sock, conn, &mut out).await?;
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }

@@ -146,28 +146,14 @@ pub fn open(config: &Config, ks: &Arc<Keyspace>) -> Result<Arc<Storage>, String>
 
 /// Waits until every entry up to `seq` is durable, under `appendfsync always`; under the other
 /// policies replies do not wait. False if the WAL is poisoned first: the reply must not go out.
-pub async fn wait_durable(
-    shared: &Shared,
-    rx: &mut Option<tokio::sync::watch::Receiver<crate::storage::Durable>>,
-    seq: u64,
-) -> bool {
-    let (Some(storage), Some(rx)) = (shared.storage.as_ref(), rx.as_mut()) else {
+pub async fn wait_durable(shared: &Shared, seq: u64) -> bool {
+    let Some(storage) = shared.storage.as_ref() else {
         return true;
     };
     if storage.sync_policy() != SyncPolicy::Always {
         return true;
     }
-    let d = *rx.borrow();
-    if d.seq >= seq {
-        return true;
-    }
-    if d.poisoned {
-        return false;
-    }
-    match rx.wait_for(|d| d.seq >= seq || d.poisoned).await {
-        Ok(d) => d.seq >= seq,
-        Err(_) => false,
-    }
+    storage.wait_durable(seq).await
 }
 
 // ---- snapshots -------------------------------------------------------------------------------

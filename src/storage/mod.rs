@@ -422,6 +422,12 @@ impl Storage {
         self.durable_rx.clone()
     }
 
+    /// Resolves once every entry <= `seq` is durable (true) or the WAL is poisoned (false).
+    /// Wakes only when the watermark covers `seq`.
+    pub fn wait_durable(&self, seq: u64) -> writer::DurableWait<'_> {
+        self.shared.wait_durable(seq)
+    }
+
     /// Highest sequence written to the file (not necessarily synced).
     pub fn written_seq(&self) -> u64 {
         self.shared.written.load(Ordering::SeqCst)

@@ -14,8 +14,11 @@
 //! for a seal.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -136,6 +139,9 @@ pub(crate) struct Shared {
     pub poisoned: AtomicBool,
     policy: AtomicU8,
     pub durable_tx: watch::Sender<Durable>,
+    /// Tasks waiting for the durable watermark to reach a sequence: only those whose sequence
+    /// a publish covers are woken (the watch channel would wake every waiting connection).
+    waiters: Mutex<Vec<(u64, Waker)>>,
     pub stats: Stats,
     pub index: Mutex<FileIndex>,
 }
@@ -169,6 +175,7 @@ impl Shared {
             poisoned: AtomicBool::new(false),
             policy: AtomicU8::new(policy_to_u8(policy)),
             durable_tx,
+            waiters: Mutex::new(Vec::new()),
             stats: Stats::default(),
             index: Mutex::new(index),
         }
@@ -236,12 +243,71 @@ impl Shared {
             seq,
             poisoned: true,
         });
+        self.wake_waiters(u64::MAX);
     }
 
     fn publish_durable(&self, seq: u64) {
         self.durable_seq.store(seq, Ordering::SeqCst);
         let poisoned = self.poisoned.load(Ordering::SeqCst);
         self.durable_tx.send_replace(Durable { seq, poisoned });
+        self.wake_waiters(seq);
+    }
+
+    /// Wakes the waiters whose sequence is <= `seq` (their futures then read the watermark).
+    fn wake_waiters(&self, seq: u64) {
+        let ready: Vec<Waker> = {
+            let mut w = self.waiters.lock();
+            if w.is_empty() {
+                return;
+            }
+            w.extract_if(.., |(s, _)| *s <= seq)
+                .map(|(_, k)| k)
+                .collect()
+        };
+        for k in ready {
+            k.wake();
+        }
+    }
+
+    /// Resolves once every entry <= `seq` is durable (true) or the WAL is poisoned (false).
+    pub fn wait_durable(&self, seq: u64) -> DurableWait<'_> {
+        DurableWait { sh: self, seq }
+    }
+}
+
+/// See [`Shared::wait_durable`].
+pub struct DurableWait<'a> {
+    sh: &'a Shared,
+    seq: u64,
+}
+
+impl DurableWait<'_> {
+    fn check(&self) -> Option<bool> {
+        if self.sh.durable_seq.load(Ordering::SeqCst) >= self.seq {
+            Some(true)
+        } else if self.sh.poisoned.load(Ordering::SeqCst) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+impl Future for DurableWait<'_> {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        if let Some(r) = self.check() {
+            return Poll::Ready(r);
+        }
+        let mut w = self.sh.waiters.lock();
+        // Publishers store the watermark before they take this lock: checking again under it
+        // means no publish can slip between the check and the registration.
+        if let Some(r) = self.check() {
+            return Poll::Ready(r);
+        }
+        w.push((self.seq, cx.waker().clone()));
+        Poll::Pending
     }
 }
 
