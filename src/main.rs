@@ -29,7 +29,10 @@ fn usage() -> String {
 }
 
 /// Splits `[CONFIG_FILE] [--name value ...]`.
-fn parse_server_args(args: &[String]) -> Result<(Option<PathBuf>, Vec<(String, String)>)> {
+/// (config file, `--name value` overrides)
+type ServerArgs = (Option<PathBuf>, Vec<(String, String)>);
+
+fn parse_server_args(args: &[String]) -> Result<ServerArgs> {
     let mut file = None;
     let mut flags = Vec::new();
     let mut i = 0;

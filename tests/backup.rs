@@ -58,9 +58,12 @@ fn dbsize(c: &mut redis::Connection) -> i64 {
     redis::cmd("DBSIZE").query(c).unwrap()
 }
 
-/// A populated server: binary keys and values, TTLs, three databases. Returns what each key
-/// should look like: (db, key, value, version, has_ttl).
-fn populate(c: &mut redis::Connection) -> Vec<(i64, Vec<u8>, Vec<u8>, u64, bool)> {
+/// What a key should look like: (db, key, value, version, has_ttl).
+type KeyState = (i64, Vec<u8>, Vec<u8>, u64, bool);
+
+/// A populated server: binary keys and values, TTLs, three databases. Returns every key's
+/// [`KeyState`].
+fn populate(c: &mut redis::Connection) -> Vec<KeyState> {
     let mut want = Vec::new();
     for (db, key, val, ttl) in [
         (0, b"plain".to_vec(), b"value".to_vec(), false),
@@ -109,7 +112,7 @@ fn populate(c: &mut redis::Connection) -> Vec<(i64, Vec<u8>, Vec<u8>, u64, bool)
     want
 }
 
-fn check(c: &mut redis::Connection, want: &[(i64, Vec<u8>, Vec<u8>, u64, bool)]) {
+fn check(c: &mut redis::Connection, want: &[KeyState]) {
     for (db, key, val, ver, ttl) in want {
         select(c, *db);
         let got: Option<Vec<u8>> = c.get(key).unwrap();

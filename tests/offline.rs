@@ -147,12 +147,12 @@ fn assert_state(c: &mut Connection, model: &Model, what: &str) {
     }
 }
 
+/// A key a write touched, with its new (value, absolute expiry), or `None` for an expiry-only
+/// change.
+type Touched<'a> = (&'a str, Option<(String, Option<u64>)>);
+
 /// Records the model after a write: `touched` keys get their live version (or vanish).
-fn record(
-    c: &mut Connection,
-    model: &mut Model,
-    touched: &[(&str, Option<(String, Option<u64>)>)],
-) {
+fn record(c: &mut Connection, model: &mut Model, touched: &[Touched]) {
     for (k, v) in touched {
         match (version(c, k), v) {
             (Some(ver), Some((val, exp))) => {
@@ -781,6 +781,7 @@ fn verify_passes_a_clean_dir_and_detects_every_corruption_kind() {
     assert!(out.contains("SOUND"), "{out}");
 
     let tmp = tempfile::tempdir().unwrap();
+    #[allow(clippy::type_complexity)] // (name, file, damage, exit code, message): read in place
     let cases: Vec<(&str, String, Box<dyn Fn(&Path)>, i32, &str)> = vec![
         (
             "sealed",

@@ -294,6 +294,38 @@ pub fn key_shards(shared: &Shared, spec: &CommandSpec, argv: &[Bytes], out: &mut
     }
 }
 
+/// Builds a spec; `keys` is (first, last, step) as in Redis's COMMAND output.
+#[allow(clippy::too_many_arguments)]
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: &'static [&'static str],
+    keys: (i32, i32, i32),
+    acl: &'static [&'static str],
+    scope: Scope,
+    group: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        acl,
+        group,
+        summary,
+        since: "1.0.0",
+        scope,
+        handler,
+    }
+}
+
+pub const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
+pub const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,35 +359,3 @@ mod tests {
         assert_eq!(get.key_indices(2), vec![1]);
     }
 }
-
-/// Builds a spec; `keys` is (first, last, step) as in Redis's COMMAND output.
-#[allow(clippy::too_many_arguments)]
-pub const fn spec(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    keys: (i32, i32, i32),
-    acl: &'static [&'static str],
-    scope: Scope,
-    group: &'static str,
-    summary: &'static str,
-    handler: Handler,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        step: keys.2,
-        acl,
-        group,
-        summary,
-        since: "1.0.0",
-        scope,
-        handler,
-    }
-}
-
-pub const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
-pub const ONE_KEY: (i32, i32, i32) = (1, 1, 1);

@@ -136,6 +136,20 @@ impl Shard {
         old.is_none()
     }
 
+    /// [`Shard::store`] for replay: skipped when the key already has a version >= `version`
+    /// (a fuzzy snapshot holds it); one table lookup.
+    fn replay_put(&mut self, db: DbIndex, key: &[u8], value: &Value, version: u64, exp: u64) {
+        let Some(map) = self.dbs.get_mut(db as usize) else {
+            return;
+        };
+        let Value::String(v) = value;
+        if let Some(old_exp) = map.store_if_older(key, v, version, exp) {
+            self.index_expiry(db, key, old_exp, exp);
+            self.touch_watchers(db, key);
+            self.last_seq = self.last_seq.max(version);
+        }
+    }
+
     /// Changes the expiry of a present key and stamps `version`. False if absent.
     fn change_expiry(&mut self, db: DbIndex, key: &[u8], exp: u64, version: u64) -> bool {
         let Some(e) = self.dbs.get_mut(db as usize).and_then(|m| m.get_mut(key)) else {
@@ -362,14 +376,11 @@ impl Keyspace {
                     expires_at_ms,
                 } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    if s.version_of(*db, key).is_some_and(|v| v >= seq) {
-                        continue;
-                    }
-                    s.store(*db, key, value, seq, expires_at_ms.unwrap_or(0));
+                    s.replay_put(*db, key, value, seq, expires_at_ms.unwrap_or(0));
                 }
                 Effect::Del { db, key } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    if !s.version_of(*db, key).is_some_and(|v| v >= seq) {
+                    if s.version_of(*db, key).is_none_or(|v| v < seq) {
                         s.remove_unlogged(*db, key);
                     }
                 }

@@ -185,6 +185,33 @@ impl Table {
         }
     }
 
+    /// Replay's store: writes a new entry for `key` unless the present one already has a
+    /// version >= `version` (one lookup). `None` if skipped; otherwise the replaced entry's
+    /// expiry (0 for none or a new key).
+    pub fn store_if_older(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        version: u64,
+        expires_at_ms: u64,
+    ) -> Option<u64> {
+        let h = key_hash(key);
+        match self.t.entry(h, |x| x.key() == key, |x| key_hash(x.key())) {
+            Slot::Occupied(mut o) => {
+                if o.get().version() >= version {
+                    return None;
+                }
+                let old =
+                    std::mem::replace(o.get_mut(), Entry::new(key, value, version, expires_at_ms));
+                Some(old.expires_at_ms())
+            }
+            Slot::Vacant(v) => {
+                v.insert(Entry::new(key, value, version, expires_at_ms));
+                Some(0)
+            }
+        }
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.t
             .find_entry(key_hash(key), |e| e.key() == key)
