@@ -24,7 +24,8 @@ pub struct ClientInfo {
     pub last_cmd: AtomicUsize,
     /// Subcommand of the last command when it was a container (`client|list`).
     pub last_sub: Mutex<String>,
-    pub last_active: Mutex<Instant>,
+    /// Milliseconds after `created` of the last read (an atomic: written on every request).
+    pub last_active_ms: AtomicU64,
     pub in_multi: AtomicBool,
     pub watching: AtomicUsize,
     pub no_evict: AtomicBool,
@@ -54,7 +55,9 @@ impl ClientInfo {
         };
         let now = Instant::now();
         let age = now.duration_since(self.created).as_secs();
-        let idle = now.duration_since(*self.last_active.lock()).as_secs();
+        let active = self.created
+            + std::time::Duration::from_millis(self.last_active_ms.load(Ordering::Relaxed));
+        let idle = now.saturating_duration_since(active).as_secs();
         let multi = if self.in_multi.load(Ordering::Relaxed) {
             0
         } else {
@@ -115,7 +118,7 @@ impl Clients {
             resp: AtomicU8::new(2),
             last_cmd: AtomicUsize::new(usize::MAX),
             last_sub: Mutex::new(String::new()),
-            last_active: Mutex::new(now),
+            last_active_ms: AtomicU64::new(0),
             in_multi: AtomicBool::new(false),
             watching: AtomicUsize::new(0),
             no_evict: AtomicBool::new(false),

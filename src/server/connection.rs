@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -189,6 +189,10 @@ async fn connection_loop(
     let mut out = ReplyWriter::new();
     let mut stop = shared.shutdown.subscribe();
     let info = conn.info.clone();
+    // Made once and polled by reference: a fresh `notified()`/`changed()` per read would
+    // register and deregister a waiter (two mutex round trips each) on every request.
+    let mut killed = std::pin::pin!(info.kill_notify.notified());
+    let mut stopping = std::pin::pin!(stop.changed());
     // Limits read from the configuration, refreshed only when CONFIG SET changed something.
     let mut limits_gen = u64::MAX;
     let (mut timeout, mut limits, mut qbuf_limit) = (0i64, Limits::default(), 0i64);
@@ -214,8 +218,8 @@ async fn connection_loop(
         };
         let n = tokio::select! {
             r = sock.read_buf(&mut buf) => r?,
-            _ = info.kill_notify.notified() => return Ok(()),
-            _ = stop.changed() => return Ok(()),
+            _ = &mut killed => return Ok(()),
+            _ = &mut stopping => return Ok(()),
             _ = idle => return Ok(()),
         };
         if n == 0 {
@@ -228,7 +232,9 @@ async fn connection_loop(
             .stats
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
-        *info.last_active.lock() = Instant::now();
+        let since = info.created.elapsed().as_millis();
+        info.last_active_ms
+            .store(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
         loop {
             let argv = match resp::parse_command(&mut buf, limits) {
                 Ok(Some(argv)) => argv,
