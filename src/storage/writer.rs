@@ -118,8 +118,8 @@ pub(crate) struct FileIndex {
 const MAX_GROUP_DELAY: Duration = Duration::from_millis(1);
 /// Under `everysec`/`no`, how long entries gather before one write(2) takes them all, unless
 /// [`LAZY_BATCH`] arrive first. Replies do not wait for it.
-const LAZY_DELAY: Duration = Duration::from_micros(250);
-const LAZY_BATCH: usize = 512;
+const LAZY_DELAY: Duration = Duration::from_millis(1);
+const LAZY_BATCH: usize = 2048;
 
 /// Counters for INFO.
 #[derive(Default)]
