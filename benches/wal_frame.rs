@@ -18,7 +18,8 @@ use std::time::Duration;
 use vaylix::keyspace::{Effect, Value};
 use vaylix::storage::keyring::Keyring;
 use vaylix::storage::wal::{
-    encode_wal_frames, open_frame, Entry, FrameReader, RawItem, FRAME_PLAINTEXT_CAP, WAL_MAGIC,
+    encode_wal_frames, open_frame, Entry, FrameReader, RawItem, FRAME_PLAINTEXT_CAP,
+    WAL_FLAG_TIMED, WAL_MAGIC,
 };
 
 const SEGMENT_START: u64 = 1;
@@ -61,7 +62,12 @@ fn decode_all(keys: &Keyring, bytes: &[u8]) -> usize {
                     body,
                 )
                 .expect("authentic frame");
-                let entries: Vec<Entry> = rmp_serde::from_slice(&plain).expect("decodable");
+                // Timed frames start with the 8-byte commit time.
+                let payload = match header.flags & WAL_FLAG_TIMED {
+                    0 => &plain[..],
+                    _ => &plain[8..],
+                };
+                let entries: Vec<Entry> = rmp_serde::from_slice(payload).expect("decodable");
                 n += black_box(entries).len();
             }
             RawItem::End => return n,

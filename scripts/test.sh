@@ -46,6 +46,8 @@ BIN="$PWD/target/release/vaylix"
 
 log "cargo test --release"
 cargo test --release
+log "cargo bench targets, each routine once (no timing)"
+cargo test --release --benches
 
 log "redis-py suite (RESP2 + RESP3)"
 VAYLIX_BIN="$BIN" python3 -m pytest -q integration/python
