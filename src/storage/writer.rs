@@ -4,9 +4,9 @@
 //! written and durable watermarks. Submitters serialize their entry (msgpack, on their own
 //! thread, so it is freed where it was allocated); each round the writer takes every contiguous
 //! submitted entry and seals them into as few frames as possible (encryption and checksums
-//! happen here, never on a command thread), writes them with one write call, fdatasyncs once (per the
-//! sync policy), and only then publishes the durable sequence; while it syncs, submitters keep
-//! filling the queue for the next round. Invariants: entries reach the file in sequence order
+//! happen here, never on a command thread), writes them with one write call, fdatasyncs once
+//! (per the sync policy), and only then publishes the durable sequence (waking only the waiters
+//! it covers); while it syncs, submitters keep filling the queue for the next round. Invariants: entries reach the file in sequence order
 //! with no gaps (early arrivals wait in the queue); `durable <= written`; durable only covers
 //! bytes that were fdatasync'ed; the first failed write or fsync poisons the WAL for good (never
 //! retried, nothing later is written, durable never advances again). Segments rotate only
