@@ -6,9 +6,9 @@
 //! submitted entry and seals them into as few frames as possible (encryption and checksums
 //! happen here, never on a command thread), writes them with one write call, fdatasyncs once
 //! (per the sync policy), and only then publishes the durable sequence (waking only the waiters
-//! it covers); while it syncs, submitters keep filling the queue for the next round. Invariants: entries reach the file in sequence order
-//! with no gaps (early arrivals wait in the queue); `durable <= written`; durable only covers
-//! bytes that were fdatasync'ed; the first failed write or fsync poisons the WAL for good (never
+//! it covers); while it syncs, submitters keep filling the queue for the next round.
+//! Invariants: entries reach the file in sequence order with no gaps (early arrivals wait in the
+//! queue); `durable <= written`; durable only covers bytes that were fdatasync'ed; the first failed write or fsync poisons the WAL for good (never
 //! retried, nothing later is written, durable never advances again). Segments rotate only
 //! between frames, when the active segment reaches `wal_segment_size`, or when a snapshot asks
 //! for a seal.
