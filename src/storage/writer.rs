@@ -8,10 +8,10 @@
 //! (per the sync policy), and only then publishes the durable sequence (waking only the waiters
 //! it covers); while it syncs, submitters keep filling the queue for the next round.
 //! Invariants: entries reach the file in sequence order with no gaps (early arrivals wait in the
-//! queue); `durable <= written`; durable only covers bytes that were fdatasync'ed; the first failed write or fsync poisons the WAL for good (never
-//! retried, nothing later is written, durable never advances again). Segments rotate only
-//! between frames, when the active segment reaches `wal_segment_size`, or when a snapshot asks
-//! for a seal.
+//! queue); `durable <= written`; durable only covers bytes that were fdatasync'ed; the first
+//! failed write or fsync poisons the WAL for good (never retried, nothing later is written,
+//! durable never advances again). Segments rotate only between frames, when the active segment
+//! reaches `wal_segment_size`, or when a snapshot asks for a seal.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
