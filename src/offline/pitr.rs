@@ -166,6 +166,8 @@ impl Timeline {
         let mut segs = Vec::new();
         let mut frames = Vec::new();
         let mut prev_mtime = None;
+        // Every frame is read (for its time): as long as recovery's reading, so show progress.
+        let pb = super::progress(listing.segments.iter().map(|s| s.len).sum(), "reading WAL");
         for s in &listing.segments {
             let (mut first_time_ms, mut last_time_ms) = (None, None);
             let scan = dir::scan_segment(&dirs, s.name, &keyring, &mut |f| {
@@ -182,6 +184,7 @@ impl Timeline {
             })
             .map_err(|(e, _)| anyhow!("{e}"))
             .with_context(|| format!("reading {} (run `vaylix storage verify`)", s.name.rel()))?;
+            pb.inc(s.len);
             segs.push(SegPoint {
                 name: s.name,
                 first: s.name.start(),
@@ -195,6 +198,7 @@ impl Timeline {
             });
             prev_mtime = Some(s.mtime_ms);
         }
+        pb.finish_and_clear();
         // WAL coverage and gaps.
         let mut wal_gaps = Vec::new();
         let mut cover: Vec<(u64, u64)> = Vec::new();
