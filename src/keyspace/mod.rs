@@ -433,18 +433,8 @@ impl Keyspace {
     pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Record)) {
         let s = self.lock_shard(i);
         for (db, map) in s.dbs.iter().enumerate() {
-            for e in map.iter() {
-                if e.is_expired(now_ms) {
-                    continue;
-                }
-                let rec = Record {
-                    db: db as DbIndex,
-                    key: Bytes::copy_from_slice(e.key()),
-                    value: e.to_value(),
-                    version: e.version(),
-                    expires_at_ms: e.expiry(),
-                };
-                f(&rec);
+            for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
+                f(&e.to_record(db as DbIndex));
             }
         }
     }
@@ -650,15 +640,11 @@ impl Locked<'_> {
         let mut out = Vec::new();
         for (_, s) in &self.guards {
             for (db, map) in s.dbs.iter().enumerate() {
-                for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
-                    out.push(Record {
-                        db: db as DbIndex,
-                        key: Bytes::copy_from_slice(e.key()),
-                        value: e.to_value(),
-                        version: e.version(),
-                        expires_at_ms: e.expiry(),
-                    });
-                }
+                out.extend(
+                    map.iter()
+                        .filter(|e| !e.is_expired(now_ms))
+                        .map(|e| e.to_record(db as DbIndex)),
+                );
             }
         }
         out

@@ -87,6 +87,17 @@ impl Entry {
         Value::String(Bytes::copy_from_slice(self.value()))
     }
 
+    /// The whole key as a snapshot or backup holds it (copied out of the block).
+    pub fn to_record(&self, db: super::DbIndex) -> super::Record {
+        super::Record {
+            db,
+            key: Bytes::copy_from_slice(self.key()),
+            value: self.to_value(),
+            version: self.version(),
+            expires_at_ms: self.expiry(),
+        }
+    }
+
     /// Redis's `TYPE` name.
     pub fn type_name(&self) -> &'static str {
         "string"

@@ -136,7 +136,10 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn load(data: &Path, master: &SecretKey) -> Result<Timeline> {
+    /// `times`: read every frame of every segment for its commit time (inspect, time targets).
+    /// Without it only the active segment is read (its end is not in its name); sealed ones are
+    /// read later by the restore itself, so a sequence target does not decrypt the WAL twice.
+    fn load(data: &Path, master: &SecretKey, times: bool) -> Result<Timeline> {
         super::require_dir(data)?;
         let dirs = Dirs::new(data);
         let listing = dir::list(&dirs)?;
@@ -166,34 +169,44 @@ impl Timeline {
         let mut segs = Vec::new();
         let mut frames = Vec::new();
         let mut prev_mtime = None;
-        // Every frame is read (for its time): as long as recovery's reading, so show progress.
+        // Reading frames takes as long as recovery's reading: show progress.
         let pb = super::progress(listing.segments.iter().map(|s| s.len).sum(), "reading WAL");
         for s in &listing.segments {
             let (mut first_time_ms, mut last_time_ms) = (None, None);
-            let scan = dir::scan_segment(&dirs, s.name, &keyring, &mut |f| {
-                if let (Some((first, _)), Some((last, _))) = (f.entries.first(), f.entries.last()) {
-                    first_time_ms = first_time_ms.or(f.time_ms);
-                    last_time_ms = f.time_ms.or(last_time_ms);
-                    frames.push(FrameTime {
-                        first: *first,
-                        last: *last,
-                        time_ms: f.time_ms.unwrap_or(s.mtime_ms),
-                    });
+            let (last, torn) = match (s.name, times) {
+                (SegmentName::Sealed { end, .. }, false) => (end, None),
+                _ => {
+                    let scan = dir::scan_segment(&dirs, s.name, &keyring, &mut |f| {
+                        if let (Some((first, _)), Some((last, _))) =
+                            (f.entries.first(), f.entries.last())
+                        {
+                            first_time_ms = first_time_ms.or(f.time_ms);
+                            last_time_ms = f.time_ms.or(last_time_ms);
+                            frames.push(FrameTime {
+                                first: *first,
+                                last: *last,
+                                time_ms: f.time_ms.unwrap_or(s.mtime_ms),
+                            });
+                        }
+                        true
+                    })
+                    .map_err(|(e, _)| anyhow!("{e}"))
+                    .with_context(|| {
+                        format!("reading {} (run `vaylix storage verify`)", s.name.rel())
+                    })?;
+                    (scan.last_seq, scan.torn)
                 }
-                true
-            })
-            .map_err(|(e, _)| anyhow!("{e}"))
-            .with_context(|| format!("reading {} (run `vaylix storage verify`)", s.name.rel()))?;
+            };
             pb.inc(s.len);
             segs.push(SegPoint {
                 name: s.name,
                 first: s.name.start(),
-                last: scan.last_seq,
+                last,
                 mtime_ms: s.mtime_ms,
                 after_ms: prev_mtime,
                 first_time_ms,
                 last_time_ms,
-                torn: scan.torn,
+                torn,
                 len: s.len,
             });
             prev_mtime = Some(s.mtime_ms);
@@ -443,7 +456,7 @@ impl Timeline {
 
 pub fn inspect(a: &InspectArgs) -> Result<i32> {
     let (master, _) = super::master_key(&a.data_dir, &a.key)?;
-    let tl = Timeline::load(&a.data_dir, &master)?;
+    let tl = Timeline::load(&a.data_dir, &master, true)?;
     if a.out.json {
         super::print_json(&tl.to_json());
     } else {
@@ -698,7 +711,7 @@ pub fn restore(a: &RestoreArgs) -> Result<i32> {
         );
     }
     let (master, origin) = super::master_key(&src, &a.key)?;
-    let tl = Timeline::load(&src, &master)?;
+    let tl = Timeline::load(&src, &master, a.to_sequence.is_none())?;
     let live = dir::server_holders(&tl.dirs, &dir::list(&tl.dirs)?);
     if !live.is_empty() && !a.out.json {
         eprintln!(

@@ -17,7 +17,7 @@ use super::error::{Result, StorageError};
 use super::fs::FileSystem;
 use super::keyring::{Keyring, KEYRING_FILE};
 use super::manifest::{Manifest, MANIFEST_FILE};
-use super::snapshot::{parse_snapshot_name, read_snapshot_header, SnapshotReader};
+use super::snapshot::{parse_snapshot_name, read_snapshot_chunks, read_snapshot_header};
 use super::wal::{SegmentItem, SegmentName, SegmentReader};
 use super::writer::FileIndex;
 use super::{RecoverySink, TailPolicy};
@@ -270,18 +270,7 @@ pub(crate) fn recover(
         }
         // Decryption and decoding on a helper thread, loading on this one.
         let info = pipelined(
-            |emit| {
-                let mut r = SnapshotReader::open(fs, &dirs.snapshots, m.snapshot_seq, &keyring)?;
-                while let Some(chunk) = r.next_chunk()? {
-                    emit(chunk);
-                }
-                r.info().cloned().ok_or_else(|| StorageError::Malformed {
-                    file: file.clone(),
-                    offset: 0,
-                    seq: super::error::SeqNote(Some(m.snapshot_seq)),
-                    detail: "snapshot not fully read".into(),
-                })
-            },
+            |emit| read_snapshot_chunks(fs, &dirs.snapshots, m.snapshot_seq, &keyring, emit),
             |chunk: Vec<crate::keyspace::Record>| {
                 for r in chunk {
                     sink.load_record(r);

@@ -492,9 +492,22 @@ pub fn read_snapshot(
     keys: &Keyring,
     f: &mut dyn FnMut(Record),
 ) -> Result<SnapshotFileInfo> {
+    read_snapshot_chunks(fs, dir, seq, keys, &mut |chunk| {
+        chunk.into_iter().for_each(&mut *f)
+    })
+}
+
+/// [`read_snapshot`] a chunk of records at a time (recovery hands chunks to another thread).
+pub fn read_snapshot_chunks(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    seq: u64,
+    keys: &Keyring,
+    f: &mut dyn FnMut(Vec<Record>),
+) -> Result<SnapshotFileInfo> {
     let mut r = SnapshotReader::open(fs, dir, seq, keys)?;
     while let Some(chunk) = r.next_chunk()? {
-        chunk.into_iter().for_each(&mut *f);
+        f(chunk);
     }
     r.info().cloned().ok_or_else(|| StorageError::Malformed {
         file: rel(seq),

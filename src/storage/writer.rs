@@ -79,6 +79,11 @@ impl Queue {
         if let Some(slot) = self.pending.get_mut(i) {
             *slot = Some(entry);
         }
+        self.count_ready();
+    }
+
+    /// Extends `ready` over the filled slots that follow it.
+    fn count_ready(&mut self) {
         while self.pending.get(self.ready).is_some_and(Option::is_some) {
             self.ready += 1;
         }
@@ -95,9 +100,7 @@ impl Queue {
         }
         self.next += n as u64;
         self.ready = 0;
-        while self.pending.get(self.ready).is_some_and(Option::is_some) {
-            self.ready += 1;
-        }
+        self.count_ready();
         out
     }
 }
