@@ -1,6 +1,6 @@
 //! Read-only views of a data dir shared by the offline tools: the file listing (with sizes and
 //! modification times), a segment scan through the storage engine's [`SegmentReader`], and the
-//! "is a server using this dir?" check.
+//! "is a server using this dir?" check (its `LOCK`, see [`lock`]).
 //!
 //! Does not: parse any byte of a file itself (the storage readers do), or write anything.
 
@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use crate::storage::error::StorageError;
 use crate::storage::fs::RealFs;
 use crate::storage::keyring::Keyring;
+use crate::storage::lock;
 use crate::storage::recovery::Dirs;
 use crate::storage::snapshot::parse_snapshot_name;
 use crate::storage::wal::{SegmentItem, SegmentName, SegmentReader, WalFrame};
@@ -235,6 +236,23 @@ pub fn server_holders(dirs: &Dirs, listing: &Listing) -> Vec<u32> {
     pids.sort_unstable();
     pids.dedup();
     pids
+}
+
+/// Is a server running on the data dir? `Some(pid)` when a process holds its `LOCK` (the PID
+/// it wrote, if readable) or, for servers of builds before the lock, holds its active segment
+/// open; `None` otherwise. Never creates or changes a file.
+pub fn running_server(dirs: &Dirs, listing: &Listing) -> Option<Option<u32>> {
+    lock::probe(&dirs.data).or_else(|| server_holders(dirs, listing).first().map(|p| Some(*p)))
+}
+
+/// Prints the running-server note of a read-only tool on stderr, if a server is running.
+pub fn warn_running(tool: &str, dirs: &Dirs, running: Option<Option<u32>>) {
+    if let Some(pid) = running {
+        eprintln!(
+            "vaylix {tool}: warning: {}",
+            lock::holder_note(&dirs.data, pid)
+        );
+    }
 }
 
 /// File, offset and sequence an error is about, for reports.

@@ -5,8 +5,9 @@
 //! only layout this build knows: a file of another version is refused (a newer one with
 //! "refusing a format newer than this build"), never rewritten.
 //!
-//! Crash safety (the server stays stopped; a process holding the active segment open is
-//! refused, and an exclusive `flock` on the data dir keeps two migrations apart):
+//! Crash safety (the server stays stopped: migrate takes the data dir's `LOCK`, as the server
+//! does, so it is refused while a server or another migration runs, and a process of an older
+//! build holding the active segment open is refused too):
 //! 1. every new file is written in `<data>/migrate.staging/` (outside the dirs the server
 //!    reads), fdatasynced, given the old file's mtime (PITR uses mtimes as time bounds), then
 //!    renamed over the old file, and the directory fsynced. Old and new file hold the same
@@ -19,7 +20,6 @@
 //! 3. only then the keyring is rewritten without the retired keys.
 
 use std::collections::BTreeSet;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -35,6 +35,7 @@ use super::{KeyArgs, OutArgs};
 use crate::storage::crypto::{KeyId, SecretKey};
 use crate::storage::fs::{write_atomic, FileSystem, RealFs, WritableFile};
 use crate::storage::keyring::Keyring;
+use crate::storage::lock::DataDirLock;
 use crate::storage::manifest::Manifest;
 use crate::storage::recovery::Dirs;
 use crate::storage::snapshot::{read_snapshot, snapshot_file_name, SnapshotReader, SnapshotWriter};
@@ -62,26 +63,6 @@ pub struct MigrateArgs {
 
 fn serr(e: crate::storage::StorageError) -> anyhow::Error {
     anyhow!("{e}")
-}
-
-/// Holds an exclusive `flock` on the data dir for the life of the value.
-struct DirLock {
-    _file: std::fs::File,
-}
-
-impl DirLock {
-    fn take(dir: &Path) -> Result<DirLock> {
-        let f = std::fs::File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
-        // SAFETY: flock on a file descriptor we own; no memory is shared with the call.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            bail!(
-                "another `storage migrate` holds the lock on {}",
-                dir.display()
-            );
-        }
-        Ok(DirLock { _file: f })
-    }
 }
 
 fn set_mtime(path: &Path, ms: u64) -> Result<()> {
@@ -232,7 +213,8 @@ fn restage_snapshot(
 pub fn run(a: &MigrateArgs) -> Result<i32> {
     super::require_dir(&a.data_dir)?;
     let dirs = Dirs::new(&a.data_dir);
-    let _lock = DirLock::take(&dirs.data)?;
+    // The server's own lock: refused while a server (or another migration) writes the dir.
+    let _lock = DataDirLock::acquire(&dirs.data).map_err(serr)?;
     let (master, _) = super::master_key(&a.data_dir, &a.key)?;
     let listing: Listing = dir::list(&dirs)?;
     let live = dir::server_holders(&dirs, &listing);

@@ -40,6 +40,7 @@ use crate::keyspace::{DbIndex, Effect, Keyspace, SHARDS};
 use crate::storage::crypto::SecretKey;
 use crate::storage::fs::{write_atomic, FileSystem, RealFs};
 use crate::storage::keyring::{Keyring, KEYRING_FILE};
+use crate::storage::lock::{self, DataDirLock};
 use crate::storage::manifest::Manifest;
 use crate::storage::recovery::Dirs;
 use crate::storage::snapshot::{read_snapshot, read_snapshot_header, SnapshotWriter};
@@ -133,6 +134,8 @@ struct Timeline {
     /// Restorable sequences: inclusive, sorted, disjoint.
     ranges: Vec<(u64, u64)>,
     last_seq: u64,
+    /// A server was running on the dir while it was read (its PID, if known).
+    running: Option<Option<u32>>,
 }
 
 impl Timeline {
@@ -143,6 +146,7 @@ impl Timeline {
         super::require_dir(data)?;
         let dirs = Dirs::new(data);
         let listing = dir::list(&dirs)?;
+        let running = dir::running_server(&dirs, &listing);
         let keyring = Keyring::load(&RealFs, &dirs.data, master)
             .map_err(|e| anyhow!("{e}"))
             .context("loading the keyring")?;
@@ -263,6 +267,7 @@ impl Timeline {
             bases,
             ranges,
             last_seq,
+            running,
         })
     }
 
@@ -348,6 +353,8 @@ impl Timeline {
     fn to_json(&self) -> serde_json::Value {
         json!({
             "data_dir": self.dirs.data.display().to_string(),
+            "server_running": self.running.is_some(),
+            "server_pid": self.running.flatten(),
             "manifest": self.manifest.as_ref().map(|m| json!({
                 "snapshot_seq": m.snapshot_seq,
                 "wal_start": m.wal_start,
@@ -457,6 +464,7 @@ impl Timeline {
 pub fn inspect(a: &InspectArgs) -> Result<i32> {
     let (master, _) = super::master_key(&a.data_dir, &a.key)?;
     let tl = Timeline::load(&a.data_dir, &master, true)?;
+    dir::warn_running("pitr inspect", &tl.dirs, tl.running);
     if a.out.json {
         super::print_json(&tl.to_json());
     } else {
@@ -631,6 +639,14 @@ fn target_path(t: &Path) -> Result<(PathBuf, bool)> {
     }
 }
 
+/// Creates the target dir (0700) and takes its `LOCK`, so no server starts on it half-written.
+fn lock_target(t: &Path) -> Result<DataDirLock> {
+    RealFs
+        .create_dir_all(t)
+        .with_context(|| format!("creating {}", t.display()))?;
+    DataDirLock::acquire(t).map_err(|e| anyhow!("{e}"))
+}
+
 /// Writes the complete new data dir at `t`. The manifest is written last: it commits the rest.
 fn write_target(
     t: &Path,
@@ -712,10 +728,10 @@ pub fn restore(a: &RestoreArgs) -> Result<i32> {
     }
     let (master, origin) = super::master_key(&src, &a.key)?;
     let tl = Timeline::load(&src, &master, a.to_sequence.is_none())?;
-    let live = dir::server_holders(&tl.dirs, &dir::list(&tl.dirs)?);
-    if !live.is_empty() && !a.out.json {
+    if let Some(pid) = tl.running.filter(|_| !a.out.json) {
         eprintln!(
-            "vaylix pitr restore: warning: process(es) {live:?} have the source's active segment open; entries written from now on are not considered"
+            "vaylix pitr restore: warning: {}; entries written from now on are not considered",
+            lock::holder_note(&tl.dirs.data, pid)
         );
     }
     let (n, time_ms) = match (a.to_sequence, &a.to_time, a.to_timestamp_ms) {
@@ -762,7 +778,8 @@ pub fn restore(a: &RestoreArgs) -> Result<i32> {
         );
     };
     pb.set_message("writing");
-    let res = write_target(&tgt, &tl.dirs, &origin, &tl, &built.ks, n, &master);
+    let res = lock_target(&tgt)
+        .and_then(|_lock| write_target(&tgt, &tl.dirs, &origin, &tl, &built.ks, n, &master));
     pb.finish_and_clear();
     let records = match res {
         Ok(r) => r,

@@ -121,6 +121,8 @@ pub struct Report {
     pub wrong_master_key: bool,
     pub snapshot_seq: Option<u64>,
     pub last_seq: Option<u64>,
+    /// A server was running on the dir while it was checked: `Some(pid)` (pid if known).
+    pub running_server: Option<Option<u32>>,
 }
 
 impl Report {
@@ -165,6 +167,8 @@ impl Report {
             "wrong_master_key": self.wrong_master_key,
             "snapshot_seq": self.snapshot_seq,
             "last_seq": self.last_seq,
+            "server_running": self.running_server.is_some(),
+            "server_pid": self.running_server.flatten(),
             "files": self.files.iter().map(|f| json!({
                 "file": f.file,
                 "kind": f.kind,
@@ -476,16 +480,13 @@ pub fn run(a: &VerifyArgs) -> Result<i32> {
     let dirs = Dirs::new(&a.data_dir);
     let listing = dir::list(&dirs)?;
     let (master, _) = super::master_key(&a.data_dir, &a.key)?;
-    let live = dir::server_holders(&dirs, &listing);
-    if !live.is_empty() {
-        eprintln!(
-            "vaylix storage verify: warning: process(es) {live:?} have the active segment open; a running server may change files while they are checked"
-        );
-    }
+    let running = dir::running_server(&dirs, &listing);
+    dir::warn_running("storage verify", &dirs, running);
     let total = listing.snapshots.iter().map(|s| s.len).sum::<u64>()
         + listing.segments.iter().map(|s| s.len).sum::<u64>();
     let pb = super::progress(total, "verifying");
-    let rep = check(&dirs, &master, &listing, &pb);
+    let mut rep = check(&dirs, &master, &listing, &pb);
+    rep.running_server = running;
     pb.finish_and_clear();
     if a.out.json {
         super::print_json(&rep.to_json());

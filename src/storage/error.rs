@@ -21,6 +21,19 @@ impl fmt::Display for SeqNote {
     }
 }
 
+/// `"PID N"` or `"an unknown PID"`: who holds a data-dir lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PidNote(pub Option<u32>);
+
+impl fmt::Display for PidNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, "PID {p}"),
+            None => f.write_str("an unknown PID"),
+        }
+    }
+}
+
 /// Everything that can go wrong in the storage engine.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -93,6 +106,8 @@ pub enum StorageError {
     UnexpectedFile { file: String },
     #[error("missing {file}: {detail}")]
     Missing { file: String, detail: String },
+    #[error("the data dir {} is in use by another process ({} holds {}/LOCK); refusing a second writer: stop the server using it first", .dir.display(), PidNote(*.pid), .dir.display())]
+    Locked { dir: PathBuf, pid: Option<u32> },
     #[error("master key: {0}")]
     MasterKey(String),
     #[error("serialization failed while {op}: {detail}")]

@@ -5,6 +5,7 @@
 //! - [`fs`]: the file-system seam (real and simulated with power cuts / failpoints).
 //! - [`crypto`]: the only place that encrypts (XChaCha20-Poly1305) and MACs.
 //! - [`keyring`]: data keys wrapped by the master key; rotation and retirement.
+//! - [`lock`]: the `LOCK` file: one writing process per data dir.
 //! - [`wal`]: frame codec, segment names, segment reader and writer (reused by offline tools).
 //! - [`writer`]: the group-commit WAL writer thread.
 //! - [`snapshot`]: streaming encrypted snapshot writer and reader.
@@ -24,6 +25,7 @@ pub mod crypto;
 pub mod error;
 pub mod fs;
 pub mod keyring;
+pub mod lock;
 pub mod manifest;
 pub mod recovery;
 pub mod snapshot;
@@ -252,6 +254,8 @@ pub struct Storage {
     snap_stats: Mutex<SnapStats>,
     rotation_requested: AtomicBool,
     truncated_tails: AtomicU64,
+    /// Held for the life of the storage (on the real file system): no second writer.
+    _lock: Option<lock::DataDirLock>,
 }
 
 fn now_secs() -> u64 {
@@ -332,20 +336,35 @@ fn resolve_master_key(
 }
 
 impl Storage {
-    /// Creates or opens the data dir, runs recovery, starts the WAL writer thread.
+    /// Creates or opens the data dir, takes its lock (refused if another process holds it),
+    /// runs recovery, starts the WAL writer thread.
     /// Returns the storage and the last recovered sequence.
     pub fn open(
         cfg: StorageConfig,
         sink: &mut dyn RecoverySink,
     ) -> Result<(Arc<Storage>, u64), StorageError> {
-        Self::open_with_fs(cfg, Arc::new(RealFs), sink)
+        let fs = Arc::new(RealFs);
+        fs.create_dir_all(&cfg.data_dir)
+            .map_err(|e| StorageError::io("creating directory", &cfg.data_dir, e))?;
+        // Before anything else touches the dir: a second server must not even cut a torn tail.
+        let lock = lock::DataDirLock::acquire(&cfg.data_dir)?;
+        Self::open_locked(cfg, fs, sink, Some(lock))
     }
 
-    /// [`Storage::open`] on any file system (tests use [`fs::SimFs`]).
+    /// [`Storage::open`] on any file system (tests use [`fs::SimFs`]), without the lock.
     pub fn open_with_fs(
         cfg: StorageConfig,
         fs: Arc<dyn FileSystem>,
         sink: &mut dyn RecoverySink,
+    ) -> Result<(Arc<Storage>, u64), StorageError> {
+        Self::open_locked(cfg, fs, sink, None)
+    }
+
+    fn open_locked(
+        cfg: StorageConfig,
+        fs: Arc<dyn FileSystem>,
+        sink: &mut dyn RecoverySink,
+        lock: Option<lock::DataDirLock>,
     ) -> Result<(Arc<Storage>, u64), StorageError> {
         let dirs = Dirs::new(&cfg.data_dir);
         for d in [&dirs.data, &dirs.wal, &dirs.snapshots] {
@@ -407,6 +426,7 @@ impl Storage {
             }),
             rotation_requested: AtomicBool::new(false),
             truncated_tails: AtomicU64::new(rec.truncated_tails),
+            _lock: lock,
         };
         Ok((Arc::new(st), last))
     }
