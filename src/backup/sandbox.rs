@@ -29,7 +29,10 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, BackupError> {
     if path.is_empty() || path.contains(&0) {
         return Err(refuse(format!("invalid backup path '{shown}'")));
     }
-    fs::create_dir_all(root).map_err(|e| BackupError::io("creating backup-dir", root, e))?;
+    // 0700 like the data dir: dumps hold plaintext.
+    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+        .create(root)
+        .map_err(|e| BackupError::io("creating backup-dir", root, e))?;
     let canon =
         fs::canonicalize(root).map_err(|e| BackupError::io("resolving backup-dir", root, e))?;
     let p = Path::new(OsStr::from_bytes(path));

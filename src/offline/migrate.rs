@@ -148,7 +148,7 @@ fn rewrite_segment(
     let start = seg.name.start();
     let tmp = staging.join(seg.name.file_name());
     let mut f: Box<dyn WritableFile> = RealFs
-        .create(&tmp, false)
+        .create(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(&encode_segment_header(start))?;
     let mut err: Option<anyhow::Error> = None;
@@ -323,7 +323,9 @@ pub fn run(a: &MigrateArgs) -> Result<i32> {
     if staging.exists() {
         std::fs::remove_dir_all(&staging).context("removing an old migrate.staging")?;
     }
-    std::fs::create_dir(&staging).context("creating migrate.staging")?;
+    RealFs
+        .create_dir_all(&staging)
+        .context("creating migrate.staging")?;
     RealFs
         .sync_dir(&dirs.data)
         .context("syncing the data dir")?;
@@ -347,7 +349,7 @@ pub fn run(a: &MigrateArgs) -> Result<i32> {
                         ..old
                     };
                     let bytes = m.encode(&master).map_err(serr)?;
-                    write_atomic(&RealFs, &dirs.data, PENDING_MANIFEST, &bytes, false)
+                    write_atomic(&RealFs, &dirs.data, PENDING_MANIFEST, &bytes)
                         .context("writing manifest.migrate")?;
                     rename_into(&RealFs, &staged, &dirs.snapshots, &name)?;
                     m.store(&RealFs, &dirs.data, &master).map_err(serr)?;

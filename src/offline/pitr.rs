@@ -664,10 +664,10 @@ fn write_target(
             .with_context(|| format!("creating {}", d.display()))?;
     }
     let kr = std::fs::read(src.data.join(KEYRING_FILE)).context("reading the source keyring")?;
-    write_atomic(&*fs, &dirs.data, KEYRING_FILE, &kr, true).context("writing the keyring")?;
+    write_atomic(&*fs, &dirs.data, KEYRING_FILE, &kr).context("writing the keyring")?;
     if *origin == KeyOrigin::Embedded {
         let mk = std::fs::read(src.data.join(MASTER_KEY_FILE)).context("reading master.key")?;
-        write_atomic(&*fs, &dirs.data, MASTER_KEY_FILE, &mk, true).context("writing master.key")?;
+        write_atomic(&*fs, &dirs.data, MASTER_KEY_FILE, &mk).context("writing master.key")?;
     }
     let mut records = 0;
     let mut manifest = None;

@@ -29,14 +29,15 @@ pub trait WritableFile: Send {
 
 /// The operations the storage engine needs from a file system.
 pub trait FileSystem: Send + Sync {
+    /// Creates `path` and its missing parents, mode 0700.
     fn create_dir_all(&self, path: &Path) -> io::Result<()>;
     fn exists(&self, path: &Path) -> io::Result<bool>;
     /// File names (not paths) of the regular files directly in `dir`.
     fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Opens for sequential reading (buffered).
     fn open_read(&self, path: &Path) -> io::Result<Box<dyn Read + Send>>;
-    /// Creates or truncates; `private` asks for mode 0600.
-    fn create(&self, path: &Path, private: bool) -> io::Result<Box<dyn WritableFile>>;
+    /// Creates (mode 0600: every data-dir file is private) or truncates.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
     /// Opens an existing file for appending.
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
     fn len(&self, path: &Path) -> io::Result<u64>;
@@ -58,15 +59,9 @@ pub trait FileSystem: Send + Sync {
 
 /// Replaces `dir/name` atomically and durably: write `dir/name.tmp`, fsync it, rename it over
 /// `dir/name`, fsync `dir`. A crash at any point leaves either the old or the new file.
-pub fn write_atomic(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    name: &str,
-    bytes: &[u8],
-    private: bool,
-) -> io::Result<()> {
+pub fn write_atomic(fs: &dyn FileSystem, dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
-    let mut f = fs.create(&tmp, private)?;
+    let mut f = fs.create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_data()?;
     drop(f);
@@ -95,7 +90,13 @@ impl WritableFile for RealFile {
 
 impl FileSystem for RealFs {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        fs::create_dir_all(path)
+        // The mode is given at creation (PostgreSQL's 0700), so no umask can widen it; a
+        // directory that already exists keeps its mode (the server warns if it is open).
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
     }
     fn exists(&self, path: &Path) -> io::Result<bool> {
         path.try_exists()
@@ -117,17 +118,17 @@ impl FileSystem for RealFs {
             File::open(path)?,
         )))
     }
-    fn create(&self, path: &Path, private: bool) -> io::Result<Box<dyn WritableFile>> {
-        let mut o = OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if private {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        #[cfg(not(unix))]
-        let _ = private;
-        Ok(Box::new(RealFile(o.open(path)?)))
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // 0600 at creation: the umask can only narrow it. Every data-dir file is private (the
+        // encrypted ones too: their names, sizes and times are metadata an attacker wants).
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        Ok(Box::new(RealFile(f)))
     }
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         Ok(Box::new(RealFile(
@@ -379,7 +380,7 @@ impl FileSystem for SimFs {
         let data = ino.lock().data.clone();
         Ok(Box::new(Cursor::new(data)))
     }
-    fn create(&self, path: &Path, _private: bool) -> io::Result<Box<dyn WritableFile>> {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         let mut st = self.st.lock();
         st.mutate(Op::Other)?;
         if let Some(parent) = path.parent() {
@@ -465,7 +466,7 @@ mod tests {
         let fs = SimFs::new();
         let d = Path::new("/d");
         fs.create_dir_all(d).unwrap();
-        let mut f = fs.create(&d.join("a"), false).unwrap();
+        let mut f = fs.create(&d.join("a")).unwrap();
         f.write_all(b"hello").unwrap();
         f.sync_data().unwrap();
         fs.sync_dir(d).unwrap();
@@ -484,7 +485,7 @@ mod tests {
     fn failpoint_fails_the_chosen_fsync_once() {
         let fs = SimFs::new();
         fs.create_dir_all(Path::new("/d")).unwrap();
-        let mut f = fs.create(Path::new("/d/x"), false).unwrap();
+        let mut f = fs.create(Path::new("/d/x")).unwrap();
         fs.fail_sync_in(2);
         f.sync_data().unwrap();
         assert!(f.sync_data().is_err());

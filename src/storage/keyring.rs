@@ -260,7 +260,7 @@ impl Keyring {
     /// Durably replaces `<dir>/keyring` (temp, fsync, rename, fsync dir).
     pub fn store(&self, fs: &dyn FileSystem, dir: &Path, master: &SecretKey) -> Result<()> {
         let bytes = self.encode(master)?;
-        write_atomic(fs, dir, KEYRING_FILE, &bytes, true)
+        write_atomic(fs, dir, KEYRING_FILE, &bytes)
             .map_err(|e| StorageError::io("atomically replacing", dir.join(KEYRING_FILE), e))
     }
 }

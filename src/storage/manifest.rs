@@ -129,7 +129,7 @@ impl Manifest {
     /// Durably replaces `<dir>/manifest`.
     pub fn store(&self, fs: &dyn FileSystem, dir: &Path, master: &SecretKey) -> Result<()> {
         let bytes = self.encode(master)?;
-        write_atomic(fs, dir, MANIFEST_FILE, &bytes, false)
+        write_atomic(fs, dir, MANIFEST_FILE, &bytes)
             .map_err(|e| StorageError::io("atomically replacing", dir.join(MANIFEST_FILE), e))
     }
 }

@@ -113,7 +113,9 @@ pub enum MasterKeySource {
     File(PathBuf),
     /// 64 hex characters (`VAYLIX_MASTER_KEY`).
     Hex(String),
-    /// `<data-dir>/master.key`, generated (mode 0600) on first start, with a warning.
+    /// `<data-dir>/master.key`, generated (mode 0600) on the first start of a brand-new data
+    /// dir (no keyring, manifest, WAL or snapshot), with a warning; missing from a populated
+    /// dir, it is an error.
     Embedded,
 }
 
@@ -316,6 +318,24 @@ fn resolve_master_key(
                     .map_err(|e| StorageError::io("reading master key", &p, e))?;
                 return parse_key_file(&b, MASTER_KEY_FILE);
             }
+            // A new key can never read what is here: generating one would only hide the real
+            // problem behind "wrong master key" on every later start.
+            let found = recovery::existing_data(fs, dirs)?;
+            if !found.is_empty() {
+                let shown: Vec<&str> = found.iter().take(4).map(String::as_str).collect();
+                return Err(StorageError::MasterKey(format!(
+                    "the master key is missing: expected {} (the embedded default), but the \
+                     data dir already holds encrypted data ({}{}); restore that master.key, or \
+                     pass --master-key-file / set VAYLIX_MASTER_KEY. No new key was generated",
+                    p.display(),
+                    shown.join(", "),
+                    if found.len() > shown.len() {
+                        ", ..."
+                    } else {
+                        ""
+                    }
+                )));
+            }
             tracing::warn!(
                 "no master key configured: generated {} next to the data it protects; \
                  configure --master-key-file or VAYLIX_MASTER_KEY for real protection",
@@ -327,10 +347,27 @@ fn resolve_master_key(
                 &dirs.data,
                 MASTER_KEY_FILE,
                 format!("{}\n", k.to_hex()).as_bytes(),
-                true,
             )
             .map_err(|e| StorageError::io("writing", &p, e))?;
             Ok(k)
+        }
+    }
+}
+
+/// Warns when other users may enter the data dir (PostgreSQL refuses such a dir; a warning
+/// keeps existing deployments starting): the files are 0600, but their names, sizes and times
+/// leak, and a looser mode is usually a mistake that spreads to new files' directories.
+fn warn_if_accessible(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(md) = std::fs::metadata(dir) {
+        let mode = md.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "the data dir {} is accessible to its group or to other users (mode {mode:04o}); \
+                 restrict it with `chmod 700 {}`",
+                dir.display(),
+                dir.display()
+            );
         }
     }
 }
@@ -348,6 +385,7 @@ impl Storage {
             .map_err(|e| StorageError::io("creating directory", &cfg.data_dir, e))?;
         // Before anything else touches the dir: a second server must not even cut a torn tail.
         let lock = lock::DataDirLock::acquire(&cfg.data_dir)?;
+        warn_if_accessible(&cfg.data_dir);
         Self::open_locked(cfg, fs, sink, Some(lock))
     }
 

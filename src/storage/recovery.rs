@@ -181,6 +181,38 @@ fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
         .map_err(|e| StorageError::io("syncing directory", dir, e))
 }
 
+/// What makes a data dir populated (relative names): the keyring, the manifest, WAL segments,
+/// snapshots. Empty for a brand-new dir, the only kind that may get a new key or keyring.
+pub(crate) fn existing_data(fs: &dyn FileSystem, dirs: &Dirs) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for name in [KEYRING_FILE, MANIFEST_FILE] {
+        let p = dirs.data.join(name);
+        if fs
+            .exists(&p)
+            .map_err(|e| StorageError::io("checking", &p, e))?
+        {
+            found.push(name.to_string());
+        }
+    }
+    for (dir, rel, ext) in [
+        (&dirs.wal, "wal", ".wal"),
+        (&dirs.snapshots, "snapshots", ".snap"),
+    ] {
+        let exists = fs
+            .exists(dir)
+            .map_err(|e| StorageError::io("checking", dir, e))?;
+        if exists {
+            found.extend(
+                list(fs, dir)?
+                    .into_iter()
+                    .filter(|n| n.ends_with(ext))
+                    .map(|n| format!("{rel}/{n}")),
+            );
+        }
+    }
+    Ok(found)
+}
+
 /// Loads the keyring, or creates one in a fresh data dir.
 pub(crate) fn load_or_create_keyring(
     fs: &dyn FileSystem,
@@ -195,14 +227,7 @@ pub(crate) fn load_or_create_keyring(
     {
         return Keyring::load(fs, &dirs.data, master);
     }
-    let has_data = fs
-        .exists(&dirs.data.join(MANIFEST_FILE))
-        .map_err(|e| StorageError::io("checking", &dirs.data, e))?
-        || list(fs, &dirs.wal)?.iter().any(|n| n.ends_with(".wal"))
-        || list(fs, &dirs.snapshots)?
-            .iter()
-            .any(|n| n.ends_with(".snap"));
-    if has_data {
+    if !existing_data(fs, dirs)?.is_empty() {
         return Err(StorageError::Missing {
             file: KEYRING_FILE.into(),
             detail: "the data dir holds encrypted files but no keyring; refusing to start".into(),

@@ -116,7 +116,7 @@ impl SnapshotWriter {
     ) -> Result<Self> {
         let tmp = dir.join(format!("{}.tmp", snapshot_file_name(seq)));
         let file = fs
-            .create(&tmp, false)
+            .create(&tmp)
             .map_err(|e| StorageError::io("creating", &tmp, e))?;
         let mut w = SnapshotWriter {
             fs,

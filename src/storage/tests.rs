@@ -899,3 +899,31 @@ fn power_cut_during_a_restore_leaves_the_old_or_the_new_state() {
     }
     assert!(saw_old > 0 && saw_new > 0, "old {saw_old} new {saw_new}");
 }
+
+#[test]
+fn missing_master_key_in_a_populated_dir_is_refused_and_no_key_is_written() {
+    let fs = SimFs::new();
+    let mut c = cfg();
+    c.master_key = MasterKeySource::Embedded;
+    let (st, _, _) = open(&fs, c.clone()).unwrap();
+    st.submit(1, put("k", "v"));
+    assert!(wait_durable(&st, 1));
+    st.shutdown().unwrap();
+    drop(st);
+    let key = Path::new("/data").join(MASTER_KEY_FILE);
+    assert!(fs.contents(&key).is_some(), "a brand-new dir gets a key");
+    fs.remove(&key).unwrap();
+    let before = fs.files();
+    let e = open(&fs, c.clone()).err().expect("refused");
+    let msg = e.to_string();
+    assert!(msg.contains("master key is missing"), "{msg}");
+    assert!(msg.contains("/data/master.key"), "{msg}");
+    assert!(msg.contains("keyring"), "{msg}");
+    assert_eq!(fs.files(), before, "no file is written");
+    // Even without the keyring, a WAL alone makes the dir populated.
+    fs.remove(&Path::new("/data").join(keyring::KEYRING_FILE))
+        .unwrap();
+    let e = open(&fs, c).err().expect("refused");
+    assert!(e.to_string().contains("wal/"), "{e}");
+    assert!(fs.contents(&key).is_none());
+}

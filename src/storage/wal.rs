@@ -762,7 +762,7 @@ impl SegmentWriter {
         let path = wal_dir.join(name.file_name());
         let tmp = wal_dir.join(format!("{}.tmp", name.file_name()));
         let mut f = fs
-            .create(&tmp, false)
+            .create(&tmp)
             .map_err(|e| StorageError::io("creating", &tmp, e))?;
         f.write_all(&encode_segment_header(start))
             .and_then(|()| f.sync_data())
