@@ -148,12 +148,30 @@ async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     }
     let laddr = sock.local_addr().unwrap_or(peer);
     let info = shared.clients.register(peer, laddr);
-    let mut conn = ConnState::new(info.clone(), requirepass.is_empty());
-    if let Err(e) = connection_loop(&shared, &mut sock, &mut conn).await {
+    let mut reg = Registration {
+        conn: ConnState::new(info, requirepass.is_empty()),
+        shared,
+    };
+    let Registration { shared, conn } = &mut reg;
+    if let Err(e) = connection_loop(shared, &mut sock, conn).await {
         tracing::debug!(client = conn.id, "connection closed: {e}");
     }
-    conn.unwatch_all(&shared);
-    shared.clients.unregister(conn.id);
+}
+
+/// A connection's entries in the shared registries, undone however its task ends: a normal
+/// return, an I/O error, a panic unwinding out of a command, or the runtime dropping the task
+/// at shutdown. A leaked client entry would count against `maxclients` for the life of the
+/// process; a leaked WATCH flag would stay in its shard's table.
+struct Registration {
+    shared: Arc<Shared>,
+    conn: ConnState,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.conn.unwatch_all(&self.shared);
+        self.shared.clients.unregister(self.conn.id);
+    }
 }
 
 /// Replies go out once the WAL is durable up to what they reveal.
@@ -255,7 +273,23 @@ async fn connection_loop(
                 }
                 After::Sleep(d) => {
                     flush(shared, sock, conn, &mut out).await?;
-                    tokio::time::sleep(d).await;
+                    // The sleep ends early if the client goes away (or is killed, or the
+                    // server stops): DEBUG SLEEP may ask for years, and a departed client
+                    // must not keep its slot. Pipelined input is buffered meanwhile, up to
+                    // the query buffer limit.
+                    let mut nap = std::pin::pin!(tokio::time::sleep(d));
+                    loop {
+                        tokio::select! {
+                            _ = &mut nap => break,
+                            r = sock.read_buf(&mut buf), if (buf.len() as i64) <= qbuf_limit => {
+                                if r? == 0 {
+                                    return Ok(());
+                                }
+                            }
+                            _ = &mut killed => return Ok(()),
+                            _ = &mut stopping => return Ok(()),
+                        }
+                    }
                 }
                 After::Shutdown { save } => {
                     flush(shared, sock, conn, &mut out).await?;
@@ -300,5 +334,46 @@ async fn connection_loop(
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ConnState, Registration};
+    use crate::config::Config;
+    use crate::keyspace::{Keyspace, Value};
+    use crate::server::Shared;
+    use bytes::Bytes;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    #[test]
+    fn registration_is_undone_when_a_command_panics() {
+        let shared = Arc::new(Shared::new(
+            Arc::new(Config::default()),
+            Arc::new(Keyspace::new(16)),
+            None,
+        ));
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let key = Bytes::from_static(b"watched");
+        let mut reg = Registration {
+            conn: ConnState::new(shared.clients.register(addr, addr), true),
+            shared: shared.clone(),
+        };
+        let flag = reg.conn.watch_flag.clone();
+        shared.keyspace.watch(0, &key, &flag, 0);
+        reg.conn.watched.push((0, key.clone(), false));
+        assert_eq!(shared.clients.count(), 1);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _reg = reg;
+            panic!("a command handler panicked");
+        }));
+        assert!(r.is_err());
+        assert_eq!(shared.clients.count(), 0, "client entry leaked");
+        // A write to the key would flag a WATCH that is still registered.
+        let mut locked = shared.keyspace.lock_keys(std::iter::once(&key[..]));
+        locked.put(0, &key, Value::String(Bytes::from_static(b"v")), 0);
+        drop(locked);
+        assert!(!flag.load(Ordering::Acquire), "WATCH registration leaked");
     }
 }
