@@ -218,12 +218,9 @@ fn memory(c: &mut Ctx, argv: &[Bytes]) {
 
 fn debug(c: &mut Ctx, argv: &[Bytes]) {
     if eq(&argv[1], "sleep") && argv.len() == 3 {
-        match parse_f64(&argv[2]) {
-            Some(s) if s >= 0.0 && s.is_finite() => {
-                c.out.ok();
-                c.after = After::Sleep(std::time::Duration::from_secs_f64(s));
-            }
-            _ => c.out.error(ERR_NOT_FLOAT),
+        c.out.ok();
+        if let Some(d) = debug_sleep_duration(&argv[2]) {
+            c.after = After::Sleep(d);
         }
     } else {
         c.out.error(&format!(
@@ -231,6 +228,133 @@ fn debug(c: &mut Ctx, argv: &[Bytes]) {
             text(&argv[1])
         ));
     }
+}
+
+/// How long `DEBUG SLEEP <seconds>` sleeps, as Redis 7.0 computes it: the argument is read
+/// with `strtod` (its longest numeric prefix; no number at all is 0), converted to whole
+/// microseconds, and handed to `nanosleep`, which refuses a negative time. Redis therefore
+/// answers OK at once for garbage, NaN, negative values and values whose microsecond count
+/// does not fit a signed 64-bit integer (1e30, inf). `None` = no sleep. Never panics: the
+/// accepted range (< 2^63 µs) fits a `Duration`.
+fn debug_sleep_duration(arg: &[u8]) -> Option<std::time::Duration> {
+    let micros = strtod_prefix(arg) * 1e6;
+    // The largest f64 below 2^63; NaN fails every comparison.
+    (micros >= 1.0 && micros < 9.223_372_036_854_775e18)
+        .then(|| std::time::Duration::from_micros(micros as u64))
+}
+
+/// C's `strtod` on a byte string: leading white space, an optional sign, then the longest
+/// prefix that is a decimal or hexadecimal (`0x`) number, `inf`/`infinity` or `nan`; 0.0 when
+/// no prefix is a number.
+fn strtod_prefix(arg: &[u8]) -> f64 {
+    let mut i = arg
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .unwrap_or(arg.len());
+    let negative = match arg.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let rest = arg.get(i..).unwrap_or_default();
+    let starts = |word: &str| {
+        rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+    };
+    let digits = |from: usize, hex: bool| {
+        rest.get(from..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count()
+    };
+    let magnitude = if starts("inf") {
+        f64::INFINITY
+    } else if starts("nan") {
+        f64::NAN
+    } else if starts("0x")
+        && (digits(2, true) > 0 || (rest.get(2) == Some(&b'.') && digits(3, true) > 0))
+    {
+        hex_float(&rest[2..])
+    } else {
+        // Mantissa digits, an optional fraction, then an exponent only if it has digits.
+        let int = digits(0, false);
+        let mut end = int;
+        let mut frac = 0;
+        if rest.get(end) == Some(&b'.') {
+            frac = digits(end + 1, false);
+            end += 1 + frac;
+        }
+        if int + frac == 0 {
+            return 0.0;
+        }
+        if matches!(rest.get(end), Some(b'e' | b'E')) {
+            let sign = usize::from(matches!(rest.get(end + 1), Some(b'+' | b'-')));
+            let exp = digits(end + 1 + sign, false);
+            if exp > 0 {
+                end += 1 + sign + exp;
+            }
+        }
+        std::str::from_utf8(&rest[..end])
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// The value of a hexadecimal float body after `0x`: hex digits, an optional fraction, an
+/// optional binary exponent `p[+-]digits`. Precise enough for a sleep time.
+fn hex_float(s: &[u8]) -> f64 {
+    let mut value = 0.0f64;
+    let mut scale = 0i64;
+    let mut i = 0;
+    let mut seen_point = false;
+    while let Some(&b) = s.get(i) {
+        if b == b'.' && !seen_point {
+            seen_point = true;
+        } else if let Some(d) = (b as char).to_digit(16) {
+            value = value * 16.0 + f64::from(d);
+            if seen_point {
+                scale -= 4;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if matches!(s.get(i), Some(b'p' | b'P')) {
+        let mut j = i + 1;
+        let neg = s.get(j) == Some(&b'-');
+        if matches!(s.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        let start = j;
+        let mut exp = 0i64;
+        while let Some(d) = s.get(j).filter(|b| b.is_ascii_digit()) {
+            exp = exp.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+            j += 1;
+        }
+        if j > start {
+            scale = scale.saturating_add(if neg { -exp } else { exp });
+        }
+    }
+    value * 2f64.powi(scale.clamp(-2000, 2000) as i32)
 }
 
 // ---- CONFIG -------------------------------------------------------------------------------
@@ -604,5 +728,70 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{debug_sleep_duration, strtod_prefix};
+    use std::time::Duration;
+
+    #[test]
+    fn strtod_prefix_reads_like_c() {
+        for (arg, want) in [
+            ("1.5", 1.5),
+            ("  2", 2.0),
+            ("-3", -3.0),
+            ("+.5", 0.5),
+            ("7.", 7.0),
+            ("1e3", 1000.0),
+            ("1e", 1.0),
+            ("1e+", 1.0),
+            ("2abc", 2.0),
+            ("abc", 0.0),
+            ("", 0.0),
+            (".", 0.0),
+            ("-", 0.0),
+            ("0x10", 16.0),
+            ("0x1p4", 16.0),
+            ("0x.8", 0.5),
+            ("0x", 0.0),
+            ("0xg", 0.0),
+            ("1e30", 1e30),
+        ] {
+            assert_eq!(strtod_prefix(arg.as_bytes()), want, "{arg:?}");
+        }
+        assert_eq!(strtod_prefix(b"INF"), f64::INFINITY);
+        assert_eq!(strtod_prefix(b"-infinity"), f64::NEG_INFINITY);
+        assert!(strtod_prefix(b"nan").is_nan());
+    }
+
+    #[test]
+    fn debug_sleep_never_sleeps_on_values_redis_skips() {
+        for arg in [
+            "1e30",
+            "-1e30",
+            "9.3e12",
+            "1e18",
+            "-1",
+            "-0.5",
+            "nan",
+            "-nan",
+            "inf",
+            "-inf",
+            "abc",
+            "",
+            "0",
+            "0.0000001",
+        ] {
+            assert_eq!(debug_sleep_duration(arg.as_bytes()), None, "{arg:?}");
+        }
+        assert_eq!(
+            debug_sleep_duration(b"0.25"),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(debug_sleep_duration(b"0x2"), Some(Duration::from_secs(2)));
+        // The largest accepted value still fits a Duration (no panic), whatever it is.
+        assert!(debug_sleep_duration(b"9.2e12").is_some());
     }
 }

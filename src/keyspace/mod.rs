@@ -26,6 +26,7 @@ pub use table::{Entry, Table};
 use bytes::Bytes;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, MutexGuard};
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -452,6 +453,9 @@ pub struct Locked<'a> {
     effects: Vec<Effect>,
     /// Newest sequence observed through the locked shards.
     observed: u64,
+    /// A finer bound than `observed`: the newest sequence the command actually read, key by
+    /// key (see [`Locked::revealed`]). A `Cell` because shard reads borrow `self` shared.
+    revealed: Cell<u64>,
 }
 
 impl<'a> Locked<'a> {
@@ -463,9 +467,27 @@ impl<'a> Locked<'a> {
             seq: None,
             effects: Vec::new(),
             observed,
+            revealed: Cell::new(0),
         }
     }
 
+    fn reveal(&self, seq: u64) {
+        self.revealed.set(self.revealed.get().max(seq));
+    }
+
+    /// Everything the locked shards hold has been (or may have been) read.
+    fn reveal_all(&self) {
+        self.reveal(
+            self.guards
+                .iter()
+                .map(|(_, g)| g.last_seq)
+                .max()
+                .unwrap_or(0),
+        );
+    }
+
+    /// The keyspace itself, for lookups such as [`Keyspace::shard_of`]; data read through it
+    /// bypasses `observed`/`revealed`, so replies must not reveal it.
     pub fn keyspace(&self) -> &'a Keyspace {
         self.ks
     }
@@ -478,14 +500,27 @@ impl<'a> Locked<'a> {
                 let s = self.ks.reserve_seq();
                 self.seq = Some(s);
                 self.observed = self.observed.max(s);
+                self.reveal(s);
                 s
             }
         }
     }
 
-    /// The sequence the reply must wait for (durability of what it reveals).
+    /// The sequence the reply must wait for (durability of what it reveals): the newest
+    /// sequence of every locked shard, whatever was read. Robust by construction.
     pub fn observed(&self) -> u64 {
         self.observed
+    }
+
+    /// The newest sequence this command's reply can depend on, tracked through the accessors
+    /// (`<= observed`): a present key read counts its version (the entry that last changed it;
+    /// a later change would have raised it or removed the key); an absent key, a whole shard
+    /// ([`Locked::shard_at`]) or the whole locked set ([`Locked::db_stats`],
+    /// [`Locked::shards_mut`], [`Locked::records`]) count the shard's newest sequence; a write
+    /// counts its own sequence. Used only once the WAL has failed, to keep answering reads of
+    /// durable keys in a shard that also holds a write that never became durable.
+    pub fn revealed(&self) -> u64 {
+        self.revealed.get()
     }
 
     /// The sequence reserved by this command's writes, if it wrote anything.
@@ -520,14 +555,18 @@ impl<'a> Locked<'a> {
 
     /// The locked shard with index `i`, if this command holds it.
     pub fn shard_at(&self, i: usize) -> Option<&Shard> {
-        self.guards
+        let shard = self
+            .guards
             .iter()
             .find(|(idx, _)| *idx == i)
-            .map(|(_, g)| &**g)
+            .map(|(_, g)| &**g)?;
+        self.reveal(shard.last_seq);
+        Some(shard)
     }
 
     /// Keys and keys-with-expiry of `db` over the locked shards (all of them for DBSIZE/INFO).
     pub fn db_stats(&self, db: DbIndex) -> (usize, usize) {
+        self.reveal_all();
         let mut keys = 0;
         let mut expires = 0;
         for (_, s) in &self.guards {
@@ -540,12 +579,29 @@ impl<'a> Locked<'a> {
     }
 
     pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.reveal_all();
         self.guards.iter_mut().map(|(_, g)| &mut **g)
     }
 
     /// Reads a live entry (dropping it first if it has expired).
     pub fn get(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.shard_mut(key).get_live(db, key, now_ms)
+        let idx = self.ks.shard_of(key);
+        let Locked {
+            guards, revealed, ..
+        } = self;
+        let Some(shard) = guards
+            .iter_mut()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, g)| &mut **g)
+        else {
+            panic!("command touched key in shard {idx} it did not lock");
+        };
+        let shard_seq = shard.last_seq;
+        let e = shard.get_live(db, key, now_ms);
+        // An absent key may have been removed by the shard's newest entry.
+        let seq = e.map_or(shard_seq, |e| e.version());
+        revealed.set(revealed.get().max(seq));
+        e
     }
 
     pub fn exists(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {
@@ -637,6 +693,7 @@ impl<'a> Locked<'a> {
 impl Locked<'_> {
     /// Every live record in the locked shards (all of them for a consistent cut), copied.
     pub fn records(&self, now_ms: u64) -> Vec<Record> {
+        self.reveal_all();
         let mut out = Vec::new();
         for (_, s) in &self.guards {
             for (db, map) in s.dbs.iter().enumerate() {
@@ -692,6 +749,7 @@ impl Locked<'_> {
         }
         self.ks.advance_clock(baseline);
         self.observed = self.observed.max(baseline);
+        self.reveal(baseline);
         installed
     }
 }

@@ -29,6 +29,21 @@ pub struct ConnState {
     pub watched: Vec<(DbIndex, Bytes, bool)>,
     /// The newest sequence the replies in the out buffer reveal.
     pub need_seq: u64,
+    /// The replies in the out buffer that depend on WAL state, in buffer order: if the WAL
+    /// fails before a reply's sequence is acknowledged, that reply is replaced by an error
+    /// instead of being sent (see [`withhold`]).
+    pub revealing: Vec<Revealing>,
+    /// What the running command passed to [`ConnState::observe`] itself (EXEC, BACKUP,
+    /// RESTORE observe through their own locks).
+    cmd_observed: u64,
+}
+
+/// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revealing {
+    pub start: usize,
+    pub end: usize,
+    pub seq: u64,
 }
 
 impl ConnState {
@@ -44,6 +59,8 @@ impl ConnState {
             watch_flag: Arc::new(AtomicBool::new(false)),
             watched: Vec::new(),
             need_seq: 0,
+            revealing: Vec::new(),
+            cmd_observed: 0,
         }
     }
 
@@ -55,6 +72,23 @@ impl ConnState {
 
     pub fn observe(&mut self, seq: u64) {
         self.need_seq = self.need_seq.max(seq);
+        self.cmd_observed = self.cmd_observed.max(seq);
+    }
+
+    /// Starts accounting one command (see [`ConnState::end_command`]).
+    pub fn begin_command(&mut self) {
+        self.cmd_observed = 0;
+    }
+
+    /// Ends a command whose reply is `out[start..end]`: the reply depends on `revealed` (what
+    /// its handler read, finely) and on whatever the handler observed itself; its reply must
+    /// wait for `observed` (coarse, >= revealed).
+    pub fn end_command(&mut self, start: usize, end: usize, revealed: u64, observed: u64) {
+        let seq = revealed.max(self.cmd_observed);
+        self.observe(observed);
+        if seq > 0 && end > start {
+            self.revealing.push(Revealing { start, end, seq });
+        }
     }
 
     pub fn set_db(&mut self, db: DbIndex) {
@@ -148,15 +182,38 @@ async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     }
     let laddr = sock.local_addr().unwrap_or(peer);
     let info = shared.clients.register(peer, laddr);
-    let mut conn = ConnState::new(info.clone(), requirepass.is_empty());
-    if let Err(e) = connection_loop(&shared, &mut sock, &mut conn).await {
+    let mut reg = Registration {
+        conn: ConnState::new(info, requirepass.is_empty()),
+        shared,
+    };
+    let Registration { shared, conn } = &mut reg;
+    if let Err(e) = connection_loop(shared, &mut sock, conn).await {
         tracing::debug!(client = conn.id, "connection closed: {e}");
     }
-    conn.unwatch_all(&shared);
-    shared.clients.unregister(conn.id);
 }
 
-/// Replies go out once the WAL is durable up to what they reveal.
+/// A connection's entries in the shared registries, undone however its task ends: a normal
+/// return, an I/O error, a panic unwinding out of a command, or the runtime dropping the task
+/// at shutdown. A leaked client entry would count against `maxclients` for the life of the
+/// process; a leaked WATCH flag would stay in its shard's table.
+struct Registration {
+    shared: Arc<Shared>,
+    conn: ConnState,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.conn.unwatch_all(&self.shared);
+        self.shared.clients.unregister(self.conn.id);
+    }
+}
+
+/// What replaces a reply that depends on a write the failed WAL never acknowledged.
+const NOT_DURABLE: &[u8] = b"-MISCONF Errors writing to the WAL file: this reply would show writes that never became durable; restart the server to serve the durable state (see INFO persistence)\r\n";
+
+/// Replies go out once the WAL has acknowledged what they reveal (durable under `always`,
+/// written under `everysec`/`no`). If the WAL fails first, the replies that depend on an
+/// unacknowledged write are replaced by an error and the rest go out: the connection stays.
 async fn flush(
     shared: &Shared,
     sock: &mut TcpStream,
@@ -166,11 +223,7 @@ async fn flush(
     if out.buf.is_empty() {
         return Ok(());
     }
-    if !persistence::wait_durable(shared, conn.need_seq).await {
-        return Err(std::io::Error::other(
-            "WAL poisoned before the reply was durable",
-        ));
-    }
+    settle(shared, conn, out).await;
     shared
         .stats
         .net_output_bytes
@@ -178,6 +231,36 @@ async fn flush(
     sock.write_all(&out.buf).await?;
     out.buf.clear();
     Ok(())
+}
+
+/// Waits until the out buffer may go out, withholding what the WAL failed to acknowledge.
+async fn settle(shared: &Shared, conn: &mut ConnState, out: &mut ReplyWriter) {
+    if !persistence::wait_acknowledged(shared, conn.need_seq).await {
+        let acked = persistence::acknowledged_seq(shared);
+        withhold(&mut out.buf, &conn.revealing, acked);
+    }
+    conn.revealing.clear();
+}
+
+/// Replaces each reply of `spans` (in buffer order) that depends on a sequence past `acked`
+/// with [`NOT_DURABLE`], keeping every other byte of `buf`.
+fn withhold(buf: &mut BytesMut, spans: &[Revealing], acked: u64) {
+    if spans.iter().all(|r| r.seq <= acked) {
+        return;
+    }
+    let mut kept = BytesMut::with_capacity(buf.len());
+    let mut pos = 0;
+    for r in spans {
+        kept.extend_from_slice(buf.get(pos..r.start).unwrap_or_default());
+        if r.seq <= acked {
+            kept.extend_from_slice(buf.get(r.start..r.end).unwrap_or_default());
+        } else {
+            kept.extend_from_slice(NOT_DURABLE);
+        }
+        pos = r.end;
+    }
+    kept.extend_from_slice(buf.get(pos..).unwrap_or_default());
+    *buf = kept;
 }
 
 async fn connection_loop(
@@ -255,7 +338,23 @@ async fn connection_loop(
                 }
                 After::Sleep(d) => {
                     flush(shared, sock, conn, &mut out).await?;
-                    tokio::time::sleep(d).await;
+                    // The sleep ends early if the client goes away (or is killed, or the
+                    // server stops): DEBUG SLEEP may ask for years, and a departed client
+                    // must not keep its slot. Pipelined input is buffered meanwhile, up to
+                    // the query buffer limit.
+                    let mut nap = std::pin::pin!(tokio::time::sleep(d));
+                    loop {
+                        tokio::select! {
+                            _ = &mut nap => break,
+                            r = sock.read_buf(&mut buf), if (buf.len() as i64) <= qbuf_limit => {
+                                if r? == 0 {
+                                    return Ok(());
+                                }
+                            }
+                            _ = &mut killed => return Ok(()),
+                            _ = &mut stopping => return Ok(()),
+                        }
+                    }
                 }
                 After::Shutdown { save } => {
                     flush(shared, sock, conn, &mut out).await?;
@@ -300,5 +399,244 @@ async fn connection_loop(
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{settle, withhold, ConnState, Registration, Revealing, NOT_DURABLE};
+    use crate::config::Config;
+    use crate::keyspace::{Effect, Keyspace, Record, Value};
+    use crate::resp::ReplyWriter;
+    use crate::server::{dispatch, Shared};
+    use crate::storage::fs::SimFs;
+    use crate::storage::{MasterKeySource, RecoverySink, Storage, StorageConfig, SyncPolicy};
+    use bytes::{Bytes, BytesMut};
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    #[test]
+    fn withhold_replaces_only_the_unacknowledged_replies() {
+        let mut buf = BytesMut::from(&b"+A\r\n+B\r\n+C\r\n+D\r\n"[..]);
+        let spans = [
+            Revealing {
+                start: 0,
+                end: 4,
+                seq: 5,
+            },
+            Revealing {
+                start: 4,
+                end: 8,
+                seq: 9,
+            },
+            // +C (8..12) revealed nothing: never withheld.
+            Revealing {
+                start: 12,
+                end: 16,
+                seq: 7,
+            },
+        ];
+        withhold(&mut buf, &spans, 7);
+        let mut want = b"+A\r\n".to_vec();
+        want.extend_from_slice(NOT_DURABLE);
+        want.extend_from_slice(b"+C\r\n+D\r\n");
+        assert_eq!(&buf[..], &want[..]);
+    }
+
+    struct NoRecovery;
+    impl RecoverySink for NoRecovery {
+        fn load_record(&mut self, _rec: Record) {}
+        fn apply_entry(&mut self, _seq: u64, _effects: Vec<Effect>) {}
+    }
+
+    /// A server (keyspace + WAL on a simulated file system) driven command by command, each
+    /// reply settled as the connection loop does before it writes to the socket.
+    struct Rig {
+        shared: Arc<Shared>,
+        conn: ConnState,
+        out: ReplyWriter,
+    }
+
+    impl Rig {
+        fn new(fs: &SimFs, policy: SyncPolicy) -> Rig {
+            let mut cfg = StorageConfig::new("/data");
+            cfg.master_key = MasterKeySource::Hex("11".repeat(32));
+            cfg.sync = policy;
+            let (storage, _) =
+                Storage::open_with_fs(cfg, Arc::new(fs.clone()), &mut NoRecovery).unwrap();
+            let ks = Arc::new(Keyspace::new(16));
+            ks.set_sink(storage.clone());
+            let config = Arc::new(Config::default());
+            config.set("appendfsync", &policy.to_string()).unwrap();
+            let shared = Shared::new(config, ks, Some(storage)).into_arc();
+            let addr = "127.0.0.1:1".parse().unwrap();
+            let conn = ConnState::new(shared.clients.register(addr, addr), true);
+            Rig {
+                shared,
+                conn,
+                out: ReplyWriter::new(),
+            }
+        }
+
+        /// Runs a pipeline and returns the bytes the client would receive.
+        async fn ask(&mut self, cmds: &[&[&str]]) -> Vec<u8> {
+            for argv in cmds {
+                let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.to_string())).collect();
+                dispatch(&self.shared, &mut self.conn, &mut self.out, &argv);
+            }
+            settle(&self.shared, &mut self.conn, &mut self.out).await;
+            self.out.buf.split().to_vec()
+        }
+
+        async fn ask1(&mut self, argv: &[&str]) -> String {
+            String::from_utf8_lossy(&self.ask(&[argv]).await).into_owned()
+        }
+    }
+
+    fn bulk(v: &str) -> String {
+        format!("${}\r\n{v}\r\n", v.len())
+    }
+
+    /// After the WAL fails (write or fsync), every read answers: durable keys with their
+    /// values, INFO in full with the failure, and replies that would show the failed write
+    /// with an error instead.
+    async fn reads_answer_after_wal_failure(fail_sync: bool, policy: SyncPolicy) {
+        let fs = SimFs::new();
+        let mut rig = Rig::new(&fs, policy);
+        for i in 0..600 {
+            let (k, v) = (format!("k{i}"), format!("v{i}"));
+            assert_eq!(rig.ask1(&["SET", &k, &v]).await, "+OK\r\n");
+        }
+        // Under everysec the failed fsync is the periodic one: force it.
+        if fail_sync {
+            fs.fail_sync_in(1);
+        } else {
+            fs.fail_write_in(1);
+        }
+        let victim_reply = rig.ask1(&["SET", "victim", "x"]).await;
+        let storage = rig.shared.storage.clone().unwrap();
+        if fail_sync && policy != SyncPolicy::Always {
+            // The write reached the kernel, which is all everysec promises; the next fsync
+            // fails and poisons the WAL.
+            assert_eq!(victim_reply, "+OK\r\n");
+            storage.request_sync();
+            let t = std::time::Instant::now();
+            while !storage.is_poisoned() && t.elapsed() < std::time::Duration::from_secs(10) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        } else {
+            assert_eq!(victim_reply.as_bytes(), NOT_DURABLE);
+        }
+        assert!(storage.is_poisoned());
+        assert!(rig
+            .ask1(&["SET", "after", "x"])
+            .await
+            .starts_with("-MISCONF"));
+
+        let info = rig.ask1(&["INFO"]).await;
+        assert!(
+            info.starts_with('$') && info.contains("wal_poisoned:1"),
+            "{info}"
+        );
+        assert!(info.contains("# Keyspace"), "{info}");
+        let info = rig.ask1(&["INFO", "persistence"]).await;
+        assert!(info.contains("wal_poisoned:1") && info.contains("aof_last_write_status:err"));
+        assert!(info.contains("wal_poison_error:") && info.contains("simulated failure"));
+        for i in 0..600 {
+            let (k, v) = (format!("k{i}"), format!("v{i}"));
+            assert_eq!(rig.ask1(&["GET", &k]).await, bulk(&v), "GET {k}");
+        }
+        // A pipeline: each reply on its own.
+        let got = rig
+            .ask(&[&["GET", "k1"], &["GET", "victim"], &["GET", "k2"]])
+            .await;
+        let victim_visible = fail_sync && policy != SyncPolicy::Always;
+        let middle = if victim_visible {
+            bulk("x").into_bytes()
+        } else {
+            NOT_DURABLE.to_vec()
+        };
+        let want = [bulk("v1").as_bytes(), &middle, bulk("v2").as_bytes()].concat();
+        assert_eq!(got, want);
+        // Whole-keyspace reads answer: with the data when it is all acknowledged, else with
+        // the error.
+        let whole = |r: &str| {
+            if victim_visible {
+                !r.starts_with('-')
+            } else {
+                r.as_bytes() == NOT_DURABLE
+            }
+        };
+        let dbsize = rig.ask1(&["DBSIZE"]).await;
+        assert!(whole(&dbsize), "DBSIZE answered {dbsize}");
+        let backup = rig.ask1(&["BACKUP"]).await;
+        assert!(whole(&backup), "BACKUP answered {backup:.80}");
+        for _ in 0..20 {
+            let r = rig.ask1(&["RANDOMKEY"]).await;
+            assert!(r.starts_with('$') || r.as_bytes() == NOT_DURABLE, "{r}");
+        }
+        let mut cursor = "0".to_string();
+        let mut answered = 0;
+        for _ in 0..300 {
+            let r = rig.ask1(&["SCAN", &cursor, "COUNT", "1"]).await;
+            answered += 1;
+            if r.as_bytes() == NOT_DURABLE {
+                // The client cannot go on from an error; skip the shard as a tool would.
+                let next: u64 = cursor.parse::<u64>().unwrap() + 1;
+                cursor = if next >= 256 {
+                    "0".into()
+                } else {
+                    next.to_string()
+                };
+            } else {
+                assert!(r.starts_with("*2\r\n"), "SCAN answered {r}");
+                cursor = r.split("\r\n").nth(2).unwrap().to_string();
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert!(answered > 1);
+        assert_eq!(rig.ask1(&["PING"]).await, "+PONG\r\n");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_answer_after_a_failed_wal_write_under_always() {
+        reads_answer_after_wal_failure(false, SyncPolicy::Always).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_answer_after_a_failed_wal_fsync_under_always() {
+        reads_answer_after_wal_failure(true, SyncPolicy::Always).await;
+    }
+
+    #[test]
+    fn registration_is_undone_when_a_command_panics() {
+        let shared = Arc::new(Shared::new(
+            Arc::new(Config::default()),
+            Arc::new(Keyspace::new(16)),
+            None,
+        ));
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let key = Bytes::from_static(b"watched");
+        let mut reg = Registration {
+            conn: ConnState::new(shared.clients.register(addr, addr), true),
+            shared: shared.clone(),
+        };
+        let flag = reg.conn.watch_flag.clone();
+        shared.keyspace.watch(0, &key, &flag, 0);
+        reg.conn.watched.push((0, key.clone(), false));
+        assert_eq!(shared.clients.count(), 1);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _reg = reg;
+            panic!("a command handler panicked");
+        }));
+        assert!(r.is_err());
+        assert_eq!(shared.clients.count(), 0, "client entry leaked");
+        // A write to the key would flag a WATCH that is still registered.
+        let mut locked = shared.keyspace.lock_keys(std::iter::once(&key[..]));
+        locked.put(0, &key, Value::String(Bytes::from_static(b"v")), 0);
+        drop(locked);
+        assert!(!flag.load(Ordering::Acquire), "WATCH registration leaked");
     }
 }

@@ -195,6 +195,8 @@ pub fn run(
             ks.lock(shards)
         }
     };
+    let start = out.buf.len();
+    conn.begin_command();
     let mut ctx = Ctx {
         shared,
         conn,
@@ -205,7 +207,15 @@ pub fn run(
     };
     (spec.handler)(&mut ctx, argv);
     let after = std::mem::take(&mut ctx.after);
-    conn.observe(locked.observed());
+    // INFO is the operator's view and always answers, even after a WAL failure (when its
+    // keyspace counts may include writes that never became durable, and its persistence
+    // section says the WAL failed): it waits like any read but is never withheld.
+    let revealed = if spec.name == "info" {
+        0
+    } else {
+        locked.revealed()
+    };
+    conn.end_command(start, out.buf.len(), revealed, locked.observed());
     after
 }
 

@@ -144,9 +144,10 @@ pub fn open(config: &Config, ks: &Arc<Keyspace>) -> Result<Arc<Storage>, String>
 
 // ---- durability ------------------------------------------------------------------------------
 
-/// Waits until every entry up to `seq` is durable, under `appendfsync always`; under the other
-/// policies replies do not wait. False if the WAL is poisoned first: the reply must not go out.
-pub async fn wait_durable(shared: &Shared, seq: u64) -> bool {
+/// Waits until the WAL has acknowledged every entry up to `seq`: fdatasync'ed under
+/// `appendfsync always`; under the other policies replies do not wait. False if the WAL is
+/// poisoned first: replies that depend on later entries must not go out.
+pub async fn wait_acknowledged(shared: &Shared, seq: u64) -> bool {
     let Some(storage) = shared.storage.as_ref() else {
         return true;
     };
@@ -154,6 +155,18 @@ pub async fn wait_durable(shared: &Shared, seq: u64) -> bool {
         return true;
     }
     storage.wait_durable(seq).await
+}
+
+/// The newest sequence the WAL has acknowledged (see [`wait_acknowledged`]); after a WAL
+/// failure it never advances again.
+pub fn acknowledged_seq(shared: &Shared) -> u64 {
+    let Some(storage) = shared.storage.as_ref() else {
+        return u64::MAX;
+    };
+    if storage.sync_policy() != SyncPolicy::Always {
+        return u64::MAX;
+    }
+    storage.durable().borrow().seq
 }
 
 // ---- snapshots -------------------------------------------------------------------------------
@@ -413,7 +426,7 @@ pub fn info_persistence(sh: &Shared, out: &mut String) {
          aof_last_bgrewrite_status:ok\r\n\
          storage_format_version:{}\r\nwal_sync_policy:{}\r\nwal_durable_seq:{}\r\nwal_last_seq:{}\r\n\
          wal_fsync_count:{}\r\nwal_fsync_total_usec:{}\r\nwal_fsync_last_usec:{}\r\nwal_segments:{}\r\n\
-         wal_bytes_since_snapshot:{}\r\nwal_truncated_tails:{}\r\nwal_poisoned:{}\r\n\
+         wal_bytes_since_snapshot:{}\r\nwal_truncated_tails:{}\r\nwal_poisoned:{}\r\nwal_poison_error:{}\r\n\
          snapshot_in_progress:{}\r\nsnapshot_last_seq:{}\r\nsnapshot_last_time:{}\r\n\
          snapshot_last_duration_ms:{}\r\nsnapshot_last_status:{}\r\n\
          storage_active_key_id:{}\r\nstorage_key_count:{}\r\n",
@@ -433,6 +446,7 @@ pub fn info_persistence(sh: &Shared, out: &mut String) {
         i.wal_bytes_since_snapshot,
         i.truncated_tails,
         i.poisoned as u8,
+        i.poison_error,
         i.snapshot_in_progress as u8,
         i.last_snapshot_seq,
         i.last_snapshot_unix,

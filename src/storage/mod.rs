@@ -228,6 +228,8 @@ pub struct StorageInfo {
     pub active_key_id: KeyId,
     pub key_count: u64,
     pub poisoned: bool,
+    /// The error that poisoned the WAL (empty while it is healthy).
+    pub poison_error: String,
 }
 
 #[derive(Default)]
@@ -799,6 +801,7 @@ impl Storage {
             active_key_id,
             key_count,
             poisoned: self.is_poisoned(),
+            poison_error: self.shared.poison_error.lock().clone(),
         }
     }
 

@@ -140,6 +140,8 @@ pub(crate) struct Shared {
     pub written: AtomicU64,
     pub durable_seq: AtomicU64,
     pub poisoned: AtomicBool,
+    /// The first error that poisoned the WAL, for INFO.
+    pub poison_error: Mutex<String>,
     policy: AtomicU8,
     pub durable_tx: watch::Sender<Durable>,
     /// Tasks waiting for the durable watermark to reach a sequence: only those whose sequence
@@ -176,6 +178,7 @@ impl Shared {
             written: AtomicU64::new(last_seq),
             durable_seq: AtomicU64::new(last_seq),
             poisoned: AtomicBool::new(false),
+            poison_error: Mutex::new(String::new()),
             policy: AtomicU8::new(policy_to_u8(policy)),
             durable_tx,
             waiters: Mutex::new(Vec::new()),
@@ -240,6 +243,13 @@ impl Shared {
 
     fn poison(&self, err: &StorageError) {
         tracing::error!("WAL poisoned: {err}");
+        {
+            let mut first = self.poison_error.lock();
+            if first.is_empty() {
+                // INFO shows it on one line.
+                *first = err.to_string().replace(['\r', '\n'], " ");
+            }
+        }
         self.poisoned.store(true, Ordering::SeqCst);
         let seq = self.durable_seq.load(Ordering::SeqCst);
         self.durable_tx.send_replace(Durable {
