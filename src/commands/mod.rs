@@ -160,8 +160,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         &["count", "info", "docs", "list", "getkeys", "help"],
     ),
     ("memory", &["usage", "help"]),
-    ("debug", &["sleep"]),
-    ("keyring", &["rotate", "status"]),
+    ("debug", &["sleep", "help"]),
+    ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),
 ];
 
@@ -268,6 +268,12 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
         _ => s.parse().ok()?,
     };
     Some(v)
+}
+
+/// A client-supplied database number as an index of this server, if it has that database.
+pub fn db_index(shared: &Shared, n: i64) -> Option<DbIndex> {
+    let db = DbIndex::try_from(n).ok()?;
+    ((db as usize) < shared.keyspace.databases()).then_some(db)
 }
 
 pub fn eq(arg: &[u8], word: &str) -> bool {

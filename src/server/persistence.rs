@@ -376,6 +376,14 @@ fn keyring(c: &mut Ctx, argv: &[Bytes]) {
             c.out.bulk(b"needed_by");
             c.out.bulks(k.needed_by.iter());
         }
+    } else if commands::eq(&argv[1], "help") && argv.len() == 2 {
+        c.out.help(&[
+            "KEYRING <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ROTATE",
+            "    Make a new data key active; the next snapshot re-encrypts under it.",
+            "STATUS",
+            "    List the data keys: id, created_at, age_seconds, active, needed_by.",
+        ]);
     } else {
         c.out.error(&commands::unknown_subcommand(argv, "KEYRING"));
     }
