@@ -15,8 +15,8 @@ use super::*;
 use crate::backup::{self, BackupError, Loaded};
 use crate::storage::SyncPolicy;
 
-const FLAGS_BACKUP: &[&str] = &["admin", "noscript", "no-multi"];
-const FLAGS_RESTORE: &[&str] = &["write", "admin", "noscript", "no-multi", "denyoom"];
+const FLAGS_BACKUP: &[&str] = &["admin", "noscript", "no_multi"];
+const FLAGS_RESTORE: &[&str] = &["write", "admin", "noscript", "no_multi", "denyoom"];
 const ACL: &[&str] = &["@admin", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[

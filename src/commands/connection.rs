@@ -4,6 +4,16 @@ use super::*;
 use std::sync::atomic::Ordering;
 
 const F: &[&str] = &["fast"];
+/// Redis 7.0's flags of AUTH, HELLO, QUIT and RESET: `no_auth` lets them run before AUTH.
+const NO_AUTH: &[&str] = &[
+    "noscript",
+    "loading",
+    "stale",
+    "fast",
+    "no_auth",
+    "allow_busy",
+];
+const F_ANYTIME: &[&str] = &["loading", "stale", "fast"];
 const ACL_C: &[&str] = &["@connection", "@fast"];
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -21,7 +31,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "echo",
         2,
-        F,
+        F_ANYTIME,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -32,7 +42,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "hello",
         -1,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -43,7 +53,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "auth",
         -2,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -54,7 +64,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "select",
         2,
-        F,
+        F_ANYTIME,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -65,7 +75,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "quit",
         -1,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -76,7 +86,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "reset",
         1,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -89,7 +99,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         -2,
         &[],
         NO_KEYS,
-        &["@slow", "@connection"],
+        &["@slow"],
         Scope::None,
         "connection",
         "A container for client connection commands.",

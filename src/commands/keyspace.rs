@@ -117,7 +117,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "copy",
         -3,
-        WR,
+        &["write", "denyoom"],
         (1, 2, 1),
         ACL_W,
         Scope::Keys,

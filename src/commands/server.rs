@@ -100,7 +100,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "shutdown",
         -1,
-        ADMIN,
+        // `no_multi`: refused while queueing a transaction (EXEC then gives EXECABORT).
+        &[
+            "admin",
+            "noscript",
+            "loading",
+            "stale",
+            "no_multi",
+            "allow_busy",
+        ],
         NO_KEYS,
         ACL_ADMIN,
         Scope::None,
@@ -111,7 +119,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "memory",
         -2,
-        &["readonly"],
+        &[],
         (2, 2, 1),
         &["@slow"],
         Scope::Keys,

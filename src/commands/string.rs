@@ -7,7 +7,9 @@ const W: &[&str] = &["write", "denyoom"];
 const WF: &[&str] = &["write", "denyoom", "fast"];
 const RF: &[&str] = &["readonly", "fast"];
 const RO: &[&str] = &["readonly"];
-const ACL_W: &[&str] = &["@write", "@string"];
+const ACL_W: &[&str] = &["@write", "@string", "@slow"];
+/// GETDEL and GETEX never grow memory, so Redis does not flag them `denyoom`.
+const WF_NO_OOM: &[&str] = &["write", "fast"];
 const ACL_WF: &[&str] = &["@write", "@string", "@fast"];
 const ACL_RF: &[&str] = &["@read", "@string", "@fast"];
 const ACL_R: &[&str] = &["@read", "@string", "@slow"];
@@ -82,7 +84,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "getdel",
         2,
-        WF,
+        WF_NO_OOM,
         ONE_KEY,
         ACL_WF,
         Scope::Keys,
@@ -93,7 +95,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "getex",
         -2,
-        WF,
+        WF_NO_OOM,
         ONE_KEY,
         ACL_WF,
         Scope::Keys,
@@ -137,9 +139,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "append",
         3,
-        W,
+        WF,
         ONE_KEY,
-        ACL_W,
+        ACL_WF,
         Scope::Keys,
         "string",
         "Appends to a key's value.",

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ADMIN: &[&str] = &["admin", "noscript", "no-multi"];
+const ADMIN: &[&str] = &["admin", "noscript", "no_async_loading", "no_multi"];
 const ACL_ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -34,7 +34,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "bgsave",
         -1,
-        &["admin", "noscript"],
+        &["admin", "noscript", "no_async_loading"],
         NO_KEYS,
         ACL_ADMIN,
         Scope::None,
@@ -45,7 +45,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "waitaof",
         4,
-        &["noscript", "no-multi"],
+        &["noscript", "no_multi"],
         NO_KEYS,
         &["@slow", "@connection"],
         Scope::None,
