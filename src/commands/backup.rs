@@ -15,8 +15,8 @@ use super::*;
 use crate::backup::{self, BackupError, Loaded};
 use crate::storage::SyncPolicy;
 
-const FLAGS_BACKUP: &[&str] = &["admin", "noscript", "no-multi"];
-const FLAGS_RESTORE: &[&str] = &["write", "admin", "noscript", "no-multi", "denyoom"];
+const FLAGS_BACKUP: &[&str] = &["admin", "noscript", "no_multi"];
+const FLAGS_RESTORE: &[&str] = &["write", "admin", "noscript", "no_multi", "denyoom"];
 const ACL: &[&str] = &["@admin", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -125,6 +125,17 @@ fn backup_cmd(c: &mut Ctx, argv: &[Bytes]) {
             Ok(l) => reply_summary(c, &l, false),
             Err(e) => err(c, e),
         },
+        2 if eq(&argv[1], "help") => c.out.help(&[
+            "BACKUP [<subcommand> [<arg> ...]]. Subcommands are:",
+            "(no subcommand)",
+            "    Return a consistent logical backup (JSON) of every database.",
+            "TO <path>",
+            "    Write the backup to <path> under backup-dir, with a sidecar manifest.",
+            "VERIFY <dump>",
+            "    Check a backup given inline, touching nothing.",
+            "VERIFY FROM <path>",
+            "    Check a backup file under backup-dir and its manifest, touching nothing.",
+        ]),
         4 if eq(&argv[1], "verify") && eq(&argv[2], "from") => {
             match load_path(c, &argv[3], false) {
                 Ok(l) => reply_summary(c, &l, true),
@@ -143,6 +154,18 @@ fn restore_cmd(c: &mut Ctx, argv: &[Bytes]) {
     let databases = c.shared.keyspace.databases();
     let check = eq(&argv[1], "check");
     let loaded = match argv.len() {
+        // A JSON dump never reads `HELP`, so the word is free for the help.
+        2 if eq(&argv[1], "help") => {
+            return c.out.help(&[
+                "RESTORE <dump> | RESTORE FROM <path> | RESTORE CHECK [FROM] <dump-or-path>",
+                "<dump>",
+                "    Replace the whole dataset with a logical backup given inline.",
+                "FROM <path>",
+                "    Replace the whole dataset with a backup file under backup-dir.",
+                "CHECK <dump> | CHECK FROM <path>",
+                "    Run every check RESTORE runs, touching nothing.",
+            ]);
+        }
         2 if !check => blocking(|| backup::load_inline(&argv[1], true)),
         3 if eq(&argv[1], "from") => load_path(c, &argv[2], true),
         3 if check => blocking(|| backup::load_inline(&argv[2], false)),

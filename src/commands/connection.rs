@@ -4,6 +4,16 @@ use super::*;
 use std::sync::atomic::Ordering;
 
 const F: &[&str] = &["fast"];
+/// Redis 7.0's flags of AUTH, HELLO, QUIT and RESET: `no_auth` lets them run before AUTH.
+const NO_AUTH: &[&str] = &[
+    "noscript",
+    "loading",
+    "stale",
+    "fast",
+    "no_auth",
+    "allow_busy",
+];
+const F_ANYTIME: &[&str] = &["loading", "stale", "fast"];
 const ACL_C: &[&str] = &["@connection", "@fast"];
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -21,7 +31,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "echo",
         2,
-        F,
+        F_ANYTIME,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -32,7 +42,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "hello",
         -1,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -43,7 +53,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "auth",
         -2,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -54,7 +64,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "select",
         2,
-        F,
+        F_ANYTIME,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -65,7 +75,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "quit",
         -1,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -76,7 +86,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "reset",
         1,
-        &["noauth", "fast"],
+        NO_AUTH,
         NO_KEYS,
         ACL_C,
         Scope::None,
@@ -89,7 +99,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         -2,
         &[],
         NO_KEYS,
-        &["@slow", "@connection"],
+        &["@slow"],
         Scope::None,
         "connection",
         "A container for client connection commands.",
@@ -206,13 +216,13 @@ fn hello(c: &mut Ctx, argv: &[Bytes]) {
 fn select(c: &mut Ctx, argv: &[Bytes]) {
     match parse_i64(&argv[1]) {
         None => c.out.error(ERR_NOT_INT),
-        Some(n) if n < 0 || n >= c.shared.keyspace.databases() as i64 => {
-            c.out.error("ERR DB index is out of range")
-        }
-        Some(n) => {
-            c.conn.set_db(n as DbIndex);
-            c.out.ok();
-        }
+        Some(n) => match db_index(c.shared, n) {
+            Some(db) => {
+                c.conn.set_db(db);
+                c.out.ok();
+            }
+            None => c.out.error("ERR DB index is out of range"),
+        },
     }
 }
 
@@ -312,15 +322,27 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
         "help" => {
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ID",
                 "GETNAME",
-                "SETNAME <name>",
-                "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "    Return the name of the current connection.",
+                "ID",
+                "    Return the ID of the current connection.",
                 "INFO",
-                "LIST [TYPE normal] [ID id ...]",
-                "KILL <ip:port> | KILL [ID id] [ADDR ip:port] [LADDR ip:port] [SKIPME yes|no]",
-                "NO-EVICT <ON|OFF>",
-                "NO-TOUCH <ON|OFF>",
+                "    Return information about the current client connection.",
+                "KILL <ip:port>",
+                "    Kill connection made from <ip:port>.",
+                "KILL <option> <value> [<option> <value> [...]]",
+                "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>,",
+                "    LADDR <ip:port>, SKIPME (YES|NO).",
+                "LIST [TYPE normal] [ID <client-id> [<client-id> ...]]",
+                "    Return information about client connections.",
+                "NO-EVICT (ON|OFF)",
+                "    Protect current client connection from eviction.",
+                "NO-TOUCH (ON|OFF)",
+                "    Will not touch LRU/LFU stats when this mode is on.",
+                "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "    Set client meta attr. Options are LIB-NAME and LIB-VER.",
+                "SETNAME <name>",
+                "    Assign the name <name> to the current connection.",
             ];
             c.out.help(&lines);
         }

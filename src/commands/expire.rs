@@ -110,10 +110,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT in Redis 7.0's order: options (unknown or conflicting
+/// ones are errors even for a missing key), then the number (not an integer, or overflowing
+/// when made absolute milliseconds: `invalid expire time`), then the key (missing: 0), then
+/// NX/XX/GT/LT, and an expiry not in the future deletes the key.
 fn expire_generic(c: &mut Ctx, argv: &[Bytes], unit_ms: bool, absolute: bool, name: &str) {
-    let Some(n) = parse_i64(&argv[2]) else {
-        return c.out.error(ERR_NOT_INT);
-    };
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for a in &argv[3..] {
         if eq(a, "nx") {
@@ -138,20 +139,17 @@ fn expire_generic(c: &mut Ctx, argv: &[Bytes], unit_ms: bool, absolute: bool, na
             .out
             .error("ERR GT and LT options at the same time are not compatible");
     }
-    let now = c.now_ms as i64;
+    let Some(n) = parse_i64(&argv[2]) else {
+        return c.out.error(ERR_NOT_INT);
+    };
+    // Negative and past times are allowed (they delete the key); only overflow is refused.
+    let base = if absolute { 0 } else { c.now_ms as i64 };
     let ms = if unit_ms {
         Some(n)
     } else {
         n.checked_mul(1000)
     };
-    let at = ms.and_then(|ms| {
-        if absolute {
-            Some(ms)
-        } else {
-            ms.checked_add(now)
-        }
-    });
-    let Some(at) = at else {
+    let Some(at) = ms.and_then(|ms| ms.checked_add(base)) else {
         return c
             .out
             .error(&format!("ERR invalid expire time in '{name}' command"));
@@ -160,20 +158,23 @@ fn expire_generic(c: &mut Ctx, argv: &[Bytes], unit_ms: bool, absolute: bool, na
     let Some(cur) = c.ks.get(db, &argv[1], c.now_ms).map(|e| e.expires_at_ms()) else {
         return c.out.int(0);
     };
-    // A key without expiry counts as an infinite TTL for GT/LT.
-    let cur_ttl = if cur == 0 { i64::MAX } else { cur as i64 };
-    let blocked =
-        (nx && cur != 0) || (xx && cur == 0) || (gt && at <= cur_ttl) || (lt && at >= cur_ttl);
-    if gt && cur == 0 {
-        return c.out.int(0);
-    }
+    // A key without expiry has an infinite TTL: GT never passes, LT always does.
+    let has_ttl = cur != 0;
+    let cur = i64::try_from(cur).unwrap_or(i64::MAX);
+    let blocked = (nx && has_ttl)
+        || (xx && !has_ttl)
+        || (gt && (!has_ttl || at <= cur))
+        || (lt && has_ttl && at >= cur);
     if blocked {
         return c.out.int(0);
     }
-    if at <= now {
-        c.ks.del(db, &argv[1], c.now_ms);
-    } else {
-        c.ks.set_expiry(db, &argv[1], at as u64, c.now_ms);
+    match u64::try_from(at) {
+        Ok(at) if at > c.now_ms => {
+            c.ks.set_expiry(db, &argv[1], at, c.now_ms);
+        }
+        _ => {
+            c.ks.del(db, &argv[1], c.now_ms);
+        }
     }
     c.out.int(1);
 }

@@ -117,7 +117,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "copy",
         -3,
-        WR,
+        &["write", "denyoom"],
         (1, 2, 1),
         ACL_W,
         Scope::Keys,
@@ -350,10 +350,7 @@ fn renamenx(c: &mut Ctx, argv: &[Bytes]) {
 
 fn parse_db(c: &Ctx, arg: &[u8]) -> Result<DbIndex, &'static str> {
     let n = parse_i64(arg).ok_or(ERR_NOT_INT)?;
-    if n < 0 || n >= c.shared.keyspace.databases() as i64 {
-        return Err("ERR DB index is out of range");
-    }
-    Ok(n as DbIndex)
+    db_index(c.shared, n).ok_or("ERR DB index is out of range")
 }
 
 fn copy(c: &mut Ctx, argv: &[Bytes]) {

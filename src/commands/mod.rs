@@ -42,6 +42,9 @@ pub struct CommandSpec {
     pub name: &'static str,
     /// Redis arity: positive = exact, negative = at least |arity|.
     pub arity: i32,
+    /// Redis 7.0's command flags, spelled as COMMAND INFO shows them (one of [`FLAGS`]).
+    /// Dispatch reads them: `write` (MISCONF), `no_auth` (runs before AUTH), `no_multi`
+    /// (refused while a transaction is queued).
     pub flags: &'static [&'static str],
     pub first_key: i32,
     pub last_key: i32,
@@ -56,7 +59,12 @@ pub struct CommandSpec {
 
 impl CommandSpec {
     pub fn is_write(&self) -> bool {
-        self.flags.contains(&"write")
+        self.has_flag("write")
+    }
+
+    /// Whether the spec carries `flag`, spelled as Redis's COMMAND INFO shows it (`no_multi`).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
     }
 
     /// Indices into argv of the key arguments.
@@ -160,8 +168,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         &["count", "info", "docs", "list", "getkeys", "help"],
     ),
     ("memory", &["usage", "help"]),
-    ("debug", &["sleep"]),
-    ("keyring", &["rotate", "status"]),
+    ("debug", &["sleep", "help"]),
+    ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),
 ];
 
@@ -270,6 +278,12 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// A client-supplied database number as an index of this server, if it has that database.
+pub fn db_index(shared: &Shared, n: i64) -> Option<DbIndex> {
+    let db = DbIndex::try_from(n).ok()?;
+    ((db as usize) < shared.keyspace.databases()).then_some(db)
+}
+
 pub fn eq(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
@@ -323,6 +337,34 @@ pub const fn spec(
     }
 }
 
+/// Every command flag Redis 7.0 reports in COMMAND INFO; a spec uses no other spelling.
+pub const FLAGS: &[&str] = &[
+    "write",
+    "readonly",
+    "denyoom",
+    "module",
+    "admin",
+    "pubsub",
+    "noscript",
+    "blocking",
+    "loading",
+    "stale",
+    "skip_monitor",
+    "skip_slowlog",
+    "asking",
+    "fast",
+    "no_auth",
+    "may_replicate",
+    "sentinel",
+    "only_sentinel",
+    "no_mandatory_keys",
+    "protected",
+    "module_no_cluster",
+    "no_multi",
+    "no_async_loading",
+    "allow_busy",
+];
+
 pub const NO_KEYS: (i32, i32, i32) = (0, 0, 0);
 pub const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 
@@ -349,6 +391,43 @@ mod tests {
         dedup.dedup();
         assert_eq!(names.len(), dedup.len());
         assert!(lookup(b"GeT").is_some());
+    }
+
+    #[test]
+    fn every_flag_is_spelled_as_redis_reports_it() {
+        for s in all() {
+            for f in s.flags {
+                assert!(FLAGS.contains(f), "{}: unknown flag {f:?}", s.name);
+            }
+        }
+    }
+
+    #[test]
+    fn redis_no_multi_commands_are_flagged_no_multi() {
+        // Redis 7.0's `no_multi` commands that vaylix implements (the others are SYNC, PSYNC).
+        for name in ["shutdown", "save"] {
+            assert!(
+                lookup(name.as_bytes()).unwrap().has_flag("no_multi"),
+                "{name}"
+            );
+        }
+        for name in ["multi", "watch", "exec", "discard", "set", "flushall"] {
+            assert!(
+                !lookup(name.as_bytes()).unwrap().has_flag("no_multi"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_redis_no_auth_commands_run_before_auth() {
+        let mut no_auth: Vec<_> = all()
+            .iter()
+            .filter(|s| s.has_flag("no_auth"))
+            .map(|s| s.name)
+            .collect();
+        no_auth.sort_unstable();
+        assert_eq!(no_auth, ["auth", "hello", "quit", "reset"]);
     }
 
     #[test]

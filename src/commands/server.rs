@@ -100,7 +100,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "shutdown",
         -1,
-        ADMIN,
+        // `no_multi`: refused while queueing a transaction (EXEC then gives EXECABORT).
+        &[
+            "admin",
+            "noscript",
+            "loading",
+            "stale",
+            "no_multi",
+            "allow_busy",
+        ],
         NO_KEYS,
         ACL_ADMIN,
         Scope::None,
@@ -111,7 +119,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "memory",
         -2,
-        &["readonly"],
+        &[],
         (2, 2, 1),
         &["@slow"],
         Scope::Keys,
@@ -208,9 +216,12 @@ fn memory(c: &mut Ctx, argv: &[Bytes]) {
                 c.out.int(e.footprint() as i64);
             }
         }
-    } else if eq(&argv[1], "help") {
-        c.out.array(1);
-        c.out.simple("MEMORY USAGE <key> [SAMPLES <count>]");
+    } else if eq(&argv[1], "help") && argv.len() == 2 {
+        c.out.help(&[
+            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value.",
+        ]);
     } else {
         c.out.error(&unknown_subcommand(argv, "MEMORY"));
     }
@@ -222,6 +233,12 @@ fn debug(c: &mut Ctx, argv: &[Bytes]) {
         if let Some(d) = debug_sleep_duration(&argv[2]) {
             c.after = After::Sleep(d);
         }
+    } else if eq(&argv[1], "help") && argv.len() == 2 {
+        c.out.help(&[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+        ]);
     } else {
         c.out.error(&format!(
             "ERR DEBUG subcommand '{}' is not supported by vaylix",
@@ -426,8 +443,13 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
             let lines = [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
                 "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
                 "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
+                "REWRITE",
+                "    Rewrite the configuration file.",
             ];
             c.out.help(&lines);
         }
@@ -562,11 +584,19 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
             let lines = [
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "(no subcommand)",
+                "    Return details about all commands.",
                 "COUNT",
+                "    Return the total number of commands in this server.",
+                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+                "    Return a list of all commands in this server.",
                 "INFO [<command-name> ...]",
+                "    Return details about multiple commands.",
+                "    If no command names are given, details for all commands are returned.",
                 "DOCS [<command-name> ...]",
-                "LIST [FILTERBY (MODULE|ACLCAT|PATTERN) <arg>]",
+                "    Return documentation details about multiple commands.",
+                "    If no command names are given, documentation for all commands is returned.",
                 "GETKEYS <full-command>",
+                "    Return the keys from a full command.",
             ];
             c.out.help(&lines);
         }
@@ -720,8 +750,8 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         }
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
-            for db in 0..sh.keyspace.databases() {
-                let (keys, expires) = c.ks.db_stats(db as DbIndex);
+            for db in crate::keyspace::db_indexes(sh.keyspace.databases()) {
+                let (keys, expires) = c.ks.db_stats(db);
                 if keys > 0 {
                     let _ = write!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
                 }

@@ -7,7 +7,9 @@ const W: &[&str] = &["write", "denyoom"];
 const WF: &[&str] = &["write", "denyoom", "fast"];
 const RF: &[&str] = &["readonly", "fast"];
 const RO: &[&str] = &["readonly"];
-const ACL_W: &[&str] = &["@write", "@string"];
+const ACL_W: &[&str] = &["@write", "@string", "@slow"];
+/// GETDEL and GETEX never grow memory, so Redis does not flag them `denyoom`.
+const WF_NO_OOM: &[&str] = &["write", "fast"];
 const ACL_WF: &[&str] = &["@write", "@string", "@fast"];
 const ACL_RF: &[&str] = &["@read", "@string", "@fast"];
 const ACL_R: &[&str] = &["@read", "@string", "@slow"];
@@ -82,7 +84,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "getdel",
         2,
-        WF,
+        WF_NO_OOM,
         ONE_KEY,
         ACL_WF,
         Scope::Keys,
@@ -93,7 +95,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "getex",
         -2,
-        WF,
+        WF_NO_OOM,
         ONE_KEY,
         ACL_WF,
         Scope::Keys,
@@ -137,9 +139,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "append",
         3,
-        W,
+        WF,
         ONE_KEY,
-        ACL_W,
+        ACL_WF,
         Scope::Keys,
         "string",
         "Appends to a key's value.",
@@ -295,12 +297,47 @@ fn reply_string(c: &mut Ctx, key: &[u8]) -> bool {
     }
 }
 
+/// The unit and base of an expiry option: `EX`/`PX` are relative, `EXAT`/`PXAT` absolute.
+#[derive(Clone, Copy)]
+struct ExpiryArg<'a> {
+    amount: &'a [u8],
+    unit_ms: bool,
+    absolute: bool,
+}
+
+impl<'a> ExpiryArg<'a> {
+    /// `EX`, `PX`, `EXAT` or `PXAT` with its argument; None for any other word.
+    fn parse(word: &[u8], amount: &'a [u8]) -> Option<Self> {
+        let (unit_ms, absolute) = if eq(word, "ex") {
+            (false, false)
+        } else if eq(word, "px") {
+            (true, false)
+        } else if eq(word, "exat") {
+            (false, true)
+        } else if eq(word, "pxat") {
+            (true, true)
+        } else {
+            return None;
+        };
+        Some(ExpiryArg {
+            amount,
+            unit_ms,
+            absolute,
+        })
+    }
+
+    /// The absolute unix-ms expiry, or the error Redis gives (not an integer; not positive or
+    /// overflowing: `invalid expire time in '<command>' command`).
+    fn resolve(self, now_ms: u64, command: &str) -> Result<u64, String> {
+        let n = parse_i64(self.amount).ok_or_else(|| ERR_NOT_INT.to_string())?;
+        expiry_at(now_ms, n, self.unit_ms, self.absolute)
+            .ok_or_else(|| format!("ERR invalid expire time in '{command}' command"))
+    }
+}
+
 /// Converts a relative or absolute expiry argument to absolute unix ms.
 /// `None` means invalid (non-positive or overflowing) as Redis reports it.
 pub fn expiry_at(now_ms: u64, amount: i64, unit_ms: bool, absolute: bool) -> Option<u64> {
-    if amount <= 0 && !absolute {
-        return None;
-    }
     if amount <= 0 {
         return None;
     }
@@ -312,21 +349,24 @@ pub fn expiry_at(now_ms: u64, amount: i64, unit_ms: bool, absolute: bool) -> Opt
     let at = if absolute {
         ms
     } else {
-        ms.checked_add(now_ms as i64)?
+        ms.checked_add(i64::try_from(now_ms).ok()?)?
     };
-    (at > 0).then_some(at as u64)
+    u64::try_from(at).ok().filter(|at| *at > 0)
 }
 
-struct SetOpts {
+struct SetOpts<'a> {
     nx: bool,
     xx: bool,
     get: bool,
     keepttl: bool,
-    expire: Option<u64>,
+    expire: Option<ExpiryArg<'a>>,
     if_version: Option<u64>,
 }
 
-fn parse_set_opts(c: &Ctx, argv: &[Bytes]) -> Result<SetOpts, String> {
+/// SET's options in Redis's order: every word is checked (syntax errors first), and only then
+/// the expiry's number. As in Redis, a repeated option is allowed (the last expiry wins) but two
+/// different expiry kinds, or one with KEEPTTL, are a syntax error.
+fn parse_set_opts<'a>(argv: &'a [Bytes]) -> Result<SetOpts<'a>, String> {
     let mut o = SetOpts {
         nx: false,
         xx: false,
@@ -335,52 +375,56 @@ fn parse_set_opts(c: &Ctx, argv: &[Bytes]) -> Result<SetOpts, String> {
         expire: None,
         if_version: None,
     };
-    let mut has_exp = false;
+    let mut if_version: Option<&[u8]> = None;
     let mut i = 3;
     while i < argv.len() {
         let a = &argv[i];
+        let next = argv.get(i + 1);
+        let exp = next.and_then(|n| ExpiryArg::parse(a, n));
         if eq(a, "nx") && !o.xx {
             o.nx = true;
         } else if eq(a, "xx") && !o.nx {
             o.xx = true;
         } else if eq(a, "get") {
             o.get = true;
-        } else if eq(a, "keepttl") && !has_exp {
+        } else if eq(a, "keepttl") && o.expire.is_none() {
             o.keepttl = true;
-            has_exp = true;
-        } else if (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat"))
-            && !has_exp
-            && i + 1 < argv.len()
-        {
-            let n = parse_i64(&argv[i + 1]).ok_or_else(|| ERR_NOT_INT.to_string())?;
-            let unit_ms = eq(a, "px") || eq(a, "pxat");
-            let absolute = eq(a, "exat") || eq(a, "pxat");
-            let at = expiry_at(c.now_ms, n, unit_ms, absolute)
-                .ok_or_else(|| "ERR invalid expire time in 'set' command".to_string())?;
-            o.expire = Some(at);
-            has_exp = true;
+        } else if let Some(e) = exp.filter(|e| {
+            !o.keepttl
+                && o.expire
+                    .is_none_or(|p| (p.unit_ms, p.absolute) == (e.unit_ms, e.absolute))
+        }) {
+            o.expire = Some(e);
             i += 1;
         } else if eq(a, "if")
             && i + 2 < argv.len()
             && eq(&argv[i + 1], "version")
-            && o.if_version.is_none()
+            && if_version.is_none()
         {
-            let n = parse_i64(&argv[i + 2])
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| ERR_NOT_INT.to_string())?;
-            o.if_version = Some(n as u64);
+            if_version = Some(&argv[i + 2]);
             i += 2;
         } else {
             return Err(ERR_SYNTAX.into());
         }
         i += 1;
     }
+    if let Some(v) = if_version {
+        let n = parse_i64(v)
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ERR_NOT_INT.to_string())?;
+        o.if_version = Some(n as u64);
+    }
     Ok(o)
 }
 
 fn set(c: &mut Ctx, argv: &[Bytes]) {
-    let o = match parse_set_opts(c, argv) {
+    let o = match parse_set_opts(argv) {
         Ok(o) => o,
+        Err(e) => return c.out.error(&e),
+    };
+    // Redis validates the expiry before it looks at the key, so a bad one fails even with NX.
+    let expire = match o.expire.map(|e| e.resolve(c.now_ms, "set")).transpose() {
+        Ok(e) => e,
         Err(e) => return c.out.error(&e),
     };
     let db = c.db();
@@ -404,7 +448,7 @@ fn set(c: &mut Ctx, argv: &[Bytes]) {
         let exp = if o.keepttl {
             old_exp
         } else {
-            o.expire.unwrap_or(0)
+            expire.unwrap_or(0)
         };
         store(c, key, Value::String(Bytes::copy_from_slice(&argv[2])), exp);
     }
@@ -496,50 +540,48 @@ fn getdel(c: &mut Ctx, argv: &[Bytes]) {
     }
 }
 
+/// GETEX in Redis 7.0's order: option words first (syntax errors), then the key (missing: nil,
+/// whatever the expiry says; another type: WRONGTYPE), and only then the expiry's number.
 fn getex(c: &mut Ctx, argv: &[Bytes]) {
-    // Parse options first: a syntax error must not change anything.
-    let mut new_exp: Option<u64> = None; // Some(0) = persist
+    let mut persist = false;
+    let mut expire: Option<ExpiryArg> = None;
     let mut i = 2;
     while i < argv.len() {
         let a = &argv[i];
-        if new_exp.is_none() && eq(a, "persist") {
-            new_exp = Some(0);
-        } else if new_exp.is_none()
-            && (eq(a, "ex") || eq(a, "px") || eq(a, "exat") || eq(a, "pxat"))
-            && i + 1 < argv.len()
-        {
-            let Some(n) = parse_i64(&argv[i + 1]) else {
-                return c.out.error(ERR_NOT_INT);
-            };
-            let unit_ms = eq(a, "px") || eq(a, "pxat");
-            let absolute = eq(a, "exat") || eq(a, "pxat");
-            let Some(at) = expiry_at(c.now_ms, n, unit_ms, absolute) else {
-                return c.out.error("ERR invalid expire time in 'getex' command");
-            };
-            new_exp = Some(at);
+        let exp = argv.get(i + 1).and_then(|n| ExpiryArg::parse(a, n));
+        if eq(a, "persist") && expire.is_none() {
+            persist = true;
+        } else if let Some(e) = exp.filter(|e| {
+            !persist && expire.is_none_or(|p| (p.unit_ms, p.absolute) == (e.unit_ms, e.absolute))
+        }) {
+            expire = Some(e);
             i += 1;
         } else {
             return c.out.error(ERR_SYNTAX);
         }
         i += 1;
     }
-    match get_string(c, &argv[1]) {
-        Err(e) => c.out.error(e),
-        Ok(None) => c.out.null(),
-        Ok(Some((v, cur))) => {
-            let db = c.db();
-            match new_exp {
-                Some(at) if at != 0 && at <= c.now_ms => {
-                    c.ks.del(db, &argv[1], c.now_ms);
-                }
-                Some(at) if at != cur => {
-                    c.ks.set_expiry(db, &argv[1], at, c.now_ms);
-                }
-                _ => {}
-            }
-            c.out.bulk(&v);
+    let (v, cur) = match get_string(c, &argv[1]) {
+        Err(e) => return c.out.error(e),
+        Ok(None) => return c.out.null(),
+        Ok(Some(found)) => found,
+    };
+    let new_exp = match expire.map(|e| e.resolve(c.now_ms, "getex")).transpose() {
+        Ok(Some(at)) => Some(at),
+        Ok(None) => persist.then_some(0),
+        Err(e) => return c.out.error(&e),
+    };
+    let db = c.db();
+    match new_exp {
+        Some(at) if at != 0 && at <= c.now_ms => {
+            c.ks.del(db, &argv[1], c.now_ms);
         }
+        Some(at) if at != cur => {
+            c.ks.set_expiry(db, &argv[1], at, c.now_ms);
+        }
+        _ => {}
     }
+    c.out.bulk(&v);
 }
 
 fn mget(c: &mut Ctx, argv: &[Bytes]) {

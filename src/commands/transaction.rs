@@ -8,7 +8,7 @@ use super::*;
 use crate::server::MISCONF;
 use std::sync::atomic::Ordering;
 
-const F: &[&str] = &["noscript", "loading", "stale", "fast"];
+const F: &[&str] = &["noscript", "loading", "stale", "fast", "allow_busy"];
 const ACL_T: &[&str] = &["@fast", "@transaction"];
 
 pub static COMMANDS: &[CommandSpec] = &[

@@ -11,8 +11,18 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-/// A database index (0..databases).
+/// A database index (0..databases). One byte in every on-disk format (WAL effects, snapshot
+/// records), which is why `databases` is bounded by [`MAX_DATABASES`].
 pub type DbIndex = u8;
+
+/// The largest `databases` the formats can address: every index 0..=255 fits a [`DbIndex`].
+pub const MAX_DATABASES: usize = DbIndex::MAX as usize + 1;
+
+/// The indexes of the first `count` databases. Iterating over `usize` and converting each index
+/// avoids `count as DbIndex`, which wraps 256 to 0 and would make FLUSHALL skip every database.
+pub fn db_indexes(count: usize) -> impl Iterator<Item = DbIndex> {
+    (0..count.min(MAX_DATABASES)).filter_map(|d| DbIndex::try_from(d).ok())
+}
 
 /// A stored value. An enum from day one so that hashes, lists, sets and sorted sets can join.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@
 pub mod effect;
 mod table;
 
-pub use effect::{DbIndex, Effect, Record, Value};
+pub use effect::{db_indexes, DbIndex, Effect, Record, Value, MAX_DATABASES};
 pub use table::{Entry, Table};
 
 use bytes::Bytes;
@@ -213,7 +213,9 @@ pub struct Keyspace {
 }
 
 impl Keyspace {
+    /// `databases` above [`MAX_DATABASES`] is cut to it (the config refuses such values).
     pub fn new(databases: usize) -> Self {
+        let databases = databases.min(MAX_DATABASES);
         Keyspace {
             sink: std::sync::OnceLock::new(),
             shards: (0..SHARDS)
@@ -406,7 +408,7 @@ impl Keyspace {
             let mut s = shard.lock();
             let dbs: Vec<DbIndex> = match db {
                 Some(d) => vec![d],
-                None => (0..s.dbs.len() as DbIndex).collect(),
+                None => db_indexes(s.dbs.len()).collect(),
             };
             for d in dbs {
                 let doomed: Vec<Bytes> = match s.dbs.get(d as usize) {
@@ -433,9 +435,9 @@ impl Keyspace {
     /// Visits every live record of shard `i` while holding only that shard's lock.
     pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Record)) {
         let s = self.lock_shard(i);
-        for (db, map) in s.dbs.iter().enumerate() {
+        for (db, map) in db_indexes(s.dbs.len()).zip(s.dbs.iter()) {
             for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
-                f(&e.to_record(db as DbIndex));
+                f(&e.to_record(db));
             }
         }
     }
@@ -662,7 +664,7 @@ impl<'a> Locked<'a> {
         for (_, shard) in self.guards.iter_mut() {
             let dbs: Vec<DbIndex> = match db {
                 Some(d) => vec![d],
-                None => (0..shard.dbs.len() as DbIndex).collect(),
+                None => db_indexes(shard.dbs.len()).collect(),
             };
             for d in dbs {
                 let Some(map) = shard.dbs.get_mut(d as usize) else {
@@ -696,11 +698,11 @@ impl Locked<'_> {
         self.reveal_all();
         let mut out = Vec::new();
         for (_, s) in &self.guards {
-            for (db, map) in s.dbs.iter().enumerate() {
+            for (db, map) in db_indexes(s.dbs.len()).zip(s.dbs.iter()) {
                 out.extend(
                     map.iter()
                         .filter(|e| !e.is_expired(now_ms))
-                        .map(|e| e.to_record(db as DbIndex)),
+                        .map(|e| e.to_record(db)),
                 );
             }
         }

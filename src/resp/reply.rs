@@ -132,10 +132,12 @@ impl ReplyWriter {
         }
     }
 
-    /// A `<COMMAND> HELP` reply: one status line per entry.
+    /// A `<COMMAND> HELP` reply: one status line per entry, then the `HELP` entry every Redis
+    /// help ends with (Redis's `addReplyHelp`), so callers list only their own subcommands.
     pub fn help(&mut self, lines: &[&str]) {
-        self.array(lines.len());
-        for l in lines {
+        const TRAILER: [&str; 2] = ["HELP", "    Prints this help."];
+        self.array(lines.len() + TRAILER.len());
+        for l in lines.iter().chain(TRAILER.iter()) {
             self.simple(l);
         }
     }

@@ -146,12 +146,12 @@ pub fn dispatch(
         out.error(&commands::wrong_args(spec.name));
         return After::Nothing;
     }
-    if !conn.authed && !matches!(spec.name, "auth" | "hello" | "quit" | "reset") {
+    if !conn.authed && !spec.has_flag("no_auth") {
         conn.flag_multi_error();
         out.error("NOAUTH Authentication required.");
         return After::Nothing;
     }
-    if conn.multi.is_some() && spec.flags.contains(&"no-multi") {
+    if conn.multi.is_some() && spec.has_flag("no_multi") {
         conn.flag_multi_error();
         out.error("ERR Command not allowed inside a transaction");
         return After::Nothing;

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ADMIN: &[&str] = &["admin", "noscript", "no-multi"];
+const ADMIN: &[&str] = &["admin", "noscript", "no_async_loading", "no_multi"];
 const ACL_ADMIN: &[&str] = &["@admin", "@slow", "@dangerous"];
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -34,7 +34,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "bgsave",
         -1,
-        &["admin", "noscript"],
+        &["admin", "noscript", "no_async_loading"],
         NO_KEYS,
         ACL_ADMIN,
         Scope::None,
@@ -45,7 +45,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec(
         "waitaof",
         4,
-        &["noscript", "no-multi"],
+        &["noscript", "no_multi"],
         NO_KEYS,
         &["@slow", "@connection"],
         Scope::None,
@@ -389,6 +389,14 @@ fn keyring(c: &mut Ctx, argv: &[Bytes]) {
             c.out.bulk(b"needed_by");
             c.out.bulks(k.needed_by.iter());
         }
+    } else if commands::eq(&argv[1], "help") && argv.len() == 2 {
+        c.out.help(&[
+            "KEYRING <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ROTATE",
+            "    Make a new data key active; the next snapshot re-encrypts under it.",
+            "STATUS",
+            "    List the data keys: id, created_at, age_seconds, active, needed_by.",
+        ]);
     } else {
         c.out.error(&commands::unknown_subcommand(argv, "KEYRING"));
     }
