@@ -45,12 +45,67 @@ pub struct Sidecar {
     pub manifest_version: u64,
     pub backup_version: u64,
     pub created_at_ms: u64,
+    #[serde(deserialize_with = "engine_version_text")]
     pub source_engine_version: String,
     pub source_sequence: u64,
     pub entry_count: u64,
     pub byte_len: u64,
     pub hash_algorithm: String,
     pub sha256: String,
+}
+
+/// `source_engine_version` as text. This server writes a string ("vaylix 0.1.0"), but other
+/// producers write a bare integer (`3`); both name the producer and nothing acts on the value,
+/// so an integer is kept as its decimal text rather than refusing a dump that is otherwise valid.
+struct EngineVersion;
+
+impl Visitor<'_> for EngineVersion {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or an integer")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+fn engine_version_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_any(EngineVersion)
+}
+
+/// [`engine_version_text`] for the dump's optional field (`null` or absent is `None`).
+struct OptionalEngineVersion;
+
+impl<'de> DeserializeSeed<'de> for OptionalEngineVersion {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionalEngineVersion {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, an integer or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        engine_version_text(d).map(Some)
+    }
 }
 
 /// Lower-case hex of a digest.
@@ -351,7 +406,9 @@ impl<'de> Visitor<'de> for TopVisitor {
             match k.as_str() {
                 "version" => t.version = Some(map.next_value()?),
                 "created_at_ms" => t.created_at_ms = map.next_value()?,
-                "source_engine_version" => t.source_engine_version = map.next_value()?,
+                "source_engine_version" => {
+                    t.source_engine_version = map.next_value_seed(OptionalEngineVersion)?
+                }
                 "source_sequence" => t.source_sequence = map.next_value()?,
                 "entries" => {
                     let mut v = Vec::new();
@@ -495,6 +552,37 @@ mod tests {
             let e = parse_dump(text.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn source_engine_version_may_be_an_integer_or_a_string() {
+        for (field, want) in [
+            ("3", Some("3")),
+            ("\"vaylix 0.9.3\"", Some("vaylix 0.9.3")),
+            ("null", None),
+        ] {
+            for version in [1, 2] {
+                let entry = if version == 1 {
+                    r#"{"key":"a","value":"x"}"#
+                } else {
+                    r#"{"key":"a","value_base64":"eA==","version":4}"#
+                };
+                let text = format!(
+                    r#"{{"version":{version},"source_engine_version":{field},"entries":[{entry}]}}"#
+                );
+                let d = parse_dump(text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
+                assert_eq!(d.source_engine_version.as_deref(), want, "{text}");
+                assert_eq!(d.entries.len(), 1);
+            }
+        }
+        let e = parse_dump(&br#"{"version":2,"source_engine_version":[1],"entries":[]}"#[..])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected a string or an integer"), "{e}");
+        let side = r#"{"manifest_version":1,"backup_version":2,"created_at_ms":1,"source_engine_version":3,
+            "source_sequence":9,"entry_count":0,"byte_len":10,"hash_algorithm":"sha256","sha256":"00"}"#;
+        let s: Sidecar = serde_json::from_str(side).unwrap();
+        assert_eq!(s.source_engine_version, "3");
     }
 
     #[test]

@@ -123,14 +123,26 @@ pub fn write_to(
     seq: u64,
     records: &[Record],
 ) -> Result<Written, BackupError> {
-    let target = sandbox::resolve(root, user_path)?;
+    let target = sandbox::resolve_for_write(root, user_path)?;
     let side = sidecar_path(&target);
     for p in [&target, &side] {
-        if std::fs::symlink_metadata(p).is_ok() {
-            return Err(BackupError::Sandbox(format!(
-                "backup file {} already exists; refusing to overwrite it",
-                p.display()
-            )));
+        match std::fs::symlink_metadata(p) {
+            Ok(_) => {
+                return Err(BackupError::Sandbox(format!(
+                    "backup file {} already exists; refusing to overwrite it",
+                    p.display()
+                )))
+            }
+            // Checked before any byte is written: the sidecar's name is the dump's plus
+            // ".manifest.json", so the last name that fits is 14 bytes shorter than the limit.
+            Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {
+                return Err(BackupError::Sandbox(format!(
+                    "backup file name is too long: {} and its sidecar (the name plus \
+                     '.manifest.json') must fit the file system's name limit (255 bytes on most)",
+                    target.display()
+                )))
+            }
+            Err(_) => {}
         }
     }
     let h = header(seq);

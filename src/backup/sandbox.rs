@@ -5,14 +5,18 @@
 //! refused outright; every existing component below `backup-dir` must be a real directory (a
 //! symbolic link anywhere below the root is refused, so the final file cannot be redirected);
 //! files are opened with `O_NOFOLLOW`, created with `O_CREAT|O_EXCL|O_NOFOLLOW` (mode 0600: a
-//! dump holds plaintext data) and published by `link(2)`, which never replaces an existing name.
+//! dump holds plaintext data) under a short temp name (`.tmp-<16 hex>`, so any name that fits
+//! the file system's name limit can be written) and published by `link(2)`, which never replaces
+//! an existing name. A path written to ([`resolve_for_write`]) may name directories that do not
+//! exist yet: they are created one component at a time below the root, mode 0700, each checked
+//! again after creation, so the rules above hold for them too. Reads never create anything.
 //! The root itself may be a symlink: the operator configured it.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use super::BackupError;
@@ -21,16 +25,49 @@ fn refuse(msg: String) -> BackupError {
     BackupError::Sandbox(msg)
 }
 
+/// Mode of every directory the sandbox creates (the root and subdirectories): dumps are
+/// plaintext, so only the server's user may list or enter them.
+const DIR_MODE: u32 = 0o700;
+
 /// Resolves the user's `path` (raw bytes from the command) inside `root`, creating `root` if
 /// missing. The result's parent directories exist and are not symlinks; the file itself, if it
-/// exists, is not a symlink.
+/// exists, is not a symlink. A missing parent directory is an error (reads create nothing).
 pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, BackupError> {
+    resolve_with(root, path, false)
+}
+
+/// [`resolve`] for a file about to be written: parent directories inside `root` that do not
+/// exist yet are created (mode 0700) and made durable in their parents.
+pub fn resolve_for_write(root: &Path, path: &[u8]) -> Result<PathBuf, BackupError> {
+    resolve_with(root, path, true)
+}
+
+/// Creates the directory `dir` (whose parent exists and was checked) with [`DIR_MODE`], then
+/// fsyncs the parent so the new entry survives a power cut along with the dump under it.
+/// Losing a race to a concurrent creator is fine: the caller checks what is there afterwards.
+fn make_dir(dir: &Path) -> Result<(), BackupError> {
+    match fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(BackupError::io("creating directory", dir, e)),
+    }
+    // The umask may have cleared bits of DIR_MODE; set it exactly.
+    fs::set_permissions(dir, fs::Permissions::from_mode(DIR_MODE))
+        .map_err(|e| BackupError::io("setting the mode of", dir, e))?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+fn resolve_with(root: &Path, path: &[u8], create: bool) -> Result<PathBuf, BackupError> {
     let shown = String::from_utf8_lossy(path).into_owned();
     if path.is_empty() || path.contains(&0) {
         return Err(refuse(format!("invalid backup path '{shown}'")));
     }
-    // 0700 like the data dir: dumps hold plaintext.
-    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
         .create(root)
         .map_err(|e| BackupError::io("creating backup-dir", root, e))?;
     let canon =
@@ -71,7 +108,13 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, BackupError> {
     let mut cur = canon;
     for d in dirs {
         cur.push(d);
-        match fs::symlink_metadata(&cur) {
+        let mut meta = fs::symlink_metadata(&cur);
+        if create && matches!(&meta, Err(e) if e.kind() == io::ErrorKind::NotFound) {
+            make_dir(&cur)?;
+            // Checked like any existing component: whatever is there now must be a real dir.
+            meta = fs::symlink_metadata(&cur);
+        }
+        match meta {
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(refuse(format!(
                     "backup path '{shown}' goes through a symbolic link ({}); refused",
@@ -124,15 +167,9 @@ pub struct NewFile {
 impl NewFile {
     /// Creates a fresh temp file beside `target` (never follows or reuses a name).
     pub fn create(target: &Path) -> Result<NewFile, BackupError> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = target.with_file_name(format!(
-            ".{name}.{}.{:x}.tmp",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
+        // Short and independent of the target's name: a temp name built from the target's
+        // would pass the file system's name limit (255 bytes) before the target does.
+        let tmp = target.with_file_name(format!(".tmp-{:016x}", rand::random::<u64>()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -211,6 +248,77 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("symbolic link"));
+    }
+
+    #[test]
+    fn writes_create_missing_directories_0700_and_reads_do_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("backups");
+        assert!(
+            resolve(&root, b"nightly/a.json").is_err(),
+            "reads create nothing"
+        );
+        assert!(!root.join("nightly").exists());
+        let p = resolve_for_write(&root, b"nightly/2026/a.json").unwrap();
+        let canon = fs::canonicalize(&root).unwrap();
+        assert_eq!(p, canon.join("nightly/2026/a.json"));
+        for d in [
+            root.clone(),
+            root.join("nightly"),
+            root.join("nightly/2026"),
+        ] {
+            let m = fs::symlink_metadata(&d).unwrap();
+            assert!(m.is_dir(), "{}", d.display());
+            assert_eq!(m.permissions().mode() & 0o777, 0o700, "{}", d.display());
+        }
+        // Existing directories are used as they are.
+        assert_eq!(
+            resolve_for_write(&root, b"nightly/b.json").unwrap(),
+            canon.join("nightly/b.json")
+        );
+        assert_eq!(
+            resolve(&root, b"nightly/2026/a.json").unwrap(),
+            canon.join("nightly/2026/a.json")
+        );
+    }
+
+    #[test]
+    fn writes_that_would_escape_are_refused_and_create_nothing_outside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("backups");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+        fs::write(root.join("plain"), b"").unwrap();
+        let abs_outside = outside.join("new/x.json");
+        for (bad, why) in [
+            (&b"../x/a.json"[..], "'..'"),
+            (b"new/../../x/a.json", "'..'"),
+            (abs_outside.as_os_str().as_bytes(), "outside backup-dir"),
+            (b"link/new/a.json", "symbolic link"),
+            (b"plain/new/a.json", "not a directory"),
+        ] {
+            let e = resolve_for_write(&root, bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{}: {e}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            fs::read_dir(&outside).unwrap().count(),
+            0,
+            "nothing made outside"
+        );
+        assert!(!tmp.path().join("x").exists());
+    }
+
+    #[test]
+    fn temp_names_are_short_so_a_255_byte_name_can_be_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("n".repeat(255));
+        let mut f = NewFile::create(&target).unwrap();
+        f.file.write_all(b"1").unwrap();
+        f.publish(&target).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"1");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -205,6 +205,44 @@ mod tests {
         assert!(SecretKey::from_hex(&"zz".repeat(32)).is_none());
     }
 
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// Master key 00 01 .. 1f, as in the keyring and manifest golden tests.
+    fn golden_master() -> SecretKey {
+        SecretKey::from_bytes(std::array::from_fn(|i| i as u8))
+    }
+
+    // The expected values below come from Python's `hmac` and `hashlib`, not from this code:
+    // they pin what is on disk (the manifest MAC and its key) across implementation changes.
+
+    #[test]
+    fn golden_hmac_sha256_of_a_known_input() {
+        let mac = hmac_sha256(golden_master().bytes(), b"vaylix golden message");
+        assert_eq!(
+            hex(&mac),
+            "2d8624c4c653a3128599b956ec0dc6833ace4ef0e87fb4cc7ed66bb5c58f0c36"
+        );
+    }
+
+    #[test]
+    fn golden_manifest_mac_key_derivation() {
+        // SHA-256("vaylix-derive-v3" 0x00 "manifest-mac" 0x00 master).
+        assert_eq!(
+            hex(&golden_master().derive("manifest-mac")),
+            "544fb0a431422732aca1cc33ea51925430920053b462d71148cb7b7696ad7dda"
+        );
+    }
+
+    #[test]
+    fn ct_eq_compares_contents_and_lengths() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+        assert!(ct_eq(b"", b""));
+    }
+
     #[test]
     fn hmac_matches_rfc4231_case_2_shape() {
         // Different keys give different MACs; same inputs give the same MAC.

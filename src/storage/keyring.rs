@@ -300,6 +300,57 @@ mod tests {
         assert!(matches!(err, StorageError::WrongMasterKey { .. }), "{err}");
     }
 
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A keyring written by this format (master key 00 01 .. 1f; key 1 = 0x11 * 32 created
+    /// 1_700_000_000, key 3 = 0xa0 ^ i created 1_700_000_100, active 3, next id 4). Pins the
+    /// wrapping of data keys: every existing data dir's keyring must keep opening.
+    const GOLDEN_KEYRING: &str = concat!(
+        "56584b4559524e4703000000e9ccb120c25b5832400c8acf6f0679c8933ae2b49bb7ceae88000000",
+        "f79d00709ee0cf571d0cd330ed3140b686873b3096af82111547a6a062fa650f5ee71216a32c1c38",
+        "e979aef68764ef406d818fd0317ef7244f7e81dbea2fed5e56cbb550b4017ace782cce4c643f528c",
+        "7af46bb27ce4aec242df13af47f39179713efec76dd8899f4e8ed6a1f1f3273bbdca787a12809dd1",
+        "48b2784bce42f72cb37159eba5e1f362545eb9cd",
+    );
+
+    #[test]
+    fn golden_keyring_bytes_still_open_with_their_master_key() {
+        let master = SecretKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let bytes = unhex(GOLDEN_KEYRING);
+        let k = Keyring::decode(&bytes, &master).unwrap();
+        assert_eq!(k.active_id(), KeyId(3));
+        assert_eq!(k.next_id, 4);
+        let got: Vec<(KeyId, [u8; KEY_LEN], u64)> = k
+            .entries()
+            .map(|(id, e)| (id, *e.key.bytes(), e.created_at))
+            .collect();
+        let want = vec![
+            (KeyId(1), [0x11; KEY_LEN], 1_700_000_000),
+            (
+                KeyId(3),
+                std::array::from_fn(|i| 0xa0 ^ i as u8),
+                1_700_000_100,
+            ),
+        ];
+        assert_eq!(got, want);
+        let err = Keyring::decode(&bytes, &SecretKey::from_bytes([0; KEY_LEN])).unwrap_err();
+        assert!(matches!(err, StorageError::WrongMasterKey { .. }), "{err}");
+        // Re-sealed (fresh nonce) it has the same length and header and opens to the same keys.
+        let again = k.encode(&master).unwrap();
+        assert_eq!(again.len(), bytes.len());
+        assert_eq!(again[..12], bytes[..12]);
+        let k2 = Keyring::decode(&again, &master).unwrap();
+        assert_eq!(
+            k2.get(KeyId(3)).unwrap().bytes(),
+            k.get(KeyId(3)).unwrap().bytes()
+        );
+    }
+
     #[test]
     fn retire_keeps_active_and_needed_keys() {
         let mut k = Keyring::new(0);

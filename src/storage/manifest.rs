@@ -138,6 +138,47 @@ impl Manifest {
 mod tests {
     use super::*;
 
+    /// The manifest of the fields in [`golden_manifest_bytes_are_pinned`] under master key
+    /// 00 01 .. 1f: header, msgpack body, then the HMAC-SHA256 (keyed by the derived
+    /// `manifest-mac` key) over everything before it. The MAC was checked against Python's
+    /// `hmac`/`hashlib`. Every existing data dir's manifest must keep verifying.
+    const GOLDEN_MANIFEST: &str = concat!(
+        "56584d414e494653030000004700000097cd1092ce0001e240dc002000070e151c232a31383f464d",
+        "545b626970777ecc85cc8ccc93cc9acca1cca8ccafccb6ccbdccc4cccbccd2ccd903cd109311cf00",
+        "00018f125c7400285b13847d3e08c36e44e1f7899a9b675a037c84969843cbe83f8101a81511d7",
+    );
+
+    #[test]
+    fn golden_manifest_bytes_are_pinned() {
+        let master = SecretKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let m = Manifest {
+            snapshot_seq: 4242,
+            snapshot_len: 123_456,
+            snapshot_sha256: std::array::from_fn(|i| (i * 7) as u8),
+            snapshot_key_id: KeyId(3),
+            wal_start: 4243,
+            oldest_retained_seq: 17,
+            created_unix_ms: 1_714_000_000_000,
+        };
+        let hex: String = m
+            .encode(&master)
+            .unwrap()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, GOLDEN_MANIFEST);
+        let bytes: Vec<u8> = (0..GOLDEN_MANIFEST.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&GOLDEN_MANIFEST[i..i + 2], 16).unwrap())
+            .collect();
+        assert_eq!(Manifest::decode(&bytes, &master).unwrap(), m);
+        let other = SecretKey::from_bytes([0; 32]);
+        assert!(matches!(
+            Manifest::decode(&bytes, &other),
+            Err(StorageError::AuthFailed { .. })
+        ));
+    }
+
     #[test]
     fn manifest_round_trips_and_rejects_any_flipped_byte() {
         let master = SecretKey::generate();
