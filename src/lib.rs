@@ -19,13 +19,16 @@
 //! - [`commands`]: the command table and one module per command family.
 //! - [`server`]: listener, connections, client registry, dispatch, storage-facing commands.
 //! - [`storage`]: WAL, snapshots, manifest, keyring, crypto, recovery (all data-dir I/O).
+//! - [`logging`], [`process`]: the log sink, pidfile, daemonize and systemd readiness.
 
 pub mod backup;
 pub mod commands;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod logging;
 pub mod offline;
+pub mod process;
 pub mod resp;
 pub mod server;
 pub mod storage;

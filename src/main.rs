@@ -6,10 +6,12 @@ use anyhow::{bail, Context, Result};
 /// effects), which glibc's malloc serves slowly; mimalloc's thread-local free lists do not.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vaylix::config::{Config, PARAMS};
 use vaylix::keyspace::Keyspace;
+use vaylix::process;
 use vaylix::server::{self, persistence, Shared};
 
 fn usage() -> String {
@@ -17,7 +19,13 @@ fn usage() -> String {
         "vaylix: a Redis-protocol server whose every acknowledged write is durable and encrypted\n\n\
          Usage:\n  vaylix [server] [CONFIG_FILE] [--<parameter> <value> ...]\n\n\
          Every parameter can also be set as VAYLIX_<NAME> (upper case, '-' as '_') or in a\n\
-         redis.conf-style CONFIG_FILE. Parameters:\n",
+         redis.conf-style CONFIG_FILE (every Redis 7.0 directive is accepted; the ones\n\
+         vaylix does not implement are ignored with a warning; see docs/configuration.md).\n\n\
+         Offline tools (run with the server stopped; each has --help; see docs/operations.md):\n\
+         \x20 vaylix storage verify|migrate --data-dir D     check every file / re-encrypt\n\
+         \x20 vaylix pitr inspect|restore ...                  point-in-time recovery\n\
+         \x20 vaylix backup verify FILE                        check a logical backup\n\n\
+         Parameters:\n",
     );
     for p in PARAMS {
         s.push_str(&format!(
@@ -66,12 +74,15 @@ fn main() {
         args.first().map(String::as_str),
         Some("storage" | "pitr" | "backup")
     );
+    // print!/eprintln! panic when the stream is closed (`vaylix --help | head -1`): write and
+    // ignore the error instead.
     if !offline && args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{}", usage());
+        let _ = std::io::stdout().write_all(usage().as_bytes());
         return;
     }
     if !offline && args.iter().any(|a| a == "--version" || a == "-v") {
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "vaylix {} (redis {})",
             env!("CARGO_PKG_VERSION"),
             vaylix::REDIS_VERSION
@@ -83,14 +94,19 @@ fn main() {
         Some("storage" | "pitr" | "backup") => match vaylix::offline::run(&args) {
             Ok(code) => std::process::exit(code),
             Err(e) => {
-                eprintln!("vaylix: {e:#}");
+                let _ = writeln!(std::io::stderr(), "vaylix: {e:#}");
                 std::process::exit(1);
             }
         },
         _ => &args[..],
     };
     if let Err(e) = run_server(rest) {
-        eprintln!("vaylix: {e:#}");
+        // Into the log once there is one (a logfile, a daemon's), else onto stderr.
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!("{e:#}");
+        } else {
+            let _ = writeln!(std::io::stderr(), "vaylix: {e:#}");
+        }
         std::process::exit(1);
     }
 }
@@ -99,23 +115,50 @@ fn run_server(args: &[String]) -> Result<()> {
     let (file, flags) = parse_server_args(args)?;
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = Arc::new(Config::load(file.as_deref(), &env, &flags)?);
-    let level = match config.get_str("loglevel").as_str() {
-        "debug" => "debug",
-        "verbose" => "info",
-        "warning" => "warn",
-        "nothing" => "off",
-        _ => "info",
+    // First of all: a fork copies only the calling thread, so no thread may exist yet.
+    let mut daemon = if config.get_bool("daemonize") {
+        Some(process::daemonize().context("daemonize")?)
+    } else {
+        None
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    vaylix::logging::init(&config)?;
+    tracing::info!(
+        "vaylix {} (redis {} protocol) starting, pid {}",
+        env!("CARGO_PKG_VERSION"),
+        vaylix::REDIS_VERSION,
+        std::process::id()
+    );
+    for w in config.startup_warnings() {
+        tracing::warn!("{w}");
+    }
+    let supervised = config.get_str("supervised");
+    if supervised == "upstart" {
+        tracing::warn!("supervised upstart is not supported: ignored (use systemd or no)");
+    }
+    // Like Redis: a pidfile that cannot be written is worth a warning, not a refusal.
+    let pidfile = config.get_str("pidfile");
+    let _pidfile = if pidfile.is_empty() {
+        None
+    } else {
+        process::PidFile::create(Path::new(&pidfile))
+            .map_err(|e| tracing::warn!("cannot write pidfile {pidfile}: {e}"))
+            .ok()
+    };
+    let backlog = config.get_i64("tcp-backlog");
+    process::check_somaxconn(backlog);
 
     let keyspace = Arc::new(Keyspace::new(config.get_i64("databases") as usize));
+    let key_source = master_key_source(&config);
     let storage = persistence::open(&config, &keyspace)
         .map_err(|e| anyhow::anyhow!("cannot open the data dir: {e}"))?;
+    let data_dir = config.get_str("data-dir");
+    tracing::info!(
+        "data dir {}, appendfsync {}, master key from {key_source}",
+        std::fs::canonicalize(&data_dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or(data_dir),
+        config.get_str("appendfsync"),
+    );
     let mut shared = Shared::new(config.clone(), keyspace, Some(storage.clone()));
     shared.config_file = file.map(|f| f.display().to_string());
     let shared = shared.into_arc();
@@ -133,7 +176,17 @@ fn run_server(args: &[String]) -> Result<()> {
             tracing::info!("signal received, shutting down");
             sig.request_shutdown(true);
         });
+        let ready = shared.clone();
+        let notify = supervised.clone();
+        tokio::spawn(async move {
+            ready.ready.notified().await;
+            process::sd_notify(&notify, "READY=1");
+            if let Some(d) = daemon.as_mut() {
+                d.ready();
+            }
+        });
         server::serve(shared.clone()).await?;
+        process::sd_notify(&supervised, "STOPPING=1");
         // Stop accepting is done; let connections finish their in-flight replies (bounded).
         shared.clients.kill_all();
         for _ in 0..200 {
@@ -156,6 +209,25 @@ fn run_server(args: &[String]) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("final WAL sync failed: {e}"))?;
     tracing::info!("vaylix is now ready to exit, bye bye...");
     Ok(())
+}
+
+/// Where the master key comes from, for the start-up log (computed before the open, which may
+/// generate the embedded key).
+fn master_key_source(config: &Config) -> String {
+    use vaylix::storage::MasterKeySource;
+    match persistence::storage_config(config).map(|sc| sc.master_key) {
+        Ok(MasterKeySource::File(p)) => format!("file {}", p.display()),
+        Ok(MasterKeySource::Hex(_)) => "env VAYLIX_MASTER_KEY".into(),
+        Ok(MasterKeySource::Embedded) => {
+            let p = Path::new(&config.get_str("data-dir")).join(vaylix::storage::MASTER_KEY_FILE);
+            if p.exists() {
+                format!("embedded {}", p.display())
+            } else {
+                format!("generated {} (embedded)", p.display())
+            }
+        }
+        Err(e) => format!("? ({e})"),
+    }
 }
 
 async fn wait_for_signal() {

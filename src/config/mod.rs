@@ -3,9 +3,14 @@
 //!
 //! Sources, later ones winning: defaults < config file (redis.conf syntax) < `VAYLIX_<NAME>`
 //! environment variables (upper case, `-` as `_`) < `--name value` flags. Values are validated
-//! on every source; a bad value names the directive.
+//! on every source; a bad value names the directive. A config file may `include` others, and
+//! every other Redis 7.0 directive is accepted with one warning ([`redis_compat`]), so a stock
+//! redis.conf starts vaylix; an unknown name is still an error (a typo must not pass silently).
+
+mod redis_compat;
 
 use parking_lot::RwLock;
+pub use redis_compat::is_ignored;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -31,6 +36,9 @@ pub struct Param {
     pub mutable: bool,
     pub doc: &'static str,
 }
+
+/// The warning for a Redis directive vaylix accepts without acting on it.
+const IGNORED_WHY: &str = "is a Redis directive vaylix does not implement: ignored";
 
 const GB: i64 = 1024 * 1024 * 1024;
 
@@ -62,7 +70,7 @@ pub static PARAMS: &[Param] = &[
         kind: Kind::Str,
         default: "",
         mutable: false,
-        doc: "alias of data-dir (Redis's name)",
+        doc: "Redis's working directory: when data-dir is not set, the data dir is <dir>/default.vaylix",
     },
     Param {
         name: "requirepass",
@@ -150,6 +158,16 @@ pub static PARAMS: &[Param] = &[
         doc: "TCP keepalive seconds",
     },
     Param {
+        name: "tcp-backlog",
+        kind: Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        default: "511",
+        mutable: false,
+        doc: "listen backlog (capped by the kernel's net.core.somaxconn)",
+    },
+    Param {
         name: "hz",
         kind: Kind::Int { min: 1, max: 500 },
         default: "10",
@@ -162,6 +180,41 @@ pub static PARAMS: &[Param] = &[
         default: "notice",
         mutable: true,
         doc: "log level",
+    },
+    Param {
+        name: "logfile",
+        kind: Kind::Str,
+        default: "",
+        mutable: false,
+        doc: "append the log to this file (empty = stderr)",
+    },
+    Param {
+        name: "log-format",
+        kind: Kind::Enum(&["text", "json"]),
+        default: "text",
+        mutable: false,
+        doc: "log line format: text, or one JSON object per line",
+    },
+    Param {
+        name: "pidfile",
+        kind: Kind::Str,
+        default: "",
+        mutable: false,
+        doc: "write the PID to this file at start, remove it at exit (empty = none)",
+    },
+    Param {
+        name: "daemonize",
+        kind: Kind::Bool,
+        default: "no",
+        mutable: false,
+        doc: "fork into the background once the server is ready (prefer a supervisor)",
+    },
+    Param {
+        name: "supervised",
+        kind: Kind::Enum(&["no", "upstart", "systemd", "auto"]),
+        default: "no",
+        mutable: false,
+        doc: "systemd/auto: send READY=1 and STOPPING=1 to $NOTIFY_SOCKET",
     },
     Param {
         name: "maxmemory",
@@ -388,6 +441,8 @@ pub struct Config {
     values: RwLock<BTreeMap<&'static str, String>>,
     /// Bumped by every `CONFIG SET`, so hot paths can cache values and re-read on change.
     generation: std::sync::atomic::AtomicU64,
+    /// See [`Config::startup_warnings`].
+    warnings: Vec<String>,
 }
 
 impl Default for Config {
@@ -404,6 +459,7 @@ impl Default for Config {
         Config {
             values: RwLock::new(values),
             generation: std::sync::atomic::AtomicU64::new(0),
+            warnings: Vec::new(),
         }
     }
 }
@@ -415,28 +471,10 @@ impl Config {
         env: &[(String, String)],
         flags: &[(String, String)],
     ) -> Result<Config, ConfigError> {
-        let cfg = Config::default();
+        let mut cfg = Config::default();
+        let mut explicit = Vec::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io {
-                path: path.display().to_string(),
-                err,
-            })?;
-            for (i, line) in text.lines().enumerate() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let args = crate::resp::split_args(line.as_bytes()).unwrap_or_default();
-                let mut it = args.iter().map(|a| String::from_utf8_lossy(a).into_owned());
-                let Some(name) = it.next() else { continue };
-                let value = it.collect::<Vec<_>>().join(" ");
-                cfg.set_startup(&name, &value)
-                    .map_err(|e| ConfigError::File {
-                        path: path.display().to_string(),
-                        line: i + 1,
-                        err: Box::new(e),
-                    })?;
-            }
+            cfg.load_file(path, 0, &mut explicit)?;
         }
         for (k, v) in env {
             if let Some(rest) = k.strip_prefix("VAYLIX_") {
@@ -445,26 +483,103 @@ impl Config {
                     continue; // read by storage directly, never kept in CONFIG
                 }
                 if param(&name).is_some() {
-                    cfg.set_startup(&name, v)?;
+                    explicit.push(cfg.set_startup(&name, v)?);
                 }
             }
         }
         for (k, v) in flags {
-            cfg.set_startup(k, v)?;
+            if redis_compat::is_ignored(k) {
+                cfg.warnings.push(format!("'--{k}' {IGNORED_WHY}"));
+                continue;
+            }
+            explicit.push(cfg.set_startup(k, v)?);
         }
-        // `dir` is Redis's name for the data directory.
-        let dir = cfg.get_str("dir");
-        if !dir.is_empty() {
-            cfg.values.write().insert("data-dir", dir);
-        }
+        cfg.settle(&explicit);
         Ok(cfg)
     }
 
-    fn set_startup(&self, name: &str, value: &str) -> Result<(), ConfigError> {
+    /// Reads one redis.conf-style file; `include` lines are followed (Redis's semantics: the
+    /// included file's lines take effect at the point of the `include`).
+    fn load_file(
+        &mut self,
+        path: &Path,
+        depth: usize,
+        explicit: &mut Vec<&'static str>,
+    ) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Io {
+            path: path.display().to_string(),
+            err,
+        })?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let args = crate::resp::split_args(line.as_bytes()).unwrap_or_default();
+            let mut it = args.iter().map(|a| String::from_utf8_lossy(a).into_owned());
+            let Some(name) = it.next() else { continue };
+            let value = it.collect::<Vec<_>>().join(" ");
+            let at = |err| ConfigError::File {
+                path: path.display().to_string(),
+                line: i + 1,
+                err: Box::new(err),
+            };
+            if name.eq_ignore_ascii_case("include") {
+                // A loop of includes would recurse forever; Redis has no limit, 16 is plenty.
+                if depth >= 16 {
+                    return Err(at(ConfigError::Invalid {
+                        name,
+                        value,
+                        why: "includes nested more than 16 deep".into(),
+                    }));
+                }
+                self.load_file(Path::new(&value), depth + 1, explicit)?;
+            } else if redis_compat::is_ignored(&name) {
+                let name = name.to_ascii_lowercase();
+                self.warnings.push(format!(
+                    "{}, line {}: '{name}' {IGNORED_WHY}",
+                    path.display(),
+                    i + 1
+                ));
+            } else {
+                explicit.push(self.set_startup(&name, &value).map_err(at)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Derived values, once every source has been read.
+    fn settle(&mut self, explicit: &[&'static str]) {
+        // `dir` is Redis's working directory; vaylix keeps its data in a directory of its own
+        // inside it, so a stock redis.conf (`dir /var/lib/redis`) never mixes vaylix's files
+        // with a Redis's dump.rdb.
+        let dir = self.get_str("dir");
+        if !dir.is_empty() && !explicit.contains(&"data-dir") {
+            let data = Path::new(&dir).join("default.vaylix");
+            self.values
+                .write()
+                .insert("data-dir", data.display().to_string());
+        }
+        if self.get_str("appendonly") == "no" {
+            self.warnings.push(
+                "'appendonly no' ignored: the WAL is vaylix's persistence and cannot be turned off"
+                    .into(),
+            );
+            self.values.write().insert("appendonly", "yes".into());
+        }
+    }
+
+    /// Warnings gathered while loading (ignored directives), for the log once it is set up.
+    pub fn startup_warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Sets a parameter from a start-up source; returns its canonical name.
+    fn set_startup(&self, name: &str, value: &str) -> Result<&'static str, ConfigError> {
         let p = param(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
         let v = validate(p, value)?;
         self.values.write().insert(p.name, v);
-        Ok(())
+        Ok(p.name)
     }
 
     /// `CONFIG SET`: only mutable parameters.
@@ -576,5 +691,54 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(names, vec!["maxmemory", "maxmemory-policy"]);
+    }
+}
+
+#[cfg(test)]
+mod redis_conf_tests {
+    use super::*;
+
+    #[test]
+    fn redis_directives_are_ignored_with_one_warning_each_and_include_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let inc = dir.path().join("local.conf");
+        std::fs::write(&inc, "requirepass secret\nrdbcompression yes\n").unwrap();
+        let file = dir.path().join("redis.conf");
+        std::fs::write(
+            &file,
+            format!(
+                "tcp-backlog 1024\nclient-output-buffer-limit normal 0 0 0\nappendonly no\n\
+                 include {}\n",
+                inc.display()
+            ),
+        )
+        .unwrap();
+        let flags = vec![("enable-debug-command".to_string(), "yes".to_string())];
+        let cfg = Config::load(Some(&file), &[], &flags).unwrap();
+        assert_eq!(cfg.get_i64("tcp-backlog"), 1024);
+        assert_eq!(cfg.get_str("requirepass"), "secret", "the include was read");
+        assert_eq!(cfg.get_str("appendonly"), "yes", "the WAL stays on");
+        let w = cfg.startup_warnings();
+        assert_eq!(w.len(), 4, "{w:?}");
+        assert!(w[0].contains("line 2") && w[0].contains("'client-output-buffer-limit'"));
+        assert!(w[1].contains("local.conf, line 2") && w[1].contains("'rdbcompression'"));
+        assert!(w[2].contains("--enable-debug-command"));
+        assert!(w[3].contains("appendonly no"));
+    }
+
+    #[test]
+    fn dir_is_the_parent_of_the_data_dir_unless_data_dir_is_set() {
+        let flags = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let cfg = Config::load(None, &[], &flags(&[("dir", "/var/lib/redis")])).unwrap();
+        assert_eq!(cfg.get_str("data-dir"), "/var/lib/redis/default.vaylix");
+        assert_eq!(cfg.get_str("dir"), "/var/lib/redis");
+        let both = flags(&[("dir", "/var/lib/redis"), ("data-dir", "/srv/v")]);
+        let cfg = Config::load(None, &[], &both).unwrap();
+        assert_eq!(cfg.get_str("data-dir"), "/srv/v");
+        assert_eq!(Config::default().get_i64("tcp-backlog"), 511);
     }
 }

@@ -109,11 +109,15 @@ impl ConnState {
 /// Binds every `bind` address and serves until shutdown is requested.
 pub async fn serve(shared: Arc<Shared>) -> std::io::Result<()> {
     let port = shared.config.get_i64("port") as u16;
+    let backlog = shared
+        .config
+        .get_i64("tcp-backlog")
+        .clamp(1, i32::MAX as i64) as u32;
     let binds = shared.config.get_str("bind");
     let mut listeners = Vec::new();
     for addr in binds.split_whitespace() {
         let addr = addr.trim_start_matches('-');
-        let listener = TcpListener::bind((addr, port)).await.map_err(|e| {
+        let listener = super::listen(addr, port, backlog).await.map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot listen on {addr}:{port}: {e}"))
         })?;
         let local = listener.local_addr()?;
@@ -121,6 +125,7 @@ pub async fn serve(shared: Arc<Shared>) -> std::io::Result<()> {
         tracing::info!("Ready to accept connections tcp on {local}");
         listeners.push(listener);
     }
+    shared.ready.notify_one();
     let mut tasks = Vec::new();
     for listener in listeners {
         tasks.push(tokio::spawn(accept_loop(shared.clone(), listener)));

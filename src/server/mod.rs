@@ -67,6 +67,8 @@ pub struct Shared {
     pub lastsave: AtomicU64,
     pub shutdown: tokio::sync::watch::Sender<Option<bool>>,
     pub bgsave_running: AtomicBool,
+    /// Notified once every `bind` address listens (daemonize and systemd readiness).
+    pub ready: tokio::sync::Notify,
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
@@ -92,6 +94,7 @@ impl Shared {
             lastsave: AtomicU64::new(commands::now_ms() / 1000),
             shutdown: tokio::sync::watch::channel(None).0,
             bgsave_running: AtomicBool::new(false),
+            ready: tokio::sync::Notify::new(),
             me: std::sync::OnceLock::new(),
         }
     }
@@ -220,3 +223,26 @@ pub fn run(
 }
 
 pub use connection::serve;
+
+/// A listening socket on `addr:port` with the `tcp-backlog` queue of not yet accepted
+/// connections (std's and tokio's `bind` fix it at 128, which makes a burst of clients wait out
+/// SYN retransmissions). Tries each resolved address, as `TcpListener::bind` does.
+async fn listen(addr: &str, port: u16, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for sa in tokio::net::lookup_host((addr, port)).await? {
+        let sock = if sa.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind`: a restart must not wait out the old sockets' TIME_WAIT.
+        sock.set_reuseaddr(true)?;
+        match sock.bind(sa).and_then(|()| sock.listen(backlog)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "resolves to no address")
+    }))
+}
