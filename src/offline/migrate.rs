@@ -35,11 +35,12 @@ use super::{KeyArgs, OutArgs};
 use crate::storage::crypto::{KeyId, SecretKey};
 use crate::storage::fs::{write_atomic, FileSystem, RealFs, WritableFile};
 use crate::storage::keyring::Keyring;
-use crate::storage::lock::DataDirLock;
+use crate::storage::lock::{self, DataDirLock};
 use crate::storage::manifest::Manifest;
 use crate::storage::recovery::Dirs;
 use crate::storage::snapshot::{read_snapshot, snapshot_file_name, SnapshotReader, SnapshotWriter};
 use crate::storage::wal::{encode_segment_header, encode_wal_frames};
+use crate::storage::StorageError;
 use crate::storage::FORMAT_VERSION;
 
 /// Staging directory for rewritten files (the server never reads it).
@@ -213,8 +214,19 @@ fn restage_snapshot(
 pub fn run(a: &MigrateArgs) -> Result<i32> {
     super::require_dir(&a.data_dir)?;
     let dirs = Dirs::new(&a.data_dir);
-    // The server's own lock: refused while a server (or another migration) writes the dir.
-    let _lock = DataDirLock::acquire(&dirs.data).map_err(serr)?;
+    // The server's own lock: refused while a server (or another migration) writes the dir. A
+    // dry run writes nothing, not even the lock's PID: it only tests the lock.
+    let _lock = if a.dry_run {
+        if let Some(pid) = lock::probe(&dirs.data) {
+            return Err(serr(StorageError::Locked {
+                dir: dirs.data.clone(),
+                pid,
+            }));
+        }
+        None
+    } else {
+        Some(DataDirLock::acquire(&dirs.data).map_err(serr)?)
+    };
     let (master, _) = super::master_key(&a.data_dir, &a.key)?;
     let listing: Listing = dir::list(&dirs)?;
     let live = dir::server_holders(&dirs, &listing);

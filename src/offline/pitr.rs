@@ -37,6 +37,7 @@ use super::dir::{self, now_ms};
 use super::time::{format_ms, parse_rfc3339};
 use super::{KeyArgs, KeyOrigin, OutArgs};
 use crate::keyspace::{DbIndex, Effect, Keyspace, SHARDS};
+use crate::storage::chain;
 use crate::storage::crypto::SecretKey;
 use crate::storage::fs::{write_atomic, FileSystem, RealFs};
 use crate::storage::keyring::{Keyring, KEYRING_FILE};
@@ -118,6 +119,15 @@ struct FrameTime {
     time_ms: u64,
 }
 
+/// WAL sequences `from..=to` that no segment holds.
+#[derive(Debug, Clone, Copy)]
+struct WalGap {
+    from: u64,
+    to: u64,
+    /// Skipped by a restore baseline (the snapshot holds the state): sound, not missing.
+    baseline: bool,
+}
+
 /// Everything inspect shows and restore plans with.
 struct Timeline {
     dirs: Dirs,
@@ -127,8 +137,8 @@ struct Timeline {
     segs: Vec<SegPoint>,
     /// Every WAL frame in sequence order.
     frames: Vec<FrameTime>,
-    /// Missing WAL sequences between segments: inclusive ranges.
-    wal_gaps: Vec<(u64, u64)>,
+    /// WAL sequences no segment holds, between segments, judged by [`chain::link`].
+    wal_gaps: Vec<WalGap>,
     /// Restore bases: 0 (empty state, if the WAL reaches back to 1) and committed snapshots.
     bases: Vec<u64>,
     /// Restorable sequences: inclusive, sorted, disjoint.
@@ -216,26 +226,35 @@ impl Timeline {
             prev_mtime = Some(s.mtime_ms);
         }
         pb.finish_and_clear();
-        // WAL coverage and gaps.
+        // WAL coverage and gaps, by the chain rules recovery applies (`storage::chain`).
+        let snap_seq = committed.unwrap_or(0);
         let mut wal_gaps = Vec::new();
         let mut cover: Vec<(u64, u64)> = Vec::new();
+        let mut prev_end = None;
         for s in &segs {
+            let link = chain::link(prev_end, s.first, snap_seq);
+            if let SegmentName::Sealed { end, .. } = s.name {
+                prev_end = Some(end);
+            }
+            if link == chain::Link::Overlap {
+                bail!(
+                    "WAL segments overlap at {} (run `vaylix storage verify`)",
+                    s.name.rel()
+                );
+            }
             if let Some(c) = cover.last_mut() {
-                if s.first <= c.1 {
-                    bail!(
-                        "WAL segments overlap at {} (run `vaylix storage verify`)",
-                        s.name.rel()
-                    );
-                }
                 if s.first == c.1 + 1 {
                     c.1 = c.1.max(s.last);
                     continue;
                 }
-                wal_gaps.push((c.1 + 1, s.first - 1));
+                wal_gaps.push(WalGap {
+                    from: c.1 + 1,
+                    to: s.first - 1,
+                    baseline: link == chain::Link::BaselineJump,
+                });
             }
             cover.push((s.first, s.last));
         }
-        let snap_seq = committed.unwrap_or(0);
         let last_seq = cover.last().map_or(snap_seq, |c| c.1.max(snap_seq));
         let mut bases: Vec<u64> = snaps.iter().map(|s| s.seq).collect();
         if committed.is_none() || segs.first().is_some_and(|s| s.first == 1) {
@@ -382,7 +401,11 @@ impl Timeline {
                 "torn_tail": s.torn.map(|(o, b)| json!({"offset": o, "bytes": b})),
                 "bytes": s.len,
             })).collect::<Vec<_>>(),
-            "wal_gaps": self.wal_gaps.iter().map(|(a, b)| json!({"from": a, "to": b})).collect::<Vec<_>>(),
+            "wal_gaps": self.wal_gaps.iter().map(|g| json!({
+                "from": g.from,
+                "to": g.to,
+                "kind": if g.baseline { "restore_baseline" } else { "missing" },
+            })).collect::<Vec<_>>(),
             "last_seq": self.last_seq,
             "window": self.ranges.iter().map(|(lo, hi)| json!({
                 "from_seq": lo,
@@ -449,8 +472,15 @@ impl Timeline {
         if self.wal_gaps.is_empty() {
             println!("gaps: none");
         } else {
-            for (a, b) in &self.wal_gaps {
-                println!("gap: WAL sequences {a}..={b} are missing");
+            for g in &self.wal_gaps {
+                if g.baseline {
+                    println!(
+                        "gap: WAL sequences {}..={} were skipped by a restore baseline (its snapshot holds that state)",
+                        g.from, g.to
+                    );
+                } else {
+                    println!("gap: WAL sequences {}..={} are missing", g.from, g.to);
+                }
             }
         }
         println!("last sequence: {}", self.last_seq);

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use super::dir::{self, error_place, Listing};
 use super::{KeyArgs, OutArgs};
+use crate::storage::chain;
 use crate::storage::crypto::SecretKey;
 use crate::storage::error::StorageError;
 use crate::storage::fs::RealFs;
@@ -373,32 +374,26 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
     // WAL segments.
     let snap_seq = committed.unwrap_or(0);
     let n_active = listing.actives().count();
-    let mut expected: Option<u64> = None;
+    // The chain rules are recovery's own (`storage::chain`).
+    let mut prev_end: Option<u64> = None;
     let mut last: Option<u64> = None;
+    let mut active_end: Option<chain::ActiveEnd> = None;
     for seg in &listing.segments {
         let rel = seg.name.rel();
         let mut r = FileReport::new(rel.clone(), "wal");
         r.first_seq = Some(seg.name.start());
-        match expected {
-            Some(exp) if seg.name.start() != exp => {
-                let e = StorageError::SequenceGap {
-                    file: rel.clone(),
-                    offset: 0,
-                    expected: exp,
-                    found: seg.name.start(),
-                };
-                r.damage(&e);
-            }
-            None if manifest_known && seg.name.start() > snap_seq + 1 => {
-                let e = StorageError::SequenceGap {
-                    file: rel.clone(),
-                    offset: 0,
-                    expected: snap_seq + 1,
-                    found: seg.name.start(),
-                };
-                r.damage(&e);
-            }
-            _ => {}
+        let l = chain::link(prev_end, seg.name.start(), snap_seq);
+        // Without a readable manifest the baseline is unknown: judge only links between
+        // segments (the manifest's own damage is reported).
+        let judged = manifest_known || prev_end.is_some();
+        if judged && !l.is_sound() {
+            let e = StorageError::SequenceGap {
+                file: rel.clone(),
+                offset: 0,
+                expected: chain::expected_start(prev_end, snap_seq),
+                found: seg.name.start(),
+            };
+            r.damage(&e);
         }
         if matches!(seg.name, SegmentName::Active { .. }) && n_active > 1 {
             r.set(
@@ -432,6 +427,12 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
                     );
                 }
                 last = Some(scan.last_seq);
+                if let SegmentName::Active { start } = seg.name {
+                    active_end = Some(chain::ActiveEnd {
+                        start,
+                        last: scan.last_seq,
+                    });
+                }
             }
             Err((e, scan)) => {
                 r.key_ids = scan.keys.iter().map(|k| k.0).collect();
@@ -444,26 +445,48 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
             }
         }
         if let SegmentName::Sealed { end, .. } = seg.name {
-            expected = Some(end + 1);
+            prev_end = Some(end);
         }
         pb.inc(seg.len);
         rep.files.push(r);
     }
-    if let Some(l) = last {
-        if manifest_known && l < snap_seq {
-            let mut r = FileReport::new("wal/", "wal");
-            r.set(
-                Status::Damaged,
-                format!("the WAL ends at sequence {l}, before the snapshot at {snap_seq}"),
-            );
-            rep.files.push(r);
+    // `last` is None when the final segment could not be read (already reported).
+    let mut end_seq = None;
+    if last.is_some() || listing.segments.is_empty() {
+        match chain::wal_end(snap_seq, prev_end, active_end) {
+            Ok(end) => {
+                end_seq = Some(end.last_seq);
+                if end.drop_empty_active {
+                    let file = active_end.map(|a| SegmentName::Active { start: a.start }.rel());
+                    if let Some(r) = rep
+                        .files
+                        .iter_mut()
+                        .find(|f| Some(&f.file) == file.as_ref())
+                    {
+                        r.set(
+                            Status::Warning,
+                            format!(
+                                "empty active segment below the restore baseline {snap_seq} (replaced at start)"
+                            ),
+                        );
+                    }
+                }
+            }
+            Err(e) if manifest_known => {
+                let mut r = FileReport::new("wal/", "wal");
+                r.set(
+                    Status::Damaged,
+                    format!(
+                        "the WAL ends at sequence {}, before the snapshot at {}",
+                        e.wal_last, e.snap_seq
+                    ),
+                );
+                rep.files.push(r);
+            }
+            Err(e) => end_seq = Some(e.wal_last),
         }
     }
-    rep.last_seq = if listing.segments.is_empty() {
-        Some(snap_seq)
-    } else {
-        last.map(|l| l.max(snap_seq))
-    };
+    rep.last_seq = end_seq;
     if n_active == 0 {
         let mut r = FileReport::new("wal/", "wal");
         r.set(

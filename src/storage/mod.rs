@@ -10,6 +10,7 @@
 //! - [`writer`]: the group-commit WAL writer thread.
 //! - [`snapshot`]: streaming encrypted snapshot writer and reader.
 //! - [`manifest`]: the committed baseline (snapshot sequence + digest + WAL start).
+//! - [`chain`]: the segment-chain, gap and restore-baseline rules (recovery, verify, pitr).
 //! - [`recovery`]: keyring -> manifest -> snapshot -> WAL replay at startup.
 //!
 //! Invariants: a sequence is reported durable only after its frame was fdatasync'ed; a failed
@@ -21,6 +22,7 @@
 //!
 //! Does not: decide when to snapshot (the server does), or apply effects (the keyspace does).
 
+pub mod chain;
 pub mod crypto;
 pub mod error;
 pub mod fs;

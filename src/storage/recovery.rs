@@ -352,36 +352,24 @@ pub(crate) fn recover(
     if let Some(&start) = actives.first() {
         chain.push(SegmentName::Active { start });
     }
-    // Names must chain without gaps or overlaps, and reach back to the snapshot. One gap is
-    // legitimate: below a restore baseline (storage-format.md §9) the snapshot holds the whole
-    // state, so a segment starting at or before snapshot + 1 may follow older segments that end
-    // earlier (the sequence jumped over what the restore brought).
-    let mut expected: Option<u64> = None;
-    for seg in &chain {
-        if let Some(exp) = expected {
-            let baseline_jump = seg.start() > exp && seg.start() <= snap_seq + 1;
-            if seg.start() != exp && !baseline_jump {
-                return Err(StorageError::SequenceGap {
-                    file: seg.rel(),
-                    offset: 0,
-                    expected: exp,
-                    found: seg.start(),
-                });
-            }
-        } else if seg.start() > snap_seq + 1 {
-            return Err(StorageError::SequenceGap {
-                file: seg.rel(),
-                offset: 0,
-                expected: snap_seq + 1,
-                found: seg.start(),
-            });
-        }
-        if let SegmentName::Sealed { end, .. } = seg {
-            expected = Some(end + 1);
-        }
+    // Names must chain by the rules of `chain` (no gap or overlap except a restore baseline's
+    // jump, reaching back to the snapshot).
+    let names: Vec<(u64, Option<u64>)> = chain
+        .iter()
+        .map(|seg| match *seg {
+            SegmentName::Sealed { start, end } => (start, Some(end)),
+            SegmentName::Active { start } => (start, None),
+        })
+        .collect();
+    if let Err(b) = super::chain::check(&names, snap_seq) {
+        return Err(StorageError::SequenceGap {
+            file: chain.get(b.index).map(|s| s.rel()).unwrap_or_default(),
+            offset: 0,
+            expected: b.expected,
+            found: b.found,
+        });
     }
 
-    let mut last_seq = snap_seq;
     // Reading (I/O, crc, decryption, decoding) runs on a helper thread, one frame ahead of the
     // thread applying the entries: the two halves of recovery take about as long each.
     let (wal, index) = pipelined(
@@ -398,43 +386,39 @@ pub(crate) fn recover(
     let WalScan {
         truncated_tails,
         mut active,
-        mut wal_last,
+        wal_last,
         last_frame_time_ms,
     } = wal;
-    // A restore baseline may leave the WAL ending before the snapshot: a crash after the
-    // manifest switch but before the WAL moved on leaves no active segment or an empty one
-    // starting at or below the baseline. That segment holds nothing; it is replaced by
-    // `active-<snapshot+1>`. A non-empty WAL ending before the snapshot is still an error.
-    if let (Some(w), Some((start, _))) = (wal_last, active.as_ref()) {
-        if w < snap_seq && w + 1 == *start {
-            let name = SegmentName::Active { start: *start };
+    // The end of the WAL against the snapshot (`chain::wal_end`): an empty active segment below
+    // a restore baseline (a crash after the manifest switch, before the WAL moved on) holds
+    // nothing and is replaced by `active-<snapshot+1>`; a non-empty WAL ending before the
+    // snapshot is an error.
+    let active_end = active.as_ref().map(|(start, _)| super::chain::ActiveEnd {
+        start: *start,
+        last: wal_last.unwrap_or(start.saturating_sub(1)),
+    });
+    let last_sealed_end = sealed.last().map(|&(_, end)| end);
+    let end = super::chain::wal_end(snap_seq, last_sealed_end, active_end).map_err(|e| {
+        StorageError::SequenceGap {
+            file: chain.last().map(|s| s.rel()).unwrap_or_default(),
+            offset: 0,
+            expected: e.snap_seq,
+            found: e.wal_last,
+        }
+    })?;
+    if end.drop_empty_active {
+        if let Some((start, _)) = active.take() {
+            let name = SegmentName::Active { start };
             tracing::warn!(
                 "removing empty active segment {} below the restore baseline {snap_seq}",
                 name.rel()
             );
             remove(fs, &dirs.wal.join(name.file_name()))?;
             sync_dir(fs, &dirs.wal)?;
-            active = None;
             index.active_keys.clear();
-            wal_last = sealed.last().map(|&(_, end)| end);
         }
     }
-    let below_baseline = active.is_none() && wal_last.is_some_and(|w| w < snap_seq);
-    if below_baseline {
-        wal_last = Some(snap_seq);
-    }
-    if let Some(w) = wal_last {
-        if w < snap_seq {
-            let file = chain.last().map(|s| s.rel()).unwrap_or_default();
-            return Err(StorageError::SequenceGap {
-                file,
-                offset: 0,
-                expected: snap_seq,
-                found: w,
-            });
-        }
-        last_seq = w;
-    }
+    let last_seq = end.last_seq;
     if active.is_none() {
         index.active_start = last_seq + 1;
     }
