@@ -7,6 +7,10 @@ recording each write only after the reply arrived. After the crash and restart:
   - every acknowledged SET key holds its value;
   - each counter is >= its acknowledged increments and <= the increments sent.
 A write that was sent but not acknowledged may or may not be there: both are correct.
+
+`--appendfsync everysec` (or `no`) runs the same check under that policy: a reply there leaves
+only once its entry is written to the file, so kill -9 (a process crash, not a power cut) must
+lose no acknowledged write either.
 """
 import argparse, os, random, signal, socket, subprocess, sys, tempfile, threading, time
 
@@ -116,11 +120,13 @@ def main():
     ap.add_argument("--writers", type=int, default=8)
     ap.add_argument("--run-for", type=float, default=1.5, help="max seconds of writes before each kill")
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--appendfsync", choices=["always", "everysec", "no"], default="always",
+                    help="the server's fsync policy (kill -9 must lose nothing under each)")
     args = ap.parse_args()
     random.seed(args.seed)
     tmp = tempfile.mkdtemp(prefix="vaylix-crash-")
     data_dir = os.path.join(tmp, "data")
-    extra = ["--wal-segment-size", "65536", "--snapshot-interval", "1"]
+    extra = ["--wal-segment-size", "65536", "--snapshot-interval", "1", "--appendfsync", args.appendfsync]
     states = [{"next": 0, "incr_sent": 0, "incr_acked": 0} for _ in range(args.writers)]
     acked = [[] for _ in range(args.writers)]
     total_lost = 0
@@ -129,7 +135,7 @@ def main():
         cycle(args.binary, data_dir, port, extra, args.writers, states, acked, random.uniform(0.2, args.run_for))
         lost = check(args.binary, data_dir, free_port(), extra, args.writers, states, acked)
         n = sum(len(a) for a in acked)
-        print(f"cycle {i + 1}/{args.cycles}: {n} acknowledged writes so far, {lost} lost")
+        print(f"cycle {i + 1}/{args.cycles} ({args.appendfsync}): {n} acknowledged writes so far, {lost} lost")
         total_lost += lost
         if lost:
             break

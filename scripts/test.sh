@@ -61,6 +61,8 @@ log "ioredis suite"
 if [ -x scripts/crash.sh ]; then
   log "crash run (short)"
   VAYLIX_BIN="$BIN" scripts/crash.sh --quick
+  log "crash run (short, appendfsync everysec)"
+  VAYLIX_BIN="$BIN" scripts/crash.sh --quick-everysec
 fi
 
 log "all suites passed"

@@ -39,20 +39,19 @@ fn err(c: &mut Ctx, e: BackupError) {
     c.out.error(&format!("ERR {e}"));
 }
 
-/// Waits (blocking, bounded) until the WAL is durable up to `seq` under `appendfsync always`,
-/// so a backup file never holds writes a crash could still take back.
+/// Waits (blocking, bounded) until the WAL has acknowledged `seq` (durable under `appendfsync
+/// always`, written under `everysec`/`no`, as replies do), so a backup file never holds writes a
+/// crash could still take back.
 fn wait_durable(c: &Ctx, seq: u64) -> bool {
     let Some(st) = c.shared.storage.as_ref() else {
         return true;
     };
-    if st.sync_policy() != SyncPolicy::Always {
-        return true;
-    }
+    let always = st.sync_policy() == SyncPolicy::Always;
     let rx = st.durable();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let d = *rx.borrow();
-        if d.seq >= seq {
+        if (if always { d.seq } else { st.written_seq() }) >= seq {
             return true;
         }
         if d.poisoned || std::time::Instant::now() > deadline {

@@ -256,7 +256,7 @@ fn debug(c: &mut Ctx, argv: &[Bytes]) {
 fn debug_sleep_duration(arg: &[u8]) -> Option<std::time::Duration> {
     let micros = strtod_prefix(arg) * 1e6;
     // The largest f64 below 2^63; NaN fails every comparison.
-    (micros >= 1.0 && micros < 9.223_372_036_854_775e18)
+    (1.0..9.223_372_036_854_775e18).contains(&micros)
         .then(|| std::time::Duration::from_micros(micros as u64))
 }
 

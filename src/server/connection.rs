@@ -615,6 +615,16 @@ mod tests {
         reads_answer_after_wal_failure(true, SyncPolicy::Always).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_answer_after_a_failed_wal_write_under_everysec() {
+        reads_answer_after_wal_failure(false, SyncPolicy::EverySec).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_answer_after_a_failed_wal_fsync_under_everysec() {
+        reads_answer_after_wal_failure(true, SyncPolicy::EverySec).await;
+    }
+
     #[test]
     fn registration_is_undone_when_a_command_panics() {
         let shared = Arc::new(Shared::new(

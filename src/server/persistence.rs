@@ -145,16 +145,17 @@ pub fn open(config: &Config, ks: &Arc<Keyspace>) -> Result<Arc<Storage>, String>
 // ---- durability ------------------------------------------------------------------------------
 
 /// Waits until the WAL has acknowledged every entry up to `seq`: fdatasync'ed under
-/// `appendfsync always`; under the other policies replies do not wait. False if the WAL is
-/// poisoned first: replies that depend on later entries must not go out.
+/// `appendfsync always`, written to the file (so a process crash cannot lose it) under
+/// `everysec`/`no`, as Redis writes its AOF before it replies. False if the WAL is poisoned
+/// first: replies that depend on later entries must not go out.
 pub async fn wait_acknowledged(shared: &Shared, seq: u64) -> bool {
     let Some(storage) = shared.storage.as_ref() else {
         return true;
     };
-    if storage.sync_policy() != SyncPolicy::Always {
-        return true;
+    match storage.sync_policy() {
+        SyncPolicy::Always => storage.wait_durable(seq).await,
+        SyncPolicy::EverySec | SyncPolicy::No => storage.wait_written(seq).await,
     }
-    storage.wait_durable(seq).await
 }
 
 /// The newest sequence the WAL has acknowledged (see [`wait_acknowledged`]); after a WAL
@@ -163,10 +164,10 @@ pub fn acknowledged_seq(shared: &Shared) -> u64 {
     let Some(storage) = shared.storage.as_ref() else {
         return u64::MAX;
     };
-    if storage.sync_policy() != SyncPolicy::Always {
-        return u64::MAX;
+    match storage.sync_policy() {
+        SyncPolicy::Always => storage.durable().borrow().seq,
+        SyncPolicy::EverySec | SyncPolicy::No => storage.written_seq(),
     }
-    storage.durable().borrow().seq
 }
 
 // ---- snapshots -------------------------------------------------------------------------------

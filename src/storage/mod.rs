@@ -486,8 +486,14 @@ impl Storage {
 
     /// Resolves once every entry <= `seq` is durable (true) or the WAL is poisoned (false).
     /// Wakes only when the watermark covers `seq`.
-    pub fn wait_durable(&self, seq: u64) -> writer::DurableWait<'_> {
-        self.shared.wait_durable(seq)
+    pub fn wait_durable(&self, seq: u64) -> writer::MarkWait<'_> {
+        self.shared.wait_for(writer::Mark::Durable, seq)
+    }
+
+    /// Resolves once every entry <= `seq` is written to the WAL file, durable or not (true),
+    /// or the WAL is poisoned (false): what a reply waits for under `everysec`/`no`.
+    pub fn wait_written(&self, seq: u64) -> writer::MarkWait<'_> {
+        self.shared.wait_for(writer::Mark::Written, seq)
     }
 
     /// Highest sequence written to the file (not necessarily synced).

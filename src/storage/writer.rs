@@ -4,9 +4,11 @@
 //! written and durable watermarks. Submitters serialize their entry (msgpack, on their own
 //! thread, so it is freed where it was allocated); each round the writer takes every contiguous
 //! submitted entry and seals them into as few frames as possible (encryption and checksums
-//! happen here, never on a command thread), writes them with one write call, fdatasyncs once
-//! (per the sync policy), and only then publishes the durable sequence (waking only the waiters
-//! it covers); while it syncs, submitters keep filling the queue for the next round.
+//! happen here, never on a command thread), writes them with one write call and publishes the
+//! written sequence, fdatasyncs once (per the sync policy), and only then publishes the durable
+//! sequence (each publish wakes only the waiters it covers: replies wait for durable under
+//! `always`, for written under `everysec`/`no`); while it syncs, submitters keep filling the
+//! queue for the next round.
 //! Invariants: entries reach the file in sequence order with no gaps (early arrivals wait in the
 //! queue); `durable <= written`; durable only covers bytes that were fdatasync'ed; the first
 //! failed write or fsync poisons the WAL for good (never retried, nothing later is written,
@@ -119,8 +121,9 @@ pub(crate) struct FileIndex {
 /// Under `always`, the longest the writer holds a batch open for more writers, whatever the
 /// fsync time (see [`Writer::run`]).
 const MAX_GROUP_DELAY: Duration = Duration::from_millis(1);
-/// Under `everysec`/`no`, how long entries gather before one write(2) takes them all, unless
-/// [`LAZY_BATCH`] arrive first. Replies do not wait for it.
+/// Under `everysec`/`no`, the longest the writer holds a batch open for more writers before
+/// one write(2) takes them all (replies wait for that write), and the most entries it waits
+/// for (see [`Writer::run`]).
 const LAZY_DELAY: Duration = Duration::from_millis(1);
 const LAZY_BATCH: usize = 2048;
 
@@ -147,6 +150,8 @@ pub(crate) struct Shared {
     /// Tasks waiting for the durable watermark to reach a sequence: only those whose sequence
     /// a publish covers are woken (the watch channel would wake every waiting connection).
     waiters: Mutex<Vec<(u64, Waker)>>,
+    /// The same for the written watermark (replies under `everysec`/`no`).
+    written_waiters: Mutex<Vec<(u64, Waker)>>,
     pub stats: Stats,
     pub index: Mutex<FileIndex>,
 }
@@ -182,6 +187,7 @@ impl Shared {
             policy: AtomicU8::new(policy_to_u8(policy)),
             durable_tx,
             waiters: Mutex::new(Vec::new()),
+            written_waiters: Mutex::new(Vec::new()),
             stats: Stats::default(),
             index: Mutex::new(index),
         }
@@ -256,20 +262,35 @@ impl Shared {
             seq,
             poisoned: true,
         });
-        self.wake_waiters(u64::MAX);
+        self.wake_waiters(Mark::Durable, u64::MAX);
+        self.wake_waiters(Mark::Written, u64::MAX);
     }
 
     fn publish_durable(&self, seq: u64) {
         self.durable_seq.store(seq, Ordering::SeqCst);
         let poisoned = self.poisoned.load(Ordering::SeqCst);
         self.durable_tx.send_replace(Durable { seq, poisoned });
-        self.wake_waiters(seq);
+        self.wake_waiters(Mark::Durable, seq);
     }
 
-    /// Wakes the waiters whose sequence is <= `seq` (their futures then read the watermark).
-    fn wake_waiters(&self, seq: u64) {
+    /// Everything <= `seq` is in the file (handed to the kernel by write(2)).
+    fn publish_written(&self, seq: u64) {
+        self.written.store(seq, Ordering::SeqCst);
+        self.wake_waiters(Mark::Written, seq);
+    }
+
+    fn waiters(&self, mark: Mark) -> &Mutex<Vec<(u64, Waker)>> {
+        match mark {
+            Mark::Written => &self.written_waiters,
+            Mark::Durable => &self.waiters,
+        }
+    }
+
+    /// Wakes the waiters of `mark` whose sequence is <= `seq` (their futures then read the
+    /// watermark).
+    fn wake_waiters(&self, mark: Mark, seq: u64) {
         let ready: Vec<Waker> = {
-            let mut w = self.waiters.lock();
+            let mut w = self.waiters(mark).lock();
             if w.is_empty() {
                 return;
             }
@@ -282,21 +303,39 @@ impl Shared {
         }
     }
 
-    /// Resolves once every entry <= `seq` is durable (true) or the WAL is poisoned (false).
-    pub fn wait_durable(&self, seq: u64) -> DurableWait<'_> {
-        DurableWait { sh: self, seq }
+    /// Resolves once watermark `mark` covers `seq` (true) or the WAL is poisoned (false).
+    pub fn wait_for(&self, mark: Mark, seq: u64) -> MarkWait<'_> {
+        MarkWait {
+            sh: self,
+            mark,
+            seq,
+        }
     }
 }
 
-/// See [`Shared::wait_durable`].
-pub struct DurableWait<'a> {
+/// A watermark the writer publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Written to the segment file (write(2) returned): survives a process crash.
+    Written,
+    /// Written and fdatasync'ed: survives a power cut.
+    Durable,
+}
+
+/// See [`Shared::wait_for`].
+pub struct MarkWait<'a> {
     sh: &'a Shared,
+    mark: Mark,
     seq: u64,
 }
 
-impl DurableWait<'_> {
+impl MarkWait<'_> {
     fn check(&self) -> Option<bool> {
-        if self.sh.durable_seq.load(Ordering::SeqCst) >= self.seq {
+        let at = match self.mark {
+            Mark::Written => &self.sh.written,
+            Mark::Durable => &self.sh.durable_seq,
+        };
+        if at.load(Ordering::SeqCst) >= self.seq {
             Some(true)
         } else if self.sh.poisoned.load(Ordering::SeqCst) {
             Some(false)
@@ -306,14 +345,14 @@ impl DurableWait<'_> {
     }
 }
 
-impl Future for DurableWait<'_> {
+impl Future for MarkWait<'_> {
     type Output = bool;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         if let Some(r) = self.check() {
             return Poll::Ready(r);
         }
-        let mut w = self.sh.waiters.lock();
+        let mut w = self.sh.waiters(self.mark).lock();
         // Publishers store the watermark before they take this lock: checking again under it
         // means no publish can slip between the check and the registration.
         if let Some(r) = self.check() {
@@ -356,8 +395,10 @@ impl Writer {
                 // until about all of them are in (or a fraction of an fsync has passed) lets
                 // one fsync cover them all, instead of settling into two half-size groups
                 // that take turns. One writer alone (goal 1) never waits.
-                // Under `everysec`/`no` the writer gathers entries for a moment so that one
-                // write(2) and one wake-up serve many commands.
+                // Under `everysec`/`no` replies wait for the write(2) instead of the fsync, and
+                // the same rule gathers the returning writers, so that one write and one round
+                // of wake-ups serve them all; the hold is capped at LAZY_DELAY (a write is
+                // cheap, the wake-ups are what costs) and the batch at LAZY_BATCH entries.
                 let (goal, hold) = match sh.policy() {
                     SyncPolicy::Always => {
                         let writers = prev_batch + q.ready();
@@ -365,7 +406,10 @@ impl Writer {
                             Duration::from_micros(sh.stats.fsync_last_us.load(Ordering::Relaxed));
                         ((writers * 9 / 10).max(1), (fsync / 2).min(MAX_GROUP_DELAY))
                     }
-                    SyncPolicy::EverySec | SyncPolicy::No => (LAZY_BATCH, LAZY_DELAY),
+                    SyncPolicy::EverySec | SyncPolicy::No => {
+                        let writers = prev_batch + q.ready();
+                        ((writers * 9 / 10).clamp(1, LAZY_BATCH), LAZY_DELAY)
+                    }
                 };
                 let mut held_since: Option<Instant> = None;
                 loop {
@@ -455,7 +499,7 @@ impl Writer {
                                 written = next - 1;
                                 synced = written;
                                 last_sync = Instant::now();
-                                sh.written.store(written, Ordering::SeqCst);
+                                sh.publish_written(written);
                                 sh.publish_durable(written);
                             }
                             Err(e) => sh.poison(e),
@@ -524,7 +568,7 @@ impl Writer {
             )?;
             seg.append(&buf, last, key_id)?;
             *written = last;
-            sh.written.store(last, Ordering::SeqCst);
+            sh.publish_written(last);
             sh.stats
                 .wal_bytes_since_snapshot
                 .fetch_add(buf.len() as u64, Ordering::Relaxed);
@@ -639,5 +683,74 @@ impl Writer {
         drop(idx);
         self.seg = Some(new);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fs::SimFs;
+    use super::super::{MasterKeySource, RecoverySink, Storage, StorageConfig, SyncPolicy};
+    use crate::keyspace::{Effect, Record, Value};
+    use bytes::Bytes;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    struct NoRecovery;
+    impl RecoverySink for NoRecovery {
+        fn load_record(&mut self, _rec: Record) {}
+        fn apply_entry(&mut self, _seq: u64, _effects: Vec<Effect>) {}
+    }
+
+    fn put(key: &str) -> Vec<Effect> {
+        vec![Effect::Put {
+            db: 0,
+            key: Bytes::copy_from_slice(key.as_bytes()),
+            value: Value::String(Bytes::from_static(b"v")),
+            expires_at_ms: None,
+        }]
+    }
+
+    fn wal_bytes(fs: &SimFs) -> usize {
+        fs.files()
+            .iter()
+            .filter(|p| p.starts_with("/data/wal"))
+            .filter_map(|p| fs.contents(p))
+            .map(|c| c.len())
+            .sum()
+    }
+
+    #[test]
+    fn everysec_acknowledges_at_the_write_and_fsyncs_later() {
+        let fs = SimFs::new();
+        let mut cfg = StorageConfig::new("/data");
+        cfg.master_key = MasterKeySource::Hex("22".repeat(32));
+        cfg.sync = SyncPolicy::EverySec;
+        let opened = Instant::now();
+        let (st, _) = Storage::open_with_fs(cfg, Arc::new(fs.clone()), &mut NoRecovery).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let wait =
+            |f| rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), f).await });
+        let before = wal_bytes(&fs);
+        for i in 1..=50 {
+            st.submit(i, put(&format!("k{i}")));
+        }
+        assert_eq!(wait(st.wait_written(50)), Ok(true));
+        assert_eq!(st.written_seq(), 50);
+        // In the file (what a process crash keeps), not necessarily fsynced yet.
+        assert!(wal_bytes(&fs) > before);
+        if opened.elapsed() < Duration::from_millis(500) {
+            assert_eq!(st.durable().borrow().seq, 0, "fsynced before its second");
+        }
+        // The periodic fsync follows within about a second.
+        assert_eq!(wait(st.wait_durable(50)), Ok(true));
+        // A failed write acknowledges nothing later.
+        fs.fail_write_in(1);
+        st.submit(51, put("k51"));
+        assert_eq!(wait(st.wait_written(51)), Ok(false));
+        assert!(st.is_poisoned());
+        assert_eq!(st.written_seq(), 50);
     }
 }
