@@ -12,6 +12,7 @@ pub mod backup;
 pub mod connection;
 pub mod expire;
 pub mod keyspace;
+pub mod longdouble;
 pub mod server;
 pub mod string;
 pub mod transaction;

@@ -782,26 +782,18 @@ fn decrby(c: &mut Ctx, argv: &[Bytes]) {
     }
 }
 
+/// Redis's order: WRONGTYPE, then the current value, then the increment; the arithmetic is
+/// long double's (see [`super::longdouble`]).
 fn incrbyfloat(c: &mut Ctx, argv: &[Bytes]) {
-    let Some(by) = parse_f64(&argv[2]) else {
-        return c.out.error(ERR_NOT_FLOAT);
-    };
     let (cur, exp) = match get_string(c, &argv[1]) {
         Err(e) => return c.out.error(e),
-        Ok(None) => (0.0, 0),
-        Ok(Some((v, exp))) => match parse_f64(&v) {
-            Some(n) => (n, exp),
-            None => return c.out.error(ERR_NOT_FLOAT),
-        },
+        Ok(None) => (None, 0),
+        Ok(Some((v, exp))) => (Some(v), exp),
     };
-    let next = cur + by;
-    if !next.is_finite() {
-        return c.out.error("ERR increment would produce NaN or Infinity");
-    }
-    // Rounded to 15 significant digits, then printed in shortest form: 0.1 + 0.2 gives "0.3"
-    // as Redis's long-double arithmetic does.
-    let rounded: f64 = format!("{next:.14e}").parse().unwrap_or(next);
-    let text = crate::resp::format_double(rounded);
+    let text = match super::longdouble::incr_by_float(cur.as_deref(), &argv[2]) {
+        Ok(t) => t,
+        Err(e) => return c.out.error(&e.to_string()),
+    };
     let db = c.db();
     // The WAL logs the resulting value, so replay never recomputes floating point.
     c.ks.put(db, &argv[1], Value::String(Bytes::from(text.clone())), exp);

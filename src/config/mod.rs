@@ -95,10 +95,13 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "databases",
-        kind: Kind::Int { min: 1, max: 256 },
+        kind: Kind::Int {
+            min: 1,
+            max: crate::keyspace::MAX_DATABASES as i64,
+        },
         default: "16",
         mutable: false,
-        doc: "number of databases",
+        doc: "number of databases; at most 256, since every on-disk format stores the index in one byte",
     },
     Param {
         name: "maxclients",
