@@ -111,8 +111,14 @@ impl Manifest {
                 supported: FORMAT_VERSION,
             });
         }
-        rmp_serde::from_slice(b.get(16..mac_at).unwrap_or_default())
-            .map_err(|e| malformed(16, e.to_string()))
+        let m: Manifest = rmp_serde::from_slice(b.get(16..mac_at).unwrap_or_default())
+            .map_err(|e| malformed(16, e.to_string()))?;
+        crate::keyspace::clock::check_stored_seq(|| "snapshot sequence".into(), m.snapshot_seq)
+            .map_err(|source| StorageError::VersionBound {
+                file: MANIFEST_FILE.into(),
+                source,
+            })?;
+        Ok(m)
     }
 
     /// Reads `<dir>/manifest` if it exists.

@@ -22,6 +22,7 @@ use super::error::{Result, SeqNote, StorageError};
 use super::fs::{FileSystem, WritableFile};
 use super::keyring::{le_u32, le_u64, Keyring};
 use super::FORMAT_VERSION;
+use crate::keyspace::clock::check_stored_seq;
 use crate::keyspace::Effect;
 
 /// Bytes of a frame header.
@@ -487,6 +488,13 @@ impl<'k> SegmentReader<'k> {
         let mut h = [0u8; SEGMENT_HEADER_LEN];
         let n = read_full(&mut r, &mut h).map_err(|e| StorageError::io("reading", &path, e))?;
         let start = decode_segment_header(h.get(..n).unwrap_or_default(), &rel)?;
+        // An empty segment after one ending at MAX_SEQ starts at MAX_SEQ + 1; nothing later.
+        check_stored_seq(|| "segment start sequence".into(), start.saturating_sub(1)).map_err(
+            |source| StorageError::VersionBound {
+                file: rel.clone(),
+                source,
+            },
+        )?;
         if start != name.start() {
             return Err(StorageError::Malformed {
                 file: rel,
@@ -640,6 +648,12 @@ impl<'k> SegmentReader<'k> {
             });
         }
         for (seq, _) in &entries {
+            check_stored_seq(|| format!("WAL sequence at offset {offset}:"), *seq).map_err(
+                |source| StorageError::VersionBound {
+                    file: self.rel.clone(),
+                    source,
+                },
+            )?;
             if *seq != self.next_seq {
                 return Err(StorageError::SequenceGap {
                     file: self.rel.clone(),
@@ -648,7 +662,8 @@ impl<'k> SegmentReader<'k> {
                     found: *seq,
                 });
             }
-            self.next_seq += 1;
+            // seq <= MAX_SEQ < u64::MAX: cannot overflow.
+            self.next_seq = seq.saturating_add(1);
         }
         Ok(WalFrame {
             offset,
