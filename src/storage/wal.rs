@@ -855,7 +855,9 @@ impl SegmentWriter {
             .write_all(frames)
             .map_err(|e| StorageError::io("appending to", self.path(), e))?;
         self.len += frames.len() as u64;
-        self.next_seq = last_seq + 1;
+        // last_seq comes from the clock (<= MAX_SEQ); saturating keeps even a bad caller
+        // from wrapping.
+        self.next_seq = last_seq.saturating_add(1);
         self.keys.insert(key_id);
         Ok(())
     }
@@ -987,5 +989,44 @@ mod tests {
         );
         let sealed = w.seal().unwrap();
         assert_eq!(sealed, SegmentName::Sealed { start: 1, end: 6 });
+    }
+
+    /// Reads the first item of a segment starting at `start` holding entries `seqs`.
+    fn read_first(start: u64, seqs: &[u64]) -> Result<SegmentItem> {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/w");
+        fs.create_dir_all(dir).unwrap();
+        let mut w = SegmentWriter::create(fs.clone(), dir, start).unwrap();
+        let entries: Vec<Entry> = seqs.iter().map(|s| put(*s, 4)).collect();
+        let mut out = Vec::new();
+        encode_wal_frames(start, id, &e.key, &entries, 1 << 20, Some(1), &mut out).unwrap();
+        w.append(&out, *seqs.last().unwrap(), id).unwrap();
+        w.sync().unwrap();
+        let mut r = SegmentReader::open(&*fs, dir, SegmentName::Active { start }, &keys)?;
+        r.next_item()
+    }
+
+    #[test]
+    fn wal_entries_beyond_the_clock_bound_are_refused_not_wrapped() {
+        use crate::keyspace::clock::MAX_SEQ;
+        // Up to MAX_SEQ reads.
+        match read_first(MAX_SEQ - 1, &[MAX_SEQ - 1, MAX_SEQ]).unwrap() {
+            SegmentItem::Frame(f) => assert_eq!(f.entries.last().unwrap().0, MAX_SEQ),
+            _ => panic!("expected a frame"),
+        }
+        // What the unbounded clock wrote (issue 11): refused with the bound named.
+        for (start, seqs) in [
+            (MAX_SEQ, vec![MAX_SEQ, MAX_SEQ + 1]),
+            (18446744073709551613, vec![18446744073709551613, 18446744073709551614]),
+        ] {
+            let e = match read_first(start, &seqs) {
+                Err(e) => e,
+                Ok(_) => panic!("segment at {start} accepted"),
+            };
+            assert!(matches!(e, StorageError::VersionBound { .. }), "{e}");
+            assert!(e.to_string().contains("is above 9223372036854775807"), "{e}");
+        }
     }
 }
