@@ -1019,14 +1019,20 @@ mod tests {
         // What the unbounded clock wrote (issue 11): refused with the bound named.
         for (start, seqs) in [
             (MAX_SEQ, vec![MAX_SEQ, MAX_SEQ + 1]),
-            (18446744073709551613, vec![18446744073709551613, 18446744073709551614]),
+            (
+                18446744073709551613,
+                vec![18446744073709551613, 18446744073709551614],
+            ),
         ] {
             let e = match read_first(start, &seqs) {
                 Err(e) => e,
                 Ok(_) => panic!("segment at {start} accepted"),
             };
             assert!(matches!(e, StorageError::VersionBound { .. }), "{e}");
-            assert!(e.to_string().contains("is above 9223372036854775807"), "{e}");
+            assert!(
+                e.to_string().contains("is above 9223372036854775807"),
+                "{e}"
+            );
         }
     }
 }
