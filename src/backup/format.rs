@@ -343,6 +343,12 @@ fn decode_entry(i: usize, r: RawEntry) -> Result<DumpEntry, String> {
     if r.version == Some(0) {
         return Err(format!("entry {i}: version must be at least 1"));
     }
+    if let Some(v) = r.version {
+        // Versions become the clock's: above the bound the clock would have no room left
+        // (docs/storage-format.md section 10).
+        crate::keyspace::clock::check_restored_version(|| format!("entry {i}: version"), v)
+            .map_err(|e| e.to_string())?;
+    }
     let db = r.db.unwrap_or(0);
     let db = DbIndex::try_from(db).map_err(|_| format!("entry {i}: db {db} is out of range"))?;
     Ok(DumpEntry {
@@ -583,6 +589,32 @@ mod tests {
             "source_sequence":9,"entry_count":0,"byte_len":10,"hash_algorithm":"sha256","sha256":"00"}"#;
         let s: Sidecar = serde_json::from_str(side).unwrap();
         assert_eq!(s.source_engine_version, "3");
+    }
+
+    #[test]
+    fn versions_above_the_clock_bound_are_refused_and_the_bound_itself_is_accepted() {
+        use crate::keyspace::clock::MAX_RESTORE_VERSION;
+        let dump = |v: u64| {
+            format!(
+                r#"{{"version":2,"entries":[{{"key":"a","value_base64":"eA==","version":1}},{{"key":"b","value_base64":"eA==","version":{v}}}]}}"#
+            )
+        };
+        let d = parse_dump(dump(MAX_RESTORE_VERSION).as_bytes()).unwrap();
+        assert_eq!(d.max_version(), MAX_RESTORE_VERSION);
+        for v in [
+            MAX_RESTORE_VERSION + 1,
+            i64::MAX as u64,
+            18446744073709551612,
+            u64::MAX,
+        ] {
+            let e = parse_dump(dump(v).as_bytes()).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "entry 1: version {v} is above 4611686018427387904"
+                )),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -300,7 +300,19 @@ pub fn restore(
 ) -> Result<Restored, BackupError> {
     let ticket = storage.map(|s| s.begin_restore());
     let mut locked = ks.lock_all();
-    let seq = ks.current_seq().max(dump.max_version()) + 1;
+    // Checked: the baseline must leave the clock room for later writes (keyspace::clock).
+    let seq = ks
+        .current_seq()
+        .max(dump.max_version())
+        .checked_add(1)
+        .filter(|s| *s < crate::keyspace::clock::WRITE_LIMIT)
+        .ok_or_else(|| {
+            BackupError::Storage(
+                crate::keyspace::clock::CLOCK_EXHAUSTED
+                    .trim_start_matches("ERR ")
+                    .into(),
+            )
+        })?;
     let (records, skipped_expired) = dump.into_records(seq, now_ms);
     let mut failure = None;
     if let Some(t) = ticket {

@@ -119,9 +119,12 @@ fn echo(c: &mut Ctx, argv: &[Bytes]) {
     c.out.bulk(&argv[1]);
 }
 
+/// AUTH / HELLO AUTH. The password is compared in constant time (hashed first, so neither its
+/// length nor the first differing byte shows in the reply's timing); the user name is public.
 fn check_password(c: &Ctx, user: &[u8], pass: &[u8]) -> bool {
     let required = c.shared.config.get_str("requirepass");
-    user == b"default" && !required.is_empty() && pass == required.as_bytes()
+    let matches = crate::storage::crypto::secret_eq(pass, required.as_bytes());
+    user == b"default" && !required.is_empty() && matches
 }
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";

@@ -180,6 +180,10 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
             c.out.error(MISCONF);
             continue;
         }
+        if spec.is_write() && !shared.keyspace.clock_has_room() {
+            c.out.error(crate::keyspace::clock::CLOCK_EXHAUSTED);
+            continue;
+        }
         let mut inner = Ctx {
             shared,
             conn: &mut *c.conn,

@@ -17,6 +17,7 @@
 //!
 //! The keyspace knows nothing about files or sockets.
 
+pub mod clock;
 pub mod effect;
 mod table;
 
@@ -244,9 +245,21 @@ impl Keyspace {
         (self.hasher.hash_one(key) as usize) & (SHARDS - 1)
     }
 
-    /// Hands out the next sequence number (the version of everything one entry writes).
-    pub fn reserve_seq(&self) -> u64 {
-        self.clock.fetch_add(1, Ordering::AcqRel) + 1
+    /// Hands out the next sequence number (the version of everything one entry writes), or
+    /// `None` when the clock is at [`clock::MAX_SEQ`]: checked, it never wraps or repeats.
+    pub fn reserve_seq(&self) -> Option<u64> {
+        self.clock
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                c.checked_add(1).filter(|n| *n <= clock::MAX_SEQ)
+            })
+            .ok()
+            .map(|prev| prev + 1)
+    }
+
+    /// Whether a write may still be admitted: the clock is below [`clock::WRITE_LIMIT`]. Write
+    /// commands are refused with [`clock::CLOCK_EXHAUSTED`] before they touch anything otherwise.
+    pub fn clock_has_room(&self) -> bool {
+        self.current_seq() < clock::WRITE_LIMIT
     }
 
     /// The last sequence handed out.
@@ -499,7 +512,12 @@ impl<'a> Locked<'a> {
         match self.seq {
             Some(s) => s,
             None => {
-                let s = self.ks.reserve_seq();
+                // Admitted writes passed `clock_has_room`, which leaves WRITE_HEADROOM (2^32)
+                // sequences for the commands in flight (at most one per connection), so this
+                // cannot run out; if it ever did, stopping beats handing out a repeated version.
+                let Some(s) = self.ks.reserve_seq() else {
+                    panic!("version clock exhausted past its write headroom");
+                };
                 self.seq = Some(s);
                 self.observed = self.observed.max(s);
                 self.reveal(s);

@@ -175,6 +175,11 @@ pub fn dispatch(
         out.error(MISCONF);
         return After::Nothing;
     }
+    // Checked before the command touches anything: a refused write changes nothing.
+    if spec.is_write() && !shared.keyspace.clock_has_room() {
+        out.error(crate::keyspace::clock::CLOCK_EXHAUSTED);
+        return After::Nothing;
+    }
     run(shared, conn, out, spec, argv)
 }
 

@@ -92,6 +92,14 @@ pub enum StorageError {
         expected: u64,
         found: u64,
     },
+    /// A sequence or version beyond the version clock's bound (docs/storage-format.md §10):
+    /// accepting it would leave the clock no room, or make it wrap.
+    #[error("{file}: {source}")]
+    VersionBound {
+        file: String,
+        #[source]
+        source: crate::keyspace::clock::OutOfBound,
+    },
     #[error("more than one active WAL segment: {files:?}")]
     MultipleActiveSegments { files: Vec<String> },
     #[error("manifest does not match {file}: {detail}")]

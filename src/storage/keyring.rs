@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::crypto::{self, KeyId, SecretKey, KEY_LEN, NONCE_LEN};
 use super::error::{Result, StorageError};
@@ -44,6 +45,13 @@ struct KeyRecord {
     id: u32,
     created_at: u64,
     key: [u8; KEY_LEN],
+}
+
+/// The encode/decode copies of data keys are wiped like the keys themselves.
+impl Drop for KeyRecord {
+    fn drop(&mut self) {
+        self.key.zeroize();
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -142,10 +150,13 @@ impl Keyring {
                 })
                 .collect(),
         };
-        let mut ct = rmp_serde::to_vec(&body).map_err(|e| StorageError::Encode {
-            op: "encoding the keyring",
-            detail: e.to_string(),
-        })?;
+        // The plaintext holds every data key: wiped on drop (it is sealed in place, so on
+        // success what is dropped is ciphertext, but an error path drops the plaintext).
+        let mut ct =
+            Zeroizing::new(rmp_serde::to_vec(&body).map_err(|e| StorageError::Encode {
+                op: "encoding the keyring",
+                detail: e.to_string(),
+            })?);
         let nonce = crypto::seal(master, &Self::ad(), &mut ct).map_err(|crypto::AeadError| {
             StorageError::Encode {
                 op: "sealing the keyring",
@@ -216,7 +227,8 @@ impl Keyring {
             .get(12..12 + NONCE_LEN)
             .and_then(|s| s.try_into().ok())
             .ok_or_else(|| malformed(12, "truncated nonce"))?;
-        let mut ct = bytes.get(HEADER_LEN..crc_at).unwrap_or_default().to_vec();
+        // Plaintext data keys once opened: wiped on drop.
+        let mut ct = Zeroizing::new(bytes.get(HEADER_LEN..crc_at).unwrap_or_default().to_vec());
         crypto::open(master, &nonce, &Self::ad(), &mut ct).map_err(|crypto::AeadError| {
             StorageError::WrongMasterKey {
                 file: KEYRING_FILE.into(),

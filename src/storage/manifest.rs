@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::crypto::{ct_eq, hmac_sha256, KeyId, SecretKey};
+use super::crypto::{hmac_sha256, hmac_sha256_verify, KeyId, SecretKey};
 use super::error::{Result, SeqNote, StorageError};
 use super::fs::{write_atomic, FileSystem};
 use super::keyring::le_u32;
@@ -40,7 +40,7 @@ pub struct Manifest {
     pub created_unix_ms: u64,
 }
 
-fn mac_key(master: &SecretKey) -> [u8; 32] {
+fn mac_key(master: &SecretKey) -> zeroize::Zeroizing<[u8; 32]> {
     master.derive("manifest-mac")
 }
 
@@ -64,7 +64,10 @@ impl Manifest {
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
         out.extend_from_slice(&body);
-        let mac = hmac_sha256(&mac_key(master), &out);
+        let mac = hmac_sha256(&mac_key(master), &out).map_err(|_| StorageError::Encode {
+            op: "authenticating the manifest",
+            detail: "HMAC refused its key".into(),
+        })?;
         out.extend_from_slice(&mac);
         Ok(out)
     }
@@ -92,7 +95,8 @@ impl Manifest {
             })?;
         let covered = b.get(..mac_at).unwrap_or_default();
         let mac = b.get(mac_at..).unwrap_or_default();
-        if !ct_eq(&hmac_sha256(&mac_key(master), covered), mac) {
+        // Constant time: how much of a forged MAC matches must not show in the timing.
+        if !hmac_sha256_verify(&mac_key(master), covered, mac) {
             return Err(StorageError::AuthFailed {
                 file: MANIFEST_FILE.into(),
                 offset: mac_at as u64,
@@ -107,8 +111,14 @@ impl Manifest {
                 supported: FORMAT_VERSION,
             });
         }
-        rmp_serde::from_slice(b.get(16..mac_at).unwrap_or_default())
-            .map_err(|e| malformed(16, e.to_string()))
+        let m: Manifest = rmp_serde::from_slice(b.get(16..mac_at).unwrap_or_default())
+            .map_err(|e| malformed(16, e.to_string()))?;
+        crate::keyspace::clock::check_stored_seq(|| "snapshot sequence".into(), m.snapshot_seq)
+            .map_err(|source| StorageError::VersionBound {
+                file: MANIFEST_FILE.into(),
+                source,
+            })?;
+        Ok(m)
     }
 
     /// Reads `<dir>/manifest` if it exists.

@@ -898,6 +898,14 @@ impl RestoreTicket<'_> {
             .recv()
             .map_err(|_| before(StorageError::ShutDown))?
             .map_err(before)?;
+        crate::keyspace::clock::check_stored_seq(|| "restore baseline".into(), seq).map_err(
+            |source| {
+                before(StorageError::VersionBound {
+                    file: "manifest".into(),
+                    source,
+                })
+            },
+        )?;
         if seq <= s_old {
             return Err(before(StorageError::Encode {
                 op: "installing a restore baseline",

@@ -344,6 +344,12 @@ impl<'k> SnapshotReader<'k> {
             }
         }
         let (hseq, key_id) = decode_header(h.get(..got).unwrap_or_default(), &file)?;
+        crate::keyspace::clock::check_stored_seq(|| "snapshot sequence".into(), hseq).map_err(
+            |source| StorageError::VersionBound {
+                file: file.clone(),
+                source,
+            },
+        )?;
         if hseq != seq {
             return Err(StorageError::Malformed {
                 file,
@@ -473,6 +479,16 @@ impl<'k> SnapshotReader<'k> {
                 offset,
                 "record count does not match the chunk header".into(),
             ));
+        }
+        for r in &recs {
+            crate::keyspace::clock::check_stored_seq(
+                || format!("record version at offset {offset}:"),
+                r.version,
+            )
+            .map_err(|source| StorageError::VersionBound {
+                file: self.file.clone(),
+                source,
+            })?;
         }
         self.records += recs.len() as u64;
         Ok(Some(recs))

@@ -22,6 +22,7 @@ use super::error::{Result, SeqNote, StorageError};
 use super::fs::{FileSystem, WritableFile};
 use super::keyring::{le_u32, le_u64, Keyring};
 use super::FORMAT_VERSION;
+use crate::keyspace::clock::check_stored_seq;
 use crate::keyspace::Effect;
 
 /// Bytes of a frame header.
@@ -487,6 +488,13 @@ impl<'k> SegmentReader<'k> {
         let mut h = [0u8; SEGMENT_HEADER_LEN];
         let n = read_full(&mut r, &mut h).map_err(|e| StorageError::io("reading", &path, e))?;
         let start = decode_segment_header(h.get(..n).unwrap_or_default(), &rel)?;
+        // An empty segment after one ending at MAX_SEQ starts at MAX_SEQ + 1; nothing later.
+        check_stored_seq(|| "segment start sequence".into(), start.saturating_sub(1)).map_err(
+            |source| StorageError::VersionBound {
+                file: rel.clone(),
+                source,
+            },
+        )?;
         if start != name.start() {
             return Err(StorageError::Malformed {
                 file: rel,
@@ -640,6 +648,12 @@ impl<'k> SegmentReader<'k> {
             });
         }
         for (seq, _) in &entries {
+            check_stored_seq(|| format!("WAL sequence at offset {offset}:"), *seq).map_err(
+                |source| StorageError::VersionBound {
+                    file: self.rel.clone(),
+                    source,
+                },
+            )?;
             if *seq != self.next_seq {
                 return Err(StorageError::SequenceGap {
                     file: self.rel.clone(),
@@ -648,7 +662,8 @@ impl<'k> SegmentReader<'k> {
                     found: *seq,
                 });
             }
-            self.next_seq += 1;
+            // seq <= MAX_SEQ < u64::MAX: cannot overflow.
+            self.next_seq = seq.saturating_add(1);
         }
         Ok(WalFrame {
             offset,
@@ -840,7 +855,9 @@ impl SegmentWriter {
             .write_all(frames)
             .map_err(|e| StorageError::io("appending to", self.path(), e))?;
         self.len += frames.len() as u64;
-        self.next_seq = last_seq + 1;
+        // last_seq comes from the clock (<= MAX_SEQ); saturating keeps even a bad caller
+        // from wrapping.
+        self.next_seq = last_seq.saturating_add(1);
         self.keys.insert(key_id);
         Ok(())
     }
@@ -972,5 +989,50 @@ mod tests {
         );
         let sealed = w.seal().unwrap();
         assert_eq!(sealed, SegmentName::Sealed { start: 1, end: 6 });
+    }
+
+    /// Reads the first item of a segment starting at `start` holding entries `seqs`.
+    fn read_first(start: u64, seqs: &[u64]) -> Result<SegmentItem> {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/w");
+        fs.create_dir_all(dir).unwrap();
+        let mut w = SegmentWriter::create(fs.clone(), dir, start).unwrap();
+        let entries: Vec<Entry> = seqs.iter().map(|s| put(*s, 4)).collect();
+        let mut out = Vec::new();
+        encode_wal_frames(start, id, &e.key, &entries, 1 << 20, Some(1), &mut out).unwrap();
+        w.append(&out, *seqs.last().unwrap(), id).unwrap();
+        w.sync().unwrap();
+        let mut r = SegmentReader::open(&*fs, dir, SegmentName::Active { start }, &keys)?;
+        r.next_item()
+    }
+
+    #[test]
+    fn wal_entries_beyond_the_clock_bound_are_refused_not_wrapped() {
+        use crate::keyspace::clock::MAX_SEQ;
+        // Up to MAX_SEQ reads.
+        match read_first(MAX_SEQ - 1, &[MAX_SEQ - 1, MAX_SEQ]).unwrap() {
+            SegmentItem::Frame(f) => assert_eq!(f.entries.last().unwrap().0, MAX_SEQ),
+            _ => panic!("expected a frame"),
+        }
+        // What the unbounded clock wrote (issue 11): refused with the bound named.
+        for (start, seqs) in [
+            (MAX_SEQ, vec![MAX_SEQ, MAX_SEQ + 1]),
+            (
+                18446744073709551613,
+                vec![18446744073709551613, 18446744073709551614],
+            ),
+        ] {
+            let e = match read_first(start, &seqs) {
+                Err(e) => e,
+                Ok(_) => panic!("segment at {start} accepted"),
+            };
+            assert!(matches!(e, StorageError::VersionBound { .. }), "{e}");
+            assert!(
+                e.to_string().contains("is above 9223372036854775807"),
+                "{e}"
+            );
+        }
     }
 }
