@@ -398,3 +398,45 @@ fn help_lists_the_offline_subcommands_and_every_parameter() {
         assert!(text.contains(s), "--help lacks '{s}':\n{text}");
     }
 }
+
+#[test]
+fn config_set_loglevel_takes_effect_at_run_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("v.log");
+    let log_s = log.display().to_string();
+    let p = start(None, &tmp.path().join("data"), &["--logfile", &log_s], &[]);
+    let mut con = redis::Client::open(format!("redis://127.0.0.1:{}/", p.port))
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let mut save_with_level = |level: &str, key: &str| {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("loglevel")
+            .arg(level)
+            .query(&mut con)
+            .unwrap();
+        // The logger follows the configuration within 200 ms.
+        std::thread::sleep(Duration::from_millis(700));
+        let _: () = redis::cmd("SET").arg(key).arg(1).query(&mut con).unwrap();
+        let _: () = redis::cmd("SAVE").query(&mut con).unwrap();
+    };
+    save_with_level("notice", "a");
+    save_with_level("warning", "b"); // "snapshot done" is a notice: not logged
+    save_with_level("notice", "c");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let n = std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("snapshot done")
+            .count();
+        if n >= 2 || Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let all = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(done, 2, "{all}");
+    assert_eq!(all.matches("snapshot done").count(), 2, "{all}");
+}
