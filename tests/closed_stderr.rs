@@ -79,13 +79,21 @@ fn server_closed_stderr_pipe_keeps_signals_bgsave_and_shutdown_snapshot() {
     let mut con = srv.client();
     for i in 0..20 {
         // Each command is a chance to log; the server must go on answering.
-        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut con).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .query(&mut con)
+            .unwrap();
     }
     let pong: String = redis::cmd("PING").query(&mut con).unwrap();
     assert_eq!(pong, "PONG");
     let _: String = redis::cmd("BGSAVE").query(&mut con).unwrap();
     wait_snapshot_covers_all(&mut con, "BGSAVE snapshot");
-    let _: () = redis::cmd("SET").arg("after").arg(1).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
     drop(con);
 
     let mut child = srv.child.take().unwrap();
@@ -122,7 +130,10 @@ fn server_stderr_closed_before_start_serves_snapshots_and_obeys_sigint() {
                 break con;
             }
         }
-        assert!(Instant::now() < deadline, "vaylix did not serve within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "vaylix did not serve within 20 s"
+        );
         std::thread::sleep(Duration::from_millis(25));
     };
     let _: () = redis::cmd("SET").arg("a").arg(1).query(&mut con).unwrap();

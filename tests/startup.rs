@@ -44,12 +44,18 @@ fn start(conf: Option<&Path>, data: &Path, args: &[&str], env: &[(&str, &Path)])
     if let Some(c) = conf {
         cmd.arg(c);
     }
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--data-dir"])
-        .arg(data)
-        .args(args)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--data-dir",
+    ])
+    .arg(data)
+    .args(args)
+    .env_remove("VAYLIX_MASTER_KEY")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -66,7 +72,10 @@ fn start(conf: Option<&Path>, data: &Path, args: &[&str], env: &[(&str, &Path)])
             }
             panic!("vaylix exited during start-up ({st}): {err}");
         }
-        assert!(Instant::now() < deadline, "vaylix did not serve within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "vaylix did not serve within 20 s"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
     p
@@ -156,12 +165,23 @@ fn stock_debian_redis_conf_starts_and_warns_once_per_ignored_directive() {
     let mut p = start(
         Some(&conf),
         &tmp.path().join("data"),
-        &["--logfile", &log_s, "--pidfile", &pid_s, "--daemonize", "no"],
+        &[
+            "--logfile",
+            &log_s,
+            "--pidfile",
+            &pid_s,
+            "--daemonize",
+            "no",
+        ],
         &[],
     );
     assert_eq!(config_get(p.port, "tcp-backlog"), "511");
     assert_eq!(config_get(p.port, "appendonly"), "yes", "the WAL stays on");
-    let written: u32 = std::fs::read_to_string(&pid).unwrap().trim().parse().unwrap();
+    let written: u32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(written, p.child.id(), "pidfile holds the server's PID");
     let st = terminate(&mut p.child);
     assert_eq!(st.code(), Some(0));
@@ -187,7 +207,10 @@ fn stock_debian_redis_conf_starts_and_warns_once_per_ignored_directive() {
         let n = warnings.iter().filter(|w| w.contains(&tag)).count();
         assert_eq!(n, 1, "one warning for {tag}:\n{logged}");
     }
-    assert!(expected > 40, "the stock file sets many Redis-only directives");
+    assert!(
+        expected > 40,
+        "the stock file sets many Redis-only directives"
+    );
     assert_eq!(warnings.len(), expected, "{logged}");
     assert_eq!(logged.matches("'appendonly no' ignored").count(), 1);
 }
@@ -270,7 +293,10 @@ fn tcp_backlog_is_511_and_a_thousand_clients_connect_at_once() {
     });
     let took = t.elapsed();
     assert_eq!(ok, 1000, "every client connected and got PONG");
-    assert!(took < Duration::from_secs(30), "1,000 connections took {took:?}");
+    assert!(
+        took < Duration::from_secs(30),
+        "1,000 connections took {took:?}"
+    );
 }
 
 #[test]
@@ -281,9 +307,15 @@ fn startup_log_names_version_pid_data_dir_fsync_and_key_source_without_colours()
     let all = lines.join("\n");
     assert!(!all.contains('\x1b'), "no ANSI colours on a pipe: {all}");
     let version = format!("vaylix {}", env!("CARGO_PKG_VERSION"));
-    assert!(all.contains(&version) && all.contains(&format!("pid {pid}")), "{all}");
+    assert!(
+        all.contains(&version) && all.contains(&format!("pid {pid}")),
+        "{all}"
+    );
     let dir = std::fs::canonicalize(&srv.dir).unwrap();
-    assert!(all.contains(&format!("data dir {}", dir.display())), "{all}");
+    assert!(
+        all.contains(&format!("data dir {}", dir.display())),
+        "{all}"
+    );
     assert!(all.contains("appendfsync everysec"), "{all}");
     assert!(all.contains("master key from generated"), "{all}");
     srv.terminate();
@@ -294,10 +326,17 @@ fn startup_log_names_version_pid_data_dir_fsync_and_key_source_without_colours()
     let mut messages = Vec::new();
     for l in &lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
-        messages.push(v["fields"]["message"].as_str().unwrap_or_default().to_string());
+        messages.push(
+            v["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     assert!(
-        messages.iter().any(|m| m.contains("master key from embedded")),
+        messages
+            .iter()
+            .any(|m| m.contains("master key from embedded")),
         "{messages:#?}"
     );
 }
@@ -336,10 +375,18 @@ fn daemonize_yes_returns_once_serving_and_the_pidfile_follows_the_daemon() {
     let st = run("a", &pid);
     assert_eq!(st.code(), Some(0));
     assert!(ping_ok(port), "serving as soon as the command returned");
-    let daemon: i32 = std::fs::read_to_string(&pid).unwrap().trim().parse().unwrap();
+    let daemon: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     // A second one cannot listen on the same port: its parent reports the failure.
     let pid_b = tmp.path().join("b.pid");
-    assert_eq!(run("b", &pid_b).code(), Some(1), "a daemon that failed to start");
+    assert_eq!(
+        run("b", &pid_b).code(),
+        Some(1),
+        "a daemon that failed to start"
+    );
     assert!(!pid_b.exists(), "the failed daemon removed its pidfile");
     assert!(ping_ok(port));
 
@@ -362,7 +409,8 @@ fn supervised_systemd_notifies_ready_and_stopping() {
     let tmp = tempfile::tempdir().unwrap();
     let sock_path = tmp.path().join("notify.sock");
     let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut p = start(
         None,
         &tmp.path().join("data"),
