@@ -44,6 +44,31 @@ log "cargo build --release"
 cargo build --release --bins
 BIN="$PWD/target/release/vaylix"
 
+# --- the Docker image's build context --------------------------------------------------------
+# No Docker engine here: instead check that the files the Dockerfile COPYs, alone in a directory,
+# make a buildable crate (a bench or source file missing from the COPY lines breaks the image).
+log "docker/Dockerfile: its COPY set builds on its own"
+docker_ctx="$(mktemp -d)"
+trap 'rm -rf "$docker_ctx"' EXIT
+grep -E '^COPY[[:space:]]' docker/Dockerfile | grep -v -- '--from=' | while read -r _ rest; do
+  read -ra words <<<"$rest"
+  args=()
+  for w in "${words[@]}"; do [[ $w == --* ]] || args+=("$w"); done
+  dest="${args[-1]}"
+  unset 'args[-1]'
+  for src in "${args[@]}"; do
+    [ -e "$src" ] || { echo "docker/Dockerfile copies $src, which does not exist" >&2; exit 1; }
+    case "$dest" in
+      /*) ;; # into the runtime image, outside the build directory: existing is enough
+      */) mkdir -p "$docker_ctx/$dest" && cp -a "$src" "$docker_ctx/$dest" ;;
+      *) mkdir -p "$docker_ctx/$(dirname "$dest")" && cp -a "$src" "$docker_ctx/$dest" ;;
+    esac
+  done
+done
+# A target dir of its own (kept between runs, so only vaylix itself is checked again).
+CARGO_TARGET_DIR="$PWD/target/docker-check" \
+  cargo check --locked --quiet --bin vaylix --manifest-path "$docker_ctx/Cargo.toml"
+
 log "cargo test --release"
 cargo test --release
 log "cargo bench targets, each routine once (no timing)"

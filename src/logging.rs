@@ -87,25 +87,44 @@ pub fn level(loglevel: &str) -> &'static str {
     }
 }
 
+/// Changes the level at run time (`CONFIG SET loglevel`); a no-op when `RUST_LOG` is set.
+pub type SetLevel = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Installs the global logger from `loglevel`, `logfile` and `log-format`.
-pub fn init(config: &Config) -> Result<(), LogError> {
+pub fn init(config: &Config) -> Result<SetLevel, LogError> {
     let logfile = config.get_str("logfile");
     let (sink, ansi) = if logfile.is_empty() {
         (LogSink::stderr(), io::stderr().is_terminal())
     } else {
         (LogSink::file(Path::new(&logfile))?, false)
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| level(&config.get_str("loglevel")).into());
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    let fixed = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| level(&config.get_str("loglevel")).into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(sink)
         .with_ansi(ansi)
         .log_internal_errors(false);
-    let r = if config.get_str("log-format") == "json" {
-        builder.json().try_init()
+    let init_err = |e: Box<dyn std::error::Error + Send + Sync>| LogError::Init(e.to_string());
+    // The two formats are different types, hence the two arms.
+    if config.get_str("log-format") == "json" {
+        let b = builder.json().with_filter_reloading();
+        let handle = b.reload_handle();
+        b.try_init().map_err(init_err)?;
+        Ok(Box::new(move |l| {
+            if !fixed {
+                let _ = handle.reload(level(l));
+            }
+        }))
     } else {
-        builder.try_init()
-    };
-    r.map_err(|e| LogError::Init(e.to_string()))
+        let b = builder.with_filter_reloading();
+        let handle = b.reload_handle();
+        b.try_init().map_err(init_err)?;
+        Ok(Box::new(move |l| {
+            if !fixed {
+                let _ = handle.reload(level(l));
+            }
+        }))
+    }
 }

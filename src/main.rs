@@ -121,7 +121,7 @@ fn run_server(args: &[String]) -> Result<()> {
     } else {
         None
     };
-    vaylix::logging::init(&config)?;
+    let set_level = vaylix::logging::init(&config)?;
     tracing::info!(
         "vaylix {} (redis {} protocol) starting, pid {}",
         env!("CARGO_PKG_VERSION"),
@@ -169,6 +169,7 @@ fn run_server(args: &[String]) -> Result<()> {
         .context("starting the runtime")?;
     let save = rt.block_on(async {
         spawn_background(shared.clone());
+        follow_loglevel(shared.config.clone(), set_level);
         tokio::spawn(persistence::snapshot_scheduler(shared.clone()));
         let sig = shared.clone();
         tokio::spawn(async move {
@@ -242,6 +243,25 @@ async fn wait_for_signal() {
         _ = term.recv() => {},
         _ = int.recv() => {},
     }
+}
+
+/// `CONFIG SET loglevel` takes effect: the level is re-read whenever the configuration changed.
+fn follow_loglevel(config: Arc<Config>, set_level: vaylix::logging::SetLevel) {
+    tokio::spawn(async move {
+        let (mut generation, mut current) = (config.generation(), config.get_str("loglevel"));
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if config.generation() == generation {
+                continue;
+            }
+            generation = config.generation();
+            let wanted = config.get_str("loglevel");
+            if wanted != current {
+                set_level(&wanted);
+                current = wanted;
+            }
+        }
+    });
 }
 
 /// Active expiry: `hz` times a second, drop expired keys shard by shard.
