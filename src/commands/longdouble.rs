@@ -61,7 +61,7 @@ pub fn incr_by_float(current: Option<&[u8]>, increment: &[u8]) -> Result<String,
         Some(text) => LongDouble::parse(text).ok_or(IncrError::NotAFloat)?,
     };
     let by = LongDouble::parse(increment).ok_or(IncrError::NotAFloat)?;
-    match cur.add(by) {
+    match cur.checked_add(by) {
         Some(sum) if sum.is_finite() => Ok(sum.to_human_string()),
         _ => Err(IncrError::NanOrInfinity),
     }
@@ -122,7 +122,7 @@ impl LongDouble {
     }
 
     /// The correctly rounded sum; `None` for NaN (infinity minus infinity).
-    pub fn add(self, other: LongDouble) -> Option<LongDouble> {
+    pub fn checked_add(self, other: LongDouble) -> Option<LongDouble> {
         match (self.kind, other.kind) {
             (Kind::Infinite, Kind::Infinite) if self.negative != other.negative => None,
             (Kind::Infinite, _) => Some(self),

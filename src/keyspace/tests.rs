@@ -211,3 +211,32 @@ fn replace_all_swaps_everything_keeps_versions_moves_the_clock_and_dirties_watch
     l.put(0, b"b", s("new"), 0);
     assert_eq!(l.seq(), Some(52), "later writes get larger versions");
 }
+
+#[test]
+fn flush_and_replayed_flushall_reach_database_255_of_256() {
+    let ks = Keyspace::new(MAX_DATABASES);
+    {
+        let mut l = ks.lock_keys([&b"a"[..]].into_iter());
+        l.put(255, b"a", s("1"), 0);
+        l.put(0, b"a", s("1"), 0);
+    }
+    assert_eq!(ks.lock_all().flush(None), 2);
+    assert_eq!(ks.lock_all().db_stats(255).0, 0);
+
+    // Replay: a FlushAll entry removes every older key, in every database.
+    let replayed = Keyspace::new(MAX_DATABASES);
+    replayed.load_record(
+        Record {
+            db: 255,
+            key: Bytes::from_static(b"old"),
+            value: s("1"),
+            version: 1,
+            expires_at_ms: None,
+        },
+        0,
+    );
+    replayed.apply_entry(2, &[Effect::FlushAll]);
+    assert_eq!(replayed.lock_all().db_stats(255).0, 0);
+    assert_eq!(db_indexes(MAX_DATABASES).last(), Some(255));
+    assert_eq!(db_indexes(MAX_DATABASES).count(), 256);
+}
