@@ -488,3 +488,35 @@ fn config_set_loglevel_takes_effect_at_run_time() {
     assert_eq!(done, 2, "{all}");
     assert_eq!(all.matches("snapshot done").count(), 2, "{all}");
 }
+
+#[test]
+fn an_optional_bind_address_that_cannot_be_bound_is_skipped() {
+    // 192.0.2.1 (TEST-NET-1) is on no interface: binding it fails with EADDRNOTAVAIL.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = start(
+        None,
+        &tmp.path().join("data"),
+        &["--bind", "127.0.0.1 -192.0.2.1"],
+        &[],
+    );
+    assert!(ping_ok(p.port));
+    drop(p);
+    let out = Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args([
+            "--port",
+            &free_port().to_string(),
+            "--bind",
+            "127.0.0.1 192.0.2.1",
+        ])
+        .arg("--data-dir")
+        .arg(tmp.path().join("data2"))
+        .env_remove("VAYLIX_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a required address must be bound"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on 192.0.2.1"));
+}

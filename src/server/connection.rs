@@ -115,15 +115,31 @@ pub async fn serve(shared: Arc<Shared>) -> std::io::Result<()> {
         .clamp(1, i32::MAX as i64) as u32;
     let binds = shared.config.get_str("bind");
     let mut listeners = Vec::new();
-    for addr in binds.split_whitespace() {
-        let addr = addr.trim_start_matches('-');
-        let listener = super::listen(addr, port, backlog).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot listen on {addr}:{port}: {e}"))
-        })?;
+    for spec in binds.split_whitespace() {
+        let addr = spec.trim_start_matches('-');
+        let listener = match super::listen(addr, port, backlog).await {
+            Ok(l) => l,
+            // Redis's '-' prefix marks an address that may be missing (`-::1` without IPv6).
+            Err(e) if spec.starts_with('-') => {
+                tracing::warn!("optional bind address {addr} skipped: {e}");
+                continue;
+            }
+            Err(e) => {
+                let why = format!("cannot listen on {addr}:{port}: {e}");
+                return Err(std::io::Error::new(e.kind(), why));
+            }
+        };
         let local = listener.local_addr()?;
         shared.port.store(local.port() as u64, Ordering::Relaxed);
         tracing::info!("Ready to accept connections tcp on {local}");
         listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        let why = format!("no bind address could be listened on: {binds}");
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            why,
+        ));
     }
     shared.ready.notify_one();
     let mut tasks = Vec::new();
