@@ -157,6 +157,20 @@ fn reads_keep_answering_after_the_disk_fills_up() {
             }
             r => panic!("INFO answered {r:?}"),
         }
+        for section in [
+            "server",
+            "clients",
+            "memory",
+            "stats",
+            "replication",
+            "cpu",
+            "keyspace",
+            "all",
+            "everything",
+        ] {
+            let r = ask(c, &["INFO", section]);
+            assert!(matches!(r, Reply::Bulk(Some(_))), "INFO {section}: {r:?}");
+        }
         match ask(c, &["INFO", "persistence"]) {
             Reply::Bulk(Some(b)) => {
                 let info = String::from_utf8(b).unwrap();

@@ -255,8 +255,10 @@ fn debug(c: &mut Ctx, argv: &[Bytes]) {
 /// accepted range (< 2^63 µs) fits a `Duration`.
 fn debug_sleep_duration(arg: &[u8]) -> Option<std::time::Duration> {
     let micros = strtod_prefix(arg) * 1e6;
-    // The largest f64 below 2^63; NaN fails every comparison.
-    (1.0..9.223_372_036_854_775e18).contains(&micros)
+    // The literal rounds to the largest f64 below 2^63 (the cast to i64 in Redis stays
+    // positive up to it); NaN is in no range.
+    (1.0..=9.223_372_036_854_775e18)
+        .contains(&micros)
         .then(|| std::time::Duration::from_micros(micros as u64))
 }
 
