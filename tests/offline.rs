@@ -519,12 +519,15 @@ fn pitr_restore_by_time_refuses_wrong_key_bad_targets_and_points_outside_the_win
     let wrong = tmp.path().join("wrong.hex");
     std::fs::write(&wrong, "cd".repeat(32)).unwrap();
     let kf = p(&key).to_string();
+    // Recovery-only retention, so the window starts at the first SAVE.
     let mut src = Server::start(&[
         "--wal-segment-size",
         "4096",
         "--master-key-file",
         &kf,
         "--snapshot-interval",
+        "0",
+        "--pitr-retention",
         "0",
     ]);
     let mut c = src.client();

@@ -280,6 +280,26 @@ pub static PARAMS: &[Param] = &[
         doc: "extra sealed segments kept beyond what snapshots need",
     },
     Param {
+        name: "pitr-retention",
+        kind: Kind::Int {
+            min: 0,
+            max: 10 * 366 * 86_400,
+        },
+        default: "86400",
+        mutable: false,
+        doc: "seconds of history kept restorable by `vaylix pitr restore` (0 = none)",
+    },
+    Param {
+        name: "pitr-retention-bytes",
+        kind: Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "1gb",
+        mutable: false,
+        doc: "disk budget of the PITR window; it shrinks to fit (0 = no bound)",
+    },
+    Param {
         name: "snapshot-interval",
         kind: Kind::Int {
             min: 0,

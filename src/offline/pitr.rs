@@ -407,6 +407,7 @@ impl Timeline {
                 "kind": if g.baseline { "restore_baseline" } else { "missing" },
             })).collect::<Vec<_>>(),
             "last_seq": self.last_seq,
+            "window_start_seq": self.ranges.first().map(|r| r.0),
             "window": self.ranges.iter().map(|(lo, hi)| json!({
                 "from_seq": lo,
                 "to_seq": hi,

@@ -114,6 +114,8 @@ pub fn storage_config(config: &Config) -> Result<StorageConfig, String> {
         TailPolicy::Repair
     };
     sc.key_rotation_secs = config.get_i64("storage-key-rotation") as u64;
+    sc.pitr_retention_secs = config.get_i64("pitr-retention").max(0) as u64;
+    sc.pitr_retention_bytes = config.get_i64("pitr-retention-bytes").max(0) as u64;
     Ok(sc)
 }
 
@@ -463,5 +465,17 @@ pub fn info_persistence(sh: &Shared, out: &mut String) {
         status(i.last_snapshot_ok),
         i.active_key_id,
         i.key_count,
+    );
+    // PITR retention (`pitr-retention`, `pitr-retention-bytes`): where the restorable window
+    // starts and what it keeps on disk.
+    let _ = write!(
+        out,
+        "pitr_retention_sec:{}\r\npitr_retention_bytes:{}\r\npitr_window_start_seq:{}\r\n\
+         pitr_window_start_time_ms:{}\r\npitr_retained_bytes:{}\r\n",
+        sh.config.get_i64("pitr-retention"),
+        sh.config.get_i64("pitr-retention-bytes"),
+        i.pitr_window_start_seq,
+        i.pitr_window_start_ms,
+        i.pitr_retained_bytes,
     );
 }

@@ -37,7 +37,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -138,6 +138,13 @@ pub struct StorageConfig {
     pub truncated_tail: TailPolicy,
     /// Rotate the data key at the first snapshot after it is this old; 0 = never (default).
     pub key_rotation_secs: u64,
+    /// `pitr-retention`: WAL segments and snapshots are kept so that every state of the last
+    /// this many seconds stays restorable, default 86400 (24 h); 0 = only what recovery needs.
+    pub pitr_retention_secs: u64,
+    /// `pitr-retention-bytes`: the most the PITR window may keep on disk (snapshots and sealed
+    /// segments beyond what recovery needs); the window shrinks to fit. Default 1 GiB; 0 = no
+    /// bound.
+    pub pitr_retention_bytes: u64,
 }
 
 impl StorageConfig {
@@ -152,6 +159,8 @@ impl StorageConfig {
             snapshot_retain: 2,
             truncated_tail: TailPolicy::Repair,
             key_rotation_secs: 0,
+            pitr_retention_secs: 86_400,
+            pitr_retention_bytes: 1 << 30,
         }
     }
 }
@@ -232,6 +241,13 @@ pub struct StorageInfo {
     pub poisoned: bool,
     /// The error that poisoned the WAL (empty while it is healthy).
     pub poison_error: String,
+    /// The oldest sequence whose state PITR can still rebuild (0: from the empty state).
+    pub pitr_window_start_seq: u64,
+    /// Commit time (unix ms) of the newest entry at or before the window start, when known
+    /// (0 otherwise, e.g. for the empty state).
+    pub pitr_window_start_ms: u64,
+    /// Bytes of the retained snapshots and sealed segments.
+    pub pitr_retained_bytes: u64,
 }
 
 #[derive(Default)]
@@ -249,6 +265,14 @@ pub struct Storage {
     retain_snapshots: u32,
     retain_segments: u32,
     key_rotation_secs: u64,
+    pitr_retention_ms: u64,
+    pitr_retention_bytes: u64,
+    /// Sealed segment start -> commit time of its newest entry (from recovery; a segment
+    /// sealed while running is stamped when retention first sees it, a little late, so it is
+    /// kept a little longer, never shorter).
+    segment_times: Mutex<BTreeMap<u64, u64>>,
+    /// (window start sequence, its time in unix ms, retained bytes), for INFO.
+    pitr_window: Mutex<(u64, u64, u64)>,
     shared: Arc<Shared>,
     durable_rx: watch::Receiver<Durable>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -455,6 +479,10 @@ impl Storage {
             retain_snapshots: cfg.snapshot_retain.max(1),
             retain_segments: cfg.wal_retain_segments,
             key_rotation_secs: cfg.key_rotation_secs,
+            pitr_retention_ms: cfg.pitr_retention_secs.saturating_mul(1000),
+            pitr_retention_bytes: cfg.pitr_retention_bytes,
+            segment_times: Mutex::new(rec.segment_times),
+            pitr_window: Mutex::new((0, 0, 0)),
             shared,
             durable_rx,
             thread: Mutex::new(Some(thread)),
@@ -470,7 +498,13 @@ impl Storage {
             truncated_tails: AtomicU64::new(rec.truncated_tails),
             _lock: lock,
         };
-        Ok((Arc::new(st), last))
+        let st = Arc::new(st);
+        let base = {
+            let idx = st.shared.index.lock();
+            st.pitr_base_now(&idx)
+        };
+        st.update_pitr_window(base);
+        Ok((st, last))
     }
 
     /// Hands one WAL entry to the writer (never blocks on I/O). Sequences must be dense after
@@ -635,35 +669,31 @@ impl Storage {
 
     /// Adds snapshot `s` to the index and decides what pruning may delete once the manifest
     /// naming `s` is committed: (snapshots, sealed segments, oldest retained WAL sequence).
+    ///
+    /// Recovery needs the newest `snapshot-retain` snapshots and the WAL after the oldest of
+    /// them. PITR retention keeps more: a base (the newest snapshot at or before the window's
+    /// start, or the empty state while the WAL reaches back to sequence 1) and every file after
+    /// it, where the window starts at the last entry older than `pitr-retention`; if that
+    /// exceeds `pitr-retention-bytes`, the base moves forward, snapshot by snapshot, until it
+    /// fits or reaches what recovery needs. `wal-retain-segments` extra sealed segments are
+    /// kept on top, as before.
     fn plan_retention(&self, s: u64, key_id: KeyId) -> (Vec<u64>, Vec<(u64, u64)>, u64) {
         let mut idx = self.shared.index.lock();
         idx.snapshots.insert(s, key_id);
-        let keep_from = idx
-            .snapshots
-            .keys()
-            .rev()
-            .nth(self.retain_snapshots as usize - 1)
-            .copied()
-            .unwrap_or(0);
+        let base = self.pitr_base_now(&idx);
         let doomed_snaps: Vec<u64> = idx
             .snapshots
             .keys()
             .copied()
-            .filter(|q| *q < keep_from)
+            .filter(|q| *q < base)
             .collect();
-        let oldest_kept = idx
-            .snapshots
-            .keys()
-            .copied()
-            .find(|q| *q >= keep_from)
-            .unwrap_or(s);
         let n_sealed = idx.sealed.len();
         let doomed_segs: Vec<(u64, u64)> = idx
             .sealed
             .iter()
             .enumerate()
             .filter(|(i, (_, (end, _, _)))| {
-                *end <= oldest_kept && n_sealed - i > self.retain_segments as usize
+                *end <= base && n_sealed - i > self.retain_segments as usize
             })
             .map(|(_, (start, (end, _, _)))| (*start, *end))
             .collect();
@@ -673,7 +703,103 @@ impl Storage {
             .copied()
             .find(|st| !doomed_segs.iter().any(|(d, _)| d == st))
             .unwrap_or(idx.active_start);
+        drop(idx);
+        self.update_pitr_window(base);
         (doomed_snaps, doomed_segs, oldest)
+    }
+
+    /// The restore base retention keeps everything after (see [`Storage::plan_retention`]).
+    fn pitr_base_now(&self, idx: &writer::FileIndex) -> u64 {
+        let now = now_ms();
+        let mut times = self.segment_times.lock();
+        times.retain(|st, _| idx.sealed.contains_key(st));
+        for st in idx.sealed.keys() {
+            times.entry(*st).or_insert(now);
+        }
+        // What recovery needs: the oldest of the newest `snapshot-retain` snapshots.
+        let newest = idx.snapshots.keys().next_back().copied().unwrap_or(0);
+        let needed = idx
+            .snapshots
+            .keys()
+            .rev()
+            .nth(self.retain_snapshots as usize - 1)
+            .or_else(|| idx.snapshots.keys().next())
+            .copied()
+            .unwrap_or(newest);
+        // The window starts after the newest sealed segment older than the retention.
+        let window_start_ms = now.saturating_sub(self.pitr_retention_ms);
+        let old_end = idx
+            .sealed
+            .iter()
+            .filter(|(st, _)| times.get(st).is_some_and(|t| *t <= window_start_ms))
+            .map(|(_, (end, _, _))| *end)
+            .max()
+            .unwrap_or(0);
+        let wal_from_one = idx.sealed.keys().next().map_or(idx.active_start, |st| *st) == 1;
+        let mut base = idx
+            .snapshots
+            .keys()
+            .copied()
+            .filter(|q| *q <= old_end)
+            .max()
+            .or(if wal_from_one { Some(0) } else { None })
+            .or_else(|| idx.snapshots.keys().next().copied())
+            .unwrap_or(newest)
+            .min(needed);
+        if self.pitr_retention_bytes > 0 {
+            let snap_len = |q: u64| {
+                self.fs
+                    .len(&self.dirs.snapshots.join(snapshot_file_name(q)))
+                    .unwrap_or(0)
+            };
+            while base < needed
+                && self.retained_bytes(idx, base, &snap_len) > self.pitr_retention_bytes
+            {
+                base = idx
+                    .snapshots
+                    .range(base + 1..)
+                    .next()
+                    .map_or(needed, |(q, _)| *q)
+                    .min(needed);
+            }
+        }
+        base
+    }
+
+    /// Bytes of the snapshots at or after `base` and the sealed segments ending after it.
+    fn retained_bytes(
+        &self,
+        idx: &writer::FileIndex,
+        base: u64,
+        snap_len: &dyn Fn(u64) -> u64,
+    ) -> u64 {
+        let snaps: u64 = idx.snapshots.range(base..).map(|(q, _)| snap_len(*q)).sum();
+        let segs: u64 = idx
+            .sealed
+            .values()
+            .filter(|(end, _, _)| *end > base)
+            .map(|(_, _, len)| *len)
+            .sum();
+        snaps + segs
+    }
+
+    /// Records the window for INFO: its start, the time of that start, the bytes kept for it.
+    fn update_pitr_window(&self, base: u64) {
+        let idx = self.shared.index.lock();
+        let times = self.segment_times.lock();
+        let time = idx
+            .sealed
+            .iter()
+            .find(|(_, (end, _, _))| *end == base)
+            .and_then(|(st, _)| times.get(st).copied())
+            .unwrap_or(0);
+        let snap_len = |q: u64| {
+            self.fs
+                .len(&self.dirs.snapshots.join(snapshot_file_name(q)))
+                .unwrap_or(0)
+        };
+        let bytes = self.retained_bytes(&idx, base, &snap_len);
+        *self.pitr_window.lock() = (base, time, bytes);
     }
 
     /// Starts a restore: waits for a running snapshot and keeps snapshots out until the ticket
@@ -791,6 +917,7 @@ impl Storage {
             let kr = self.keyring.lock();
             (kr.active_id(), kr.entries().count() as u64)
         };
+        let pitr = *self.pitr_window.lock();
         StorageInfo {
             sync_policy: self.sync_policy(),
             durable_seq: self.shared.durable_seq.load(Ordering::SeqCst),
@@ -810,6 +937,9 @@ impl Storage {
             key_count,
             poisoned: self.is_poisoned(),
             poison_error: self.shared.poison_error.lock().clone(),
+            pitr_window_start_seq: pitr.0,
+            pitr_window_start_ms: pitr.1,
+            pitr_retained_bytes: pitr.2,
         }
     }
 

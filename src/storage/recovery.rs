@@ -9,7 +9,7 @@
 //! failure, unsupported version, sequence gaps or overlaps, more than one active segment, a
 //! manifest that does not match its snapshot.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::crypto::{KeyId, SecretKey};
@@ -35,6 +35,9 @@ pub(crate) struct Recovered {
     /// Time of the newest timed WAL frame read (0 if none): the writer's frame clock never
     /// goes below it, so frame times stay ascending across restarts.
     pub last_frame_time_ms: u64,
+    /// Sealed segment start -> commit time of its newest timed frame (0 if untimed): the age
+    /// PITR retention judges it by.
+    pub segment_times: BTreeMap<u64, u64>,
 }
 
 /// What reading the WAL chain found (besides the entries).
@@ -45,6 +48,8 @@ struct WalScan {
     /// Last sequence of the last segment read.
     wal_last: Option<u64>,
     last_frame_time_ms: u64,
+    /// Sealed segment start -> commit time of its newest timed frame (0 if none).
+    segment_times: BTreeMap<u64, u64>,
 }
 
 /// Reads every segment of `chain` in order, handing each frame's entries to `emit`; cuts a
@@ -65,14 +70,17 @@ fn read_wal(
         active: None,
         wal_last: None,
         last_frame_time_ms: 0,
+        segment_times: BTreeMap::new(),
     };
     for seg in chain {
         let mut reader = SegmentReader::open(fs, &dirs.wal, *seg, keyring)?;
         let mut keys = BTreeSet::new();
+        let mut seg_time = 0u64;
         let seg_last = loop {
             match reader.next_item()? {
                 SegmentItem::Frame(f) => {
                     keys.insert(f.key_id);
+                    seg_time = seg_time.max(f.time_ms.unwrap_or(0));
                     scan.last_frame_time_ms = scan.last_frame_time_ms.max(f.time_ms.unwrap_or(0));
                     if f.entries.last().is_some_and(|(seq, _)| *seq > snap_seq) {
                         emit(f.entries);
@@ -106,6 +114,7 @@ fn read_wal(
             SegmentName::Sealed { start, end } => {
                 let len = fs.len(&dirs.wal.join(seg.file_name())).unwrap_or(0);
                 index.sealed.insert(start, (end, keys, len));
+                scan.segment_times.insert(start, seg_time);
             }
             SegmentName::Active { start } => {
                 index.active_start = start;
@@ -388,6 +397,7 @@ pub(crate) fn recover(
         mut active,
         wal_last,
         last_frame_time_ms,
+        segment_times,
     } = wal;
     // The end of the WAL against the snapshot (`chain::wal_end`): an empty active segment below
     // a restore baseline (a crash after the manifest switch, before the WAL moved on) holds
@@ -430,5 +440,6 @@ pub(crate) fn recover(
         index,
         truncated_tails,
         last_frame_time_ms,
+        segment_times,
     })
 }

@@ -21,6 +21,9 @@ fn cfg() -> StorageConfig {
     let mut c = StorageConfig::new("/data");
     c.master_key = MasterKeySource::Hex(HEX.into());
     c.wal_segment_size = 2048;
+    // Recovery-only retention: the pruning tests below are about what recovery needs; PITR
+    // retention has its own tests.
+    c.pitr_retention_secs = 0;
     c
 }
 
@@ -926,4 +929,73 @@ fn missing_master_key_in_a_populated_dir_is_refused_and_no_key_is_written() {
     let e = open(&fs, c).err().expect("refused");
     assert!(e.to_string().contains("wal/"), "{e}");
     assert!(fs.contents(&key).is_none());
+}
+
+/// Files under `dir` in the simulated file system.
+fn names_in(fs: &SimFs, dir: &str) -> Vec<String> {
+    fs.files()
+        .into_iter()
+        .filter(|p| p.parent() == Some(Path::new(dir)))
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+#[test]
+fn pitr_retention_keeps_the_wal_back_to_sequence_one_while_it_is_young() {
+    let fs = SimFs::new();
+    let mut c = cfg();
+    c.pitr_retention_secs = 3600;
+    let (st, _, _) = open(&fs, c.clone()).unwrap();
+    let live = Live(Mutex::new(Model::default()));
+    for round in 0..3u64 {
+        for i in 1..=20 {
+            let seq = round * 20 + i;
+            let e = put(&format!("k{seq}"), "v");
+            live.0.lock().apply(seq, &e);
+            st.submit(seq, e);
+        }
+        assert!(wait_durable(&st, round * 20 + 20));
+        st.snapshot(&live).unwrap();
+    }
+    // Recovery alone would keep snapshots 40 and 60 and the WAL after 40.
+    let wal = names_in(&fs, "/data/wal");
+    assert!(wal.iter().any(|n| n.starts_with("1-")), "{wal:?}");
+    let snaps = names_in(&fs, "/data/snapshots");
+    assert_eq!(snaps.len(), 3, "{snaps:?}");
+    let info = st.info();
+    assert_eq!(info.pitr_window_start_seq, 0);
+    assert!(info.pitr_retained_bytes > 0);
+    st.shutdown().unwrap();
+    drop(st);
+    // After a restart (segment times now come from the frames) the window is the same.
+    let (st, last, _) = open(&fs, c).unwrap();
+    assert_eq!(last, 60);
+    assert_eq!(st.info().pitr_window_start_seq, 0);
+}
+
+#[test]
+fn pitr_retention_bytes_shrinks_the_window_to_the_budget() {
+    let fs = SimFs::new();
+    let mut c = cfg();
+    c.pitr_retention_secs = 3600;
+    c.pitr_retention_bytes = 1;
+    let (st, _, _) = open(&fs, c).unwrap();
+    let live = Live(Mutex::new(Model::default()));
+    for round in 0..3u64 {
+        for i in 1..=20 {
+            let seq = round * 20 + i;
+            let e = put(&format!("k{seq}"), "v");
+            live.0.lock().apply(seq, &e);
+            st.submit(seq, e);
+        }
+        assert!(wait_durable(&st, round * 20 + 20));
+        st.snapshot(&live).unwrap();
+    }
+    // The budget cannot be met: the window shrinks to what recovery needs (snapshot-retain 2).
+    assert_eq!(st.info().pitr_window_start_seq, 40);
+    let wal = names_in(&fs, "/data/wal");
+    assert!(!wal.iter().any(|n| n.starts_with("1-")), "{wal:?}");
+    let mut snaps = names_in(&fs, "/data/snapshots");
+    snaps.sort();
+    assert_eq!(snaps, vec!["40.snap", "60.snap"]);
 }
