@@ -221,9 +221,16 @@ fn restore_at_the_bound_is_accepted_and_version_and_if_version_are_exact() {
 }
 
 /// Copies the fixture data dir written by a build whose clock wrapped (see
-/// tests/fixtures/datadir/clock-overflow.md) into a temp dir.
+/// tests/fixtures/datadir/README.md) into a temp dir.
 fn overflowed_dir(tmp: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/datadir/clock-overflow");
+    fixture_dir(tmp, "clock-overflow")
+}
+
+/// Copies `tests/fixtures/datadir/<name>` into `tmp/data`.
+fn fixture_dir(tmp: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(name);
     let dst = tmp.join("data");
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -308,4 +315,56 @@ fn every_reader_refuses_a_data_dir_whose_clock_passed_the_bound() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains(bound), "storage migrate: {out}");
     assert_eq!(tree(&dir), files, "no reader changed the data dir");
+}
+
+#[test]
+fn at_the_write_limit_writes_are_refused_cleanly_and_reads_still_work() {
+    const LIMIT: u64 = 9_223_372_032_559_808_511; // 2^63 - 1 - 2^32
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture_dir(tmp.path(), "clock-at-write-limit");
+    let mut srv = Server::start_in(&dir, &[]);
+    let mut c = srv.client();
+    assert_eq!(c.get::<_, String>("near").unwrap(), "x");
+    assert_eq!(
+        version(&mut c, "near"),
+        Some(LIMIT - 1),
+        "VERSION is exact up here"
+    );
+    let files = tree(&dir);
+    let e = err_text(c.set::<_, _, ()>("k", "v"));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    let e = err_text(set_if(&mut c, "near", "y", &(LIMIT - 1).to_string()));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    let e = err_text(redis::cmd("DEL").arg("near").query::<i64>(&mut c));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    let e = err_text(redis::cmd("RESTORE").arg(dump(5)).query::<Fields>(&mut c));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    // Inside MULTI the write is refused at EXEC, the read still answers.
+    // Raw, so the error element stays an element (the redis crate turns it into an Err).
+    let mut raw = srv.raw();
+    raw.send(b"MULTI\r\nSET k v\r\nGET near\r\nEXEC\r\n");
+    let lines: Vec<String> = (0..6).map(|_| raw.line()).collect();
+    assert_eq!(
+        lines[..3],
+        ["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n"],
+        "{lines:?}"
+    );
+    assert_eq!(lines[3], "*2\r\n", "{lines:?}");
+    assert!(
+        lines[4].starts_with("-ERR the version clock is exhausted"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[5], "$1\r\n", "{lines:?}");
+    assert_eq!(raw.line(), "x\r\n");
+    // Nothing changed, in memory or on disk, and a restart after kill -9 serves the same.
+    assert_eq!(c.get::<_, Option<String>>("k").unwrap(), None);
+    assert_eq!(version(&mut c, "near"), Some(LIMIT - 1));
+    assert_eq!(tree(&dir), files);
+    srv.kill9();
+    let srv = Server::start_in(&dir, &[]);
+    let mut c = srv.client();
+    assert_eq!(c.get::<_, String>("near").unwrap(), "x");
+    assert_eq!(version(&mut c, "near"), Some(LIMIT - 1));
+    let e = err_text(c.set::<_, _, ()>("k", "v"));
+    assert!(e.contains("version clock is exhausted"), "{e}");
 }
