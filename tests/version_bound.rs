@@ -65,14 +65,17 @@ fn put_file(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(format!("{name}.manifest.json")), side.to_string()).unwrap();
 }
 
-/// Every file under `dir` (but backups/) with its bytes.
+/// The storage files of a data dir (manifest, keyring, master.key, snapshots/, wal/) with their
+/// bytes. Other files (backups/, a lock file) are not the state a restore or a reader may change.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let e = e.unwrap();
-            if e.file_name() == "backups" {
+            let name = e.file_name();
+            let storage = ["manifest", "keyring", "master.key", "snapshots", "wal"];
+            if d == dir && !storage.iter().any(|s| name == *s) {
                 continue;
             }
             if e.metadata().unwrap().is_dir() {
@@ -215,4 +218,153 @@ fn restore_at_the_bound_is_accepted_and_version_and_if_version_are_exact() {
     let srv = Server::start_in(&srv.dir.clone(), &[]);
     let mut c = srv.client();
     assert_eq!(version(&mut c, "c"), Some(BOUND + 4));
+}
+
+/// Copies the fixture data dir written by a build whose clock wrapped (see
+/// tests/fixtures/datadir/README.md) into a temp dir.
+fn overflowed_dir(tmp: &Path) -> PathBuf {
+    fixture_dir(tmp, "clock-overflow")
+}
+
+/// Copies `tests/fixtures/datadir/<name>` into `tmp/data`.
+fn fixture_dir(tmp: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(name);
+    let dst = tmp.join("data");
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        std::fs::create_dir_all(dst.join(&rel)).unwrap();
+        for e in std::fs::read_dir(src.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            if e.metadata().unwrap().is_dir() {
+                stack.push(r);
+            } else {
+                std::fs::copy(e.path(), dst.join(&r)).unwrap();
+            }
+        }
+    }
+    dst
+}
+
+/// Runs `vaylix <args>` (bounded: killed after 30 s); returns (exit code, stdout + stderr).
+fn run(args: &[&str]) -> (i32, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(args)
+        .env_remove("VAYLIX_MASTER_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!("vaylix {args:?} still running after 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn every_reader_refuses_a_data_dir_whose_clock_passed_the_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = overflowed_dir(tmp.path());
+    let d = dir.to_str().unwrap();
+    let files = tree(&dir);
+    let bound = "is above 9223372036854775807, the largest the version clock allows";
+    let port = common::free_port().to_string();
+    let (code, out) = run(&["--port", &port, "--bind", "127.0.0.1", "--data-dir", d]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(bound), "server start: {out}");
+    let (code, out) = run(&["storage", "verify", "--data-dir", d]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(bound), "storage verify: {out}");
+    let (code, out) = run(&["pitr", "inspect", "--data-dir", d]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(bound), "pitr inspect: {out}");
+    let target = tmp.path().join("pitr-target");
+    let t = target.to_str().unwrap();
+    for to in ["1", "18446744073709551613"] {
+        let (code, out) = run(&[
+            "pitr",
+            "restore",
+            "--source-dir",
+            d,
+            "--target-dir",
+            t,
+            "--to-sequence",
+            to,
+        ]);
+        assert_ne!(code, 0, "{out}");
+        assert!(
+            out.contains(bound),
+            "pitr restore --to-sequence {to}: {out}"
+        );
+        assert!(!target.join("manifest").exists(), "nothing restored");
+    }
+    let (code, out) = run(&["storage", "migrate", "--data-dir", d]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains(bound), "storage migrate: {out}");
+    assert_eq!(tree(&dir), files, "no reader changed the data dir");
+}
+
+#[test]
+fn at_the_write_limit_writes_are_refused_cleanly_and_reads_still_work() {
+    const LIMIT: u64 = 9_223_372_032_559_808_511; // 2^63 - 1 - 2^32
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture_dir(tmp.path(), "clock-at-write-limit");
+    let mut srv = Server::start_in(&dir, &[]);
+    let mut c = srv.client();
+    assert_eq!(c.get::<_, String>("near").unwrap(), "x");
+    assert_eq!(
+        version(&mut c, "near"),
+        Some(LIMIT - 1),
+        "VERSION is exact up here"
+    );
+    let files = tree(&dir);
+    let e = err_text(c.set::<_, _, ()>("k", "v"));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    let e = err_text(set_if(&mut c, "near", "y", &(LIMIT - 1).to_string()));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    let e = err_text(redis::cmd("DEL").arg("near").query::<i64>(&mut c));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    let e = err_text(redis::cmd("RESTORE").arg(dump(5)).query::<Fields>(&mut c));
+    assert!(e.contains("version clock is exhausted"), "{e}");
+    // Inside MULTI the write is refused at EXEC, the read still answers.
+    // Raw, so the error element stays an element (the redis crate turns it into an Err).
+    let mut raw = srv.raw();
+    raw.send(b"MULTI\r\nSET k v\r\nGET near\r\nEXEC\r\n");
+    let lines: Vec<String> = (0..6).map(|_| raw.line()).collect();
+    assert_eq!(
+        lines[..3],
+        ["+OK\r\n", "+QUEUED\r\n", "+QUEUED\r\n"],
+        "{lines:?}"
+    );
+    assert_eq!(lines[3], "*2\r\n", "{lines:?}");
+    assert!(
+        lines[4].starts_with("-ERR the version clock is exhausted"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[5], "$1\r\n", "{lines:?}");
+    assert_eq!(raw.line(), "x\r\n");
+    // Nothing changed, in memory or on disk, and a restart after kill -9 serves the same.
+    assert_eq!(c.get::<_, Option<String>>("k").unwrap(), None);
+    assert_eq!(version(&mut c, "near"), Some(LIMIT - 1));
+    assert_eq!(tree(&dir), files);
+    srv.kill9();
+    let srv = Server::start_in(&dir, &[]);
+    let mut c = srv.client();
+    assert_eq!(c.get::<_, String>("near").unwrap(), "x");
+    assert_eq!(version(&mut c, "near"), Some(LIMIT - 1));
+    let e = err_text(c.set::<_, _, ()>("k", "v"));
+    assert!(e.contains("version clock is exhausted"), "{e}");
 }

@@ -94,7 +94,7 @@ pub enum StorageError {
     },
     /// A sequence or version beyond the version clock's bound (docs/storage-format.md §10):
     /// accepting it would leave the clock no room, or make it wrap.
-    #[error("{file}: {source}")]
+    #[error("version clock bound exceeded in {file}: {source}")]
     VersionBound {
         file: String,
         #[source]
