@@ -2,27 +2,11 @@
 
 mod common;
 
-use common::Server;
-use redis::{Commands, RedisResult};
+use common::{backups, err_text, int, version, Fields, Server};
+use redis::Commands;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-type Fields = HashMap<String, redis::Value>;
-
-fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
-    let e = r.expect_err("expected an error reply");
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn int(f: &Fields, k: &str) -> i64 {
-    redis::from_redis_value(
-        f.get(k)
-            .unwrap_or_else(|| panic!("no field {k} in {f:?}"))
-            .clone(),
-    )
-    .unwrap()
-}
 
 fn string(f: &Fields, k: &str) -> String {
     redis::from_redis_value(
@@ -42,16 +26,8 @@ fn fixture(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-fn backups(srv: &Server) -> PathBuf {
-    srv.dir.join("backups")
-}
-
 fn select(c: &mut redis::Connection, db: i64) {
     let _: () = redis::cmd("SELECT").arg(db).query(c).unwrap();
-}
-
-fn version(c: &mut redis::Connection, key: &[u8]) -> Option<u64> {
-    redis::cmd("VERSION").arg(key).query(c).unwrap()
 }
 
 fn dbsize(c: &mut redis::Connection) -> i64 {

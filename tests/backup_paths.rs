@@ -4,31 +4,9 @@
 
 mod common;
 
-use common::Server;
+use common::{backups, err_text, int, Fields, Server};
 use redis::{Commands, RedisResult};
-use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-
-type Fields = HashMap<String, redis::Value>;
-
-fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
-    let e = r.expect_err("expected an error reply");
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn int(f: &Fields, k: &str) -> i64 {
-    redis::from_redis_value(
-        f.get(k)
-            .unwrap_or_else(|| panic!("no {k} in {f:?}"))
-            .clone(),
-    )
-    .unwrap()
-}
-
-fn backups(srv: &Server) -> PathBuf {
-    srv.dir.join("backups")
-}
 
 fn backup_to(c: &mut redis::Connection, path: &str) -> RedisResult<Fields> {
     redis::cmd("BACKUP").arg("TO").arg(path).query(c)

@@ -7,15 +7,10 @@
 
 mod common;
 
-use common::Server;
+use common::{p, Server};
 use std::io::Read;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Runs `vaylix <args>` to completion (bounded): (exit code, stdout, stderr).
 fn vaylix(args: &[&str]) -> (i32, String, String) {

@@ -3,36 +3,17 @@
 
 mod common;
 
-use common::Server;
+use common::{info_field, now_ms, p, vaylix, version, Server};
 use redis::Connection;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Runs `vaylix <args>`; returns (exit code, stdout, stderr).
-fn vaylix(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vaylix"))
-        .args(args)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .output()
-        .expect("run vaylix");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::time::{Duration, SystemTime};
 
 fn vaylix_json(args: &[&str]) -> (i32, Json, String) {
     let (code, out, err) = vaylix(args);
     let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\n{err}"));
     (code, v, err)
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 fn wal_last_seq(c: &mut Connection) -> u64 {
@@ -43,17 +24,6 @@ fn wal_last_seq(c: &mut Connection) -> u64 {
         .trim()
         .parse()
         .unwrap()
-}
-
-fn version(c: &mut Connection, key: &str) -> Option<u64> {
-    redis::cmd("VERSION").arg(key).query(c).unwrap()
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 /// Every file under `dir` with its bytes and mtime.
@@ -435,15 +405,6 @@ fn pitr_restore_by_time_is_exact_to_each_acknowledged_write() {
         before,
         "the source dir must be byte-identical"
     );
-}
-
-fn info_field(c: &mut Connection, name: &str) -> String {
-    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} in INFO"))
-        .trim()
-        .to_string()
 }
 
 #[test]

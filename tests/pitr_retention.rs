@@ -3,34 +3,8 @@
 
 mod common;
 
-use common::Server;
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn vaylix(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vaylix"))
-        .args(args)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .output()
-        .expect("run vaylix");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+use common::{info_field, now_ms, p, vaylix, Server};
+use std::time::Duration;
 
 /// Unix ms as RFC 3339 UTC (civil-from-days, proleptic Gregorian).
 fn rfc3339(ms: u64) -> String {
@@ -53,15 +27,6 @@ fn rfc3339(ms: u64) -> String {
         rem % 60,
         ms % 1000
     )
-}
-
-fn info_field(c: &mut redis::Connection, name: &str) -> String {
-    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} in INFO: {info}"))
-        .trim()
-        .to_string()
 }
 
 #[test]

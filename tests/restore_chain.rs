@@ -4,26 +4,7 @@
 
 mod common;
 
-use common::Server;
-use std::path::Path;
-use std::process::Command;
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn vaylix(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vaylix"))
-        .args(args)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .output()
-        .expect("run vaylix");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{p, vaylix, Server};
 
 /// A dump whose versions reach about 1000: RESTORE then jumps the sequence far past the WAL.
 fn dump_with_high_versions() -> Vec<u8> {

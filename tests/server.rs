@@ -2,14 +2,9 @@
 
 mod common;
 
-use common::Server;
+use common::{err_text, Server};
 use redis::{Commands, RedisResult, Value};
 use std::time::Duration;
-
-fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
-    let e = r.expect_err("expected an error reply");
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
 
 #[test]
 fn strings_counters_and_ttls_behave_like_redis() {

@@ -4,33 +4,13 @@
 
 mod common;
 
-use common::Server;
+use common::{err_text, int, version, Fields, Server};
 use redis::{Commands, RedisResult};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-type Fields = HashMap<String, redis::Value>;
 
 /// 2^62: the largest version a dump may carry.
 const BOUND: u64 = 1 << 62;
-
-fn err_text<T: std::fmt::Debug>(r: RedisResult<T>) -> String {
-    let e = r.expect_err("expected an error reply");
-    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
-}
-
-fn int(f: &Fields, k: &str) -> i64 {
-    redis::from_redis_value(
-        f.get(k)
-            .unwrap_or_else(|| panic!("no {k} in {f:?}"))
-            .clone(),
-    )
-    .unwrap()
-}
-
-fn version(c: &mut redis::Connection, key: &str) -> Option<u64> {
-    redis::cmd("VERSION").arg(key).query(c).unwrap()
-}
 
 fn set_if(c: &mut redis::Connection, key: &str, val: &str, v: &str) -> RedisResult<Option<String>> {
     redis::cmd("SET")

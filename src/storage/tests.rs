@@ -940,12 +940,9 @@ fn names_in(fs: &SimFs, dir: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn pitr_retention_keeps_the_wal_back_to_sequence_one_while_it_is_young() {
-    let fs = SimFs::new();
-    let mut c = cfg();
-    c.pitr_retention_secs = 3600;
-    let (st, _, _) = open(&fs, c.clone()).unwrap();
+/// Writes sequences 1..=60 in three rounds of 20, each round made durable and then snapshotted
+/// (snapshots 20, 40 and 60).
+fn three_rounds_of_twenty_writes_each_then_a_snapshot(st: &Storage) {
     let live = Live(Mutex::new(Model::default()));
     for round in 0..3u64 {
         for i in 1..=20 {
@@ -954,9 +951,18 @@ fn pitr_retention_keeps_the_wal_back_to_sequence_one_while_it_is_young() {
             live.0.lock().apply(seq, &e);
             st.submit(seq, e);
         }
-        assert!(wait_durable(&st, round * 20 + 20));
+        assert!(wait_durable(st, round * 20 + 20));
         st.snapshot(&live).unwrap();
     }
+}
+
+#[test]
+fn pitr_retention_keeps_the_wal_back_to_sequence_one_while_it_is_young() {
+    let fs = SimFs::new();
+    let mut c = cfg();
+    c.pitr_retention_secs = 3600;
+    let (st, _, _) = open(&fs, c.clone()).unwrap();
+    three_rounds_of_twenty_writes_each_then_a_snapshot(&st);
     // Recovery alone would keep snapshots 40 and 60 and the WAL after 40.
     let wal = names_in(&fs, "/data/wal");
     assert!(wal.iter().any(|n| n.starts_with("1-")), "{wal:?}");
@@ -980,17 +986,7 @@ fn pitr_retention_bytes_shrinks_the_window_to_the_budget() {
     c.pitr_retention_secs = 3600;
     c.pitr_retention_bytes = 1;
     let (st, _, _) = open(&fs, c).unwrap();
-    let live = Live(Mutex::new(Model::default()));
-    for round in 0..3u64 {
-        for i in 1..=20 {
-            let seq = round * 20 + i;
-            let e = put(&format!("k{seq}"), "v");
-            live.0.lock().apply(seq, &e);
-            st.submit(seq, e);
-        }
-        assert!(wait_durable(&st, round * 20 + 20));
-        st.snapshot(&live).unwrap();
-    }
+    three_rounds_of_twenty_writes_each_then_a_snapshot(&st);
     // The budget cannot be met: the window shrinks to what recovery needs (snapshot-retain 2).
     assert_eq!(st.info().pitr_window_start_seq, 40);
     let wal = names_in(&fs, "/data/wal");

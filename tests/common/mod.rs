@@ -202,3 +202,69 @@ impl Raw {
         }
     }
 }
+
+/// A reply read as a map of field name to value (BACKUP, RESTORE).
+pub type Fields = std::collections::HashMap<String, redis::Value>;
+
+/// Runs `vaylix <args>` to completion; returns (exit code, stdout, stderr).
+pub fn vaylix(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(args)
+        .env_remove("VAYLIX_MASTER_KEY")
+        .output()
+        .expect("run vaylix");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A path as `&str`, for command-line arguments.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The error reply of `r` as "CODE detail"; panics if `r` is not an error.
+pub fn err_text<T: std::fmt::Debug>(r: redis::RedisResult<T>) -> String {
+    let e = r.expect_err("expected an error reply");
+    format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or(""))
+}
+
+/// The integer field `k` of a map reply.
+pub fn int(f: &Fields, k: &str) -> i64 {
+    redis::from_redis_value(
+        f.get(k)
+            .unwrap_or_else(|| panic!("no field {k} in {f:?}"))
+            .clone(),
+    )
+    .unwrap()
+}
+
+/// `VERSION key`: the key's version, or None if it does not exist.
+pub fn version(c: &mut redis::Connection, key: impl AsRef<[u8]>) -> Option<u64> {
+    redis::cmd("VERSION").arg(key.as_ref()).query(c).unwrap()
+}
+
+/// The current wall-clock time in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The value of `name` in `INFO persistence`.
+pub fn info_field(c: &mut redis::Connection, name: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("{name} in INFO: {info}"))
+        .trim()
+        .to_string()
+}
+
+/// The server's default backup dir.
+pub fn backups(srv: &Server) -> PathBuf {
+    srv.dir.join("backups")
+}

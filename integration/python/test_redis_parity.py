@@ -1,5 +1,5 @@
-"""Issue 11, Redis differences: expiry argument order (9), no_multi commands inside MULTI
-(11), 256 databases (13), HELP of every command with subcommands (18).
+"""Command edge cases that must answer as Redis does: the order in which expiry arguments are
+checked, no_multi commands inside MULTI, 256 databases, HELP of every command with subcommands.
 
 Every expectation here was taken from redis-server 7.0 and the file passes against it
 (REDIS_SERVER_BIN=/usr/bin/redis-server); vaylix-only parts are marked. Raw connections run in
