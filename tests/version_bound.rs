@@ -203,29 +203,7 @@ fn restore_at_the_bound_is_accepted_and_version_and_if_version_are_exact() {
 /// Copies the fixture data dir written by a build whose clock wrapped (see
 /// tests/fixtures/datadir/README.md) into a temp dir.
 fn overflowed_dir(tmp: &Path) -> PathBuf {
-    fixture_dir(tmp, "clock-overflow")
-}
-
-/// Copies `tests/fixtures/datadir/<name>` into `tmp/data`.
-fn fixture_dir(tmp: &Path, name: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/datadir")
-        .join(name);
-    let dst = tmp.join("data");
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        std::fs::create_dir_all(dst.join(&rel)).unwrap();
-        for e in std::fs::read_dir(src.join(&rel)).unwrap() {
-            let e = e.unwrap();
-            let r = rel.join(e.file_name());
-            if e.metadata().unwrap().is_dir() {
-                stack.push(r);
-            } else {
-                std::fs::copy(e.path(), dst.join(&r)).unwrap();
-            }
-        }
-    }
-    dst
+    common::fixture_dir(tmp, "clock-overflow")
 }
 
 /// Runs `vaylix <args>` (bounded: killed after 30 s); returns (exit code, stdout + stderr).
@@ -301,7 +279,7 @@ fn every_reader_refuses_a_data_dir_whose_clock_passed_the_bound() {
 fn at_the_write_limit_writes_are_refused_cleanly_and_reads_still_work() {
     const LIMIT: u64 = 9_223_372_032_559_808_511; // 2^63 - 1 - 2^32
     let tmp = tempfile::tempdir().unwrap();
-    let dir = fixture_dir(tmp.path(), "clock-at-write-limit");
+    let dir = common::fixture_dir(tmp.path(), "clock-at-write-limit");
     let mut srv = Server::start_in(&dir, &[]);
     let mut c = srv.client();
     assert_eq!(c.get::<_, String>("near").unwrap(), "x");

@@ -268,3 +268,26 @@ pub fn info_field(c: &mut redis::Connection, name: &str) -> String {
 pub fn backups(srv: &Server) -> PathBuf {
     srv.dir.join("backups")
 }
+
+/// Copies the committed fixture `tests/fixtures/datadir/<name>` into `tmp/data` (a server
+/// writes into the dir it opens).
+pub fn fixture_dir(tmp: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(name);
+    let dst = tmp.join("data");
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        std::fs::create_dir_all(dst.join(&rel)).unwrap();
+        for e in std::fs::read_dir(src.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            if e.metadata().unwrap().is_dir() {
+                stack.push(r);
+            } else {
+                std::fs::copy(e.path(), dst.join(&r)).unwrap();
+            }
+        }
+    }
+    dst
+}
