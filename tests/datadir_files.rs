@@ -9,7 +9,7 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 extern "C" {
     fn umask(mask: u32) -> u32;
@@ -53,18 +53,8 @@ fn start_fails(dir: &Path) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("vaylix kept running on {}", dir.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let what = format!("vaylix kept running on {}", dir.display());
+    let status = common::wait_exit(&mut child, Duration::from_secs(20), &what);
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).ok();
     (status.code().unwrap_or(-1), err)

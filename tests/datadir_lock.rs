@@ -10,7 +10,7 @@ mod common;
 use common::{p, Server};
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs `vaylix <args>` to completion (bounded): (exit code, stdout, stderr).
 fn vaylix(args: &[&str]) -> (i32, String, String) {
@@ -21,18 +21,11 @@ fn vaylix(args: &[&str]) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run vaylix");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("vaylix {args:?} did not exit within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_exit(
+        &mut child,
+        Duration::from_secs(30),
+        &format!("vaylix {args:?}"),
+    );
     let (mut out, mut err) = (String::new(), String::new());
     child.stdout.take().unwrap().read_to_string(&mut out).ok();
     child.stderr.take().unwrap().read_to_string(&mut err).ok();

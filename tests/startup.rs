@@ -83,14 +83,7 @@ fn start(conf: Option<&Path>, data: &Path, args: &[&str], env: &[(&str, &Path)])
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     unsafe { kill(child.id() as i32, 15) };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "no exit within 30 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_exit(child, Duration::from_secs(30), "SIGTERM")
 }
 
 fn config_get(port: u16, name: &str) -> String {
@@ -360,17 +353,7 @@ fn daemonize_yes_returns_once_serving_and_the_pidfile_follows_the_daemon() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(st) = c.try_wait().unwrap() {
-                return st;
-            }
-            if Instant::now() > deadline {
-                c.kill().ok();
-                panic!("the daemonizing parent did not exit within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_exit(&mut c, Duration::from_secs(30), "the daemonizing parent")
     };
     let st = run("a", &pid);
     assert_eq!(st.code(), Some(0));

@@ -215,14 +215,11 @@ fn run(args: &[&str]) -> (i32, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().ok();
-            panic!("vaylix {args:?} still running after 30 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    common::wait_exit(
+        &mut child,
+        std::time::Duration::from_secs(30),
+        &format!("vaylix {args:?}"),
+    );
     let out = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",

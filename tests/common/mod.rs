@@ -291,3 +291,20 @@ pub fn fixture_dir(tmp: &Path, name: &str) -> PathBuf {
     }
     dst
 }
+
+/// Waits (bounded) for `child` to exit; past `within` it is killed and the test fails with
+/// `what` in the message.
+pub fn wait_exit(child: &mut Child, within: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("{what}: no exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
