@@ -543,6 +543,13 @@ impl<'a> Locked<'a> {
         self.revealed.get()
     }
 
+    /// Marks the reply built so far as one that is sent whatever the WAL's state: INFO, the
+    /// operator's view, whose counts may include writes that never became durable and whose
+    /// persistence section says the WAL failed. It still waits like any read.
+    pub fn reveal_nothing(&self) {
+        self.revealed.set(0);
+    }
+
     /// The sequence reserved by this command's writes, if it wrote anything.
     pub fn seq(&self) -> Option<u64> {
         self.seq

@@ -215,15 +215,7 @@ pub fn run(
     };
     (spec.handler)(&mut ctx, argv);
     let after = std::mem::take(&mut ctx.after);
-    // INFO is the operator's view and always answers, even after a WAL failure (when its
-    // keyspace counts may include writes that never became durable, and its persistence
-    // section says the WAL failed): it waits like any read but is never withheld.
-    let revealed = if spec.name == "info" {
-        0
-    } else {
-        locked.revealed()
-    };
-    conn.end_command(start, out.buf.len(), revealed, locked.observed());
+    conn.end_command(start, out.buf.len(), locked.revealed(), locked.observed());
     after
 }
 
