@@ -161,6 +161,7 @@ fn run_server(args: &[String]) -> Result<()> {
     );
     let mut shared = Shared::new(config.clone(), keyspace, Some(storage.clone()));
     shared.config_file = file.map(|f| f.display().to_string());
+    shared.set_log_level = Some(set_level);
     let shared = shared.into_arc();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -169,7 +170,6 @@ fn run_server(args: &[String]) -> Result<()> {
         .context("starting the runtime")?;
     let save = rt.block_on(async {
         spawn_background(shared.clone());
-        follow_loglevel(shared.config.clone(), set_level);
         tokio::spawn(persistence::snapshot_scheduler(shared.clone()));
         let sig = shared.clone();
         tokio::spawn(async move {
@@ -243,25 +243,6 @@ async fn wait_for_signal() {
         _ = term.recv() => {},
         _ = int.recv() => {},
     }
-}
-
-/// `CONFIG SET loglevel` takes effect: the level is re-read whenever the configuration changed.
-fn follow_loglevel(config: Arc<Config>, set_level: vaylix::logging::SetLevel) {
-    tokio::spawn(async move {
-        let (mut generation, mut current) = (config.generation(), config.get_str("loglevel"));
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            if config.generation() == generation {
-                continue;
-            }
-            generation = config.generation();
-            let wanted = config.get_str("loglevel");
-            if wanted != current {
-                set_level(&wanted);
-                current = wanted;
-            }
-        }
-    });
 }
 
 /// Active expiry: `hz` times a second, drop expired keys shard by shard.

@@ -429,7 +429,11 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                         "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
                     ));
                 }
-                crate::server::persistence::config_changed(c.shared, &name.to_ascii_lowercase());
+                let name = name.to_ascii_lowercase();
+                crate::server::persistence::config_changed(c.shared, &name);
+                if let (true, Some(set)) = (name == "loglevel", &c.shared.set_log_level) {
+                    set(&c.shared.config.get_str("loglevel"));
+                }
             }
             c.out.ok();
         }

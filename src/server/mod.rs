@@ -57,6 +57,8 @@ impl Stats {
 pub struct Shared {
     pub config: Arc<Config>,
     pub config_file: Option<String>,
+    /// Applies `CONFIG SET loglevel` to the installed logger (None: no logger of ours, in tests).
+    pub set_log_level: Option<crate::logging::SetLevel>,
     pub keyspace: Arc<Keyspace>,
     pub storage: Option<Arc<crate::storage::Storage>>,
     pub clients: Clients,
@@ -84,6 +86,7 @@ impl Shared {
         Shared {
             config,
             config_file: None,
+            set_log_level: None,
             keyspace,
             storage,
             clients: Clients::default(),
