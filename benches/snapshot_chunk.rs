@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use vaylix::keyspace::{Record, Value};
+use vaylix::keyspace::{Piece, Record, Value};
 use vaylix::storage::crypto::{KeyId, SecretKey};
 use vaylix::storage::fs::{FileSystem, SimFs};
 use vaylix::storage::keyring::Keyring;
@@ -28,7 +28,7 @@ const SEQ: u64 = RECORDS as u64;
 /// Records per `flush_ready`: 10,000 keys spread over the server's 256 shards.
 const PER_SHARD: usize = RECORDS / 256;
 
-fn records() -> Vec<Record> {
+fn records() -> Vec<Piece> {
     (0..RECORDS)
         .map(|i| Record {
             db: 0,
@@ -37,14 +37,15 @@ fn records() -> Vec<Record> {
             version: i as u64 + 1,
             expires_at_ms: None,
         })
+        .map(Piece::Record)
         .collect()
 }
 
-fn write(fs: &Arc<dyn FileSystem>, dir: &Path, key_id: KeyId, key: &SecretKey, recs: &[Record]) {
+fn write(fs: &Arc<dyn FileSystem>, dir: &Path, key_id: KeyId, key: &SecretKey, recs: &[Piece]) {
     let mut w = SnapshotWriter::create(fs.clone(), dir, SEQ, key_id, key.clone()).expect("create");
     for shard in recs.chunks(PER_SHARD) {
         for r in shard {
-            w.add_record(r).expect("add");
+            w.add_piece(r).expect("add");
         }
         w.flush_ready().expect("flush");
     }

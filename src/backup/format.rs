@@ -200,7 +200,9 @@ pub fn write_dump<'a>(
                 write!(out, "\"key_base64\":\"{b64}\"")?;
             }
         }
-        let Value::String(v) = &r.value;
+        let Value::String(v) = &r.value else {
+            return Err(std::io::Error::other("collections are not in backups yet"));
+        };
         b64.clear();
         B64.encode_string(v, &mut b64);
         write!(

@@ -9,6 +9,8 @@
 //! sequence `seq` is applied to a key only if the key is absent or its version is `< seq`.
 
 use bytes::Bytes;
+// Transitional: the WAL and snapshots still encode these through serde until the storage
+// codec (storage::codec) owns the bytes.
 use serde::{Deserialize, Serialize};
 
 /// A database index (0..databases). One byte in every on-disk format (WAL effects, snapshot
@@ -24,22 +26,83 @@ pub fn db_indexes(count: usize) -> impl Iterator<Item = DbIndex> {
     (0..count.min(MAX_DATABASES)).filter_map(|d| DbIndex::try_from(d).ok())
 }
 
-/// A stored value. An enum from day one so that hashes, lists, sets and sorted sets can join.
+/// The kind of value a key holds: what `TYPE`, `SCAN TYPE`, `OBJECT ENCODING` and `WRONGTYPE`
+/// read. The on-disk codec gives each kind its own explicit number (`storage::codec`), so
+/// nothing here decides bytes on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    String,
+    Hash,
+    Set,
+    // Sorted sets, lists and streams join here (docs/storage-format.md reserves their tags).
+}
+
+impl Kind {
+    /// Redis's `TYPE` name.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Hash => "hash",
+            Kind::Set => "set",
+        }
+    }
+
+    /// The kind `SCAN ... TYPE name` asks for (Redis compares case-insensitively).
+    pub fn from_type_name(name: &[u8]) -> Option<Kind> {
+        [Kind::String, Kind::Hash, Kind::Set]
+            .into_iter()
+            .find(|k| k.type_name().as_bytes().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A whole value as plain data: what a logged `Put`, a snapshot record and a logical backup
+/// carry. The keyspace keeps collections in its own compact or hashed encodings
+/// (`keyspace::coll`); this is the encoding-free form they convert from and to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Value {
     String(Bytes),
+    /// Field-value pairs, fields distinct, in no particular order.
+    Hash(Vec<(Bytes, Bytes)>),
+    /// Distinct members, in no particular order.
+    Set(Vec<Bytes>),
 }
 
 impl Value {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Value::String(_) => Kind::String,
+            Value::Hash(_) => Kind::Hash,
+            Value::Set(_) => Kind::Set,
+        }
+    }
+
     /// Redis's `TYPE` name.
     pub fn type_name(&self) -> &'static str {
+        self.kind().type_name()
+    }
+
+    /// Fields of a hash, members of a set; 1 for a string.
+    pub fn len(&self) -> usize {
         match self {
-            Value::String(_) => "string",
+            Value::String(_) => 1,
+            Value::Hash(p) => p.len(),
+            Value::Set(m) => m.len(),
         }
+    }
+
+    /// Whether a collection has no elements (a string is never empty in this sense).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
 /// One deterministic change to the keyspace.
+///
+/// Collection writes log deltas, never the whole collection: the fields set (with their
+/// resulting values, so HINCRBY logs its result), the fields deleted, the members added or
+/// removed (SPOP logs the members it took). Each delta also carries the key's absolute expiry
+/// after the write: a delta replayed on a key that is absent (it expired while the server was
+/// down and was dropped at load) must not bring it back without its TTL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Effect {
     /// `key` now holds `value`, expiring at `expires_at_ms` (unix ms) or never.
@@ -61,6 +124,34 @@ pub enum Effect {
     FlushDb { db: DbIndex },
     /// Every key of every database whose version is older than the entry was removed.
     FlushAll,
+    /// The hash `key` (created if absent) now maps each field to its value.
+    HashSet {
+        db: DbIndex,
+        key: Bytes,
+        pairs: Vec<(Bytes, Bytes)>,
+        expires_at_ms: Option<u64>,
+    },
+    /// The fields were removed from the hash `key`; a hash left empty is removed.
+    HashDel {
+        db: DbIndex,
+        key: Bytes,
+        fields: Vec<Bytes>,
+        expires_at_ms: Option<u64>,
+    },
+    /// The members were added to the set `key` (created if absent).
+    SetAdd {
+        db: DbIndex,
+        key: Bytes,
+        members: Vec<Bytes>,
+        expires_at_ms: Option<u64>,
+    },
+    /// The members were removed from the set `key`; a set left empty is removed.
+    SetRem {
+        db: DbIndex,
+        key: Bytes,
+        members: Vec<Bytes>,
+        expires_at_ms: Option<u64>,
+    },
 }
 
 /// A whole key as stored in a snapshot or a logical backup.
@@ -71,4 +162,23 @@ pub struct Record {
     pub value: Value,
     pub version: u64,
     pub expires_at_ms: Option<u64>,
+}
+
+/// One item of a snapshot's record stream. A collection too big for one record is written as
+/// its `Header` followed by `Members` batches holding `members` elements in all, so no record
+/// outgrows a chunk and neither the writer nor the loader holds a second copy of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Piece {
+    Record(Record),
+    Header {
+        db: DbIndex,
+        key: Bytes,
+        kind: Kind,
+        version: u64,
+        expires_at_ms: Option<u64>,
+        /// Elements (hash fields, set members) in the batches that follow.
+        members: u64,
+    },
+    /// The next elements of the collection whose header came last; a `Value` of its kind.
+    Members(Value),
 }

@@ -18,11 +18,17 @@
 //! The keyspace knows nothing about files or sockets.
 
 pub mod clock;
+pub mod coll;
 pub mod effect;
 mod table;
 
-pub use effect::{db_indexes, DbIndex, Effect, Record, Value, MAX_DATABASES};
+pub use coll::{Coll, HashObj, Limits, Member, SetObj};
+pub use effect::{db_indexes, DbIndex, Effect, Kind, Piece, Record, Value, MAX_DATABASES};
 pub use table::{Entry, Table};
+
+/// A command met a key holding another kind of value (Redis's WRONGTYPE error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrongType;
 
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -122,33 +128,89 @@ impl Shard {
         Some(old)
     }
 
-    /// Stores `value` under `key` with `version` and absolute expiry `exp` (0 = none): the one
-    /// place that keeps the table, the expiry index, WATCH flags and `last_seq` in step, for
-    /// live writes, WAL replay, recovery and restore alike. False if `db` is out of range.
-    fn store(&mut self, db: DbIndex, key: &[u8], value: &Value, version: u64, exp: u64) -> bool {
+    /// Stores `entry` (whose key and version it carries): the one place that keeps the table,
+    /// the expiry index, WATCH flags and `last_seq` in step, for live writes, WAL replay,
+    /// recovery and restore alike. False if `db` is out of range or the key existed.
+    fn store(&mut self, db: DbIndex, entry: Entry) -> bool {
         let Some(map) = self.dbs.get_mut(db as usize) else {
             return false;
         };
-        let Value::String(v) = value;
-        let old = map.insert(Entry::new(key, v, version, exp));
+        let (version, exp) = (entry.version(), entry.expires_at_ms());
+        let key = Bytes::copy_from_slice(entry.key());
+        let old = map.insert(entry);
         let old_exp = old.as_ref().map_or(0, |e| e.expires_at_ms());
-        self.index_expiry(db, key, old_exp, exp);
-        self.touch_watchers(db, key);
+        self.index_expiry(db, &key, old_exp, exp);
+        self.touch_watchers(db, &key);
         self.last_seq = self.last_seq.max(version);
         old.is_none()
     }
 
     /// [`Shard::store`] for replay: skipped when the key already has a version >= `version`
     /// (a fuzzy snapshot holds it); one table lookup.
-    fn replay_put(&mut self, db: DbIndex, key: &[u8], value: &Value, version: u64, exp: u64) {
+    fn replay_put(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        value: &Value,
+        version: u64,
+        exp: u64,
+        limits: &Limits,
+    ) {
         let Some(map) = self.dbs.get_mut(db as usize) else {
             return;
         };
-        let Value::String(v) = value;
-        if let Some(old_exp) = map.store_if_older(key, v, version, exp) {
+        let make = || Entry::from_value(key, value, version, exp, limits);
+        if let Some(old_exp) = map.store_if_older(key, version, make) {
             self.index_expiry(db, key, old_exp, exp);
             self.touch_watchers(db, key);
             self.last_seq = self.last_seq.max(version);
+        }
+    }
+
+    /// Replay of a collection delta: `f` changes the collection of `kind` under `key` (an
+    /// empty one when the key is absent or, which a consistent log never holds, of another
+    /// kind); the key is stamped `version` with expiry `exp`, and removed if left empty.
+    /// Skipped when the key already has a version >= `version`.
+    fn replay_delta(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        kind: Kind,
+        version: u64,
+        exp: u64,
+        f: impl FnOnce(&mut Coll),
+    ) {
+        let Some(map) = self.dbs.get_mut(db as usize) else {
+            return;
+        };
+        let (old_exp, empty) = match map.get_mut(key) {
+            Some(e) if e.version() >= version => return,
+            Some(e) if e.kind() == kind => {
+                let old = e.expires_at_ms();
+                let Some(c) = e.coll_mut() else { return };
+                f(c);
+                let empty = c.is_empty();
+                e.set_version(version);
+                e.set_expires_at_ms(exp);
+                (old, empty)
+            }
+            other => {
+                let old = other.map_or(0, |e| e.expires_at_ms());
+                let mut c = match kind {
+                    Kind::Hash => Coll::Hash(HashObj::default()),
+                    _ => Coll::Set(SetObj::default()),
+                };
+                f(&mut c);
+                let empty = c.is_empty();
+                map.insert(Entry::new_coll(key, c, version, exp));
+                (old, empty)
+            }
+        };
+        self.index_expiry(db, key, old_exp, exp);
+        self.touch_watchers(db, key);
+        self.last_seq = self.last_seq.max(version);
+        if empty {
+            self.remove_unlogged(db, key);
         }
     }
 
@@ -173,12 +235,16 @@ impl Shard {
 
     /// Installs a whole record as it was (recovery, restore), unless it has expired by
     /// `now_ms` or names a database out of range. Returns whether the key is new in the shard.
-    fn install(&mut self, rec: Record, now_ms: u64) -> bool {
+    fn install(&mut self, rec: Record, now_ms: u64, limits: &Limits) -> bool {
         let exp = rec.expires_at_ms.unwrap_or(0);
         if exp != 0 && exp <= now_ms {
             return false;
         }
-        self.store(rec.db, &rec.key, &rec.value, rec.version, exp)
+        if rec.value.kind() != Kind::String && rec.value.is_empty() {
+            return false;
+        }
+        let entry = Entry::from_value(&rec.key, &rec.value, rec.version, exp, limits);
+        self.store(rec.db, entry)
     }
 
     pub fn len(&self, db: DbIndex) -> usize {
@@ -211,7 +277,43 @@ pub struct Keyspace {
     hasher: foldhash::fast::FixedState,
     /// The last sequence number handed out.
     clock: AtomicU64,
+    /// The collection encoding thresholds (CONFIG SET changes them at any time).
+    limits: LimitCell,
 }
+
+/// [`Limits`] readable without a lock on every write.
+#[derive(Default)]
+struct LimitCell([std::sync::atomic::AtomicUsize; 5]);
+
+impl LimitCell {
+    fn get(&self) -> Limits {
+        let v = |i: usize| self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed));
+        Limits {
+            hash_max_listpack_entries: v(0),
+            hash_max_listpack_value: v(1),
+            set_max_intset_entries: v(2),
+            set_max_listpack_entries: v(3),
+            set_max_listpack_value: v(4),
+        }
+    }
+
+    fn set(&self, l: Limits) {
+        let vals = [
+            l.hash_max_listpack_entries,
+            l.hash_max_listpack_value,
+            l.set_max_intset_entries,
+            l.set_max_listpack_entries,
+            l.set_max_listpack_value,
+        ];
+        for (a, v) in self.0.iter().zip(vals) {
+            a.store(v, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Collections with more elements than this are written to snapshots as a header and member
+/// batches of this many elements (and never as one record).
+pub const SNAPSHOT_BATCH: usize = 1024;
 
 impl Keyspace {
     /// `databases` above [`MAX_DATABASES`] is cut to it (the config refuses such values).
@@ -225,7 +327,23 @@ impl Keyspace {
             databases,
             hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
             clock: AtomicU64::new(0),
+            limits: {
+                let l = LimitCell::default();
+                l.set(Limits::default());
+                l
+            },
         }
+    }
+
+    /// The collection encoding thresholds in force.
+    pub fn limits(&self) -> Limits {
+        self.limits.get()
+    }
+
+    /// Changes the thresholds (CONFIG SET, the config file); existing collections keep their
+    /// encoding until a write moves them up.
+    pub fn set_limits(&self, limits: Limits) {
+        self.limits.set(limits)
     }
 
     /// Connects the WAL. Set once at start-up, after recovery.
@@ -374,8 +492,19 @@ impl Keyspace {
     /// Recovery: installs a snapshot record as it was (expired ones are dropped).
     pub fn load_record(&self, rec: Record, now_ms: u64) {
         self.advance_clock(rec.version);
+        let limits = self.limits();
         let mut s = self.lock_shard(self.shard_of(&rec.key));
-        s.install(rec, now_ms);
+        s.install(rec, now_ms, &limits);
+    }
+
+    /// Recovery: a loader that takes a snapshot's pieces in order (see [`Piece`]).
+    pub fn loader(&self, now_ms: u64) -> PieceLoader<'_> {
+        PieceLoader {
+            ks: self,
+            now_ms,
+            limits: self.limits(),
+            open: None,
+        }
     }
 
     /// Recovery and PITR: applies one WAL entry, skipping effects that a fuzzy snapshot already
@@ -383,6 +512,7 @@ impl Keyspace {
     /// have expired by now.
     pub fn apply_entry(&self, seq: u64, effects: &[Effect]) {
         self.advance_clock(seq);
+        let limits = self.limits();
         for effect in effects {
             match effect {
                 Effect::Put {
@@ -392,7 +522,71 @@ impl Keyspace {
                     expires_at_ms,
                 } => {
                     let mut s = self.lock_shard(self.shard_of(key));
-                    s.replay_put(*db, key, value, seq, expires_at_ms.unwrap_or(0));
+                    s.replay_put(*db, key, value, seq, expires_at_ms.unwrap_or(0), &limits);
+                }
+                Effect::HashSet {
+                    db,
+                    key,
+                    pairs,
+                    expires_at_ms,
+                } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let exp = expires_at_ms.unwrap_or(0);
+                    s.replay_delta(*db, key, Kind::Hash, seq, exp, |c| {
+                        if let Coll::Hash(h) = c {
+                            for (f, v) in pairs {
+                                h.set(f, v, &limits);
+                            }
+                        }
+                    });
+                }
+                Effect::HashDel {
+                    db,
+                    key,
+                    fields,
+                    expires_at_ms,
+                } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let exp = expires_at_ms.unwrap_or(0);
+                    s.replay_delta(*db, key, Kind::Hash, seq, exp, |c| {
+                        if let Coll::Hash(h) = c {
+                            for f in fields {
+                                h.remove(f);
+                            }
+                        }
+                    });
+                }
+                Effect::SetAdd {
+                    db,
+                    key,
+                    members,
+                    expires_at_ms,
+                } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let exp = expires_at_ms.unwrap_or(0);
+                    s.replay_delta(*db, key, Kind::Set, seq, exp, |c| {
+                        if let Coll::Set(set) = c {
+                            for m in members {
+                                set.insert(m, &limits);
+                            }
+                        }
+                    });
+                }
+                Effect::SetRem {
+                    db,
+                    key,
+                    members,
+                    expires_at_ms,
+                } => {
+                    let mut s = self.lock_shard(self.shard_of(key));
+                    let exp = expires_at_ms.unwrap_or(0);
+                    s.replay_delta(*db, key, Kind::Set, seq, exp, |c| {
+                        if let Coll::Set(set) = c {
+                            for m in members {
+                                set.remove(m);
+                            }
+                        }
+                    });
                 }
                 Effect::Del { db, key } => {
                     let mut s = self.lock_shard(self.shard_of(key));
@@ -445,14 +639,171 @@ impl Keyspace {
         self.active_expire(now_ms, usize::MAX)
     }
 
-    /// Visits every live record of shard `i` while holding only that shard's lock.
-    pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Record)) {
+    /// Visits every live key of shard `i` as snapshot pieces while holding only that shard's
+    /// lock: a record per key, or for a collection of more than [`SNAPSHOT_BATCH`] elements a
+    /// header and batches of that many, so no piece (and no copy) is larger than a batch.
+    pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Piece)) {
         let s = self.lock_shard(i);
         for (db, map) in db_indexes(s.dbs.len()).zip(s.dbs.iter()) {
             for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
-                f(&e.to_record(db));
+                visit_entry(db, e, f);
             }
         }
+    }
+}
+
+/// Hands `e` to `f` as snapshot pieces (see [`Keyspace::visit_shard`]).
+pub fn visit_entry(db: DbIndex, e: &Entry, f: &mut dyn FnMut(&Piece)) {
+    let Some(coll) = e.as_coll().filter(|c| c.len() > SNAPSHOT_BATCH) else {
+        f(&Piece::Record(e.to_record(db)));
+        return;
+    };
+    f(&Piece::Header {
+        db,
+        key: Bytes::copy_from_slice(e.key()),
+        kind: coll.kind(),
+        version: e.version(),
+        expires_at_ms: e.expiry(),
+        members: coll.len() as u64,
+    });
+    let b = |x: &[u8]| Bytes::copy_from_slice(x);
+    match coll {
+        Coll::Hash(h) => {
+            let mut batch = Vec::with_capacity(SNAPSHOT_BATCH);
+            for (k, v) in h.iter() {
+                batch.push((b(k), b(v)));
+                if batch.len() == SNAPSHOT_BATCH {
+                    f(&Piece::Members(Value::Hash(std::mem::take(&mut batch))));
+                }
+            }
+            if !batch.is_empty() {
+                f(&Piece::Members(Value::Hash(batch)));
+            }
+        }
+        Coll::Set(set) => {
+            let mut batch = Vec::with_capacity(SNAPSHOT_BATCH);
+            for m in set.iter() {
+                batch.push(m.to_bytes());
+                if batch.len() == SNAPSHOT_BATCH {
+                    f(&Piece::Members(Value::Set(std::mem::take(&mut batch))));
+                }
+            }
+            if !batch.is_empty() {
+                f(&Piece::Members(Value::Set(batch)));
+            }
+        }
+    }
+}
+
+/// Hands a whole record to `f` as snapshot pieces, as [`visit_entry`] does for a stored key.
+pub fn record_pieces(r: &Record, f: &mut dyn FnMut(&Piece)) {
+    let batches = |n: usize| n.div_ceil(SNAPSHOT_BATCH);
+    match &r.value {
+        Value::Hash(pairs) if pairs.len() > SNAPSHOT_BATCH => {
+            f(&record_header(r, Kind::Hash, pairs.len()));
+            for i in 0..batches(pairs.len()) {
+                let part = pairs.iter().skip(i * SNAPSHOT_BATCH).take(SNAPSHOT_BATCH);
+                f(&Piece::Members(Value::Hash(part.cloned().collect())));
+            }
+        }
+        Value::Set(members) if members.len() > SNAPSHOT_BATCH => {
+            f(&record_header(r, Kind::Set, members.len()));
+            for chunk in members.chunks(SNAPSHOT_BATCH) {
+                f(&Piece::Members(Value::Set(chunk.to_vec())));
+            }
+        }
+        _ => f(&Piece::Record(r.clone())),
+    }
+}
+
+fn record_header(r: &Record, kind: Kind, members: usize) -> Piece {
+    Piece::Header {
+        db: r.db,
+        key: r.key.clone(),
+        kind,
+        version: r.version,
+        expires_at_ms: r.expires_at_ms,
+        members: members as u64,
+    }
+}
+
+/// Installs a snapshot's pieces into the keyspace: records at once, a collection's header and
+/// member batches into one entry built in place (no second copy of a big collection). The
+/// snapshot reader has checked the grammar (a header is followed by exactly its members);
+/// anything else is ignored here rather than trusted.
+pub struct PieceLoader<'k> {
+    ks: &'k Keyspace,
+    now_ms: u64,
+    limits: Limits,
+    /// The collection being filled: its header fields, the collection, elements still due.
+    open: Option<(DbIndex, Bytes, u64, u64, Coll, u64)>,
+}
+
+impl PieceLoader<'_> {
+    pub fn piece(&mut self, p: Piece) {
+        match p {
+            Piece::Record(r) => {
+                self.finish_open();
+                self.ks.load_record(r, self.now_ms);
+            }
+            Piece::Header {
+                db,
+                key,
+                kind,
+                version,
+                expires_at_ms,
+                members,
+            } => {
+                self.finish_open();
+                self.ks.advance_clock(version);
+                let coll = match kind {
+                    Kind::Hash => Coll::Hash(HashObj::default()),
+                    Kind::Set => Coll::Set(SetObj::default()),
+                    Kind::String => return,
+                };
+                self.open = Some((db, key, version, expires_at_ms.unwrap_or(0), coll, members));
+            }
+            Piece::Members(v) => {
+                let Some((_, _, _, _, coll, due)) = self.open.as_mut() else {
+                    return;
+                };
+                let limits = &self.limits;
+                match (coll, v) {
+                    (Coll::Hash(h), Value::Hash(pairs)) => {
+                        *due = due.saturating_sub(pairs.len() as u64);
+                        for (f, v) in &pairs {
+                            h.set(f, v, limits);
+                        }
+                    }
+                    (Coll::Set(s), Value::Set(members)) => {
+                        *due = due.saturating_sub(members.len() as u64);
+                        for m in &members {
+                            s.insert(m, limits);
+                        }
+                    }
+                    _ => {}
+                }
+                if *due == 0 {
+                    self.finish_open();
+                }
+            }
+        }
+    }
+
+    fn finish_open(&mut self) {
+        let Some((db, key, version, exp, coll, _)) = self.open.take() else {
+            return;
+        };
+        if (exp != 0 && exp <= self.now_ms) || coll.is_empty() {
+            return;
+        }
+        let mut s = self.ks.lock_shard(self.ks.shard_of(&key));
+        s.store(db, Entry::new_coll(&key, coll, version, exp));
+    }
+
+    /// Installs a collection still open at the end of the stream.
+    pub fn finish(mut self) {
+        self.finish_open();
     }
 }
 
@@ -641,8 +992,18 @@ impl<'a> Locked<'a> {
         if !self.ks.valid_db(db) {
             return;
         }
-        self.shard_mut(key)
-            .store(db, key, &value, seq, expires_at_ms);
+        if value.kind() != Kind::String && value.is_empty() {
+            // An empty collection is no key (Redis never stores one).
+            let key = Bytes::copy_from_slice(key);
+            let shard = self.shard_mut(&key);
+            if shard.remove_unlogged(db, &key).is_some() {
+                shard.last_seq = seq;
+            }
+            self.effects.push(Effect::Del { db, key });
+            return;
+        }
+        let entry = Entry::from_value(key, &value, seq, expires_at_ms, &self.ks.limits());
+        self.shard_mut(key).store(db, entry);
         self.effects.push(Effect::Put {
             db,
             key: Bytes::copy_from_slice(key),
@@ -717,6 +1078,266 @@ impl<'a> Locked<'a> {
     }
 }
 
+/// What a collection write did, for the command to reply and the delta to log.
+enum Outcome<R> {
+    /// Nothing changed: no entry, no new version, WATCH untouched (as in Redis).
+    Unchanged(R),
+    /// The collection changed; the effect to log (given the key's expiry) and the result.
+    Changed(R, Box<dyn FnOnce(Option<u64>) -> Effect>),
+}
+
+impl<'a> Locked<'a> {
+    /// The one path of every collection write: finds the live entry under `key` (dropping an
+    /// expired one), refuses another kind with [`WrongType`], creates an empty collection of
+    /// `kind` if absent and `create`, runs `f`, and if `f` changed something stamps the new
+    /// version, keeps WATCH and `last_seq` in step, logs the delta and removes the key if the
+    /// collection is left empty. `f` sees the thresholds in force. `Ok(None)`: the key is
+    /// absent and `create` is false.
+    fn write_coll<R>(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        kind: Kind,
+        create: bool,
+        now_ms: u64,
+        f: impl FnOnce(&mut Coll, &Limits) -> Outcome<R>,
+    ) -> Result<Option<R>, WrongType> {
+        match self.get(db, key, now_ms).map(|e| e.kind()) {
+            Some(k) if k != kind => return Err(WrongType),
+            None if !create || !self.ks.valid_db(db) => return Ok(None),
+            _ => {}
+        }
+        let limits = self.ks.limits();
+        let ks = self.ks;
+        let idx = ks.shard_of(key);
+        let Locked {
+            guards,
+            seq,
+            effects,
+            observed,
+            revealed,
+            ..
+        } = self;
+        let Some(shard) = guards
+            .iter_mut()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, g)| &mut **g)
+        else {
+            panic!("command touched key in shard {idx} it did not lock");
+        };
+        let Some(map) = shard.dbs.get_mut(db as usize) else {
+            return Ok(None);
+        };
+        let created = map.get(key).is_none();
+        if created {
+            let empty = match kind {
+                Kind::Hash => Coll::Hash(HashObj::default()),
+                _ => Coll::Set(SetObj::default()),
+            };
+            map.insert(Entry::new_coll(key, empty, 0, 0));
+        }
+        let Some(entry) = map.get_mut(key) else {
+            return Ok(None);
+        };
+        let Some(coll) = entry.coll_mut() else {
+            return Err(WrongType);
+        };
+        let (result, log) = match f(coll, &limits) {
+            Outcome::Unchanged(r) => (r, None),
+            Outcome::Changed(r, log) => (r, Some(log)),
+        };
+        let empty = coll.is_empty();
+        let Some(log) = log else {
+            if created {
+                map.remove(key);
+            }
+            return Ok(Some(result));
+        };
+        let s = match *seq {
+            Some(s) => s,
+            None => {
+                let Some(s) = ks.reserve_seq() else {
+                    panic!("version clock exhausted past its write headroom");
+                };
+                *seq = Some(s);
+                *observed = (*observed).max(s);
+                s
+            }
+        };
+        revealed.set(revealed.get().max(s));
+        entry.set_version(s);
+        let exp = entry.expiry();
+        shard.touch_watchers(db, key);
+        shard.last_seq = shard.last_seq.max(s);
+        if empty {
+            shard.remove_unlogged(db, key);
+        }
+        effects.push(log(exp));
+        Ok(Some(result))
+    }
+
+    /// HSET: sets each field; returns how many were new. Creates the hash if absent.
+    pub fn hash_set(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        pairs: Vec<(Bytes, Bytes)>,
+        now_ms: u64,
+    ) -> Result<usize, WrongType> {
+        let k = Bytes::copy_from_slice(key);
+        self.write_coll(db, key, Kind::Hash, true, now_ms, move |c, limits| {
+            let Coll::Hash(h) = c else {
+                return Outcome::Unchanged(0);
+            };
+            let added = pairs.iter().filter(|(f, v)| h.set(f, v, limits)).count();
+            Outcome::Changed(
+                added,
+                Box::new(move |expires_at_ms| Effect::HashSet {
+                    db,
+                    key: k,
+                    pairs,
+                    expires_at_ms,
+                }),
+            )
+        })
+        .map(|r| r.unwrap_or(0))
+    }
+
+    /// HDEL: removes the fields present; returns how many. A hash left empty is removed.
+    pub fn hash_del(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        fields: &[Bytes],
+        now_ms: u64,
+    ) -> Result<usize, WrongType> {
+        let k = Bytes::copy_from_slice(key);
+        self.write_coll(db, key, Kind::Hash, false, now_ms, move |c, _| {
+            let Coll::Hash(h) = c else {
+                return Outcome::Unchanged(0);
+            };
+            let removed: Vec<Bytes> = fields.iter().filter(|f| h.remove(f)).cloned().collect();
+            if removed.is_empty() {
+                return Outcome::Unchanged(0);
+            }
+            Outcome::Changed(
+                removed.len(),
+                Box::new(move |expires_at_ms| Effect::HashDel {
+                    db,
+                    key: k,
+                    fields: removed,
+                    expires_at_ms,
+                }),
+            )
+        })
+        .map(|r| r.unwrap_or(0))
+    }
+
+    /// SADD: adds the members; returns how many were new (0: nothing logged).
+    pub fn set_add(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        members: &[Bytes],
+        now_ms: u64,
+    ) -> Result<usize, WrongType> {
+        let k = Bytes::copy_from_slice(key);
+        self.write_coll(db, key, Kind::Set, true, now_ms, move |c, limits| {
+            let Coll::Set(s) = c else {
+                return Outcome::Unchanged(0);
+            };
+            let added: Vec<Bytes> = members
+                .iter()
+                .filter(|m| s.insert(m, limits))
+                .cloned()
+                .collect();
+            if added.is_empty() {
+                return Outcome::Unchanged(0);
+            }
+            Outcome::Changed(
+                added.len(),
+                Box::new(move |expires_at_ms| Effect::SetAdd {
+                    db,
+                    key: k,
+                    members: added,
+                    expires_at_ms,
+                }),
+            )
+        })
+        .map(|r| r.unwrap_or(0))
+    }
+
+    /// SREM (and SPOP with the members it chose): removes the members present; returns how
+    /// many. A set left empty is removed.
+    pub fn set_rem(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        members: &[Bytes],
+        now_ms: u64,
+    ) -> Result<usize, WrongType> {
+        let k = Bytes::copy_from_slice(key);
+        self.write_coll(db, key, Kind::Set, false, now_ms, move |c, _| {
+            let Coll::Set(s) = c else {
+                return Outcome::Unchanged(0);
+            };
+            let removed: Vec<Bytes> = members.iter().filter(|m| s.remove(m)).cloned().collect();
+            if removed.is_empty() {
+                return Outcome::Unchanged(0);
+            }
+            Outcome::Changed(
+                removed.len(),
+                Box::new(move |expires_at_ms| Effect::SetRem {
+                    db,
+                    key: k,
+                    members: removed,
+                    expires_at_ms,
+                }),
+            )
+        })
+        .map(|r| r.unwrap_or(0))
+    }
+
+    /// The live hash under `key`: `Ok(None)` if absent, [`WrongType`] if another kind.
+    pub fn get_hash(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<&HashObj>, WrongType> {
+        match self.get(db, key, now_ms) {
+            None => Ok(None),
+            Some(e) => e.as_hash().map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// The live set under `key`: `Ok(None)` if absent, [`WrongType`] if another kind.
+    pub fn get_set(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<&SetObj>, WrongType> {
+        match self.get(db, key, now_ms) {
+            None => Ok(None),
+            Some(e) => e.as_set().map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// The live string under `key`: `Ok(None)` if absent, [`WrongType`] if another kind.
+    pub fn get_str(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<&[u8]>, WrongType> {
+        match self.get(db, key, now_ms) {
+            None => Ok(None),
+            Some(e) => e.as_str().map(Some).ok_or(WrongType),
+        }
+    }
+}
+
 impl Locked<'_> {
     /// Every live record in the locked shards (all of them for a consistent cut), copied.
     pub fn records(&self, now_ms: u64) -> Vec<Record> {
@@ -768,9 +1389,10 @@ impl Locked<'_> {
             s.last_seq = s.last_seq.max(baseline);
         }
         let mut installed = 0;
+        let limits = self.ks.limits();
         for rec in records {
             let shard = self.shard_mut(&rec.key);
-            if shard.install(rec, now_ms) {
+            if shard.install(rec, now_ms, &limits) {
                 installed += 1;
             }
         }

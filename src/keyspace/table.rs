@@ -1,11 +1,15 @@
 //! One database of one shard: a hash table of compact entries.
 //!
-//! An [`Entry`] is a single heap block holding everything about a key:
+//! A string [`Entry`] is a single heap block holding everything about a key:
 //! `version u64 LE ‖ expires_at_ms u64 LE ‖ key length u32 LE ‖ key ‖ value`. The table slot
 //! is that block's 16-byte fat pointer, so a key costs one allocation (header + key + value,
 //! rounded up by the allocator) plus a 16-byte slot and a control byte, instead of a key box,
 //! a value buffer and a 64-byte slot. Reads hand out slices into the block; writes build a new
 //! block (or patch the header in place for version/expiry changes).
+//!
+//! A collection entry is a box holding the same header fields, the key and the collection
+//! ([`Coll`]); the enum of the two stays 16 bytes (the string block's pointer is never null,
+//! which leaves room for the other variant's tag), so strings pay nothing for collections.
 //!
 //! Invariant: an entry's key never changes, and the table finds it by [`key_hash`] of the key,
 //! which uses a seed different from the shard selector's (keys of one shard share the low
@@ -14,6 +18,8 @@
 use hashbrown::hash_table::{Entry as Slot, HashTable};
 use std::hash::BuildHasher;
 
+use super::coll::{Coll, HashObj, SetObj};
+use super::effect::Kind;
 use super::Value;
 use bytes::Bytes;
 
@@ -23,18 +29,44 @@ const KEY_LEN_AT: usize = 16;
 const HEADER: usize = 20;
 
 /// A stored key with its value, version and absolute expiry.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Entry(Box<[u8]>);
+#[derive(Clone)]
+pub enum Entry {
+    Str(Box<[u8]>),
+    Coll(Box<CollEntry>),
+}
+
+/// A key holding a collection.
+#[derive(Clone)]
+pub struct CollEntry {
+    version: u64,
+    expires_at_ms: u64,
+    key: Box<[u8]>,
+    pub coll: Coll,
+}
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
             .field("key", &String::from_utf8_lossy(self.key()))
-            .field("value_len", &self.value().len())
+            .field("kind", &self.kind())
             .field("version", &self.version())
             .field("expires_at_ms", &self.expires_at_ms())
             .finish()
     }
+}
+
+fn str_u64_at(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+fn str_key_end(b: &[u8]) -> usize {
+    let klen = b
+        .get(KEY_LEN_AT..HEADER)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_le_bytes);
+    HEADER + klen as usize
 }
 
 impl Entry {
@@ -48,43 +80,139 @@ impl Entry {
         b.extend_from_slice(&klen.to_le_bytes());
         b.extend_from_slice(key.get(..klen as usize).unwrap_or(key));
         b.extend_from_slice(value);
-        Entry(b.into_boxed_slice())
+        Entry::Str(b.into_boxed_slice())
     }
 
-    fn u64_at(&self, at: usize) -> u64 {
-        self.0
-            .get(at..at + 8)
-            .and_then(|s| s.try_into().ok())
-            .map_or(0, u64::from_le_bytes)
+    /// A collection entry.
+    pub fn new_coll(key: &[u8], coll: Coll, version: u64, expires_at_ms: u64) -> Entry {
+        Entry::Coll(Box::new(CollEntry {
+            version,
+            expires_at_ms,
+            key: Box::from(key),
+            coll,
+        }))
     }
 
-    fn set_u64_at(&mut self, at: usize, v: u64) {
-        if let Some(s) = self.0.get_mut(at..at + 8) {
-            s.copy_from_slice(&v.to_le_bytes());
+    /// An entry holding `value` in the encodings `limits` give.
+    pub fn from_value(
+        key: &[u8],
+        value: &Value,
+        version: u64,
+        expires_at_ms: u64,
+        limits: &super::coll::Limits,
+    ) -> Entry {
+        match value {
+            Value::String(v) => Entry::new(key, v, version, expires_at_ms),
+            Value::Hash(pairs) => Entry::new_coll(
+                key,
+                Coll::Hash(HashObj::from_pairs(
+                    pairs.iter().map(|(f, v)| (&f[..], &v[..])),
+                    limits,
+                )),
+                version,
+                expires_at_ms,
+            ),
+            Value::Set(members) => Entry::new_coll(
+                key,
+                Coll::Set(SetObj::from_members(members.iter().map(|m| &m[..]), limits)),
+                version,
+                expires_at_ms,
+            ),
         }
     }
 
-    fn key_end(&self) -> usize {
-        let klen = self
-            .0
-            .get(KEY_LEN_AT..HEADER)
-            .and_then(|s| s.try_into().ok())
-            .map_or(0, u32::from_le_bytes);
-        HEADER + klen as usize
-    }
-
     pub fn key(&self) -> &[u8] {
-        self.0.get(HEADER..self.key_end()).unwrap_or_default()
+        match self {
+            Entry::Str(b) => b.get(HEADER..str_key_end(b)).unwrap_or_default(),
+            Entry::Coll(c) => &c.key,
+        }
     }
 
-    /// The string value's bytes.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Entry::Str(_) => Kind::String,
+            Entry::Coll(c) => c.coll.kind(),
+        }
+    }
+
+    /// The string value's bytes; `None` for a collection (the caller answers WRONGTYPE).
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self {
+            Entry::Str(b) => Some(b.get(str_key_end(b)..).unwrap_or_default()),
+            Entry::Coll(_) => None,
+        }
+    }
+
+    /// The string value's bytes; empty for a collection. Callers check [`Entry::kind`] first.
     pub fn value(&self) -> &[u8] {
-        self.0.get(self.key_end()..).unwrap_or_default()
+        self.as_str().unwrap_or_default()
     }
 
-    /// An owned copy of the value (for commands that store it elsewhere, and snapshots).
+    pub fn as_hash(&self) -> Option<&HashObj> {
+        match self {
+            Entry::Coll(c) => match &c.coll {
+                Coll::Hash(h) => Some(h),
+                _ => None,
+            },
+            Entry::Str(_) => None,
+        }
+    }
+
+    pub fn as_set(&self) -> Option<&SetObj> {
+        match self {
+            Entry::Coll(c) => match &c.coll {
+                Coll::Set(s) => Some(s),
+                _ => None,
+            },
+            Entry::Str(_) => None,
+        }
+    }
+
+    pub fn as_coll(&self) -> Option<&Coll> {
+        match self {
+            Entry::Coll(c) => Some(&c.coll),
+            Entry::Str(_) => None,
+        }
+    }
+
+    pub(super) fn coll_mut(&mut self) -> Option<&mut Coll> {
+        match self {
+            Entry::Coll(c) => Some(&mut c.coll),
+            Entry::Str(_) => None,
+        }
+    }
+
+    /// Redis's `OBJECT ENCODING` name. Strings follow Redis: `int` for a canonical 64-bit
+    /// integer, `embstr` up to 44 bytes, `raw` beyond.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Entry::Str(_) => {
+                let v = self.value();
+                if v.len() <= 20 && super::coll::canonical_int(v).is_some() {
+                    "int"
+                } else if v.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            Entry::Coll(c) => c.coll.encoding(),
+        }
+    }
+
+    /// An owned copy of the value (for commands that store it elsewhere, and backups).
     pub fn to_value(&self) -> Value {
-        Value::String(Bytes::copy_from_slice(self.value()))
+        match self {
+            Entry::Str(_) => Value::String(Bytes::copy_from_slice(self.value())),
+            Entry::Coll(c) => match &c.coll {
+                Coll::Hash(h) => Value::Hash(
+                    h.iter()
+                        .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+                        .collect(),
+                ),
+                Coll::Set(s) => Value::Set(s.iter().map(|m| m.to_bytes()).collect()),
+            },
+        }
     }
 
     /// The whole key as a snapshot or backup holds it (copied out of the block).
@@ -100,16 +228,22 @@ impl Entry {
 
     /// Redis's `TYPE` name.
     pub fn type_name(&self) -> &'static str {
-        "string"
+        self.kind().type_name()
     }
 
     pub fn version(&self) -> u64 {
-        self.u64_at(VERSION_AT)
+        match self {
+            Entry::Str(b) => str_u64_at(b, VERSION_AT),
+            Entry::Coll(c) => c.version,
+        }
     }
 
     /// Absolute expiry in unix milliseconds; 0 = none.
     pub fn expires_at_ms(&self) -> u64 {
-        self.u64_at(EXPIRES_AT)
+        match self {
+            Entry::Str(b) => str_u64_at(b, EXPIRES_AT),
+            Entry::Coll(c) => c.expires_at_ms,
+        }
     }
 
     pub fn expiry(&self) -> Option<u64> {
@@ -121,18 +255,36 @@ impl Entry {
         e != 0 && e <= now_ms
     }
 
+    fn set_str_u64(b: &mut [u8], at: usize, v: u64) {
+        if let Some(s) = b.get_mut(at..at + 8) {
+            s.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
     pub(super) fn set_version(&mut self, v: u64) {
-        self.set_u64_at(VERSION_AT, v);
+        match self {
+            Entry::Str(b) => Self::set_str_u64(b, VERSION_AT, v),
+            Entry::Coll(c) => c.version = v,
+        }
     }
 
     pub(super) fn set_expires_at_ms(&mut self, e: u64) {
-        self.set_u64_at(EXPIRES_AT, e);
+        match self {
+            Entry::Str(b) => Self::set_str_u64(b, EXPIRES_AT, e),
+            Entry::Coll(c) => c.expires_at_ms = e,
+        }
     }
 
-    /// Bytes this entry occupies in memory: its block and its table slot (not the allocator's
-    /// rounding), for `MEMORY USAGE`.
+    /// Bytes this entry occupies in memory: its blocks and its table slot (not the
+    /// allocator's rounding), for `MEMORY USAGE`.
     pub fn footprint(&self) -> usize {
-        self.0.len() + std::mem::size_of::<Entry>() + 1
+        let slot = std::mem::size_of::<Entry>() + 1;
+        match self {
+            Entry::Str(b) => b.len() + slot,
+            Entry::Coll(c) => {
+                std::mem::size_of::<CollEntry>() + c.key.len() + c.coll.heap_bytes() + slot
+            }
+        }
     }
 }
 
@@ -196,15 +348,14 @@ impl Table {
         }
     }
 
-    /// Replay's store: writes a new entry for `key` unless the present one already has a
+    /// Replay's store: writes the entry `make` builds for `key` unless the present one already has a
     /// version >= `version` (one lookup). `None` if skipped; otherwise the replaced entry's
     /// expiry (0 for none or a new key).
     pub fn store_if_older(
         &mut self,
         key: &[u8],
-        value: &[u8],
         version: u64,
-        expires_at_ms: u64,
+        make: impl FnOnce() -> Entry,
     ) -> Option<u64> {
         let h = key_hash(key);
         match self.t.entry(h, |x| x.key() == key, |x| key_hash(x.key())) {
@@ -212,12 +363,11 @@ impl Table {
                 if o.get().version() >= version {
                     return None;
                 }
-                let old =
-                    std::mem::replace(o.get_mut(), Entry::new(key, value, version, expires_at_ms));
+                let old = std::mem::replace(o.get_mut(), make());
                 Some(old.expires_at_ms())
             }
             Slot::Vacant(v) => {
-                v.insert(Entry::new(key, value, version, expires_at_ms));
+                v.insert(make());
                 Some(0)
             }
         }

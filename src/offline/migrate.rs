@@ -200,7 +200,7 @@ fn restage_snapshot(
     let mut r = SnapshotReader::open(&RealFs, &dirs.snapshots, snap.seq, keyring).map_err(serr)?;
     while let Some(chunk) = r.next_chunk().map_err(serr)? {
         for rec in &chunk {
-            w.add_record(rec).map_err(serr)?;
+            w.add_piece(rec).map_err(serr)?;
         }
         w.flush_ready().map_err(serr)?;
     }

@@ -36,7 +36,7 @@ use serde_json::json;
 use super::dir::{self, now_ms};
 use super::time::{format_ms, parse_rfc3339};
 use super::{KeyArgs, KeyOrigin, OutArgs};
-use crate::keyspace::{DbIndex, Effect, Keyspace, SHARDS};
+use crate::keyspace::{DbIndex, Effect, Keyspace, Piece, SHARDS};
 use crate::storage::chain;
 use crate::storage::crypto::SecretKey;
 use crate::storage::fs::{write_atomic, FileSystem, RealFs};
@@ -520,7 +520,11 @@ fn existence_evidence(
 ) -> Option<String> {
     for e in effects {
         let (db, key, needs_existing) = match e {
-            Effect::Put { db, key, .. } => (*db, key, false),
+            Effect::Put { db, key, .. }
+            | Effect::HashSet { db, key, .. }
+            | Effect::SetAdd { db, key, .. } => (*db, key, false),
+            // Deltas that remove something are only logged when the key held it.
+            Effect::HashDel { db, key, .. } | Effect::SetRem { db, key, .. } => (*db, key, true),
             Effect::Del { db, key } | Effect::SetExpiry { db, key, .. } => (*db, key, true),
             Effect::FlushDb { db } => {
                 flushed.insert(Some(*db));
@@ -556,9 +560,14 @@ fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Bu
     let mut horizon = None;
     if base > 0 {
         let mut max_v = 0u64;
-        let info = read_snapshot(&RealFs, &tl.dirs.snapshots, base, &tl.keyring, &mut |rec| {
-            max_v = max_v.max(rec.version);
-            ks.load_record(rec, 0);
+        let mut loader = ks.loader(0);
+        let info = read_snapshot(&RealFs, &tl.dirs.snapshots, base, &tl.keyring, &mut |p| {
+            match &p {
+                Piece::Record(r) => max_v = max_v.max(r.version),
+                Piece::Header { version, .. } => max_v = max_v.max(*version),
+                Piece::Members(_) => {}
+            }
+            loader.piece(p);
         })
         .map_err(|e| anyhow!("{e}"))?;
         horizon = info.horizon;
@@ -715,7 +724,7 @@ fn write_target(
             let mut err = None;
             ks.visit_shard(i, now, &mut |r| {
                 if err.is_none() {
-                    err = w.add_record(r).err();
+                    err = w.add_piece(r).err();
                 }
             });
             if let Some(e) = err {

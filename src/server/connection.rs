@@ -427,7 +427,7 @@ async fn connection_loop(
 mod tests {
     use super::{settle, withhold, ConnState, Registration, Revealing, NOT_DURABLE};
     use crate::config::Config;
-    use crate::keyspace::{Effect, Keyspace, Record, Value};
+    use crate::keyspace::{Effect, Keyspace, Value};
     use crate::resp::ReplyWriter;
     use crate::server::{dispatch, Shared};
     use crate::storage::fs::SimFs;
@@ -466,7 +466,7 @@ mod tests {
 
     struct NoRecovery;
     impl RecoverySink for NoRecovery {
-        fn load_record(&mut self, _rec: Record) {}
+        fn load_piece(&mut self, _piece: crate::keyspace::Piece) {}
         fn apply_entry(&mut self, _seq: u64, _effects: Vec<Effect>) {}
     }
 

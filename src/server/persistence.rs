@@ -5,7 +5,7 @@
 use super::Shared;
 use crate::commands::{self, spec, After, CommandSpec, Ctx, Scope, NO_KEYS};
 use crate::config::Config;
-use crate::keyspace::{Effect, EntrySink, Keyspace, Record, SHARDS};
+use crate::keyspace::{Effect, EntrySink, Keyspace, Piece, PieceLoader, SHARDS};
 use crate::storage::{
     MasterKeySource, RecoverySink, SnapshotInfo, SnapshotSource, Storage, StorageConfig,
     StorageError, SyncPolicy, TailPolicy,
@@ -70,15 +70,17 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 struct Loader<'a> {
     ks: &'a Keyspace,
-    now_ms: u64,
+    pieces: PieceLoader<'a>,
     records: u64,
     entries: u64,
 }
 
 impl RecoverySink for Loader<'_> {
-    fn load_record(&mut self, rec: Record) {
-        self.records += 1;
-        self.ks.load_record(rec, self.now_ms);
+    fn load_piece(&mut self, piece: Piece) {
+        if !matches!(piece, Piece::Members(_)) {
+            self.records += 1;
+        }
+        self.pieces.piece(piece);
     }
 
     fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>) {
@@ -123,9 +125,10 @@ pub fn storage_config(config: &Config) -> Result<StorageConfig, String> {
 pub fn open(config: &Config, ks: &Arc<Keyspace>) -> Result<Arc<Storage>, String> {
     let sc = storage_config(config)?;
     let t = Instant::now();
+    let now = commands::now_ms();
     let mut loader = Loader {
         ks,
-        now_ms: commands::now_ms(),
+        pieces: ks.loader(now),
         records: 0,
         entries: 0,
     };
@@ -184,7 +187,7 @@ impl SnapshotSource for Source<'_> {
         SHARDS
     }
 
-    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Record)) {
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece)) {
         self.ks.visit_shard(i, self.now_ms, f)
     }
 

@@ -59,7 +59,7 @@ use snapshot::{snapshot_file_name, SnapshotWriter};
 use wal::{SegmentName, SegmentWriter};
 use writer::{Cmd, Shared, Writer};
 
-use crate::keyspace::{Effect, Record};
+use crate::keyspace::{Effect, Piece, Record};
 
 /// The storage format version every file carries.
 pub const FORMAT_VERSION: u32 = 3;
@@ -167,8 +167,8 @@ impl StorageConfig {
 
 /// Receives recovered state. The keyspace implements it.
 pub trait RecoverySink {
-    /// Every record of the snapshot.
-    fn load_record(&mut self, rec: Record);
+    /// Every piece of the snapshot, in order.
+    fn load_piece(&mut self, piece: Piece);
     /// WAL entries after the snapshot, in sequence order.
     fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>);
 }
@@ -176,8 +176,9 @@ pub trait RecoverySink {
 /// The live keyspace, read shard by shard for a fuzzy snapshot (DESIGN.md §6 design (b)).
 pub trait SnapshotSource: Sync {
     fn shard_count(&self) -> usize;
-    /// Calls `f` for every live record of shard `i` while holding only that shard's lock.
-    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Record));
+    /// Calls `f` for every piece of every live key of shard `i` while holding only that
+    /// shard's lock.
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece));
     /// An upper bound on the sequence of every change visible to the visits made so far
     /// (the keyspace's sequence clock).
     fn horizon(&self) -> u64;
@@ -633,7 +634,7 @@ impl Storage {
             let mut err = None;
             src.visit_shard(i, &mut |r| {
                 if err.is_none() {
-                    err = w.add_record(r).err();
+                    err = w.add_piece(r).err();
                 }
             });
             if let Some(e) = err {
@@ -1053,7 +1054,15 @@ impl RestoreTicket<'_> {
             let mut w =
                 SnapshotWriter::create(st.fs.clone(), &st.dirs.snapshots, seq, key_id, key)?;
             for (i, r) in records.enumerate() {
-                w.add_record(r)?;
+                let mut err = None;
+                crate::keyspace::record_pieces(r, &mut |p| {
+                    if err.is_none() {
+                        err = w.add_piece(p).err();
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
                 if i % 1024 == 1023 {
                     w.flush_ready()?;
                 }

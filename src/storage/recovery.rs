@@ -305,9 +305,9 @@ pub(crate) fn recover(
         // Decryption and decoding on a helper thread, loading on this one.
         let info = pipelined(
             |emit| read_snapshot_chunks(fs, &dirs.snapshots, m.snapshot_seq, &keyring, emit),
-            |chunk: Vec<crate::keyspace::Record>| {
-                for r in chunk {
-                    sink.load_record(r);
+            |chunk: Vec<crate::keyspace::Piece>| {
+                for p in chunk {
+                    sink.load_piece(p);
                 }
             },
         )?;

@@ -23,7 +23,7 @@ use super::fs::{FileSystem, WritableFile};
 use super::keyring::{le_u32, le_u64, Keyring};
 use super::wal::{encode_frame, open_frame, FrameReader, RawItem};
 use super::FORMAT_VERSION;
-use crate::keyspace::Record;
+use crate::keyspace::{Piece, Record};
 
 /// Magic bytes of a snapshot (also the chunk kind in associated data).
 pub const SNAP_MAGIC: &[u8; 8] = b"VXSNAPSH";
@@ -168,8 +168,8 @@ impl SnapshotWriter {
         Ok(())
     }
 
-    /// Serializes one record into the current chunk (no I/O: safe under a shard lock).
-    pub fn add_record(&mut self, r: &Record) -> Result<()> {
+    /// Serializes one piece into the current chunk (no I/O: safe under a shard lock).
+    pub fn add_piece(&mut self, r: &Piece) -> Result<()> {
         self.scratch.clear();
         rmp_serde::encode::write(&mut self.scratch, r).map_err(|e| StorageError::Encode {
             op: "encoding a snapshot record",
@@ -389,7 +389,7 @@ impl<'k> SnapshotReader<'k> {
     }
 
     /// The records of the next chunk, or `None` after the trailer (the whole file verified).
-    pub fn next_chunk(&mut self) -> Result<Option<Vec<Record>>> {
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<Piece>>> {
         let Some(frames) = self.frames.as_mut() else {
             return Ok(None);
         };
@@ -472,8 +472,12 @@ impl<'k> SnapshotReader<'k> {
             });
             return Ok(None);
         }
-        let recs: Vec<Record> = rmp_serde::from_slice(&plain)
-            .map_err(|e| self.malformed(offset, format!("undecodable chunk: {e}")))?;
+        // Transitional until storage::codec: pieces, or the records of older builds.
+        let recs: Vec<Piece> = match rmp_serde::from_slice::<Vec<Record>>(&plain) {
+            Ok(r) => r.into_iter().map(Piece::Record).collect(),
+            Err(_) => rmp_serde::from_slice(&plain)
+                .map_err(|e| self.malformed(offset, format!("undecodable chunk: {e}")))?,
+        };
         if recs.len() as u64 != u64::from(header.b) {
             return Err(self.malformed(
                 offset,
@@ -481,9 +485,14 @@ impl<'k> SnapshotReader<'k> {
             ));
         }
         for r in &recs {
+            let version = match r {
+                Piece::Record(r) => r.version,
+                Piece::Header { version, .. } => *version,
+                Piece::Members(_) => 0,
+            };
             crate::keyspace::clock::check_stored_seq(
                 || format!("record version at offset {offset}:"),
-                r.version,
+                version,
             )
             .map_err(|source| StorageError::VersionBound {
                 file: self.file.clone(),
@@ -506,7 +515,7 @@ pub fn read_snapshot(
     dir: &Path,
     seq: u64,
     keys: &Keyring,
-    f: &mut dyn FnMut(Record),
+    f: &mut dyn FnMut(Piece),
 ) -> Result<SnapshotFileInfo> {
     read_snapshot_chunks(fs, dir, seq, keys, &mut |chunk| {
         chunk.into_iter().for_each(&mut *f)
@@ -519,7 +528,7 @@ pub fn read_snapshot_chunks(
     dir: &Path,
     seq: u64,
     keys: &Keyring,
-    f: &mut dyn FnMut(Vec<Record>),
+    f: &mut dyn FnMut(Vec<Piece>),
 ) -> Result<SnapshotFileInfo> {
     let mut r = SnapshotReader::open(fs, dir, seq, keys)?;
     while let Some(chunk) = r.next_chunk()? {
@@ -560,7 +569,7 @@ mod tests {
         let mut w =
             SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 500).unwrap();
         for i in 0..100 {
-            w.add_record(&rec(i)).unwrap();
+            w.add_piece(&Piece::Record(rec(i))).unwrap();
         }
         w.flush_ready().unwrap();
         let info = w.finish(Some(9)).unwrap();
@@ -569,7 +578,10 @@ mod tests {
         let mut got = Vec::new();
         let rinfo = read_snapshot(&*fs, dir, 7, &keys, &mut |r| got.push(r)).unwrap();
         assert_eq!(rinfo, info);
-        assert_eq!(got, (0..100).map(rec).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            (0..100).map(|i| Piece::Record(rec(i))).collect::<Vec<_>>()
+        );
         let bytes = fs.read_all(&dir.join("7.snap")).unwrap();
         assert_eq!(crate::storage::crypto::sha256(&bytes), info.sha256);
     }
@@ -583,12 +595,12 @@ mod tests {
         fs.create_dir_all(dir).unwrap();
         // A two-element trailer, as builds before horizons wrote.
         let mut w = SnapshotWriter::create(fs.clone(), dir, 5, id, e.key.clone()).unwrap();
-        w.add_record(&rec(1)).unwrap();
+        w.add_piece(&Piece::Record(rec(1))).unwrap();
         assert_eq!(w.finish(None).unwrap().horizon, None);
         let info = read_snapshot(&*fs, dir, 5, &keys, &mut |_| {}).unwrap();
         assert_eq!((info.records, info.horizon), (1, None));
         let mut w = SnapshotWriter::create(fs.clone(), dir, 6, id, e.key.clone()).unwrap();
-        w.add_record(&rec(1)).unwrap();
+        w.add_piece(&Piece::Record(rec(1))).unwrap();
         assert_eq!(w.finish(Some(2)).unwrap().horizon, Some(6));
         let info = read_snapshot(&*fs, dir, 6, &keys, &mut |_| {}).unwrap();
         assert_eq!(info.horizon, Some(6));

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 
 use super::fs::SimFs;
 use super::*;
-use crate::keyspace::Value;
+use crate::keyspace::{Piece, Value};
 
 const HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
@@ -32,9 +32,56 @@ fn cfg() -> StorageConfig {
 struct Model {
     map: BTreeMap<(u8, Bytes), Record>,
     entries: Vec<u64>,
+    /// The collection a snapshot's header opened and the members still due.
+    open: Option<((u8, Bytes), u64)>,
+}
+
+/// Collections in the model are kept sorted so that equal states compare equal.
+fn norm(v: &mut Value) {
+    match v {
+        Value::String(_) => {}
+        Value::Hash(p) => p.sort(),
+        Value::Set(m) => m.sort(),
+    }
 }
 
 impl Model {
+    /// A collection delta on the model, with the keyspace's rules: skipped if the key's
+    /// version is not older; an absent key (or one of another kind) starts empty; the key
+    /// takes the delta's expiry and is removed when left empty.
+    fn delta(
+        &mut self,
+        seq: u64,
+        db: u8,
+        key: &Bytes,
+        exp: Option<u64>,
+        empty: Value,
+        f: impl FnOnce(&mut Value),
+    ) {
+        let k = (db, key.clone());
+        if self.map.get(&k).is_some_and(|r| r.version >= seq) {
+            return;
+        }
+        let mut r = self
+            .map
+            .remove(&k)
+            .filter(|r| r.value.kind() == empty.kind())
+            .unwrap_or(Record {
+                db,
+                key: key.clone(),
+                value: empty,
+                version: seq,
+                expires_at_ms: exp,
+            });
+        f(&mut r.value);
+        norm(&mut r.value);
+        r.version = seq;
+        r.expires_at_ms = exp;
+        if !r.value.is_empty() {
+            self.map.insert(k, r);
+        }
+    }
+
     fn apply(&mut self, seq: u64, effects: &[Effect]) {
         for e in effects {
             match e {
@@ -76,6 +123,53 @@ impl Model {
                         }
                     }
                 }
+                Effect::HashSet {
+                    db,
+                    key,
+                    pairs,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::Hash(vec![]), |v| {
+                    if let Value::Hash(h) = v {
+                        for (f, val) in pairs {
+                            h.retain(|(x, _)| x != f);
+                            h.push((f.clone(), val.clone()));
+                        }
+                    }
+                }),
+                Effect::HashDel {
+                    db,
+                    key,
+                    fields,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::Hash(vec![]), |v| {
+                    if let Value::Hash(h) = v {
+                        h.retain(|(x, _)| !fields.contains(x));
+                    }
+                }),
+                Effect::SetAdd {
+                    db,
+                    key,
+                    members,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::Set(vec![]), |v| {
+                    if let Value::Set(s) = v {
+                        for m in members {
+                            if !s.contains(m) {
+                                s.push(m.clone());
+                            }
+                        }
+                    }
+                }),
+                Effect::SetRem {
+                    db,
+                    key,
+                    members,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::Set(vec![]), |v| {
+                    if let Value::Set(s) = v {
+                        s.retain(|x| !members.contains(x));
+                    }
+                }),
                 Effect::FlushDb { db } => self.map.retain(|(d, _), r| d != db || r.version >= seq),
                 Effect::FlushAll => self.map.retain(|_, r| r.version >= seq),
             }
@@ -84,8 +178,52 @@ impl Model {
 }
 
 impl RecoverySink for Model {
-    fn load_record(&mut self, rec: Record) {
-        self.map.insert((rec.db, rec.key.clone()), rec);
+    fn load_piece(&mut self, piece: Piece) {
+        match piece {
+            Piece::Record(mut rec) => {
+                norm(&mut rec.value);
+                self.map.insert((rec.db, rec.key.clone()), rec);
+            }
+            Piece::Header {
+                db,
+                key,
+                kind,
+                version,
+                expires_at_ms,
+                members,
+            } => {
+                let value = match kind {
+                    crate::keyspace::Kind::Hash => Value::Hash(vec![]),
+                    _ => Value::Set(vec![]),
+                };
+                let rec = Record {
+                    db,
+                    key: key.clone(),
+                    value,
+                    version,
+                    expires_at_ms,
+                };
+                self.map.insert((db, key.clone()), rec);
+                self.open = Some(((db, key), members));
+            }
+            Piece::Members(batch) => {
+                let Some((k, due)) = self.open.take() else {
+                    panic!("members without a header");
+                };
+                let due = due - batch.len() as u64;
+                if let Some(r) = self.map.get_mut(&k) {
+                    match (&mut r.value, batch) {
+                        (Value::Hash(h), Value::Hash(b)) => h.extend(b),
+                        (Value::Set(s), Value::Set(b)) => s.extend(b),
+                        _ => panic!("members of another kind"),
+                    }
+                    norm(&mut r.value);
+                }
+                if due > 0 {
+                    self.open = Some((k, due));
+                }
+            }
+        }
     }
     fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>) {
         self.entries.push(seq);
@@ -100,10 +238,10 @@ impl SnapshotSource for Live {
     fn shard_count(&self) -> usize {
         3
     }
-    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Record)) {
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece)) {
         let m = self.0.lock();
         for r in m.map.values().filter(|r| r.key.len() % 3 == i) {
-            f(r);
+            crate::keyspace::record_pieces(r, f);
         }
     }
     fn horizon(&self) -> u64 {
@@ -785,6 +923,7 @@ fn restore_baseline_jumps_the_sequence_and_survives_reopen() {
     let live2 = Live(Mutex::new(Model {
         map: as_map(&restored),
         entries: vec![],
+        open: None,
     }));
     let l = submit_all(
         &st,

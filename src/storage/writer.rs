@@ -690,14 +690,14 @@ impl Writer {
 mod tests {
     use super::super::fs::SimFs;
     use super::super::{MasterKeySource, RecoverySink, Storage, StorageConfig, SyncPolicy};
-    use crate::keyspace::{Effect, Record, Value};
+    use crate::keyspace::{Effect, Value};
     use bytes::Bytes;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     struct NoRecovery;
     impl RecoverySink for NoRecovery {
-        fn load_record(&mut self, _rec: Record) {}
+        fn load_piece(&mut self, _piece: crate::keyspace::Piece) {}
         fn apply_entry(&mut self, _seq: u64, _effects: Vec<Effect>) {}
     }
 
