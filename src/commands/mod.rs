@@ -11,9 +11,11 @@
 pub mod backup;
 pub mod connection;
 pub mod expire;
+pub mod hash;
 pub mod keyspace;
 pub mod longdouble;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod transaction;
 
@@ -137,6 +139,8 @@ pub fn all() -> &'static [&'static CommandSpec] {
             expire::COMMANDS,
             transaction::COMMANDS,
             backup::COMMANDS,
+            hash::COMMANDS,
+            set::COMMANDS,
         ] {
             v.extend(family.iter());
         }

@@ -1,0 +1,5 @@
+//! The HASH family. (Being filled in: see issue 12.)
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];
