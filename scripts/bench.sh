@@ -2,7 +2,7 @@
 # Side-by-side benchmark: vaylix vs a stock redis-server, same durability setting, same load,
 # same run (alternating order, medians). See docs/performance.md for the method.
 #
-#   scripts/bench.sh --quick            1 repetition, short runs (~2-3 min)
+#   scripts/bench.sh --quick            1 repetition, short runs (~3-4 min)
 #   scripts/bench.sh --full             3 repetitions (override: --reps N), longer runs
 #   scripts/bench.sh --json out.json    also write the results as JSON
 #   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery |
