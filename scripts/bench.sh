@@ -2,14 +2,20 @@
 # Side-by-side benchmark: vaylix vs a stock redis-server, same durability setting, same load,
 # same run (alternating order, medians). See docs/performance.md for the method.
 #
-#   scripts/bench.sh --quick            1 repetition, short runs (~2-3 min)
+#   scripts/bench.sh --quick            1 repetition, short runs (~3-4 min)
 #   scripts/bench.sh --full             3 repetitions (override: --reps N), longer runs
 #   scripts/bench.sh --json out.json    also write the results as JSON
-#   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery | snapshot
+#   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery |
+#                                       snapshot | types | typesmem | typesnap
 #
 # Installs nothing. Needs redis-server, redis-benchmark, redis-cli (apt: redis-server,
 # redis-tools), python3 and cargo. Servers listen on free 127.0.0.1 ports only; their data
 # dirs live under one mktemp dir that is removed on exit; servers are stopped by PID.
+#
+# Dry run (not in --help on purpose): BENCH_VAYLIX_IS_REDIS=1 makes the "vaylix" side a second
+# redis-server with exactly the Redis side's flags and skips the cargo build, so the script's
+# own logic (loading, checks, rows, targets) can be tried before vaylix has a command. Ratios
+# are then Redis / Redis, i.e. the noise of the method. The header says "DRY RUN".
 set -euo pipefail
 ORIG_PWD=$PWD
 cd "$(dirname "$0")/.."
@@ -20,9 +26,11 @@ MODE=quick
 REPS=""
 JSON_OUT=""
 ONLY=""
-WORKLOADS=(always everysec memory recovery snapshot)
+WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap)
+DRY_REDIS=${BENCH_VAYLIX_IS_REDIS:-0}
+[[ "$DRY_REDIS" =~ ^[01]$ ]] || die "BENCH_VAYLIX_IS_REDIS must be 0 or 1"
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -63,6 +71,9 @@ else
 fi
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
 BENCH_COMMON=(-c 50 -d 64 -r 100000)
+# issue 12 (types*): 100k small collections of 10 elements, and one collection of BIG elements
+TYPES_SMALL_KEYS=100000
+TYPES_SMALL_ELEMS=10
 
 # --- prerequisites (nothing is installed) -----------------------------------------------------
 missing=()
@@ -70,7 +81,7 @@ command -v redis-server >/dev/null || missing+=("redis-server (apt package redis
 command -v redis-benchmark >/dev/null || missing+=("redis-benchmark (apt package redis-tools)")
 command -v redis-cli >/dev/null || missing+=("redis-cli (apt package redis-tools)")
 command -v python3 >/dev/null || missing+=("python3 (apt package python3)")
-command -v cargo >/dev/null || missing+=("cargo (rustup)")
+[ "$DRY_REDIS" = 1 ] || command -v cargo >/dev/null || missing+=("cargo (rustup)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench.sh: missing prerequisites (not installing anything):" >&2
   printf '  - %s\n' "${missing[@]}" >&2
@@ -106,10 +117,14 @@ trap cleanup EXIT
 trap 'echo "bench.sh: interrupted" >&2; exit 130' INT TERM
 
 # --- build ---------------------------------------------------------------------------------------
-log "cargo build --release --bins"
-cargo build --release --bins >&2 || die "cargo build failed"
 VAYLIX="$ROOT/target/release/vaylix"
-[ -x "$VAYLIX" ] || die "$VAYLIX not found after the build"
+if [ "$DRY_REDIS" = 1 ]; then
+  log "DRY RUN (BENCH_VAYLIX_IS_REDIS=1): the vaylix side is a second redis-server; no build"
+else
+  log "cargo build --release --bins"
+  cargo build --release --bins >&2 || die "cargo build failed"
+  [ -x "$VAYLIX" ] || die "$VAYLIX not found after the build"
+fi
 
 # --- server control ------------------------------------------------------------------------------
 # start_server SIDE FSYNC DATADIR: starts one server on a free port (reusing DATADIR's data if
@@ -120,7 +135,7 @@ start_server() {
   port=$(python3 "$DRIVER" freeport)
   mkdir -p "$dir"
   t0=$(date +%s%N)
-  if [ "$side" = vaylix ]; then
+  if [ "$side" = vaylix ] && [ "$DRY_REDIS" = 0 ]; then
     "$VAYLIX" --port "$port" --bind 127.0.0.1 --data-dir "$dir/data" --appendfsync "$fsync" \
       >>"$dir/server.log" 2>&1 &
   else
@@ -192,19 +207,25 @@ keyfile() {  # keyfile N -> path of a RESP file with N SETs (generated once)
 # order REP -> "vaylix redis" on odd repetitions, "redis vaylix" on even ones
 order() { if [ $(( $1 % 2 )) = 1 ]; then echo "vaylix redis"; else echo "redis vaylix"; fi; }
 
-# bench SIDE METRIC_PREFIX TEST N PIPELINE: one redis-benchmark run; records rps, latencies, CPU
+# bench SIDE METRIC_PREFIX TEST N PIPELINE [COMMAND ARG...]: one redis-benchmark run; records
+# rps, latencies, CPU. TEST is a redis-benchmark test (-t TEST), or, when a COMMAND is given, only
+# a name for the log: redis-benchmark then runs that command (its CSV row is named after it).
 bench() {
-  local side=$1 m=$2 test=$3 n=$4 pl=$5 before after csv line rps p50 p99 max f0 f1
+  local side=$1 m=$2 test=$3 n=$4 pl=$5 before after csv line rps p50 p99 max f0 f1 what pat
+  shift 5
+  if [ $# -gt 0 ]; then what=("$@"); pat="^$*,"; else what=(-t "$test"); pat="^$test,"; fi
   f0=$(info_field "$side" persistence wal_fsync_count)
   before=$(cpu_ticks "${PID[$side]}")
   csv=$(timeout 900 redis-benchmark -p "${PORT[$side]}" "${BENCH_COMMON[@]}" -P "$pl" -n "$n" \
-        -t "$test" --csv 2>"$TMP/rb.err") || die "$side: redis-benchmark failed: $(tail -n 3 "$TMP/rb.err")"
+        --csv "${what[@]}" 2>"$TMP/rb.err") || die "$side: redis-benchmark failed: $(tail -n 3 "$TMP/rb.err")"
   after=$(cpu_ticks "${PID[$side]}")
   f1=$(info_field "$side" persistence wal_fsync_count)
-  if [ -n "$f0" ] && [ -n "$f1" ] && [ "$test" = set ] && [ $((f1 - f0)) -gt 0 ]; then
-    note "${m}_rps" "$side: $((f1 - f0)) WAL fsyncs, $(( n / (f1 - f0) )) SETs per fsync"
+  if [ -n "$f0" ] && [ -n "$f1" ] && [ $# = 0 ] && [ $((f1 - f0)) -gt 0 ]; then
+    case "$test" in set|hset|sadd)
+      note "${m}_rps" "$side: $((f1 - f0)) WAL fsyncs, $(( n / (f1 - f0) )) ${test^^}s per fsync" ;;
+    esac
   fi
-  line=$(echo "$csv" | tr -d '"' | grep -i "^$test," | tail -n 1) ||
+  line=$(echo "$csv" | tr -d '"' | grep -i "$pat" | tail -n 1) ||
     die "$side: could not parse redis-benchmark output: $csv"
   IFS=, read -r _ rps _ _ p50 _ p99 max <<<"$line"
   log "  $side $test -P $pl: $rps ops/s (p50 $p50 ms, p99 $p99 ms, max $max ms)"
@@ -216,6 +237,10 @@ bench() {
 # durability status of vaylix, from INFO persistence (the storage engine adds wal_* fields)
 check_vaylix_storage() {
   local info
+  if [ "$DRY_REDIS" = 1 ]; then
+    STORAGE_STATUS="DRY RUN: the vaylix column is a second redis-server (BENCH_VAYLIX_IS_REDIS=1)"
+    return 0
+  fi
   info=$(rcli vaylix INFO persistence | tr -d '\r')
   if grep -q '^wal_' <<<"$info"; then
     STORAGE_STATUS="merged (INFO persistence has wal_* fields)"
@@ -316,25 +341,154 @@ w_snapshot() {
     wait_idle "$s"
   done
   for r in $(seq "$REPS"); do
-    for s in $(order "$r"); do
-      out=$(timeout 300 python3 "$DRIVER" stall --port "${PORT[$s]}" --keys "$BIG" --rate 2000 --seconds "$STALL_SECS") ||
-        die "$s: stall client failed"
-      log "  $s baseline: p50_ms p99_ms max_ms ops = $out"
-      rec stall_base_p99 "$s" "$(echo "$out" | cut -d' ' -f2)"
-      rec stall_base_max "$s" "$(echo "$out" | cut -d' ' -f3)"
-      out=$(timeout 600 python3 "$DRIVER" stall --port "${PORT[$s]}" --keys "$BIG" --rate 2000 --seconds "$STALL_SECS" --bgsave) ||
-        die "$s: stall client failed"
-      log "  $s during BGSAVE: p50_ms p99_ms max_ms ops bgsave_s = $out"
-      if [ "${out%% *}" = n/a ]; then
-        rec stall_bgsave_p99 "$s" n/a; rec stall_bgsave_max "$s" n/a
-        note stall_bgsave_p99 "$s: ${out#n/a }"
-      else
-        rec stall_bgsave_p99 "$s" "$(echo "$out" | cut -d' ' -f2)"
-        rec stall_bgsave_max "$s" "$(echo "$out" | cut -d' ' -f3)"
-        note stall_bgsave_max "$s BGSAVE took ~$(echo "$out" | cut -d' ' -f5)s"
-      fi
-      wait_idle "$s"
+    for s in $(order "$r"); do stall_rows "$s" stall --keys "$BIG"; done
+  done
+  for s in vaylix redis; do stop_server "$s"; done
+}
+
+# stall_rows SIDE PREFIX DRIVER_ARGS...: the steady single client (driver.py stall at 2000 ops/s)
+# without and then during a BGSAVE; records PREFIX_base_p99/_max and PREFIX_bgsave_p99/_max
+stall_rows() {
+  local s=$1 m=$2 out
+  shift 2
+  out=$(timeout 300 python3 "$DRIVER" stall --port "${PORT[$s]}" --rate 2000 --seconds "$STALL_SECS" "$@") ||
+    die "$s: stall client failed"
+  log "  $s baseline: p50_ms p99_ms max_ms ops = $out"
+  if [ "${out%% *}" = n/a ]; then
+    rec "${m}_base_p99" "$s" n/a; rec "${m}_base_max" "$s" n/a
+    note "${m}_base_p99" "$s: ${out#n/a }"
+  else
+    rec "${m}_base_p99" "$s" "$(echo "$out" | cut -d' ' -f2)"
+    rec "${m}_base_max" "$s" "$(echo "$out" | cut -d' ' -f3)"
+  fi
+  out=$(timeout 600 python3 "$DRIVER" stall --port "${PORT[$s]}" --rate 2000 --seconds "$STALL_SECS" --bgsave "$@") ||
+    die "$s: stall client failed"
+  log "  $s during BGSAVE: p50_ms p99_ms max_ms ops bgsave_s = $out"
+  if [ "${out%% *}" = n/a ]; then
+    rec "${m}_bgsave_p99" "$s" n/a; rec "${m}_bgsave_max" "$s" n/a
+    note "${m}_bgsave_p99" "$s: ${out#n/a }"
+  else
+    rec "${m}_bgsave_p99" "$s" "$(echo "$out" | cut -d' ' -f2)"
+    rec "${m}_bgsave_max" "$s" "$(echo "$out" | cut -d' ' -f3)"
+    note "${m}_bgsave_max" "$s BGSAVE took ~$(echo "$out" | cut -d' ' -f5)s"
+  fi
+  wait_idle "$s"
+}
+
+# --- issue 12: hashes and sets ---------------------------------------------------------------------
+# typesfile CASE -> path of the RESP file for one collection case (generated once):
+#   hash10  100k hashes "hash:%08d" of fields f0..f9 with 8-16 B values (small encoding)
+#   set10   100k sets "set:%08d" of 10 members "member:N" (small encoding)
+#   bighash one hash "bighash" of BIG fields; bigset one set "bigset" of BIG members
+# HSET/SADD carry up to 1,000 elements per command (driver.py gentypes).
+typesfile() {
+  local f="$TMP/types-$1.resp"
+  if [ ! -s "$f" ]; then
+    case "$1" in
+      hash10) python3 "$DRIVER" gentypes --kind hash --keys "$TYPES_SMALL_KEYS" --elems "$TYPES_SMALL_ELEMS" --out "$f" ;;
+      set10) python3 "$DRIVER" gentypes --kind set --keys "$TYPES_SMALL_KEYS" --elems "$TYPES_SMALL_ELEMS" --out "$f" ;;
+      bighash) python3 "$DRIVER" gentypes --kind hash --keys 1 --key bighash --elems "$BIG" --out "$f" ;;
+      bigset) python3 "$DRIVER" gentypes --kind set --keys 1 --key bigset --elems "$BIG" --out "$f" ;;
+      *) die "typesfile: unknown case $1" ;;
+    esac
+  fi
+  echo "$f"
+}
+
+# expect_len SIDE WANT COMMAND KEY: dies unless COMMAND KEY (HLEN, SCARD) answers WANT
+expect_len() {
+  local side=$1 want=$2 got
+  shift 2
+  got=$(rcli "$side" "$@" 2>&1 | tr -d '\r') || true
+  [ "$got" = "$want" ] || die "$side: $* answered '$got', expected $want (does $side implement it?)"
+}
+
+# load_types SIDE CASE: loads one case with redis-cli --pipe and checks its size
+load_types() {
+  local side=$1 c=$2
+  case "$c" in
+    hash10)
+      load_pipe "$side" "$(typesfile hash10)" "$TYPES_SMALL_KEYS"
+      expect_len "$side" "$TYPES_SMALL_ELEMS" HLEN hash:00000000
+      expect_len "$side" "$TYPES_SMALL_ELEMS" HLEN "$(printf 'hash:%08d' $((TYPES_SMALL_KEYS - 1)))" ;;
+    set10)
+      load_pipe "$side" "$(typesfile set10)" "$TYPES_SMALL_KEYS"
+      expect_len "$side" "$TYPES_SMALL_ELEMS" SCARD set:00000000
+      expect_len "$side" "$TYPES_SMALL_ELEMS" SCARD "$(printf 'set:%08d' $((TYPES_SMALL_KEYS - 1)))" ;;
+    bighash) load_pipe "$side" "$(typesfile bighash)" 1; expect_len "$side" "$BIG" HLEN bighash ;;
+    bigset) load_pipe "$side" "$(typesfile bigset)" 1; expect_len "$side" "$BIG" SCARD bigset ;;
+  esac
+}
+
+# encoding_of SIDE KEY: OBJECT ENCODING, or "?" when the server has no answer
+encoding_of() { rcli "$1" OBJECT ENCODING "$2" 2>/dev/null | tr -d '\r' | head -n 1 || echo '?'; }
+
+w_types() {
+  log "workload types: HSET/SADD (redis-benchmark -t hset / -t sadd) at -P 1 ($N_P1 req) and -P 16 ($N_P16 req), HGETALL h100 (100 fields x 64 B) at -P 1 ($N_P1 req), appendfsync always, $REPS rep(s)"
+  local r s t v args=() i
+  start_server vaylix always "$TMP/types-vaylix"
+  start_server redis always "$TMP/types-redis"
+  v=$(printf 'v%.0s' $(seq 64))
+  for i in $(seq 0 99); do args+=("f$i" "$v"); done
+  for s in vaylix redis; do
+    rcli "$s" HSET h100 "${args[@]}" >/dev/null 2>&1 || true
+    expect_len "$s" 100 HLEN h100
+  done
+  for r in $(seq "$REPS"); do
+    for t in hset sadd; do
+      for s in $(order "$r"); do bench "$s" "types_${t}_p1" "$t" "$N_P1" 1; done
+      for s in $(order "$((r + 1))"); do bench "$s" "types_${t}_p16" "$t" "$N_P16" 16; done
     done
+    for s in $(order "$r"); do bench "$s" types_hgetall_p1 hgetall "$N_P1" 1 HGETALL h100; done
+  done
+  for s in vaylix redis; do
+    # redis-benchmark's hset/sadd tests write fields/members element:0..99999 of myhash / myset
+    note types_hset_p1_rps "$s: myhash has $(rcli "$s" HLEN myhash) fields ($(encoding_of "$s" myhash))"
+    note types_sadd_p1_rps "$s: myset has $(rcli "$s" SCARD myset) members ($(encoding_of "$s" myset))"
+    note types_hgetall_p1_rps "$s: h100 is $(encoding_of "$s" h100)"
+    note types_hset_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
+    stop_server "$s"
+  done
+}
+
+w_typesmem() {
+  log "workload typesmem: 100k hashes x 10 fields, 100k sets x 10 members, 1 hash x $BIG fields, 1 set x $BIG members, each on an empty server, via redis-cli --pipe (everysec)"
+  local c s n u0 r0 u1 r1 key
+  for c in hash10 set10 bighash bigset; do
+    case "$c" in
+      hash10|set10) n=$((TYPES_SMALL_KEYS * TYPES_SMALL_ELEMS)); key=${c%10}:00000000 ;;
+      *) n=$BIG; key=$c ;;
+    esac
+    for s in vaylix redis; do
+      start_server "$s" everysec "$TMP/typesmem-$c-$s"
+      u0=$(info_field "$s" memory used_memory); r0=$(rss_bytes "${PID[$s]}")
+      load_types "$s" "$c"
+      wait_idle "$s"
+      sleep 1
+      u1=$(info_field "$s" memory used_memory); r1=$(rss_bytes "${PID[$s]}")
+      if [ "$u1" = "$(info_field "$s" memory used_memory_rss)" ]; then
+        note "typesmem_${c}_used" "$s used_memory equals its RSS (no allocator accounting)"
+      fi
+      note "typesmem_${c}_used" "$s: $key is $(encoding_of "$s" "$key")"
+      log "  $s $c: used_memory $u0 -> $u1, RSS $r0 -> $r1 ($n elements)"
+      rec "typesmem_${c}_used" "$s" "$(awk -v a="$u0" -v b="$u1" -v n="$n" 'BEGIN{printf "%.2f", (b - a) / n}')"
+      rec "typesmem_${c}_rss" "$s" "$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN{printf "%.2f", (b - a) / n}')"
+      stop_server "$s"
+    done
+    note "typesmem_${c}_used" "(after load - empty server) / $n elements, key overhead included"
+  done
+}
+
+w_typesnap() {
+  log "workload typesnap: 1 connection, HGET/HSET on the fields of one $BIG-field hash at 2000 ops/s, ${STALL_SECS}s, without and during BGSAVE (everysec)"
+  local s r
+  for s in vaylix redis; do
+    start_server "$s" everysec "$TMP/typesnap-$s"
+    load_types "$s" bighash
+    wait_idle "$s"
+  done
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do stall_rows "$s" typesnap --keys "$BIG" --hash bighash; done
   done
   for s in vaylix redis; do stop_server "$s"; done
 }
@@ -351,7 +505,11 @@ done
 ELAPSED=$(( $(date +%s) - T_START ))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-VAYLIX_VERSION=$("$VAYLIX" --version 2>/dev/null || echo unknown)
+if [ "$DRY_REDIS" = 1 ]; then
+  VAYLIX_VERSION="DRY RUN: a second redis-server"
+else
+  VAYLIX_VERSION=$("$VAYLIX" --version 2>/dev/null || echo unknown)
+fi
 REDIS_VERSION=$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
 echo
 echo "vaylix vs redis-server $REDIS_VERSION ($VAYLIX_VERSION), mode=$MODE, reps=$REPS, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -362,7 +520,8 @@ echo "vaylix storage engine: $STORAGE_STATUS"
 echo
 META=(mode="$MODE" reps="$REPS" date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" nproc="$(nproc)"
       redis_version="$REDIS_VERSION" vaylix_version="$VAYLIX_VERSION" storage="$STORAGE_STATUS"
-      elapsed_s="$ELAPSED" only="${ONLY:-all}" loadavg_before="$LOAD_BEFORE" loadavg_after="$LOAD_AFTER")
+      elapsed_s="$ELAPSED" only="${ONLY:-all}" loadavg_before="$LOAD_BEFORE" loadavg_after="$LOAD_AFTER"
+      dry_run_redis="$DRY_REDIS")
 if [ -n "$JSON_OUT" ]; then
   python3 "$DRIVER" report --raw "$RAW" --json "$JSON_OUT" --meta "${META[@]}"
   echo; echo "JSON written to $JSON_OUT"

@@ -4,11 +4,15 @@
 Subcommands:
   freeport                       print a free loopback TCP port
   gen --count N --size B --out F write RESP for SET key:%012d <B bytes>, i in 0..N
+  gentypes --kind hash|set --keys K --elems E [--key NAME] [--batch B] --out F
+                                 write RESP for K hashes (HSET) or sets (SADD) of E elements
+                                 each; see cmd_gentypes for the names and values
   waitpong --port P --timeout S [--t0-ns NS]
                                  poll PING (tiny timeouts) until +PONG; print seconds since
                                  t0 (wall clock ns, e.g. `date +%s%N`) or since the call
-  stall --port P --keys N --rate R --seconds S [--bgsave]
-                                 one connection doing GET/SET at a steady rate; print
+  stall --port P --keys N --rate R --seconds S [--bgsave] [--hash KEY]
+                                 one connection doing GET/SET (or, with --hash, HGET/HSET
+                                 on fields f0..f<N-1> of KEY) at a steady rate; print
                                  "p50_ms p99_ms max_ms ops bgsave_secs" (or "n/a <reason>"
                                  when BGSAVE replies with an error)
   report --raw FILE [--json OUT] [--meta k=v ...]
@@ -105,6 +109,41 @@ def cmd_gen(a):
                 for i in range(base, min(base + step, a.count))))
 
 
+def type_value(g):
+    """Hash value number g: 8-16 bytes ("v" + digits, so never an integer that a listpack
+    would store in fewer bytes), the length cycling over 8..16 so both servers see a mix."""
+    return (b"v%015d" % g)[:8 + g % 9]
+
+
+def cmd_gentypes(a):
+    """K keys of E elements each, as HSET (hash) or SADD (set) commands of at most --batch
+    elements each, so a 1M-element collection loads as 1,000 commands of 1,000 elements.
+    Keys: --key NAME when K is 1, else "hash:%08d" / "set:%08d". Hash fields are f0..f<E-1>
+    in every hash, values type_value(g) for the global element number g = key * E + field;
+    set members are "member:<g>" (strings, so Redis keeps small sets in its string encodings,
+    never an intset)."""
+    if a.keys != 1 and a.key:
+        raise SystemExit("gentypes: --key needs --keys 1")
+    cmd = b"HSET" if a.kind == "hash" else b"SADD"
+    with open(a.out, "wb", buffering=1 << 20) as f:
+        for k in range(a.keys):
+            key = (a.key.encode() if a.key else b"%s:%08d" % (a.kind.encode(), k))
+            for lo in range(0, a.elems, a.batch):
+                hi = min(lo + a.batch, a.elems)
+                parts = []
+                for j in range(lo, hi):
+                    g = k * a.elems + j
+                    if a.kind == "hash":
+                        fld, val = b"f%d" % j, type_value(g)
+                        parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(fld), fld, len(val), val))
+                    else:
+                        m = b"member:%d" % g
+                        parts.append(b"$%d\r\n%s\r\n" % (len(m), m))
+                nargs = 2 + (hi - lo) * (2 if a.kind == "hash" else 1)
+                f.write(b"*%d\r\n$4\r\n%s\r\n$%d\r\n%s\r\n" % (nargs, cmd, len(key), key))
+                f.write(b"".join(parts))
+
+
 def cmd_waitpong(a):
     start_ns = a.t0_ns if a.t0_ns else time.time_ns()
     deadline = time.monotonic() + a.timeout
@@ -151,7 +190,8 @@ def cmd_stall(a):
     c = Conn(a.port)
     ctl = Conn(a.port) if a.bgsave else None
     rnd = random.Random(7)
-    val = "s" * 64
+    # hash fields keep the loaded values' size class (8-16 B), strings the SET rows' 64 B
+    val = "s" * (16 if a.hash else 64)
     interval = 1.0 / a.rate
     lat = []
     t0 = time.perf_counter()
@@ -190,11 +230,18 @@ def cmd_stall(a):
             time.sleep(due - now)
             now = time.perf_counter()
         start = due if prev_reply > due else now
-        key = "key:%012d" % rnd.randrange(a.keys)
-        if i & 1:
-            r = c.call("SET", key, val)
+        if a.hash:
+            fld = "f%d" % rnd.randrange(a.keys)
+            if i & 1:
+                r = c.call("HSET", a.hash, fld, val)
+            else:
+                r = c.call("HGET", a.hash, fld)
         else:
-            r = c.call("GET", key)
+            key = "key:%012d" % rnd.randrange(a.keys)
+            if i & 1:
+                r = c.call("SET", key, val)
+            else:
+                r = c.call("GET", key)
         prev_reply = time.perf_counter()
         if isinstance(r, Exception):
             print("n/a %s" % str(r)[:80])
@@ -226,7 +273,75 @@ METRICS = [
     ("stall_base_max", "GET/SET 2k/s no snapshot max", "ms", False),
     ("stall_bgsave_p99", "GET/SET 2k/s during BGSAVE p99", "ms", False),
     ("stall_bgsave_max", "GET/SET 2k/s during BGSAVE max", "ms", False),
+    # issue 12: hashes and sets
+    ("types_hset_p1_rps", "HSET always -P 1", "ops/s", True),
+    ("types_hset_p1_p50", "HSET always -P 1 p50 latency", "ms", False),
+    ("types_hset_p1_p99", "HSET always -P 1 p99 latency", "ms", False),
+    ("types_hset_p1_max", "HSET always -P 1 max latency", "ms", False),
+    ("types_hset_p1_cpu", "HSET always -P 1 server CPU/op", "us", False),
+    ("types_hset_p16_rps", "HSET always -P 16", "ops/s", True),
+    ("types_hset_p16_cpu", "HSET always -P 16 server CPU/op", "us", False),
+    ("types_sadd_p1_rps", "SADD always -P 1", "ops/s", True),
+    ("types_sadd_p1_p50", "SADD always -P 1 p50 latency", "ms", False),
+    ("types_sadd_p1_p99", "SADD always -P 1 p99 latency", "ms", False),
+    ("types_sadd_p1_max", "SADD always -P 1 max latency", "ms", False),
+    ("types_sadd_p1_cpu", "SADD always -P 1 server CPU/op", "us", False),
+    ("types_sadd_p16_rps", "SADD always -P 16", "ops/s", True),
+    ("types_sadd_p16_cpu", "SADD always -P 16 server CPU/op", "us", False),
+    ("types_hgetall_p1_rps", "HGETALL 100 fields always -P 1", "ops/s", True),
+    ("types_hgetall_p1_p50", "HGETALL 100 fields -P 1 p50 latency", "ms", False),
+    ("types_hgetall_p1_p99", "HGETALL 100 fields -P 1 p99 latency", "ms", False),
+    ("types_hgetall_p1_max", "HGETALL 100 fields -P 1 max latency", "ms", False),
+    ("types_hgetall_p1_cpu", "HGETALL 100 fields -P 1 server CPU/op", "us", False),
+    ("typesmem_hash10_used", "memory used_memory/field, 100k hashes x 10", "B", False),
+    ("typesmem_hash10_rss", "memory RSS/field, 100k hashes x 10", "B", False),
+    ("typesmem_set10_used", "memory used_memory/member, 100k sets x 10", "B", False),
+    ("typesmem_set10_rss", "memory RSS/member, 100k sets x 10", "B", False),
+    ("typesmem_bighash_used", "memory used_memory/field, 1 hash x 1M", "B", False),
+    ("typesmem_bighash_rss", "memory RSS/field, 1 hash x 1M", "B", False),
+    ("typesmem_bigset_used", "memory used_memory/member, 1 set x 1M", "B", False),
+    ("typesmem_bigset_rss", "memory RSS/member, 1 set x 1M", "B", False),
+    ("typesnap_base_p99", "HGET/HSET 1M-field hash 2k/s no snapshot p99", "ms", False),
+    ("typesnap_base_max", "HGET/HSET 1M-field hash 2k/s no snapshot max", "ms", False),
+    ("typesnap_bgsave_p99", "HGET/HSET 1M-field hash 2k/s during BGSAVE p99", "ms", False),
+    ("typesnap_bgsave_max", "HGET/HSET 1M-field hash 2k/s during BGSAVE max", "ms", False),
 ]
+
+# metric id -> (what, op, bound): "ratio" compares vaylix / redis, "vaylix" the vaylix cell
+# itself. The note says "target ... met" or "MISSED"; the JSON row keeps target and target_met.
+TARGETS = {
+    "types_hset_p1_rps": ("ratio", ">=", 1.0),
+    "types_hset_p16_rps": ("ratio", ">=", 1.5),
+    "types_sadd_p1_rps": ("ratio", ">=", 1.0),
+    "types_sadd_p16_rps": ("ratio", ">=", 1.5),
+    "types_hgetall_p1_rps": ("ratio", ">=", 1.0),
+    "typesmem_hash10_used": ("ratio", "<=", 1.3),
+    "typesmem_hash10_rss": ("ratio", "<=", 1.3),
+    "typesmem_set10_used": ("ratio", "<=", 1.3),
+    "typesmem_set10_rss": ("ratio", "<=", 1.3),
+    "typesmem_bighash_used": ("ratio", "<=", 1.3),
+    "typesmem_bighash_rss": ("ratio", "<=", 1.3),
+    "typesmem_bigset_used": ("ratio", "<=", 1.3),
+    "typesmem_bigset_rss": ("ratio", "<=", 1.3),
+    "typesnap_bgsave_max": ("vaylix", "<", 10.0),
+}
+
+
+def check_target(mid, v, ratio, unit):
+    """(text for the note, met: True | False | None when a cell is n/a), or (None, None)."""
+    t = TARGETS.get(mid)
+    if t is None:
+        return None, None
+    what, op, bound = t
+    x = ratio if what == "ratio" else v
+    if what == "ratio":
+        text = "target ratio %s %.1f" % (op, bound)
+    else:
+        text = "target vaylix %s %g %s" % (op, bound, unit)
+    if x is None:
+        return text + ": n/a", None
+    met = {">=": x >= bound, "<=": x <= bound, "<": x < bound}[op]
+    return text + (": met" if met else ": MISSED"), met
 
 
 def fmt(v, unit):
@@ -282,9 +397,13 @@ def cmd_report(a):
         reps = max(len(samples.get((mid, "vaylix"), [])), len(samples.get((mid, "redis"), [])))
         if reps > 1:
             extra = ["median of %d" % reps] + extra
+        target, met = check_target(mid, v, ratio, unit)
+        if target:
+            extra = [target] + extra
         rows.append({
             "id": mid, "workload": "%s [%s]" % (label, unit), "unit": unit,
             "higher_is_better": higher, "vaylix": v, "redis": r, "ratio": ratio,
+            "target": target, "target_met": met,
             "note": "; ".join([note] + sorted(set(extra), key=extra.index)),
             "samples": {"vaylix": samples.get((mid, "vaylix"), []),
                         "redis": samples.get((mid, "redis"), [])},
@@ -326,13 +445,21 @@ def main():
     s.add_argument("--rate", type=float, default=2000)
     s.add_argument("--seconds", type=float, default=5)
     s.add_argument("--bgsave", action="store_true")
+    s.add_argument("--hash", help="HGET/HSET fields f0..f<keys-1> of this hash key")
+    t = sub.add_parser("gentypes")
+    t.add_argument("--kind", choices=("hash", "set"), required=True)
+    t.add_argument("--keys", type=int, required=True)
+    t.add_argument("--elems", type=int, required=True)
+    t.add_argument("--key")
+    t.add_argument("--batch", type=int, default=1000)
+    t.add_argument("--out", required=True)
     r = sub.add_parser("report")
     r.add_argument("--raw", required=True)
     r.add_argument("--json")
     r.add_argument("--meta", nargs="*")
     a = p.parse_args()
-    return {"freeport": cmd_freeport, "gen": cmd_gen, "waitpong": cmd_waitpong,
-            "stall": cmd_stall, "report": cmd_report}[a.cmd](a) or 0
+    return {"freeport": cmd_freeport, "gen": cmd_gen, "gentypes": cmd_gentypes,
+            "waitpong": cmd_waitpong, "stall": cmd_stall, "report": cmd_report}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":
