@@ -9,7 +9,6 @@ it): replies are compared as dicts, sets or sorted lists.
 from __future__ import annotations
 
 import pytest
-import redis
 
 from helpers import raises_error
 

@@ -10,7 +10,6 @@ guarantee it): replies are compared as sets or sorted lists.
 from __future__ import annotations
 
 import pytest
-import redis
 
 from helpers import raises_error
 
