@@ -379,7 +379,8 @@ fn dense_scan<'a>(d: &'a Dense, cursor: u64, count: usize, out: &mut Vec<&'a [u8
 #[derive(Clone)]
 pub enum HashObj {
     Pack(Pack),
-    Dense(Dense),
+    /// Boxed: a small hash pays for a pointer, not for the table's header.
+    Dense(Box<Dense>),
 }
 
 impl Default for HashObj {
@@ -451,7 +452,7 @@ impl HashObj {
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
                 d.upsert(make_pair(f, v));
             }
-            *self = HashObj::Dense(d);
+            *self = HashObj::Dense(Box::new(d));
         }
     }
 
@@ -605,7 +606,8 @@ impl Member<'_> {
 pub enum SetObj {
     Ints(IntSet),
     Pack(Pack),
-    Dense(Dense),
+    /// Boxed: a small set pays for a pointer, not for the table's header.
+    Dense(Box<Dense>),
 }
 
 impl Default for SetObj {
@@ -671,7 +673,7 @@ impl SetObj {
         for m in members {
             d.upsert(m.into_boxed_slice());
         }
-        *self = SetObj::Dense(d);
+        *self = SetObj::Dense(Box::new(d));
     }
 
     fn to_pack(&mut self) {
@@ -853,7 +855,7 @@ mod tests {
     #[test]
     fn dense_remove_keeps_the_index_right_for_the_moved_element() {
         let l = Limits::default();
-        let mut s = SetObj::Dense(Dense::new(Layout::Whole, 0));
+        let mut s = SetObj::Dense(Box::new(Dense::new(Layout::Whole, 0)));
         for i in 0..2000 {
             s.insert(format!("m{i}").as_bytes(), &l);
         }

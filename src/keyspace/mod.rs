@@ -145,32 +145,10 @@ impl Shard {
         old.is_none()
     }
 
-    /// [`Shard::store`] for replay: skipped when the key already has a version >= `version`
-    /// (a fuzzy snapshot holds it); one table lookup.
-    fn replay_put(
-        &mut self,
-        db: DbIndex,
-        key: &[u8],
-        value: &Value,
-        version: u64,
-        exp: u64,
-        limits: &Limits,
-    ) {
-        let Some(map) = self.dbs.get_mut(db as usize) else {
-            return;
-        };
-        let make = || Entry::from_value(key, value, version, exp, limits);
-        if let Some(old_exp) = map.store_if_older(key, version, make) {
-            self.index_expiry(db, key, old_exp, exp);
-            self.touch_watchers(db, key);
-            self.last_seq = self.last_seq.max(version);
-        }
-    }
-
     /// Replay of a collection delta: `f` changes the collection of `kind` under `key` (an
     /// empty one when the key is absent or, which a consistent log never holds, of another
     /// kind); the key is stamped `version` with expiry `exp`, and removed if left empty.
-    /// Skipped when the key already has a version >= `version`.
+    /// [`Keyspace::apply_entry`] has decided that the entry applies to this key.
     fn replay_delta(
         &mut self,
         db: DbIndex,
@@ -184,7 +162,6 @@ impl Shard {
             return;
         };
         let (old_exp, empty) = match map.get_mut(key) {
-            Some(e) if e.version() >= version => return,
             Some(e) if e.kind() == kind => {
                 let old = e.expires_at_ms();
                 let Some(c) = e.coll_mut() else { return };
@@ -507,110 +484,153 @@ impl Keyspace {
         }
     }
 
-    /// Recovery and PITR: applies one WAL entry, skipping effects that a fuzzy snapshot already
-    /// holds (a key whose version is >= `seq`). Never reads the clock except to drop keys that
-    /// have expired by now.
+    /// Recovery and PITR: applies one WAL entry, skipping what a fuzzy snapshot already holds.
+    /// Never reads the clock except to drop keys that have expired by now.
+    ///
+    /// The skip rule is decided once per key and entry, from the key's version before the
+    /// entry: a key whose version is >= `seq` already holds this entry's result (the snapshot
+    /// took it afterwards), so none of the entry's effects on it apply; any other key gets all
+    /// of them, in order. Deciding per effect would be wrong for an entry that changes one key
+    /// twice (MULTI with two SETs of a key, SMOVE within a set's own EXEC, SREM then SADD):
+    /// the first effect stamps the key with `seq` and the second would be skipped. A flush in
+    /// the entry removes what is older than the entry and what the entry itself wrote before it.
     pub fn apply_entry(&self, seq: u64, effects: &[Effect]) {
         self.advance_clock(seq);
         let limits = self.limits();
+        // (db, key) -> whether this entry's effects on it apply. Single-effect entries (most)
+        // decide without the map.
+        let mut decided: HashMap<(DbIndex, Bytes), bool> = HashMap::new();
         for effect in effects {
-            match effect {
-                Effect::Put {
-                    db,
-                    key,
-                    value,
-                    expires_at_ms,
-                } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    s.replay_put(*db, key, value, seq, expires_at_ms.unwrap_or(0), &limits);
-                }
-                Effect::HashSet {
-                    db,
-                    key,
-                    pairs,
-                    expires_at_ms,
-                } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    let exp = expires_at_ms.unwrap_or(0);
-                    s.replay_delta(*db, key, Kind::Hash, seq, exp, |c| {
-                        if let Coll::Hash(h) = c {
-                            for (f, v) in pairs {
-                                h.set(f, v, &limits);
-                            }
+            if let Some((db, key)) = effect_key(effect) {
+                let apply = match decided.get(&(db, key.clone())) {
+                    Some(a) => *a,
+                    None => {
+                        let s = self.lock_shard(self.shard_of(key));
+                        let a = s.version_of(db, key).is_none_or(|v| v < seq);
+                        if effects.len() > 1 {
+                            decided.insert((db, key.clone()), a);
                         }
-                    });
-                }
-                Effect::HashDel {
-                    db,
-                    key,
-                    fields,
-                    expires_at_ms,
-                } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    let exp = expires_at_ms.unwrap_or(0);
-                    s.replay_delta(*db, key, Kind::Hash, seq, exp, |c| {
-                        if let Coll::Hash(h) = c {
-                            for f in fields {
-                                h.remove(f);
-                            }
-                        }
-                    });
-                }
-                Effect::SetAdd {
-                    db,
-                    key,
-                    members,
-                    expires_at_ms,
-                } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    let exp = expires_at_ms.unwrap_or(0);
-                    s.replay_delta(*db, key, Kind::Set, seq, exp, |c| {
-                        if let Coll::Set(set) = c {
-                            for m in members {
-                                set.insert(m, &limits);
-                            }
-                        }
-                    });
-                }
-                Effect::SetRem {
-                    db,
-                    key,
-                    members,
-                    expires_at_ms,
-                } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    let exp = expires_at_ms.unwrap_or(0);
-                    s.replay_delta(*db, key, Kind::Set, seq, exp, |c| {
-                        if let Coll::Set(set) = c {
-                            for m in members {
-                                set.remove(m);
-                            }
-                        }
-                    });
-                }
-                Effect::Del { db, key } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    if s.version_of(*db, key).is_none_or(|v| v < seq) {
-                        s.remove_unlogged(*db, key);
+                        a
                     }
+                };
+                if !apply {
+                    continue;
                 }
-                Effect::SetExpiry {
-                    db,
-                    key,
-                    expires_at_ms,
-                } => {
-                    let mut s = self.lock_shard(self.shard_of(key));
-                    if s.version_of(*db, key).is_some_and(|v| v < seq) {
-                        s.change_expiry(*db, key, expires_at_ms.unwrap_or(0), seq);
-                    }
-                }
-                Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq),
-                Effect::FlushAll => self.flush_older_than(None, seq),
             }
+            self.apply_effect(seq, effect, &limits, &decided);
         }
     }
 
-    fn flush_older_than(&self, db: Option<DbIndex>, seq: u64) {
+    /// One effect of entry `seq` whose key passed [`Keyspace::apply_entry`]'s rule.
+    fn apply_effect(
+        &self,
+        seq: u64,
+        effect: &Effect,
+        limits: &Limits,
+        decided: &HashMap<(DbIndex, Bytes), bool>,
+    ) {
+        let lock = |key: &[u8]| self.lock_shard(self.shard_of(key));
+        match effect {
+            Effect::Put {
+                db,
+                key,
+                value,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                if value.kind() != Kind::String && value.is_empty() {
+                    lock(key).remove_unlogged(*db, key);
+                } else {
+                    let entry = Entry::from_value(key, value, seq, exp, limits);
+                    lock(key).store(*db, entry);
+                }
+            }
+            Effect::Del { db, key } => {
+                let mut s = lock(key);
+                if s.remove_unlogged(*db, key).is_some() {
+                    s.last_seq = s.last_seq.max(seq);
+                }
+            }
+            Effect::SetExpiry {
+                db,
+                key,
+                expires_at_ms,
+            } => {
+                lock(key).change_expiry(*db, key, expires_at_ms.unwrap_or(0), seq);
+            }
+            Effect::HashSet {
+                db,
+                key,
+                pairs,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::Hash, seq, exp, |c| {
+                    if let Coll::Hash(h) = c {
+                        for (f, v) in pairs {
+                            h.set(f, v, limits);
+                        }
+                    }
+                });
+            }
+            Effect::HashDel {
+                db,
+                key,
+                fields,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::Hash, seq, exp, |c| {
+                    if let Coll::Hash(h) = c {
+                        for f in fields {
+                            h.remove(f);
+                        }
+                    }
+                });
+            }
+            Effect::SetAdd {
+                db,
+                key,
+                members,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::Set, seq, exp, |c| {
+                    if let Coll::Set(set) = c {
+                        for m in members {
+                            set.insert(m, limits);
+                        }
+                    }
+                });
+            }
+            Effect::SetRem {
+                db,
+                key,
+                members,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::Set, seq, exp, |c| {
+                    if let Coll::Set(set) = c {
+                        for m in members {
+                            set.remove(m);
+                        }
+                    }
+                });
+            }
+            Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq, decided),
+            Effect::FlushAll => self.flush_older_than(None, seq, decided),
+        }
+    }
+
+    /// Replay of a flush in entry `seq`: removes every key older than the entry, and the keys
+    /// the entry itself wrote before the flush (`decided` true: they now carry `seq`).
+    fn flush_older_than(
+        &self,
+        db: Option<DbIndex>,
+        seq: u64,
+        decided: &HashMap<(DbIndex, Bytes), bool>,
+    ) {
         for shard in self.shards.iter() {
             let mut s = shard.lock();
             let dbs: Vec<DbIndex> = match db {
@@ -621,7 +641,14 @@ impl Keyspace {
                 let doomed: Vec<Bytes> = match s.dbs.get(d as usize) {
                     Some(m) => m
                         .iter()
-                        .filter(|e| e.version() < seq)
+                        .filter(|e| {
+                            e.version() < seq
+                                || (e.version() == seq
+                                    && decided
+                                        .get(&(d, Bytes::copy_from_slice(e.key())))
+                                        .copied()
+                                        .unwrap_or(false))
+                        })
                         .map(|e| Bytes::copy_from_slice(e.key()))
                         .collect(),
                     None => continue,
@@ -639,9 +666,98 @@ impl Keyspace {
         self.active_expire(now_ms, usize::MAX)
     }
 
+    /// The live snapshot's visit of shard `i`: like [`Keyspace::visit_shard`], but a
+    /// collection of more than [`SNAPSHOT_BATCH`] elements is written a batch per lock hold,
+    /// so no command waits behind a whole big collection's serialization. `f(None)` marks
+    /// the points where no lock is held (the writer may encrypt and write there).
+    ///
+    /// Why batches taken at different times still give an exact state: the header carries
+    /// the key's version when its first batch was taken; every change after that has a
+    /// larger sequence (and one above the snapshot's sequence, since the WAL was sealed
+    /// first), so recovery replays it on top. The [`Dense`](coll) cursor returns every element
+    /// present throughout the walk (a removal moves an already visited element into the
+    /// hole); elements added meanwhile, and the deltas that changed batches already taken,
+    /// are replayed. Deltas set fields or members to their final state, so applying one to a
+    /// batch that already holds it changes nothing. The header's `members` is therefore a
+    /// size hint, not a count: the collection ends at the next piece that is not a batch.
+    pub fn visit_shard_unlocking(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(Option<&Piece>)) {
+        let mut big: Vec<(DbIndex, Bytes)> = Vec::new();
+        {
+            let s = self.lock_shard(i);
+            for (db, map) in db_indexes(s.dbs.len()).zip(s.dbs.iter()) {
+                for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
+                    if e.as_coll().is_some_and(|c| c.len() > SNAPSHOT_BATCH) {
+                        big.push((db, Bytes::copy_from_slice(e.key())));
+                    } else {
+                        f(Some(&Piece::Record(e.to_record(db))));
+                    }
+                }
+            }
+        }
+        f(None);
+        for (db, key) in big {
+            let mut kind = None;
+            let mut cursor = 0u64;
+            loop {
+                let s = self.lock_shard(i);
+                let Some(e) = s
+                    .db(db)
+                    .and_then(|m| m.get(&key))
+                    .filter(|e| !e.is_expired(now_ms))
+                else {
+                    break;
+                };
+                let Some(coll) = e.as_coll() else { break };
+                match kind {
+                    None => {
+                        kind = Some(coll.kind());
+                        f(Some(&Piece::Header {
+                            db,
+                            key: key.clone(),
+                            kind: coll.kind(),
+                            version: e.version(),
+                            expires_at_ms: e.expiry(),
+                            members: coll.len() as u64,
+                        }));
+                    }
+                    // Replaced by another kind meanwhile: its Put is in the replayed WAL.
+                    Some(k) if k != coll.kind() => break,
+                    Some(_) => {}
+                }
+                let b = |x: &[u8]| Bytes::copy_from_slice(x);
+                let (next, batch) = match coll {
+                    Coll::Hash(h) => {
+                        let (next, items) = h.scan(cursor, SNAPSHOT_BATCH);
+                        (
+                            next,
+                            Value::Hash(items.into_iter().map(|(k, v)| (b(k), b(v))).collect()),
+                        )
+                    }
+                    Coll::Set(set) => {
+                        let (next, items) = set.scan(cursor, SNAPSHOT_BATCH);
+                        (
+                            next,
+                            Value::Set(items.iter().map(|m| m.to_bytes()).collect()),
+                        )
+                    }
+                };
+                if !batch.is_empty() {
+                    f(Some(&Piece::Members(batch)));
+                }
+                drop(s);
+                f(None);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+    }
+
     /// Visits every live key of shard `i` as snapshot pieces while holding only that shard's
     /// lock: a record per key, or for a collection of more than [`SNAPSHOT_BATCH`] elements a
-    /// header and batches of that many, so no piece (and no copy) is larger than a batch.
+    /// header and batches of that many, so no piece is larger than a batch. For a state no
+    /// one changes meanwhile (PITR); the server uses [`Keyspace::visit_shard_unlocking`].
     pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Piece)) {
         let s = self.lock_shard(i);
         for (db, map) in db_indexes(s.dbs.len()).zip(s.dbs.iter()) {
@@ -649,6 +765,20 @@ impl Keyspace {
                 visit_entry(db, e, f);
             }
         }
+    }
+}
+
+/// The key an effect changes (none for flushes).
+fn effect_key(e: &Effect) -> Option<(DbIndex, &Bytes)> {
+    match e {
+        Effect::Put { db, key, .. }
+        | Effect::Del { db, key }
+        | Effect::SetExpiry { db, key, .. }
+        | Effect::HashSet { db, key, .. }
+        | Effect::HashDel { db, key, .. }
+        | Effect::SetAdd { db, key, .. }
+        | Effect::SetRem { db, key, .. } => Some((*db, key)),
+        Effect::FlushDb { .. } | Effect::FlushAll => None,
     }
 }
 
@@ -729,13 +859,15 @@ fn record_header(r: &Record, kind: Kind, members: usize) -> Piece {
 
 /// Installs a snapshot's pieces into the keyspace: records at once, a collection's header and
 /// member batches into one entry built in place (no second copy of a big collection). The
-/// snapshot reader has checked the grammar (a header is followed by exactly its members);
-/// anything else is ignored here rather than trusted.
+/// snapshot reader has checked the grammar (batches follow a header of their kind);
+/// anything else is ignored here rather than trusted. The last collection is installed by
+/// [`PieceLoader::finish_open`] / [`PieceLoader::finish`].
 pub struct PieceLoader<'k> {
     ks: &'k Keyspace,
     now_ms: u64,
     limits: Limits,
-    /// The collection being filled: its header fields, the collection, elements still due.
+    /// The collection being filled: its header fields, the collection, and the header's size
+    /// hint (unused: a collection ends at the next piece that is not a batch).
     open: Option<(DbIndex, Bytes, u64, u64, Coll, u64)>,
 }
 
@@ -783,14 +915,13 @@ impl PieceLoader<'_> {
                     }
                     _ => {}
                 }
-                if *due == 0 {
-                    self.finish_open();
-                }
             }
         }
     }
 
-    fn finish_open(&mut self) {
+    /// Installs the collection being filled, if any: called before every piece that is not a
+    /// batch, and by the caller when the snapshot ends ([`PieceLoader::finish`]).
+    pub fn finish_open(&mut self) {
         let Some((db, key, version, exp, coll, _)) = self.open.take() else {
             return;
         };

@@ -570,6 +570,7 @@ fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Bu
             loader.piece(p);
         })
         .map_err(|e| anyhow!("{e}"))?;
+        loader.finish();
         horizon = info.horizon;
         if let Some(m) = tl.manifest.as_ref().filter(|m| m.snapshot_seq == base) {
             if info.len != m.snapshot_len || info.sha256 != m.snapshot_sha256 {
