@@ -348,31 +348,6 @@ impl Table {
         }
     }
 
-    /// Replay's store: writes the entry `make` builds for `key` unless the present one already has a
-    /// version >= `version` (one lookup). `None` if skipped; otherwise the replaced entry's
-    /// expiry (0 for none or a new key).
-    pub fn store_if_older(
-        &mut self,
-        key: &[u8],
-        version: u64,
-        make: impl FnOnce() -> Entry,
-    ) -> Option<u64> {
-        let h = key_hash(key);
-        match self.t.entry(h, |x| x.key() == key, |x| key_hash(x.key())) {
-            Slot::Occupied(mut o) => {
-                if o.get().version() >= version {
-                    return None;
-                }
-                let old = std::mem::replace(o.get_mut(), make());
-                Some(old.expires_at_ms())
-            }
-            Slot::Vacant(v) => {
-                v.insert(make());
-                Some(0)
-            }
-        }
-    }
-
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.t
             .find_entry(key_hash(key), |e| e.key() == key)
