@@ -21,7 +21,10 @@ const ACL_R: &[&str] = &["@read", "@hash", "@slow"];
 
 /// Redis's `since` for a command added after 1.0.0 (`spec` fills in 1.0.0).
 const fn since(s: CommandSpec, version: &'static str) -> CommandSpec {
-    CommandSpec { since: version, ..s }
+    CommandSpec {
+        since: version,
+        ..s
+    }
 }
 
 /// A hash command: one key at argv[1], group `hash`, as every hash command in Redis 7.0.
@@ -210,12 +213,16 @@ fn count_lookup(c: &Ctx, hit: bool) {
     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Runs `f` on the live hash under argv[1] (None if absent) and counts the lookup; a key of
-/// another type replies WRONGTYPE instead.
+/// Runs `f` on the live hash under `key` (None if absent) and counts the lookup; a key of
+/// another type replies WRONGTYPE instead (and counts as a hit: Redis counts the lookup before
+/// it checks the type).
 fn read_hash(c: &mut Ctx, key: &[u8], f: impl FnOnce(Option<&HashObj>, &mut ReplyWriter)) {
     let db = c.db();
     let hit = match c.ks.get_hash(db, key, c.now_ms) {
-        Err(WrongType) => return c.out.error(ERR_WRONGTYPE),
+        Err(WrongType) => {
+            c.out.error(ERR_WRONGTYPE);
+            true
+        }
         Ok(h) => {
             let hit = h.is_some();
             f(h, c.out);
@@ -352,7 +359,9 @@ fn hexists(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn hlen(c: &mut Ctx, argv: &[Bytes]) {
-    read_hash(c, &argv[1], |h, out| out.int(h.map_or(0, |h| h.len()) as i64));
+    read_hash(c, &argv[1], |h, out| {
+        out.int(h.map_or(0, |h| h.len()) as i64)
+    });
 }
 
 fn hstrlen(c: &mut Ctx, argv: &[Bytes]) {
@@ -364,8 +373,7 @@ fn hstrlen(c: &mut Ctx, argv: &[Bytes]) {
 /// The current value of a field (None if the field or the key is absent), for the counters.
 fn field_value(c: &mut Ctx, key: &[u8], field: &[u8]) -> Result<Option<Bytes>, WrongType> {
     let db = c.db();
-    Ok(c
-        .ks
+    Ok(c.ks
         .get_hash(db, key, c.now_ms)?
         .and_then(|h| h.get(field))
         .map(Bytes::copy_from_slice))
@@ -547,7 +555,10 @@ fn hscan(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let now = c.now_ms;
     let hit = match c.ks.get_hash(db, &argv[1], now) {
-        Err(WrongType) => return c.out.error(ERR_WRONGTYPE),
+        Err(WrongType) => {
+            count_lookup(c, true);
+            return c.out.error(ERR_WRONGTYPE);
+        }
         Ok(h) => h.is_some(),
     };
     count_lookup(c, hit);
