@@ -150,7 +150,10 @@ fn write_hashes(c: &mut redis::Connection, round: u32) {
         .collect();
     let _: () = c.hset_multiple("big", &big).unwrap();
     let _: () = c.hdel("big", &["f3", "f4", "nope"]).unwrap();
-    let _: () = q(&mut *c, &[b"HSET", b"bin\x00", b"\x00\xff", b"\r\n", b"", b""]);
+    let _: () = q(
+        &mut *c,
+        &[b"HSET", b"bin\x00", b"\x00\xff", b"\r\n", b"", b""],
+    );
     let _: () = q(&mut *c, &[b"HSETNX", b"bin\x00", b"\x00\xff", b"ignored"]);
     let _: () = q(&mut *c, &[b"HINCRBY", b"n", b"i", b"-41"]);
     let _: () = q(&mut *c, &[b"HINCRBYFLOAT", b"n", b"f", b"0.1"]);
