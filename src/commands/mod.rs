@@ -262,7 +262,8 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
     if b.len() > 1 && b[0] == b'0' {
         return None;
     }
-    if b.len() > 2 && b[0] == b'-' && b[1] == b'0' {
+    // Redis's string2ll: after a '-' the first digit is 1-9, so "-0" and "-01" are refused.
+    if b.len() >= 2 && b[0] == b'-' && b[1] == b'0' {
         return None;
     }
     std::str::from_utf8(b).ok()?.parse().ok()
@@ -385,6 +386,7 @@ mod tests {
         assert_eq!(parse_i64(b" 1"), None);
         assert_eq!(parse_i64(b"01"), None);
         assert_eq!(parse_i64(b"+1"), None);
+        assert_eq!(parse_i64(b"-0"), None);
         assert_eq!(parse_i64(b"9223372036854775808"), None);
     }
 
