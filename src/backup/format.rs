@@ -526,7 +526,13 @@ fn shown_key(key: &[u8]) -> String {
 fn first_duplicate<'a>(
     items: impl Iterator<Item = &'a Bytes>,
 ) -> Option<(&'a Bytes, usize, usize)> {
-    let mut seen = std::collections::HashMap::new();
+    // foldhash: SipHash made this check most of a big dump's parse time. Randomly seeded, as a
+    // dump is outside input.
+    let mut seen: std::collections::HashMap<&Bytes, usize, foldhash::fast::RandomState> =
+        std::collections::HashMap::with_capacity_and_hasher(
+            items.size_hint().0,
+            foldhash::fast::RandomState::default(),
+        );
     for (j, m) in items.enumerate() {
         if let Some(first) = seen.insert(m, j) {
             return Some((m, first, j));
