@@ -3,8 +3,10 @@
 //! Owns: the byte layout of v1 and v2 dumps and of the `<dump>.manifest.json` sidecar.
 //! Invariants: the writer never holds the whole dump in memory (entries are encoded one at a
 //! time into the output, which is hashed as it goes); the parser decodes each entry as soon as
-//! it is read (the base64 text is dropped at once) and fully validates the dump (JSON, version,
-//! base64, types, versions, databases, duplicates) before anyone may act on it.
+//! it is read (the base64 text is dropped at once, for a hash or set element by element) and
+//! fully validates the dump (JSON, version, base64, types, versions, databases, duplicate keys,
+//! fields and members, empty collections) before anyone may act on it. Hash fields and set
+//! members are written sorted by bytes, so equal states give byte-identical dumps.
 //! Does not: touch the keyspace or decide where files live.
 
 use std::cell::Cell;

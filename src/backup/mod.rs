@@ -6,9 +6,9 @@
 //!
 //! Consistency of a backup ([`cut`]): a brief global write barrier (every shard lock, taken in
 //! the usual ascending order) during which the clock is read (S) and every live entry is
-//! copied *by reference* (keys and values are refcounted `Bytes`, so this costs one small record
-//! per key, not the value bytes). Under the barrier every sequence <= S is applied and none
-//! later, so the copy is exactly the state at S. Encoding, hashing and writing happen after the
+//! copied out as a record (the keyspace keeps values in its own blocks and collection
+//! encodings, so this copies the value bytes, a collection element by element). Under the
+//! barrier every sequence <= S is applied and none later, so the copy is exactly the state at S. Encoding, hashing and writing happen after the
 //! barrier is released, streaming to the file. A fuzzy shard-by-shard visit cannot be made exact
 //! here without buffering the records anyway (replaying (S, S'] needs them in memory), so the
 //! barrier is the simpler way to the same memory bound.
