@@ -3,10 +3,13 @@
 //! Owns: the byte layout of v1 and v2 dumps and of the `<dump>.manifest.json` sidecar.
 //! Invariants: the writer never holds the whole dump in memory (entries are encoded one at a
 //! time into the output, which is hashed as it goes); the parser decodes each entry as soon as
-//! it is read (the base64 text is dropped at once) and fully validates the dump (JSON, version,
-//! base64, types, versions, databases, duplicates) before anyone may act on it.
+//! it is read (the base64 text is dropped at once, for a hash or set element by element) and
+//! fully validates the dump (JSON, version, base64, types, versions, databases, duplicate keys,
+//! fields and members, empty collections) before anyone may act on it. Hash fields and set
+//! members are written sorted by bytes, so equal states give byte-identical dumps.
 //! Does not: touch the keyspace or decide where files live.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -19,7 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::BackupError;
-use crate::keyspace::{DbIndex, Record, Value};
+use crate::keyspace::{DbIndex, Kind, Record, Value};
 
 /// The dump version this server writes.
 pub const DUMP_VERSION: u64 = 2;
@@ -168,6 +171,54 @@ fn json_str(out: &mut dyn Write, s: &str) -> io::Result<()> {
     serde_json::to_writer(&mut *out, s).map_err(io::Error::other)
 }
 
+/// `bytes` as a quoted base64 JSON string (the alphabet needs no escaping); `buf` is reused
+/// between calls so a big collection costs no allocation per element.
+fn b64_str(out: &mut dyn Write, bytes: &[u8], buf: &mut String) -> io::Result<()> {
+    buf.clear();
+    B64.encode_string(bytes, buf);
+    out.write_all(b"\"")?;
+    out.write_all(buf.as_bytes())?;
+    out.write_all(b"\"")
+}
+
+/// The value member(s) of an entry: `"value_base64":...` for a string, `"fields":[[f,v],...]`
+/// for a hash, `"members":[m,...]` for a set. Fields and members are written sorted by their
+/// bytes: the keyspace iterates collections in an order that depends on their encoding and
+/// history, and two dumps of the same state must be byte-identical.
+fn write_value(out: &mut dyn Write, value: &Value, buf: &mut String) -> io::Result<()> {
+    match value {
+        Value::String(v) => {
+            out.write_all(b"\"value_base64\":")?;
+            b64_str(out, v, buf)
+        }
+        Value::Hash(pairs) => {
+            let mut sorted: Vec<&(Bytes, Bytes)> = pairs.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            out.write_all(b"\"fields\":[")?;
+            for (j, (f, v)) in sorted.into_iter().enumerate() {
+                out.write_all(if j == 0 { b"[" } else { b",[" })?;
+                b64_str(out, f, buf)?;
+                out.write_all(b",")?;
+                b64_str(out, v, buf)?;
+                out.write_all(b"]")?;
+            }
+            out.write_all(b"]")
+        }
+        Value::Set(members) => {
+            let mut sorted: Vec<&Bytes> = members.iter().collect();
+            sorted.sort_unstable();
+            out.write_all(b"\"members\":[")?;
+            for (j, m) in sorted.into_iter().enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                b64_str(out, m, buf)?;
+            }
+            out.write_all(b"]")
+        }
+    }
+}
+
 /// Streams a v2 dump of `records` (in the given order) to `out`. Returns the entry count.
 pub fn write_dump<'a>(
     out: &mut dyn Write,
@@ -188,6 +239,11 @@ pub fn write_dump<'a>(
     let mut n = 0u64;
     let mut b64 = String::new();
     for r in records {
+        // The keyspace never holds an empty collection (its last element takes the key with
+        // it), and a restore refuses one; should one reach here it is no key at all.
+        if r.value.kind() != Kind::String && r.value.is_empty() {
+            continue;
+        }
         out.write_all(if n == 0 { b"\n{" } else { b",\n{" })?;
         match std::str::from_utf8(&r.key) {
             Ok(k) => {
@@ -200,17 +256,9 @@ pub fn write_dump<'a>(
                 write!(out, "\"key_base64\":\"{b64}\"")?;
             }
         }
-        let Value::String(v) = &r.value else {
-            return Err(std::io::Error::other("collections are not in backups yet"));
-        };
-        b64.clear();
-        B64.encode_string(v, &mut b64);
-        write!(
-            out,
-            ",\"type\":\"{}\",\"value_base64\":\"{b64}\",\"version\":{}",
-            r.value.type_name(),
-            r.version
-        )?;
+        write!(out, ",\"type\":\"{}\",", r.value.type_name())?;
+        write_value(out, &r.value, &mut b64)?;
+        write!(out, ",\"version\":{}", r.version)?;
         match r.expires_at_ms {
             Some(e) => write!(out, ",\"expires_at_ms\":{e}")?,
             None => out.write_all(b",\"expires_at_ms\":null")?,
@@ -230,13 +278,18 @@ pub fn write_dump<'a>(
 pub struct DumpEntry {
     pub db: DbIndex,
     pub key: Bytes,
-    pub value: Bytes,
+    /// The value; after a parse that keeps no values ([`parse_dump_with`]) an empty value of
+    /// the entry's kind, so counts by kind still work.
+    pub value: Value,
     /// `None` in v1 dumps (the restore gives them a fresh clock value).
     pub version: Option<u64>,
     pub expires_at_ms: Option<u64>,
     /// The value came as text (`value`, v1) rather than `value_base64` (v2).
     text_value: bool,
 }
+
+/// The kinds a dump may hold, in the order counts are reported.
+pub const KINDS: [Kind; 3] = [Kind::String, Kind::Hash, Kind::Set];
 
 /// A parsed and validated dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +310,14 @@ impl Dump {
             .count() as u64
     }
 
+    /// How many entries (keys, not elements) hold each kind, every kind of [`KINDS`] listed.
+    pub fn kind_counts(&self) -> [(Kind, u64); KINDS.len()] {
+        KINDS.map(|k| {
+            let n = self.entries.iter().filter(|e| e.value.kind() == k).count();
+            (k, n as u64)
+        })
+    }
+
     /// The largest version an entry carries (0 if none).
     pub fn max_version(&self) -> u64 {
         self.entries
@@ -268,10 +329,15 @@ impl Dump {
 
     /// Every entry must name a database below `databases`.
     pub fn check_databases(&self, databases: usize) -> Result<(), BackupError> {
-        match self.entries.iter().position(|e| e.db as usize >= databases) {
-            Some(i) => Err(BackupError::Invalid(format!(
+        match self
+            .entries
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.db as usize >= databases)
+        {
+            Some((i, e)) => Err(BackupError::Invalid(format!(
                 "entry {i}: db {} is out of range (this server has {databases} databases)",
-                self.entries[i].db
+                e.db
             ))),
             None => Ok(()),
         }
@@ -290,12 +356,148 @@ impl Dump {
             out.push(Record {
                 db: e.db,
                 key: e.key,
-                value: Value::String(e.value),
+                value: e.value,
                 version: e.version.unwrap_or(fresh),
                 expires_at_ms: e.expires_at_ms,
             });
         }
         (out, skipped)
+    }
+}
+
+/// One base64 string of a `fields` pair or of `members`, decoded as it is read (the JSON text
+/// is never kept). A bad string is kept as its error so the caller can name its position.
+struct B64Item(Result<Bytes, base64::DecodeError>);
+
+impl<'de> Deserialize<'de> for B64Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(B64ItemVisitor)
+    }
+}
+
+struct B64ItemVisitor;
+
+impl Visitor<'_> for B64ItemVisitor {
+    type Value = B64Item;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a base64 string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<B64Item, E> {
+        Ok(B64Item(B64.decode(v.as_bytes()).map(Bytes::from)))
+    }
+}
+
+/// The first element of a collection whose base64 did not decode: (position, which part of a
+/// pair or "" for a member, the decoder's message).
+type BadItem = (usize, &'static str, String);
+
+/// A hash entry's `fields`: `[["<field>","<value>"], ...]`, decoded while read.
+#[derive(Default)]
+struct B64Pairs {
+    pairs: Vec<(Bytes, Bytes)>,
+    bad: Option<BadItem>,
+}
+
+/// A set entry's `members`: `["<member>", ...]`, decoded while read.
+#[derive(Default)]
+struct B64List {
+    items: Vec<Bytes>,
+    bad: Option<BadItem>,
+}
+
+const PAIR: &str = "a [field_base64, value_base64] pair";
+
+struct Pair(B64Item, B64Item);
+
+impl<'de> Deserialize<'de> for Pair {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(PairVisitor)
+    }
+}
+
+struct PairVisitor;
+
+impl<'de> Visitor<'de> for PairVisitor {
+    type Value = Pair;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(PAIR)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pair, A::Error> {
+        let field = seq
+            .next_element::<B64Item>()?
+            .ok_or_else(|| de::Error::invalid_length(0, &PAIR))?;
+        let value = seq
+            .next_element::<B64Item>()?
+            .ok_or_else(|| de::Error::invalid_length(1, &PAIR))?;
+        let mut n = 2;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        if n != 2 {
+            return Err(de::Error::invalid_length(n, &PAIR));
+        }
+        Ok(Pair(field, value))
+    }
+}
+
+impl<'de> Deserialize<'de> for B64Pairs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(PairsVisitor)
+    }
+}
+
+struct PairsVisitor;
+
+impl<'de> Visitor<'de> for PairsVisitor {
+    type Value = B64Pairs;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of [field_base64, value_base64] pairs")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B64Pairs, A::Error> {
+        let mut out = B64Pairs::default();
+        let mut j = 0;
+        while let Some(Pair(f, v)) = seq.next_element::<Pair>()? {
+            match (f.0, v.0) {
+                (Ok(f), Ok(v)) => out.pairs.push((f, v)),
+                (Err(e), _) => {
+                    out.bad.get_or_insert((j, "field", e.to_string()));
+                }
+                (_, Err(e)) => {
+                    out.bad.get_or_insert((j, "value", e.to_string()));
+                }
+            }
+            j += 1;
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> Deserialize<'de> for B64List {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(ListVisitor)
+    }
+}
+
+struct ListVisitor;
+
+impl<'de> Visitor<'de> for ListVisitor {
+    type Value = B64List;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of base64 strings")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B64List, A::Error> {
+        let mut out = B64List::default();
+        let mut j = 0;
+        while let Some(B64Item(m)) = seq.next_element::<B64Item>()? {
+            match m {
+                Ok(m) => out.items.push(m),
+                Err(e) => {
+                    out.bad.get_or_insert((j, "", e.to_string()));
+                }
+            }
+            j += 1;
+        }
+        Ok(out)
     }
 }
 
@@ -307,13 +509,109 @@ struct RawEntry {
     ty: Option<String>,
     value: Option<String>,
     value_base64: Option<String>,
+    fields: Option<B64Pairs>,
+    members: Option<B64List>,
     version: Option<u64>,
     expires_at_ms: Option<u64>,
     db: Option<u64>,
 }
 
-fn decode_entry(i: usize, r: RawEntry) -> Result<DumpEntry, String> {
-    let key = match (r.key, r.key_base64) {
+/// How an error names a key: the text when it is UTF-8 (quoted and escaped), else its base64.
+fn shown_key(key: &[u8]) -> String {
+    match std::str::from_utf8(key) {
+        Ok(k) => format!("{k:?}"),
+        Err(_) => format!("(key_base64 {})", B64.encode(key)),
+    }
+}
+
+/// The first element that appears twice: (its bytes, first position, second position).
+fn first_duplicate<'a>(
+    items: impl Iterator<Item = &'a Bytes>,
+) -> Option<(&'a Bytes, usize, usize)> {
+    // foldhash: SipHash made this check most of a big dump's parse time. Randomly seeded, as a
+    // dump is outside input.
+    let mut seen: std::collections::HashMap<&Bytes, usize, foldhash::fast::RandomState> =
+        std::collections::HashMap::with_capacity_and_hasher(
+            items.size_hint().0,
+            foldhash::fast::RandomState::default(),
+        );
+    for (j, m) in items.enumerate() {
+        if let Some(first) = seen.insert(m, j) {
+            return Some((m, first, j));
+        }
+    }
+    None
+}
+
+/// A hash entry's fields, checked: present, every base64 decodes, not empty, no field twice.
+fn hash_value(i: usize, key: &[u8], r: &mut RawEntry) -> Result<Value, String> {
+    let key = shown_key(key);
+    let f = r
+        .fields
+        .take()
+        .ok_or_else(|| format!("entry {i}: hash {key} has no 'fields'"))?;
+    if let Some((j, part, e)) = f.bad {
+        return Err(format!(
+            "entry {i}: hash {key}: fields[{j}] {part} is not valid base64 ({e})"
+        ));
+    }
+    if f.pairs.is_empty() {
+        return Err(format!(
+            "entry {i}: hash {key} has no fields (an empty hash is no key; leave the entry out)"
+        ));
+    }
+    if let Some((dup, a, b)) = first_duplicate(f.pairs.iter().map(|(f, _)| f)) {
+        return Err(format!(
+            "entry {i}: hash {key} has field {} twice (fields[{a}] and fields[{b}])",
+            B64.encode(dup)
+        ));
+    }
+    Ok(Value::Hash(f.pairs))
+}
+
+/// A set entry's members, checked: present, every base64 decodes, not empty, none twice.
+fn set_value(i: usize, key: &[u8], r: &mut RawEntry) -> Result<Value, String> {
+    let key = shown_key(key);
+    let m = r
+        .members
+        .take()
+        .ok_or_else(|| format!("entry {i}: set {key} has no 'members'"))?;
+    if let Some((j, _, e)) = m.bad {
+        return Err(format!(
+            "entry {i}: set {key}: members[{j}] is not valid base64 ({e})"
+        ));
+    }
+    if m.items.is_empty() {
+        return Err(format!(
+            "entry {i}: set {key} has no members (an empty set is no key; leave the entry out)"
+        ));
+    }
+    if let Some((dup, a, b)) = first_duplicate(m.items.iter()) {
+        return Err(format!(
+            "entry {i}: set {key} has member {} twice (members[{a}] and members[{b}])",
+            B64.encode(dup)
+        ));
+    }
+    Ok(Value::Set(m.items))
+}
+
+/// A string entry's value: exactly one of `value` (text, v1) and `value_base64` (v2).
+fn string_value(i: usize, r: &mut RawEntry) -> Result<(Value, bool), String> {
+    let (value, text) = match (r.value.take(), r.value_base64.take()) {
+        (None, Some(v)) => (
+            B64.decode(v.as_bytes())
+                .map_err(|e| format!("entry {i}: value_base64 is not valid base64 ({e})"))?,
+            false,
+        ),
+        (Some(v), None) => (v.into_bytes(), true),
+        (Some(_), Some(_)) => return Err(format!("entry {i}: has both value and value_base64")),
+        (None, None) => return Err(format!("entry {i}: has no value")),
+    };
+    Ok((Value::String(Bytes::from(value)), text))
+}
+
+fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
+    let key = match (r.key.take(), r.key_base64.take()) {
         (Some(k), None) => Bytes::from(k.into_bytes()),
         (None, Some(k)) => Bytes::from(
             B64.decode(k.as_bytes())
@@ -322,25 +620,33 @@ fn decode_entry(i: usize, r: RawEntry) -> Result<DumpEntry, String> {
         (Some(_), Some(_)) => return Err(format!("entry {i}: has both key and key_base64")),
         (None, None) => return Err(format!("entry {i}: has no key")),
     };
-    match r.ty.as_deref() {
-        None | Some("string") => {}
-        Some(t) => {
+    // A missing type is a string: v1 dumps and early v2 producers wrote none.
+    let ty = r.ty.take();
+    let ty = ty.as_deref().unwrap_or("string");
+    // Each type carries its value in its own member; another type's member is a mistake in
+    // the producer, refused rather than ignored so nothing in a dump is silently dropped.
+    let stray = [
+        ("value", r.value.is_some(), "string"),
+        ("value_base64", r.value_base64.is_some(), "string"),
+        ("fields", r.fields.is_some(), "hash"),
+        ("members", r.members.is_some(), "set"),
+    ];
+    if KINDS.iter().any(|k| k.type_name() == ty) {
+        if let Some((name, _, owner)) = stray.iter().find(|(_, has, owner)| *has && *owner != ty) {
             return Err(format!(
-                "entry {i}: unsupported type '{t}' (this server restores strings)"
-            ))
+                "entry {i}: a {ty} entry has no '{name}' (that member belongs to {owner} entries)"
+            ));
         }
     }
-    let (value, text_value) = match (r.value, r.value_base64) {
-        (None, Some(v)) => (
-            Bytes::from(
-                B64.decode(v.as_bytes())
-                    .map_err(|e| format!("entry {i}: value_base64 is not valid base64 ({e})"))?,
-            ),
-            false,
-        ),
-        (Some(v), None) => (Bytes::from(v.into_bytes()), true),
-        (Some(_), Some(_)) => return Err(format!("entry {i}: has both value and value_base64")),
-        (None, None) => return Err(format!("entry {i}: has no value")),
+    let (value, text_value) = match ty {
+        "string" => string_value(i, &mut r)?,
+        "hash" => (hash_value(i, &key, &mut r)?, false),
+        "set" => (set_value(i, &key, &mut r)?, false),
+        t => {
+            return Err(format!(
+                "entry {i}: unsupported type '{t}' (this server restores string, hash and set)"
+            ))
+        }
     };
     if r.version == Some(0) {
         return Err(format!("entry {i}: version must be at least 1"));
@@ -363,9 +669,24 @@ fn decode_entry(i: usize, r: RawEntry) -> Result<DumpEntry, String> {
     })
 }
 
-/// Decodes entries into the vector; with `keep_values == false` each value is checked and then
-/// dropped (verification needs no values, so its memory is the keys only).
-struct EntriesSeed<'a>(&'a mut Vec<DumpEntry>, bool);
+/// An empty value of `v`'s kind: what an entry keeps when values are not kept.
+fn placeholder(v: &Value) -> Value {
+    match v {
+        Value::String(_) => Value::String(Bytes::new()),
+        Value::Hash(_) => Value::Hash(Vec::new()),
+        Value::Set(_) => Value::Set(Vec::new()),
+    }
+}
+
+/// Decodes entries into `out`; with `keep_values == false` each value is checked and then
+/// dropped (verification needs no values, so its memory is the keys plus the one entry being
+/// checked). `at` holds the index of the entry serde is reading, so a JSON shape error inside
+/// it (a number where a string belongs ...) can name the entry.
+struct EntriesSeed<'a> {
+    out: &'a mut Vec<DumpEntry>,
+    keep_values: bool,
+    at: &'a Cell<Option<usize>>,
+}
 
 impl<'de> DeserializeSeed<'de> for EntriesSeed<'_> {
     type Value = ();
@@ -380,14 +701,21 @@ impl<'de> Visitor<'de> for EntriesSeed<'_> {
         f.write_str("an array of entries")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<RawEntry>()? {
-            let i = self.0.len();
+        loop {
+            let i = self.out.len();
+            self.at.set(Some(i));
+            let Some(raw) = seq.next_element::<RawEntry>()? else {
+                break;
+            };
+            // decode_entry's messages name the entry themselves.
+            self.at.set(None);
             let mut e = decode_entry(i, raw).map_err(de::Error::custom)?;
-            if !self.1 {
-                e.value = Bytes::new();
+            if !self.keep_values {
+                e.value = placeholder(&e.value);
             }
-            self.0.push(e);
+            self.out.push(e);
         }
+        self.at.set(None);
         Ok(())
     }
 }
@@ -401,9 +729,12 @@ struct Top {
     entries: Option<Vec<DumpEntry>>,
 }
 
-struct TopVisitor(bool);
+struct TopVisitor<'a> {
+    keep_values: bool,
+    at: &'a Cell<Option<usize>>,
+}
 
-impl<'de> Visitor<'de> for TopVisitor {
+impl<'de> Visitor<'de> for TopVisitor<'_> {
     type Value = Top;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a backup object")
@@ -420,7 +751,11 @@ impl<'de> Visitor<'de> for TopVisitor {
                 "source_sequence" => t.source_sequence = map.next_value()?,
                 "entries" => {
                     let mut v = Vec::new();
-                    map.next_value_seed(EntriesSeed(&mut v, self.0))?;
+                    map.next_value_seed(EntriesSeed {
+                        out: &mut v,
+                        keep_values: self.keep_values,
+                        at: self.at,
+                    })?;
                     t.entries = Some(v);
                 }
                 _ => {
@@ -432,11 +767,15 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
-fn json_error(e: serde_json::Error) -> BackupError {
+/// `at`: the entry being read when the error happened, if serde (not our checks) raised it.
+fn json_error(e: serde_json::Error, at: Option<usize>) -> BackupError {
     if e.is_eof() {
         BackupError::Invalid(format!("truncated dump: {e}"))
     } else if e.is_data() {
-        BackupError::Invalid(e.to_string())
+        match at {
+            Some(i) => BackupError::Invalid(format!("entry {i}: {e}")),
+            None => BackupError::Invalid(e.to_string()),
+        }
     } else {
         BackupError::Invalid(format!("invalid JSON: {e}"))
     }
@@ -450,10 +789,14 @@ pub fn parse_dump(r: impl Read) -> Result<Dump, BackupError> {
 /// [`parse_dump`]; with `keep_values == false` the entries' values are validated and dropped
 /// (`BACKUP VERIFY`, `RESTORE CHECK`).
 pub fn parse_dump_with(r: impl Read, keep_values: bool) -> Result<Dump, BackupError> {
+    let at = Cell::new(None);
     let mut de = serde_json::Deserializer::from_reader(r);
     let top = de
-        .deserialize_map(TopVisitor(keep_values))
-        .map_err(json_error)?;
+        .deserialize_map(TopVisitor {
+            keep_values,
+            at: &at,
+        })
+        .map_err(|e| json_error(e, at.get()))?;
     de.end().map_err(|e| {
         BackupError::Invalid(format!("invalid JSON: trailing data after the dump ({e})"))
     })?;
@@ -474,6 +817,12 @@ fn validate(t: Top) -> Result<Dump, BackupError> {
         .ok_or_else(|| BackupError::Invalid("missing field 'entries'".into()))?;
     let mut seen: HashSet<(DbIndex, &Bytes)> = HashSet::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
+        if version == 1 && e.value.kind() != Kind::String {
+            return Err(BackupError::Invalid(format!(
+                "entry {i}: type '{}' needs a v2 dump (v1 dumps hold strings only)",
+                e.value.type_name()
+            )));
+        }
         if version == 2 && e.text_value {
             return Err(BackupError::Invalid(format!(
                 "entry {i}: v2 entries carry value_base64, not value"
@@ -550,7 +899,7 @@ mod tests {
             ("{\"version\":3,\"entries\":[]}", "unsupported backup version 3"),
             ("{\"entries\":[]}", "missing field 'version'"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"string\",\"value_base64\":\"@@\",\"version\":1}]}", "not valid base64"),
-            ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"hash\",\"value_base64\":\"\",\"version\":1}]}", "unsupported type 'hash'"),
+            ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"zset\",\"value_base64\":\"\",\"version\":1}]}", "entry 0: unsupported type 'zset'"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"string\",\"value_base64\":\"\"}]}", "missing version"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"value_base64\":\"\",\"version\":\"x\"}]}", "invalid type"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"value_base64\":\"\",\"version\":1},{\"key\":\"a\",\"value_base64\":\"\",\"version\":2}]}", "duplicate key"),
@@ -627,5 +976,207 @@ mod tests {
         let (recs, skipped) = d.into_records(77, 10);
         assert_eq!(skipped, 1);
         assert_eq!(recs, vec![rec(0, b"a", b"hello", 77, None)]);
+    }
+
+    fn coll(db: u8, key: &[u8], value: Value, version: u64, exp: Option<u64>) -> Record {
+        Record {
+            db,
+            key: Bytes::copy_from_slice(key),
+            value,
+            version,
+            expires_at_ms: exp,
+        }
+    }
+
+    fn b(x: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(x)
+    }
+
+    fn dump_of(recs: &[Record]) -> Vec<u8> {
+        let h = Header {
+            created_at_ms: 1,
+            source_engine_version: engine_version(),
+            source_sequence: 99,
+        };
+        let mut out = Vec::new();
+        write_dump(&mut out, &h, recs.iter()).unwrap();
+        out
+    }
+
+    #[test]
+    fn hashes_and_sets_round_trip_with_binary_fields_members_versions_and_expiry() {
+        let recs = vec![
+            coll(
+                0,
+                b"h",
+                Value::Hash(vec![(b(b"f\x00\xff"), b(b"")), (b(b"a"), b(b"\xc3\xa9 v"))]),
+                7,
+                Some(4_000_000_000_000),
+            ),
+            coll(
+                2,
+                b"\xfe s",
+                Value::Set(vec![b(b"3"), b(b"-1"), b(b"\x00")]),
+                8,
+                None,
+            ),
+            rec(0, b"s", b"str", 9, None),
+        ];
+        let out = dump_of(&recs);
+        let text = String::from_utf8(out.clone()).unwrap();
+        // Fields and members sorted by bytes: "a" < "f\0\xff"; "\0" < "-1" < "3".
+        assert!(
+            text.contains(r#""type":"hash","fields":[["YQ==","w6kgdg=="],["ZgD/",""]],"version":7,"expires_at_ms":4000000000000}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""type":"set","members":["AA==","LTE=","Mw=="],"version":8,"expires_at_ms":null,"db":2}"#),
+            "{text}"
+        );
+        let d = parse_dump(&out[..]).unwrap();
+        let (back, _) = d.into_records(100, 0);
+        let sorted = |r: &Record| match &r.value {
+            Value::Hash(p) => {
+                let mut p = p.clone();
+                p.sort();
+                Value::Hash(p)
+            }
+            Value::Set(m) => {
+                let mut m = m.clone();
+                m.sort();
+                Value::Set(m)
+            }
+            v => v.clone(),
+        };
+        assert_eq!(back.len(), recs.len());
+        for (got, want) in back.iter().zip(&recs) {
+            assert_eq!(
+                (got.db, &got.key, got.version),
+                (want.db, &want.key, want.version)
+            );
+            assert_eq!(got.expires_at_ms, want.expires_at_ms);
+            assert_eq!(sorted(got), sorted(want));
+        }
+        // Rewriting what was read gives the same bytes.
+        assert_eq!(dump_of(&back), out);
+    }
+
+    #[test]
+    fn equal_collections_in_any_order_give_byte_identical_dumps() {
+        let members: Vec<Bytes> = (0..500).map(|i| Bytes::from(format!("m{i}"))).collect();
+        let mut reversed = members.clone();
+        reversed.reverse();
+        let pairs: Vec<(Bytes, Bytes)> = members.iter().map(|m| (m.clone(), m.clone())).collect();
+        let mut pairs_rev = pairs.clone();
+        pairs_rev.reverse();
+        let a = dump_of(&[
+            coll(0, b"h", Value::Hash(pairs), 1, None),
+            coll(0, b"s", Value::Set(members), 2, None),
+        ]);
+        let b = dump_of(&[
+            coll(0, b"h", Value::Hash(pairs_rev), 1, None),
+            coll(0, b"s", Value::Set(reversed), 2, None),
+        ]);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn empty_collections_are_not_written() {
+        let out = dump_of(&[
+            coll(0, b"e", Value::Set(vec![]), 1, None),
+            rec(0, b"s", b"x", 2, None),
+        ]);
+        let d = parse_dump(&out[..]).unwrap();
+        assert_eq!(d.entries.len(), 1);
+    }
+
+    #[test]
+    fn bad_hash_and_set_entries_name_the_entry_and_the_problem() {
+        let one = |entry: &str| {
+            format!(
+                r#"{{"version":2,"entries":[{{"key":"ok","value_base64":"","version":1}},{entry}]}}"#
+            )
+        };
+        let cases: &[(&str, &str)] = &[
+            (r#"{"key":"h","type":"hash","fields":[["YQ==","MQ=="],["YQ==","Mg=="]],"version":2}"#,
+             r#"entry 1: hash "h" has field YQ== twice (fields[0] and fields[1])"#),
+            (r#"{"key":"s","type":"set","members":["YQ==","Yg==","YQ=="],"version":2}"#,
+             r#"entry 1: set "s" has member YQ== twice (members[0] and members[2])"#),
+            (r#"{"key":"h","type":"hash","fields":[],"version":2}"#, r#"entry 1: hash "h" has no fields"#),
+            (r#"{"key":"s","type":"set","members":[],"version":2}"#, r#"entry 1: set "s" has no members"#),
+            (r#"{"key":"h","type":"hash","fields":[["YQ==","@@"]],"version":2}"#,
+             r#"entry 1: hash "h": fields[0] value is not valid base64"#),
+            (r#"{"key":"h","type":"hash","fields":[["YQ==","MQ=="],["!","MQ=="]],"version":2}"#,
+             r#"entry 1: hash "h": fields[1] field is not valid base64"#),
+            (r#"{"key":"s","type":"set","members":["YQ==","Y"],"version":2}"#,
+             r#"entry 1: set "s": members[1] is not valid base64"#),
+            (r#"{"key":"h","type":"hash","version":2}"#, r#"entry 1: hash "h" has no 'fields'"#),
+            (r#"{"key":"h","type":"hash","fields":null,"version":2}"#, r#"entry 1: hash "h" has no 'fields'"#),
+            (r#"{"key":"s","type":"set","version":2}"#, r#"entry 1: set "s" has no 'members'"#),
+            (r#"{"key":"s","type":"set","members":["YQ=="]}"#, "entry 1: missing version"),
+            (r#"{"key":"x","type":"list","members":["YQ=="],"version":2}"#, "entry 1: unsupported type 'list'"),
+            (r#"{"key":"h","type":"hash","value_base64":"","version":2}"#,
+             "entry 1: a hash entry has no 'value_base64' (that member belongs to string entries)"),
+            (r#"{"key":"h","type":"hash","fields":[["YQ==","YQ=="]],"members":["YQ=="],"version":2}"#,
+             "entry 1: a hash entry has no 'members'"),
+            (r#"{"key":"s","value_base64":"","members":["YQ=="],"version":2}"#,
+             "entry 1: a string entry has no 'members'"),
+            (r#"{"key":"h","type":"hash","fields":[["YQ==","YQ==","YQ=="]],"version":2}"#,
+             "entry 1: invalid length 3, expected a [field_base64, value_base64] pair"),
+            (r#"{"key":"h","type":"hash","fields":[["YQ=="]],"version":2}"#,
+             "entry 1: invalid length 1, expected a [field_base64, value_base64] pair"),
+            (r#"{"key":"s","type":"set","members":[5],"version":2}"#,
+             "entry 1: invalid type: integer `5`, expected a base64 string"),
+            (r#"{"key":"s","type":"set","members":"YQ==","version":2}"#,
+             "entry 1: invalid type: string \"YQ==\", expected an array of base64 strings"),
+        ];
+        for (entry, want) in cases {
+            let text = one(entry);
+            for keep in [true, false] {
+                let e = parse_dump_with(text.as_bytes(), keep)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(want), "{entry}: {e}");
+            }
+        }
+        let e = parse_dump(
+            &br#"{"version":1,"entries":[{"key":"s","type":"set","members":["YQ=="]}]}"#[..],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("entry 0: type 'set' needs a v2 dump"), "{e}");
+        let e = parse_dump(&br#"{"version":2,"entries":[{"key_base64":"/w==","type":"set","members":[],"version":1}]}"#[..])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("entry 0: set (key_base64 /w==) has no members"),
+            "{e}"
+        );
+        // A truncated collection is still a truncated dump.
+        let e = parse_dump(
+            &br#"{"version":2,"entries":[{"key":"s","type":"set","members":["YQ==","#[..],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("truncated dump"), "{e}");
+    }
+
+    #[test]
+    fn a_check_without_values_still_counts_keys_by_type() {
+        let out = dump_of(&[
+            coll(0, b"h", Value::Hash(vec![(b(b"f"), b(b"v"))]), 1, None),
+            coll(0, b"s1", Value::Set(vec![b(b"1"), b(b"2")]), 2, None),
+            coll(0, b"s2", Value::Set(vec![b(b"x")]), 3, None),
+            rec(0, b"str", b"x", 4, None),
+        ]);
+        let d = parse_dump_with(&out[..], false).unwrap();
+        assert_eq!(
+            d.kind_counts(),
+            [(Kind::String, 1), (Kind::Hash, 1), (Kind::Set, 2)]
+        );
+        assert!(d
+            .entries
+            .iter()
+            .all(|e| e.value.is_empty() || e.value.kind() == Kind::String));
     }
 }

@@ -6,9 +6,9 @@
 //!
 //! Consistency of a backup ([`cut`]): a brief global write barrier (every shard lock, taken in
 //! the usual ascending order) during which the clock is read (S) and every live entry is
-//! copied *by reference* (keys and values are refcounted `Bytes`, so this costs one small record
-//! per key, not the value bytes). Under the barrier every sequence <= S is applied and none
-//! later, so the copy is exactly the state at S. Encoding, hashing and writing happen after the
+//! copied out as a record (the keyspace keeps values in its own blocks and collection
+//! encodings, so this copies the value bytes, a collection element by element). Under the
+//! barrier every sequence <= S is applied and none later, so the copy is exactly the state at S. Encoding, hashing and writing happen after the
 //! barrier is released, streaming to the file. A fuzzy shard-by-shard visit cannot be made exact
 //! here without buffering the records anyway (replaying (S, S'] needs them in memory), so the
 //! barrier is the simpler way to the same memory bound.
@@ -369,20 +369,34 @@ pub fn verify_file(path: &Path, json: bool) -> anyhow::Result<i32> {
     match r {
         Ok(l) => {
             if json {
+                let types: serde_json::Map<String, serde_json::Value> = l
+                    .dump
+                    .kind_counts()
+                    .iter()
+                    .map(|(k, n)| (k.type_name().to_owned(), (*n).into()))
+                    .collect();
                 let v = serde_json::json!({
                     "ok": true, "file": path.display().to_string(), "manifest_checked": has_sidecar,
                     "version": l.dump.version, "entries": l.dump.entries.len(),
-                    "live_entries": l.dump.live_entries(now), "byte_len": l.byte_len, "sha256": l.sha256,
+                    "live_entries": l.dump.live_entries(now), "types": types,
+                    "byte_len": l.byte_len, "sha256": l.sha256,
                     "source_sequence": l.dump.source_sequence,
                 });
                 println!("{v}");
             } else {
+                let types: Vec<String> = l
+                    .dump
+                    .kind_counts()
+                    .iter()
+                    .map(|(k, n)| format!("{n} {}", k.type_name()))
+                    .collect();
                 println!(
-                    "{}: valid v{} dump, {} entries ({} live), {} bytes, sha256 {}{}",
+                    "{}: valid v{} dump, {} entries ({} live; keys by type: {}), {} bytes, sha256 {}{}",
                     path.display(),
                     l.dump.version,
                     l.dump.entries.len(),
                     l.dump.live_entries(now),
+                    types.join(", "),
                     l.byte_len,
                     l.sha256,
                     if has_sidecar {

@@ -63,7 +63,7 @@ fn wait_durable(c: &Ctx, seq: u64) -> bool {
 
 fn reply_summary(c: &mut Ctx, l: &Loaded, manifest_checked: bool) {
     let now = c.now_ms;
-    c.out.map(7);
+    c.out.map(8);
     c.out.bulk(b"version");
     c.out.int(l.dump.version as i64);
     c.out.bulk(b"entries");
@@ -81,6 +81,14 @@ fn reply_summary(c: &mut Ctx, l: &Loaded, manifest_checked: bool) {
     }
     c.out.bulk(b"manifest_checked");
     c.out.int(manifest_checked as i64);
+    // Keys (entries) per type, every type listed, so a client sees the shape without guessing.
+    let counts = l.dump.kind_counts();
+    c.out.bulk(b"types");
+    c.out.map(counts.len());
+    for (kind, n) in counts {
+        c.out.bulk(kind.type_name().as_bytes());
+        c.out.int(n as i64);
+    }
 }
 
 fn load_path(c: &Ctx, path: &[u8], keep_values: bool) -> Result<Loaded, BackupError> {
