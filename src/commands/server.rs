@@ -409,31 +409,35 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                     return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
                 }
             }
-            let before: Vec<(String, String)> = argv[2..]
+            // Every name was checked above; an alias reads its parameter's value.
+            let before: Vec<(&str, String)> = argv[2..]
                 .chunks(2)
-                .map(|p| {
-                    (
-                        text(&p[0]),
-                        c.shared.config.get_str(&text(&p[0]).to_ascii_lowercase()),
-                    )
-                })
+                .filter_map(|p| crate::config::param(&text(&p[0])))
+                .map(|p| (p.name, c.shared.config.get_str(p.name)))
                 .collect();
+            let mut limits_changed = false;
             for pair in argv[2..].chunks(2) {
                 let name = text(&pair[0]);
-                if let Err(e) = c.shared.config.set(&name, &text(&pair[1])) {
-                    for (n, v) in &before {
-                        let _ = c.shared.config.set(n, v);
+                let p = match c.shared.config.set(&name, &text(&pair[1])) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        for (n, v) in &before {
+                            let _ = c.shared.config.set(n, v);
+                        }
+                        let why = crate::config::redis_reason(&e);
+                        return c.out.error(&format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                        ));
                     }
-                    let why = crate::config::redis_reason(&e);
-                    return c.out.error(&format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-                    ));
-                }
-                let name = name.to_ascii_lowercase();
-                crate::server::persistence::config_changed(c.shared, &name);
-                if let (true, Some(set)) = (name == "loglevel", &c.shared.set_log_level) {
+                };
+                crate::server::persistence::config_changed(c.shared, p.name);
+                if let (true, Some(set)) = (p.name == "loglevel", &c.shared.set_log_level) {
                     set(&c.shared.config.get_str("loglevel"));
                 }
+                limits_changed |= crate::config::LIMIT_PARAMS.contains(&p.name);
+            }
+            if limits_changed {
+                c.shared.keyspace.set_limits(c.shared.config.coll_limits());
             }
             c.out.ok();
         }
