@@ -253,9 +253,9 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
     let db = c.db();
     match c.ks.get(db, key, c.now_ms) {
         None => Ok(None),
-        Some(e) => match e.type_name() {
-            "string" => Ok(Some((Bytes::copy_from_slice(e.value()), e.expires_at_ms()))),
-            _ => Err(ERR_WRONGTYPE),
+        Some(e) => match e.as_str() {
+            Some(v) => Ok(Some((Bytes::copy_from_slice(v), e.expires_at_ms()))),
+            None => Err(ERR_WRONGTYPE),
         },
     }
 }
@@ -284,14 +284,15 @@ fn reply_string(c: &mut Ctx, key: &[u8]) -> bool {
             c.out.null();
             false
         }
-        Some(e) => match e.type_name() {
-            "string" => {
-                c.out.bulk(e.value());
+        Some(e) => match e.as_str() {
+            Some(v) => {
+                c.out.bulk(v);
                 true
             }
-            _ => {
+            None => {
+                // A key of another kind was found: Redis counts the lookup as a hit.
                 c.out.error(ERR_WRONGTYPE);
-                false
+                true
             }
         },
     }
@@ -431,14 +432,16 @@ fn set(c: &mut Ctx, argv: &[Bytes]) {
     let key = &argv[1];
     let (old, old_exp, version) = match c.ks.get(db, key, c.now_ms) {
         None => (None, 0, 0),
-        Some(e) => match e.type_name() {
-            "string" => (
-                o.get.then(|| Bytes::copy_from_slice(e.value())),
+        // Another kind is WRONGTYPE only for GET; otherwise SET replaces it (a CAS on a hash's
+        // version too: IF VERSION compares versions, whatever the kind).
+        Some(e) => match e.as_str() {
+            Some(v) => (
+                o.get.then(|| Bytes::copy_from_slice(v)),
                 e.expires_at_ms(),
                 e.version(),
             ),
-            _ if o.get => return c.out.error(ERR_WRONGTYPE),
-            _ => (None, e.expires_at_ms(), e.version()),
+            None if o.get => return c.out.error(ERR_WRONGTYPE),
+            None => (None, e.expires_at_ms(), e.version()),
         },
     };
     let exists = version != 0;
@@ -588,12 +591,16 @@ fn mget(c: &mut Ctx, argv: &[Bytes]) {
     c.out.array(argv.len() - 1);
     let db = c.db();
     for key in &argv[1..] {
+        // A key of another kind answers nil (no WRONGTYPE) and counts as a hit, as in Redis.
         let hit = match c.ks.get(db, key, c.now_ms) {
-            Some(e) if e.type_name() == "string" => {
-                c.out.bulk(e.value());
+            Some(e) => {
+                match e.as_str() {
+                    Some(v) => c.out.bulk(v),
+                    None => c.out.null(),
+                }
                 true
             }
-            _ => {
+            None => {
                 c.out.null();
                 false
             }
