@@ -397,6 +397,25 @@ fn memory_usage_grows_with_the_collection() {
     assert!(h2 > h1 + 1000 * 12, "{h1} -> {h2}");
     assert!(s2 > s1 + 1000 * 8, "{s1} -> {s2}");
     assert_eq!(r.ask(&["MEMORY", "USAGE", "nosuch"]), "$-1\r\n");
+    // SAMPLES as redis-server 7.0.15 checks it.
+    assert_eq!(usage_with(&mut r, &["SAMPLES", "0"]), format!(":{h2}\r\n"));
+    assert_eq!(
+        usage_with(&mut r, &["SAMPLES", "5", "SAMPLES", "1"]),
+        format!(":{h2}\r\n")
+    );
+    assert_eq!(
+        usage_with(&mut r, &["SAMPLES", "x"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    for bad in [&["SAMPLES", "-1"][..], &["SAMPLES"], &["FOO", "1"]] {
+        assert_eq!(usage_with(&mut r, bad), "-ERR syntax error\r\n", "{bad:?}");
+    }
+}
+
+fn usage_with(r: &mut Rig, extra: &[&str]) -> String {
+    let mut argv = vec!["MEMORY", "USAGE", "h"];
+    argv.extend_from_slice(extra);
+    r.ask(&argv)
 }
 
 #[test]

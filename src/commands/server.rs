@@ -204,8 +204,19 @@ fn memory(c: &mut Ctx, argv: &[Bytes]) {
                 .out
                 .error("ERR wrong number of arguments for 'memory|usage' command");
         }
-        if argv.len() != 3 && !(argv.len() == 5 && eq(&argv[3], "samples")) {
-            return c.out.error(ERR_SYNTAX);
+        // Redis's order: each `SAMPLES n` must be an integer, then non-negative. vaylix counts
+        // every element whatever the sample size (an exact figure, not an estimate).
+        let mut i = 3;
+        while i < argv.len() {
+            if !eq(&argv[i], "samples") || i + 1 >= argv.len() {
+                return c.out.error(ERR_SYNTAX);
+            }
+            match parse_i64(&argv[i + 1]) {
+                None => return c.out.error(ERR_NOT_INT),
+                Some(n) if n < 0 => return c.out.error(ERR_SYNTAX),
+                Some(_) => {}
+            }
+            i += 2;
         }
         let db = c.db();
         let key = argv[2].clone();

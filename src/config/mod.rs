@@ -455,11 +455,12 @@ pub enum ConfigError {
     Io { path: String, err: std::io::Error },
 }
 
-/// Parses a Redis memory value: `1024`, `64mb`, `1gb`, `10k`.
+/// Parses a Redis memory value: `1024`, `64mb`, `1gb`, `10k`. Never negative: Redis's
+/// `memtoull` refuses a `-`, so `-1` is "not a memory value" rather than out of range.
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.trim().to_ascii_lowercase();
     let split = lower
-        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(split);
     let n: i64 = num.parse().ok()?;
@@ -492,10 +493,12 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
     };
     match p.kind {
         Kind::Int { min, max } => {
+            // Redis's string2ll: the canonical decimal form only (no `+`, spaces, leading zeros).
             let n: i64 = value
-                .trim()
                 .parse()
-                .map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
+                .ok()
+                .filter(|n: &i64| n.to_string() == value)
+                .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
             if n < min || n > max {
                 return Err(invalid(&format!(
                     "argument must be between {min} and {max} inclusive"
@@ -843,7 +846,23 @@ mod limit_tests {
             redis_reason(&err),
             "argument must be between 0 and 9223372036854775807 inclusive"
         );
-        let err = cfg.set("hash-max-listpack-value", "abc").err().unwrap();
+        for bad in ["abc", "-1", "1.5"] {
+            let err = cfg.set("hash-max-listpack-value", bad).err().unwrap();
+            assert_eq!(
+                redis_reason(&err),
+                "argument must be a memory value",
+                "{bad}"
+            );
+        }
+        for bad in ["abc", "1kb", "1.5", " 5", "+5", "05"] {
+            let err = cfg.set("hash-max-listpack-entries", bad).err().unwrap();
+            assert_eq!(
+                redis_reason(&err),
+                "argument couldn't be parsed into an integer",
+                "{bad}"
+            );
+        }
+        let err = cfg.set("maxmemory", "-1").err().unwrap();
         assert_eq!(redis_reason(&err), "argument must be a memory value");
     }
 
