@@ -566,3 +566,47 @@ fn watch_on_a_hash_or_set_aborts_exec_when_another_client_changes_it() {
     assert_eq!(r.ask(&["SET", "done", "1"]), "+QUEUED\r\n");
     assert_eq!(r.ask(&["EXEC"]), "*1\r\n+OK\r\n");
 }
+
+#[test]
+fn lcs_answers_as_redis_and_refuses_collections_with_its_own_error() {
+    let mut r = rig_with_types();
+    assert_eq!(r.ask(&["SET", "a", "ohmytext"]), "+OK\r\n");
+    assert_eq!(r.ask(&["SET", "b", "mynewtext"]), "+OK\r\n");
+    // Replies captured from redis-server 7.0.15.
+    assert_eq!(r.ask(&["LCS", "a", "b"]), bulk("mytext"));
+    assert_eq!(r.ask(&["LCS", "a", "b", "LEN"]), ":6\r\n");
+    assert_eq!(
+        r.ask(&["LCS", "a", "b", "IDX"]),
+        "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"
+    );
+    assert_eq!(
+        r.ask(&["LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
+        "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+    );
+    assert!(r.ask(&["HELLO", "3"]).starts_with('%'));
+    assert_eq!(
+        r.ask(&["LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
+        "%2\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+    );
+    assert_eq!(r.ask(&["LCS", "a", "nosuch"]), bulk(""));
+    assert_eq!(
+        r.ask(&["LCS", "a", "b", "LEN", "IDX"]),
+        "-ERR If you want both the length and indexes, please just use IDX.\r\n"
+    );
+    assert_eq!(
+        r.ask(&["LCS", "a", "b", "MINMATCHLEN"]),
+        "-ERR syntax error\r\n"
+    );
+    // Another kind: LCS's own error, before the options are read.
+    for args in [
+        &["LCS", "h", "a"][..],
+        &["LCS", "a", "s"],
+        &["LCS", "h", "a", "FOO"],
+    ] {
+        assert_eq!(
+            r.ask(args),
+            "-ERR The specified keys must contain string values\r\n",
+            "{args:?}"
+        );
+    }
+}
