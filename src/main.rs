@@ -148,6 +148,8 @@ fn run_server(args: &[String]) -> Result<()> {
     process::check_somaxconn(backlog);
 
     let keyspace = Arc::new(Keyspace::new(config.get_i64("databases") as usize));
+    // Before recovery: the collections it loads take the configured encodings.
+    keyspace.set_limits(config.coll_limits());
     let key_source = master_key_source(&config);
     let storage = persistence::open(&config, &keyspace)
         .map_err(|e| anyhow::anyhow!("cannot open the data dir: {e}"))?;

@@ -140,6 +140,14 @@ const IMPLEMENTED: &[&str] = &[
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "supervised",
+    // The collection encoding thresholds (and the older names of the hash ones).
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
 ];
 
 #[test]
@@ -170,6 +178,9 @@ fn stock_debian_redis_conf_starts_and_warns_once_per_ignored_directive() {
     );
     assert_eq!(config_get(p.port, "tcp-backlog"), "511");
     assert_eq!(config_get(p.port, "appendonly"), "yes", "the WAL stays on");
+    // The stock file's thresholds are obeyed (Debian ships Redis's defaults).
+    assert_eq!(config_get(p.port, "hash-max-listpack-entries"), "512");
+    assert_eq!(config_get(p.port, "set-max-intset-entries"), "512");
     let written: u32 = std::fs::read_to_string(&pid)
         .unwrap()
         .trim()

@@ -1,9 +1,10 @@
-//! Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH and
-//! the vaylix extension `VERSION key`.
+//! Keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RANDOMKEY, RENAME, COPY, MOVE, TOUCH,
+//! OBJECT and the vaylix extension `VERSION key`. Each works on every kind of value: they read
+//! the kind tag, and those that store a value elsewhere copy the whole value (`to_value` + `put`).
 
 use super::*;
 use crate::glob;
-use crate::keyspace::SHARDS;
+use crate::keyspace::{Kind, SHARDS};
 
 const WR: &[&str] = &["write"];
 const WF: &[&str] = &["write", "fast"];
@@ -148,6 +149,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         exists,
     ),
     spec(
+        "object",
+        -2,
+        &[],
+        (2, 2, 1),
+        &["@slow"],
+        Scope::Keys,
+        "generic",
+        "A container for object introspection commands.",
+        object,
+    ),
+    spec(
         "version",
         2,
         RF,
@@ -197,14 +209,28 @@ fn version(c: &mut Ctx, argv: &[Bytes]) {
     }
 }
 
-/// Live keys of `db` in one locked shard that match `pattern` (and `type`).
+/// Which kinds SCAN returns: every key, one kind, or none (a TYPE naming no kind, which
+/// Redis 7.0 answers with an empty scan, not an error).
+#[derive(Clone, Copy)]
+enum KindFilter {
+    Any,
+    Only(Kind),
+    Nothing,
+}
+
+/// Live keys of `db` in one locked shard that match `pattern` (and the kind filter).
 fn shard_keys(
     c: &mut Ctx,
     shard: usize,
     pattern: Option<&[u8]>,
-    type_filter: Option<&[u8]>,
+    kinds: KindFilter,
     out: &mut Vec<Bytes>,
 ) {
+    if matches!(kinds, KindFilter::Nothing) {
+        // Still reads the shard: the reply depends on it like any scan's.
+        let _ = c.ks.shard_at(shard);
+        return;
+    }
     let db = c.db();
     let now = c.now_ms;
     let Some(s) = c.ks.shard_at(shard) else {
@@ -221,8 +247,8 @@ fn shard_keys(
                 continue;
             }
         }
-        if let Some(t) = type_filter {
-            if !t.eq_ignore_ascii_case(e.type_name().as_bytes()) {
+        if let KindFilter::Only(k) = kinds {
+            if e.kind() != k {
                 continue;
             }
         }
@@ -238,7 +264,7 @@ fn keys(c: &mut Ctx, argv: &[Bytes]) {
         Some(&argv[1][..])
     };
     for shard in 0..SHARDS {
-        shard_keys(c, shard, pattern, None, &mut found);
+        shard_keys(c, shard, pattern, KindFilter::Any, &mut found);
     }
     c.out.bulks(found.iter());
 }
@@ -254,7 +280,7 @@ fn scan(c: &mut Ctx, argv: &[Bytes]) {
     };
     let mut pattern: Option<Bytes> = None;
     let mut count = 10usize;
-    let mut type_filter: Option<Bytes> = None;
+    let mut kinds = KindFilter::Any;
     let mut i = 2;
     while i < argv.len() {
         if i + 1 >= argv.len() {
@@ -270,7 +296,8 @@ fn scan(c: &mut Ctx, argv: &[Bytes]) {
                 None => return c.out.error(ERR_NOT_INT),
             }
         } else if eq(a, "type") {
-            type_filter = Some(argv[i + 1].clone());
+            kinds =
+                Kind::from_type_name(&argv[i + 1]).map_or(KindFilter::Nothing, KindFilter::Only);
         } else {
             return c.out.error(ERR_SYNTAX);
         }
@@ -283,7 +310,7 @@ fn scan(c: &mut Ctx, argv: &[Bytes]) {
             c,
             shard,
             pattern.as_deref().filter(|p| &p[..] != b"*"),
-            type_filter.as_deref(),
+            kinds,
             &mut found,
         );
         shard += 1;
@@ -409,4 +436,79 @@ fn move_(c: &mut Ctx, argv: &[Bytes]) {
     c.ks.del(db, &argv[1], now);
     c.ks.put(dst, &argv[1], e.to_value(), e.expires_at_ms());
     c.out.int(1);
+}
+
+/// Redis's OBJECT_SHARED_REFCOUNT: what OBJECT REFCOUNT answers for a shared integer.
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// Redis shares the string objects of the integers 0..=9999 (OBJ_SHARED_INTEGERS) unless a
+/// maxmemory LRU/LFU policy is in force (each key then needs its own access clock).
+fn shares_integers(c: &Ctx) -> bool {
+    let policy = c.shared.config.get_str("maxmemory-policy");
+    c.shared.config.get_i64("maxmemory") == 0
+        || !(policy.ends_with("-lru") || policy.ends_with("-lfu"))
+}
+
+fn is_shared_integer(v: &[u8]) -> bool {
+    crate::keyspace::coll::canonical_int(v).is_some_and(|n| (0..10_000).contains(&n))
+}
+
+const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+/// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP, Redis 7.0's replies and errors (a
+/// missing key is nil before any policy check). vaylix evicts nothing, so it keeps no access
+/// clock per key: IDLETIME answers 0 and FREQ 0 under the policy where Redis would answer them
+/// (docs/compatibility.md).
+fn object(c: &mut Ctx, argv: &[Bytes]) {
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    let known = ["encoding", "refcount", "idletime", "freq"].contains(&sub.as_str());
+    if sub == "help" && argv.len() == 2 {
+        return c.out.help(&[
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ]);
+    }
+    if sub == "help" || (known && argv.len() != 3) {
+        return c.out.error(&format!(
+            "ERR wrong number of arguments for 'object|{sub}' command"
+        ));
+    }
+    if !known {
+        return c.out.error(&unknown_subcommand(argv, "OBJECT"));
+    }
+    let lfu = c
+        .shared
+        .config
+        .get_str("maxmemory-policy")
+        .ends_with("-lfu");
+    let shares = shares_integers(c);
+    let db = c.db();
+    let Some(e) = c.ks.get(db, &argv[2], c.now_ms) else {
+        return c.out.null();
+    };
+    match sub.as_str() {
+        "encoding" => {
+            let enc = e.encoding();
+            c.out.bulk(enc.as_bytes())
+        }
+        "refcount" => {
+            let shared = shares && e.as_str().is_some_and(is_shared_integer);
+            c.out.int(if shared { SHARED_REFCOUNT } else { 1 })
+        }
+        "idletime" if lfu => c.out.error(LFU_SELECTED),
+        "freq" if !lfu => c.out.error(LFU_NOT_SELECTED),
+        _ => c.out.int(0),
+    }
 }

@@ -11,6 +11,8 @@
 pub mod backup;
 pub mod connection;
 pub mod expire;
+#[cfg(test)]
+mod generic_tests;
 pub mod hash;
 pub mod keyspace;
 pub mod longdouble;
@@ -173,6 +175,10 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         &["count", "info", "docs", "list", "getkeys", "help"],
     ),
     ("memory", &["usage", "help"]),
+    (
+        "object",
+        &["encoding", "freq", "help", "idletime", "refcount"],
+    ),
     ("debug", &["sleep", "help"]),
     ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),

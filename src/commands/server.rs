@@ -204,8 +204,19 @@ fn memory(c: &mut Ctx, argv: &[Bytes]) {
                 .out
                 .error("ERR wrong number of arguments for 'memory|usage' command");
         }
-        if argv.len() != 3 && !(argv.len() == 5 && eq(&argv[3], "samples")) {
-            return c.out.error(ERR_SYNTAX);
+        // Redis's order: each `SAMPLES n` must be an integer, then non-negative. vaylix counts
+        // every element whatever the sample size (an exact figure, not an estimate).
+        let mut i = 3;
+        while i < argv.len() {
+            if !eq(&argv[i], "samples") || i + 1 >= argv.len() {
+                return c.out.error(ERR_SYNTAX);
+            }
+            match parse_i64(&argv[i + 1]) {
+                None => return c.out.error(ERR_NOT_INT),
+                Some(n) if n < 0 => return c.out.error(ERR_SYNTAX),
+                Some(_) => {}
+            }
+            i += 2;
         }
         let db = c.db();
         let key = argv[2].clone();
@@ -409,31 +420,35 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                     return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
                 }
             }
-            let before: Vec<(String, String)> = argv[2..]
+            // Every name was checked above; an alias reads its parameter's value.
+            let before: Vec<(&str, String)> = argv[2..]
                 .chunks(2)
-                .map(|p| {
-                    (
-                        text(&p[0]),
-                        c.shared.config.get_str(&text(&p[0]).to_ascii_lowercase()),
-                    )
-                })
+                .filter_map(|p| crate::config::param(&text(&p[0])))
+                .map(|p| (p.name, c.shared.config.get_str(p.name)))
                 .collect();
+            let mut limits_changed = false;
             for pair in argv[2..].chunks(2) {
                 let name = text(&pair[0]);
-                if let Err(e) = c.shared.config.set(&name, &text(&pair[1])) {
-                    for (n, v) in &before {
-                        let _ = c.shared.config.set(n, v);
+                let p = match c.shared.config.set(&name, &text(&pair[1])) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        for (n, v) in &before {
+                            let _ = c.shared.config.set(n, v);
+                        }
+                        let why = crate::config::redis_reason(&e);
+                        return c.out.error(&format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                        ));
                     }
-                    let why = crate::config::redis_reason(&e);
-                    return c.out.error(&format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {why}"
-                    ));
-                }
-                let name = name.to_ascii_lowercase();
-                crate::server::persistence::config_changed(c.shared, &name);
-                if let (true, Some(set)) = (name == "loglevel", &c.shared.set_log_level) {
+                };
+                crate::server::persistence::config_changed(c.shared, p.name);
+                if let (true, Some(set)) = (p.name == "loglevel", &c.shared.set_log_level) {
                     set(&c.shared.config.get_str("loglevel"));
                 }
+                limits_changed |= crate::config::LIMIT_PARAMS.contains(&p.name);
+            }
+            if limits_changed {
+                c.shared.keyspace.set_limits(c.shared.config.coll_limits());
             }
             c.out.ok();
         }

@@ -1,4 +1,5 @@
-//! String commands: GET/SET and friends, counters, ranges, and the `SET ... IF VERSION n` CAS.
+//! String commands: GET/SET and friends, counters, ranges, LCS, and the `SET ... IF VERSION n`
+//! CAS. A key of another kind is WRONGTYPE wherever Redis says so (read through the kind tag).
 
 use super::*;
 use crate::keyspace::Value;
@@ -246,6 +247,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Increments a float value.",
         incrbyfloat,
     ),
+    spec(
+        "lcs",
+        -3,
+        RO,
+        (1, 2, 1),
+        ACL_R,
+        Scope::Keys,
+        "string",
+        "Finds the longest common substring.",
+        lcs,
+    ),
 ];
 
 /// The string value of a live key: Ok(None) if absent, Err on another type.
@@ -253,9 +265,9 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
     let db = c.db();
     match c.ks.get(db, key, c.now_ms) {
         None => Ok(None),
-        Some(e) => match e.type_name() {
-            "string" => Ok(Some((Bytes::copy_from_slice(e.value()), e.expires_at_ms()))),
-            _ => Err(ERR_WRONGTYPE),
+        Some(e) => match e.as_str() {
+            Some(v) => Ok(Some((Bytes::copy_from_slice(v), e.expires_at_ms()))),
+            None => Err(ERR_WRONGTYPE),
         },
     }
 }
@@ -284,14 +296,15 @@ fn reply_string(c: &mut Ctx, key: &[u8]) -> bool {
             c.out.null();
             false
         }
-        Some(e) => match e.type_name() {
-            "string" => {
-                c.out.bulk(e.value());
+        Some(e) => match e.as_str() {
+            Some(v) => {
+                c.out.bulk(v);
                 true
             }
-            _ => {
+            None => {
+                // A key of another kind was found: Redis counts the lookup as a hit.
                 c.out.error(ERR_WRONGTYPE);
-                false
+                true
             }
         },
     }
@@ -431,14 +444,16 @@ fn set(c: &mut Ctx, argv: &[Bytes]) {
     let key = &argv[1];
     let (old, old_exp, version) = match c.ks.get(db, key, c.now_ms) {
         None => (None, 0, 0),
-        Some(e) => match e.type_name() {
-            "string" => (
-                o.get.then(|| Bytes::copy_from_slice(e.value())),
+        // Another kind is WRONGTYPE only for GET; otherwise SET replaces it (a CAS on a hash's
+        // version too: IF VERSION compares versions, whatever the kind).
+        Some(e) => match e.as_str() {
+            Some(v) => (
+                o.get.then(|| Bytes::copy_from_slice(v)),
                 e.expires_at_ms(),
                 e.version(),
             ),
-            _ if o.get => return c.out.error(ERR_WRONGTYPE),
-            _ => (None, e.expires_at_ms(), e.version()),
+            None if o.get => return c.out.error(ERR_WRONGTYPE),
+            None => (None, e.expires_at_ms(), e.version()),
         },
     };
     let exists = version != 0;
@@ -588,12 +603,16 @@ fn mget(c: &mut Ctx, argv: &[Bytes]) {
     c.out.array(argv.len() - 1);
     let db = c.db();
     for key in &argv[1..] {
+        // A key of another kind answers nil (no WRONGTYPE) and counts as a hit, as in Redis.
         let hit = match c.ks.get(db, key, c.now_ms) {
-            Some(e) if e.type_name() == "string" => {
-                c.out.bulk(e.value());
+            Some(e) => {
+                match e.as_str() {
+                    Some(v) => c.out.bulk(v),
+                    None => c.out.null(),
+                }
                 true
             }
-            _ => {
+            None => {
                 c.out.null();
                 false
             }
@@ -798,4 +817,146 @@ fn incrbyfloat(c: &mut Ctx, argv: &[Bytes]) {
     // The WAL logs the resulting value, so replay never recomputes floating point.
     c.ks.put(db, &argv[1], Value::String(Bytes::from(text.clone())), exp);
     c.out.bulk(text.as_bytes());
+}
+
+const ERR_LCS_TYPE: &str = "ERR The specified keys must contain string values";
+
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN], as Redis 7.0: both keys are looked
+/// up first (another kind: an error of LCS's own, not WRONGTYPE; absent: the empty string), then
+/// the options, then the classic dynamic-programming table (bounded by proto-max-bulk-len like
+/// Redis's transient allocation) walked back from the end, emitting the matched ranges from the
+/// last to the first.
+fn lcs(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    let mut found = Vec::with_capacity(2);
+    for key in &argv[1..3] {
+        let f =
+            c.ks.get(db, key, c.now_ms)
+                .map(|e| e.as_str().map(Bytes::copy_from_slice));
+        count_lookup(c, f.is_some());
+        found.push(f);
+    }
+    let mut strings: [Bytes; 2] = [Bytes::new(), Bytes::new()];
+    for (slot, f) in strings.iter_mut().zip(found) {
+        match f {
+            Some(None) => return c.out.error(ERR_LCS_TYPE),
+            Some(Some(v)) => *slot = v,
+            None => {}
+        }
+    }
+    let (mut getlen, mut getidx, mut withmatchlen, mut minmatchlen) = (false, false, false, 0u64);
+    let mut i = 3;
+    while i < argv.len() {
+        let opt = &argv[i];
+        if eq(opt, "idx") {
+            getidx = true;
+        } else if eq(opt, "len") {
+            getlen = true;
+        } else if eq(opt, "withmatchlen") {
+            withmatchlen = true;
+        } else if eq(opt, "minmatchlen") && i + 1 < argv.len() {
+            let Some(n) = parse_i64(&argv[i + 1]) else {
+                return c.out.error(ERR_NOT_INT);
+            };
+            minmatchlen = n.max(0) as u64;
+            i += 1;
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+        i += 1;
+    }
+    if getidx && getlen {
+        return c
+            .out
+            .error("ERR If you want both the length and indexes, please just use IDX.");
+    }
+    let [a, b] = &strings;
+    if a.len() >= u32::MAX as usize - 1 || b.len() >= u32::MAX as usize - 1 {
+        return c.out.error("ERR String too long for LCS");
+    }
+    let (alen, blen) = (a.len(), b.len());
+    let cells = (alen as u64 + 1) * (blen as u64 + 1);
+    if cells.saturating_mul(4) > max_len(c) as u64 {
+        return c
+            .out
+            .error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+    }
+    // table[i * (blen + 1) + j] = the LCS length of a[..i] and b[..j].
+    let w = blen + 1;
+    let mut table = vec![0u32; cells as usize];
+    for (i, &ac) in a.iter().enumerate() {
+        for (j, &bc) in b.iter().enumerate() {
+            let v = if ac == bc {
+                table[i * w + j] + 1
+            } else {
+                table[i * w + j + 1].max(table[(i + 1) * w + j])
+            };
+            table[(i + 1) * w + j + 1] = v;
+        }
+    }
+    let at = |i: usize, j: usize| table[i * w + j];
+    let total = at(alen, blen) as usize;
+    if getlen {
+        return c.out.int(total as i64);
+    }
+    // Walk back from the end, as Redis does (so ranges come last to first).
+    let mut result = vec![0u8; total];
+    let mut ranges: Vec<[usize; 4]> = Vec::new();
+    // The range being extended backwards: (a_start, a_end, b_start, b_end).
+    let mut cur: Option<[usize; 4]> = None;
+    let (mut i, mut j, mut idx) = (alen, blen, total);
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            result[idx - 1] = a[i - 1];
+            match cur.as_mut() {
+                None => cur = Some([i - 1, i - 1, j - 1, j - 1]),
+                Some(r) if r[0] == i && r[2] == j => {
+                    r[0] -= 1;
+                    r[2] -= 1;
+                }
+                Some(_) => emit = true,
+            }
+            if cur.is_some_and(|r| r[0] == 0 || r[2] == 0) {
+                emit = true;
+            }
+            idx -= 1;
+            i -= 1;
+            j -= 1;
+        } else {
+            if at(i - 1, j) > at(i, j - 1) {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = cur.is_some();
+        }
+        if emit {
+            if let Some(r) = cur.take() {
+                if (r[1] - r[0] + 1) as u64 >= minmatchlen {
+                    ranges.push(r);
+                }
+            }
+        }
+    }
+    if !getidx {
+        return c.out.bulk(&result);
+    }
+    c.out.map(2);
+    c.out.bulk(b"matches");
+    c.out.array(ranges.len());
+    for r in &ranges {
+        c.out.array(2 + withmatchlen as usize);
+        c.out.array(2);
+        c.out.int(r[0] as i64);
+        c.out.int(r[1] as i64);
+        c.out.array(2);
+        c.out.int(r[2] as i64);
+        c.out.int(r[3] as i64);
+        if withmatchlen {
+            c.out.int((r[1] - r[0] + 1) as i64);
+        }
+    }
+    c.out.bulk(b"len");
+    c.out.int(total as i64);
 }

@@ -346,6 +346,58 @@ pub static PARAMS: &[Param] = &[
         mutable: true,
         doc: "rotate the data key after N seconds (0 = never)",
     },
+    // The collection encoding thresholds (keyspace::Limits): Redis's names, bounds, kinds and
+    // defaults (7.0's for hashes and intsets, 7.2's for listpack sets, which 7.0 lacks).
+    Param {
+        name: "hash-max-listpack-entries",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "512",
+        mutable: true,
+        doc: "largest hash kept as a listpack, in fields (alias hash-max-ziplist-entries)",
+    },
+    Param {
+        name: "hash-max-listpack-value",
+        kind: Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "64",
+        mutable: true,
+        doc: "longest field or value of a listpack hash, in bytes (alias hash-max-ziplist-value)",
+    },
+    Param {
+        name: "set-max-intset-entries",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "512",
+        mutable: true,
+        doc: "largest set of integers kept as an intset",
+    },
+    Param {
+        name: "set-max-listpack-entries",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "128",
+        mutable: true,
+        doc: "largest other set kept as a listpack, in members",
+    },
+    Param {
+        name: "set-max-listpack-value",
+        kind: Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "64",
+        mutable: true,
+        doc: "longest member of a listpack set, in bytes",
+    },
     Param {
         name: "backup-dir",
         kind: Kind::Str,
@@ -355,9 +407,31 @@ pub static PARAMS: &[Param] = &[
     },
 ];
 
+/// Older names Redis still answers to: (alias, parameter). Every source accepts either name,
+/// and `CONFIG GET` reports both, as Redis 7.0 does.
+pub static ALIASES: &[(&str, &str)] = &[
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+];
+
+/// The parameter called `name` (or one of its [`ALIASES`]).
 pub fn param(name: &str) -> Option<&'static Param> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+        .map_or(name, |(_, p)| p);
     PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
 }
+
+/// The parameters that make up [`crate::keyspace::Limits`] (what a `CONFIG SET` of one of them
+/// must hand to the keyspace).
+pub const LIMIT_PARAMS: &[&str] = &[
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -381,11 +455,12 @@ pub enum ConfigError {
     Io { path: String, err: std::io::Error },
 }
 
-/// Parses a Redis memory value: `1024`, `64mb`, `1gb`, `10k`.
+/// Parses a Redis memory value: `1024`, `64mb`, `1gb`, `10k`. Never negative: Redis's
+/// `memtoull` refuses a `-`, so `-1` is "not a memory value" rather than out of range.
 pub fn parse_memory(s: &str) -> Option<i64> {
     let lower = s.trim().to_ascii_lowercase();
     let split = lower
-        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(lower.len());
     let (num, unit) = lower.split_at(split);
     let n: i64 = num.parse().ok()?;
@@ -418,10 +493,12 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
     };
     match p.kind {
         Kind::Int { min, max } => {
+            // Redis's string2ll: the canonical decimal form only (no `+`, spaces, leading zeros).
             let n: i64 = value
-                .trim()
                 .parse()
-                .map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
+                .ok()
+                .filter(|n: &i64| n.to_string() == value)
+                .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?;
             if n < min || n > max {
                 return Err(invalid(&format!(
                     "argument must be between {min} and {max} inclusive"
@@ -639,14 +716,34 @@ impl Config {
         self.values.read().get(name).is_some_and(|v| v == "yes")
     }
 
-    /// `CONFIG GET` with glob patterns: (name, value) pairs, sorted by name.
+    /// `CONFIG GET` with glob patterns: (name, value) pairs, sorted by name; an alias that
+    /// matches is reported under its own name with its parameter's value.
     pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
         let values = self.values.read();
-        values
+        let mut out: Vec<(&'static str, String)> = values
             .iter()
             .filter(|(k, _)| crate::glob::matches(pattern, k.as_bytes(), true))
             .map(|(k, v)| (*k, v.clone()))
-            .collect()
+            .collect();
+        for (alias, name) in ALIASES {
+            if crate::glob::matches(pattern, alias.as_bytes(), true) {
+                out.push((alias, values.get(name).cloned().unwrap_or_default()));
+            }
+        }
+        out.sort_unstable_by_key(|(k, _)| *k);
+        out
+    }
+
+    /// The collection encoding thresholds these values set.
+    pub fn coll_limits(&self) -> crate::keyspace::Limits {
+        let n = |name| usize::try_from(self.get_i64(name)).unwrap_or(usize::MAX);
+        crate::keyspace::Limits {
+            hash_max_listpack_entries: n("hash-max-listpack-entries"),
+            hash_max_listpack_value: n("hash-max-listpack-value"),
+            set_max_intset_entries: n("set-max-intset-entries"),
+            set_max_listpack_entries: n("set-max-listpack-entries"),
+            set_max_listpack_value: n("set-max-listpack-value"),
+        }
     }
 }
 
@@ -714,6 +811,91 @@ mod tests {
             .map(|(k, _)| k)
             .collect();
         assert_eq!(names, vec!["maxmemory", "maxmemory-policy"]);
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn encoding_thresholds_default_to_redis_and_ziplist_names_are_aliases() {
+        let cfg = Config::default();
+        assert_eq!(cfg.coll_limits(), crate::keyspace::Limits::default());
+        assert_eq!(cfg.coll_limits().hash_max_listpack_entries, 512);
+        // CONFIG GET hash-max-* on redis-server 7.0.15 answers all four names.
+        let got = cfg.matching(b"hash-max-*");
+        let names: Vec<_> = got.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "hash-max-listpack-entries",
+                "hash-max-listpack-value",
+                "hash-max-ziplist-entries",
+                "hash-max-ziplist-value"
+            ]
+        );
+        cfg.set("hash-max-ziplist-entries", "5").unwrap();
+        cfg.set("HASH-MAX-LISTPACK-VALUE", "1kb").unwrap();
+        assert_eq!(cfg.coll_limits().hash_max_listpack_entries, 5);
+        assert_eq!(cfg.coll_limits().hash_max_listpack_value, 1024);
+        assert_eq!(cfg.matching(b"hash-max-ziplist-entries")[0].1, "5");
+        assert_eq!(cfg.matching(b"hash-max-listpack-entries")[0].1, "5");
+        let err = cfg.set("set-max-intset-entries", "-1").err().unwrap();
+        assert_eq!(
+            redis_reason(&err),
+            "argument must be between 0 and 9223372036854775807 inclusive"
+        );
+        for bad in ["abc", "-1", "1.5"] {
+            let err = cfg.set("hash-max-listpack-value", bad).err().unwrap();
+            assert_eq!(
+                redis_reason(&err),
+                "argument must be a memory value",
+                "{bad}"
+            );
+        }
+        for bad in ["abc", "1kb", "1.5", " 5", "+5", "05"] {
+            let err = cfg.set("hash-max-listpack-entries", bad).err().unwrap();
+            assert_eq!(
+                redis_reason(&err),
+                "argument couldn't be parsed into an integer",
+                "{bad}"
+            );
+        }
+        let err = cfg.set("maxmemory", "-1").err().unwrap();
+        assert_eq!(redis_reason(&err), "argument must be a memory value");
+    }
+
+    #[test]
+    fn encoding_thresholds_come_from_file_env_and_flags_under_either_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("redis.conf");
+        std::fs::write(
+            &file,
+            "hash-max-ziplist-value 10\nset-max-intset-entries 7\nset-max-listpack-value 3\n",
+        )
+        .unwrap();
+        let env = vec![(
+            "VAYLIX_SET_MAX_LISTPACK_ENTRIES".to_string(),
+            "9".to_string(),
+        )];
+        let flags = vec![("hash-max-ziplist-entries".to_string(), "2".to_string())];
+        let cfg = Config::load(Some(&file), &env, &flags).unwrap();
+        assert_eq!(
+            cfg.coll_limits(),
+            crate::keyspace::Limits {
+                hash_max_listpack_entries: 2,
+                hash_max_listpack_value: 10,
+                set_max_intset_entries: 7,
+                set_max_listpack_entries: 9,
+                set_max_listpack_value: 3,
+            }
+        );
+        assert!(
+            cfg.startup_warnings().is_empty(),
+            "{:?}",
+            cfg.startup_warnings()
+        );
     }
 }
 
