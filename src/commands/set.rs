@@ -722,3 +722,7 @@ fn sscan(c: &mut Ctx, argv: &[Bytes]) {
         bulk_member(c.out, m);
     }
 }
+
+#[cfg(test)]
+#[path = "set_tests.rs"]
+mod tests;
