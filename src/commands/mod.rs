@@ -40,6 +40,9 @@ pub enum Scope {
 
 pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]);
 
+/// Finds a call's key positions in its argv (see [`CommandSpec::movable_keys`]).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
+
 pub struct CommandSpec {
     /// Lower-case name (`client|list` for subcommands in COMMAND output is derived).
     pub name: &'static str,
@@ -61,7 +64,7 @@ pub struct CommandSpec {
     /// Key positions that depend on the arguments (Redis's `movablekeys` commands, whose
     /// first/last/step are 0 0 0: SINTERCARD's `numkeys`). When set, it replaces first/last/step
     /// for shard locking and COMMAND GETKEYS; it returns only positions inside argv.
-    pub movable_keys: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub movable_keys: Option<KeyFinder>,
 }
 
 impl CommandSpec {

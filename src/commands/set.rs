@@ -610,7 +610,10 @@ fn combined(c: &mut Ctx, keys: &[Bytes], diff: bool) -> Result<SetObj, WrongType
             members.extend(s.iter().map(|m| m.to_bytes()));
         }
     }
-    Ok(SetObj::from_members(members.iter().map(|m| &m[..]), &limits))
+    Ok(SetObj::from_members(
+        members.iter().map(|m| &m[..]),
+        &limits,
+    ))
 }
 
 /// SUNION/SDIFF: the result set, listed in its own order.

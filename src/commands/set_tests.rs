@@ -62,7 +62,8 @@ impl Rig {
     fn encoding(&self, key: &str) -> Option<&'static str> {
         let ks = &self.shared.keyspace;
         let mut l = ks.lock_keys(std::iter::once(key.as_bytes()));
-        l.get(0, key.as_bytes(), super::now_ms()).map(|e| e.encoding())
+        l.get(0, key.as_bytes(), super::now_ms())
+            .map(|e| e.encoding())
     }
 
     fn members(&mut self, key: &str) -> Vec<String> {
@@ -116,7 +117,9 @@ fn spop_with_count_logs_exactly_the_members_it_returned() {
     }
     let left = r.members("s");
     assert_eq!(left.len(), 3);
-    assert!(taken.iter().all(|t| !left.iter().any(|l| l.as_bytes() == &t[..])));
+    assert!(taken
+        .iter()
+        .all(|t| !left.iter().any(|l| l.as_bytes() == &t[..])));
 }
 
 #[test]
@@ -147,13 +150,7 @@ fn spop_taking_every_member_logs_one_del_and_removes_the_key() {
         r.ask(&["SPOP", "s", "10"]),
         "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
     );
-    assert_eq!(
-        r.logged(),
-        vec![vec![Effect::Del {
-            db: 0,
-            key: b("s")
-        }]]
-    );
+    assert_eq!(r.logged(), vec![vec![Effect::Del { db: 0, key: b("s") }]]);
     assert_eq!(r.ask(&["EXISTS", "s"]), ":0\r\n");
 }
 
@@ -330,7 +327,16 @@ fn sintercard_locks_the_keys_its_numkeys_counts() {
     r.ask(&["SINTERCARD", "2", "k1", "k2", "LIMIT", "1"]);
     assert_eq!(r.ask(&["EXEC"]), "*2\r\n:1\r\n:1\r\n");
     assert_eq!(
-        r.ask(&["COMMAND", "GETKEYS", "SINTERCARD", "2", "a", "b", "LIMIT", "1"]),
+        r.ask(&[
+            "COMMAND",
+            "GETKEYS",
+            "SINTERCARD",
+            "2",
+            "a",
+            "b",
+            "LIMIT",
+            "1"
+        ]),
         "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
     );
     assert_eq!(
