@@ -10,8 +10,10 @@
 //! destination whatever it held.
 
 use super::*;
-use crate::keyspace::{Member, SetObj, Value, WrongType};
+use crate::keyspace::{Locked, Member, SetObj, Value, WrongType};
+use crate::server::Stats;
 use rand::Rng;
+use std::sync::atomic::Ordering;
 
 const WF: &[&str] = &["write", "fast"];
 const WFD: &[&str] = &["write", "denyoom", "fast"];
@@ -229,6 +231,48 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+// ---- lookups ----------------------------------------------------------------------------------
+
+/// Counts read lookups in INFO's `keyspace_hits` / `keyspace_misses`, as Redis's
+/// `lookupKeyRead` does: the reads and the `*STORE` sources count, the write commands' own
+/// lookups (SADD, SREM, SPOP, SMOVE) do not.
+fn tally(stats: &Stats, hits: usize, misses: usize) {
+    stats
+        .keyspace_hits
+        .fetch_add(hits as u64, Ordering::Relaxed);
+    stats
+        .keyspace_misses
+        .fetch_add(misses as u64, Ordering::Relaxed);
+}
+
+/// One set read as Redis's `lookupKeyRead` reads it (a key of another kind counts as a hit).
+fn read_set<'k>(
+    ks: &'k mut Locked<'_>,
+    stats: &Stats,
+    db: DbIndex,
+    key: &[u8],
+    now_ms: u64,
+) -> Result<Option<&'k SetObj>, WrongType> {
+    let r = ks.get_set(db, key, now_ms);
+    let hit = !matches!(r, Ok(None));
+    tally(stats, hit as usize, !hit as usize);
+    r
+}
+
+/// Several sets read side by side (SINTER & co.), each lookup counted.
+fn read_sets<'k>(
+    ks: &'k mut Locked<'_>,
+    stats: &Stats,
+    db: DbIndex,
+    keys: &[Bytes],
+    now_ms: u64,
+) -> Result<Vec<Option<&'k SetObj>>, WrongType> {
+    let sets = ks.get_sets(db, keys, now_ms)?;
+    let hits = sets.iter().filter(|s| s.is_some()).count();
+    tally(stats, hits, sets.len() - hits);
+    Ok(sets)
+}
+
 // ---- replies --------------------------------------------------------------------------------
 
 fn bulk_member(out: &mut ReplyWriter, m: &Member<'_>) {
@@ -260,7 +304,7 @@ fn srem(c: &mut Ctx, argv: &[Bytes]) {
 
 fn smembers(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    match c.ks.get_set(db, &argv[1], c.now_ms) {
+    match read_set(c.ks, &c.shared.stats, db, &argv[1], c.now_ms) {
         Err(_) => c.out.error(ERR_WRONGTYPE),
         Ok(None) => c.out.set(0),
         Ok(Some(s)) => {
@@ -274,7 +318,7 @@ fn smembers(c: &mut Ctx, argv: &[Bytes]) {
 
 fn sismember(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    match c.ks.get_set(db, &argv[1], c.now_ms) {
+    match read_set(c.ks, &c.shared.stats, db, &argv[1], c.now_ms) {
         Err(_) => c.out.error(ERR_WRONGTYPE),
         Ok(s) => c.out.int(s.is_some_and(|s| s.contains(&argv[2])) as i64),
     }
@@ -282,7 +326,7 @@ fn sismember(c: &mut Ctx, argv: &[Bytes]) {
 
 fn smismember(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    match c.ks.get_set(db, &argv[1], c.now_ms) {
+    match read_set(c.ks, &c.shared.stats, db, &argv[1], c.now_ms) {
         Err(_) => c.out.error(ERR_WRONGTYPE),
         Ok(s) => {
             c.out.array(argv.len() - 2);
@@ -295,7 +339,7 @@ fn smismember(c: &mut Ctx, argv: &[Bytes]) {
 
 fn scard(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    match c.ks.get_set(db, &argv[1], c.now_ms) {
+    match read_set(c.ks, &c.shared.stats, db, &argv[1], c.now_ms) {
         Err(_) => c.out.error(ERR_WRONGTYPE),
         Ok(s) => c.out.int(s.map_or(0, |s| s.len()) as i64),
     }
@@ -407,7 +451,7 @@ fn srandmember(c: &mut Ctx, argv: &[Bytes]) {
         },
     };
     let db = c.db();
-    let set = match c.ks.get_set(db, &argv[1], c.now_ms) {
+    let set = match read_set(c.ks, &c.shared.stats, db, &argv[1], c.now_ms) {
         Err(_) => return c.out.error(ERR_WRONGTYPE),
         Ok(None) if count.is_none() => return c.out.null(),
         Ok(None) => return c.out.array(0),
@@ -512,7 +556,7 @@ fn reply_members<'a>(out: &mut ReplyWriter, members: impl ExactSizeIterator<Item
 
 fn sinter(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    let sets = match c.ks.get_sets(db, &argv[1..], c.now_ms) {
+    let sets = match read_sets(c.ks, &c.shared.stats, db, &argv[1..], c.now_ms) {
         Ok(s) => s,
         Err(_) => return c.out.error(ERR_WRONGTYPE),
     };
@@ -556,7 +600,7 @@ fn sintercard(c: &mut Ctx, argv: &[Bytes]) {
         }
     }
     let db = c.db();
-    let sets = match c.ks.get_sets(db, &argv[2..end], c.now_ms) {
+    let sets = match read_sets(c.ks, &c.shared.stats, db, &argv[2..end], c.now_ms) {
         Ok(s) => s,
         Err(_) => return c.out.error(ERR_WRONGTYPE),
     };
@@ -579,7 +623,7 @@ fn store(c: &mut Ctx, dst: &[u8], members: Vec<Bytes>) {
 
 fn sinterstore(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
-    let members: Vec<Bytes> = match c.ks.get_sets(db, &argv[2..], c.now_ms) {
+    let members: Vec<Bytes> = match read_sets(c.ks, &c.shared.stats, db, &argv[2..], c.now_ms) {
         Ok(sets) => intersect(&sets, 0).iter().map(|m| m.to_bytes()).collect(),
         Err(_) => return c.out.error(ERR_WRONGTYPE),
     };
@@ -593,7 +637,7 @@ fn combined(c: &mut Ctx, keys: &[Bytes], diff: bool) -> Result<SetObj, WrongType
     let db = c.db();
     let now = c.now_ms;
     let limits = c.ks.keyspace().limits();
-    let sets = c.ks.get_sets(db, keys, now)?;
+    let sets = read_sets(c.ks, &c.shared.stats, db, keys, now)?;
     let mut members: Vec<Bytes> = Vec::new();
     if diff {
         if let Some((Some(first), rest)) = sets.split_first() {
@@ -679,7 +723,7 @@ fn sscan(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.error("ERR invalid cursor");
     };
     let db = c.db();
-    match c.ks.get_set(db, &argv[1], c.now_ms) {
+    match read_set(c.ks, &c.shared.stats, db, &argv[1], c.now_ms) {
         Err(_) => return c.out.error(ERR_WRONGTYPE),
         Ok(None) => {
             c.out.array(2);

@@ -401,3 +401,30 @@ fn sscan_of_a_hashtable_set_returns_every_member_over_several_calls() {
     assert!(calls > 1);
     assert_eq!(seen.len(), members.len());
 }
+
+#[test]
+fn set_reads_count_keyspace_hits_and_misses_as_redis_does() {
+    use std::sync::atomic::Ordering;
+    let mut r = Rig::new();
+    let stats = |r: &Rig| {
+        (
+            r.shared.stats.keyspace_hits.load(Ordering::Relaxed),
+            r.shared.stats.keyspace_misses.load(Ordering::Relaxed),
+        )
+    };
+    r.ask(&["SADD", "a", "1"]);
+    r.ask(&["SINTERSTORE", "d", "a", "nokey"]);
+    r.ask(&["SUNIONSTORE", "d", "a", "nokey"]);
+    r.ask(&["SMOVE", "a", "b", "1"]);
+    r.ask(&["SPOP", "a"]);
+    // Redis 7.0.15 answers keyspace_hits:2 keyspace_misses:2 here: the store commands'
+    // sources count, SADD, SMOVE and SPOP do not.
+    assert_eq!(stats(&r), (2, 2));
+    r.ask(&["SADD", "a", "1"]);
+    r.ask(&["SINTER", "a", "nokey"]);
+    r.ask(&["SISMEMBER", "a", "1"]);
+    r.ask(&["SINTERCARD", "2", "a", "nokey"]);
+    r.ask(&["SRANDMEMBER", "a", "2"]);
+    r.ask(&["SSCAN", "a", "0"]);
+    assert_eq!(stats(&r), (7, 4));
+}
