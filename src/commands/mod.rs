@@ -42,6 +42,9 @@ pub enum Scope {
 
 pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]);
 
+/// Finds a call's key positions in its argv (see [`CommandSpec::movable_keys`]).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
+
 pub struct CommandSpec {
     /// Lower-case name (`client|list` for subcommands in COMMAND output is derived).
     pub name: &'static str,
@@ -60,6 +63,10 @@ pub struct CommandSpec {
     pub since: &'static str,
     pub scope: Scope,
     pub handler: Handler,
+    /// Key positions that depend on the arguments (Redis's `movablekeys` commands, whose
+    /// first/last/step are 0 0 0: SINTERCARD's `numkeys`). When set, it replaces first/last/step
+    /// for shard locking and COMMAND GETKEYS; it returns only positions inside argv.
+    pub movable_keys: Option<KeyFinder>,
 }
 
 impl CommandSpec {
@@ -72,7 +79,16 @@ impl CommandSpec {
         self.flags.contains(&flag)
     }
 
-    /// Indices into argv of the key arguments.
+    /// Indices into argv of the key arguments of this call: [`CommandSpec::movable_keys`] if the
+    /// spec has it, else first/last/step.
+    pub fn keys_of(&self, argv: &[Bytes]) -> Vec<usize> {
+        match self.movable_keys {
+            Some(f) => f(argv),
+            None => self.key_indices(argv.len()),
+        }
+    }
+
+    /// Indices into argv of the key arguments by first/last/step.
     pub fn key_indices(&self, argc: usize) -> Vec<usize> {
         if self.first_key <= 0 {
             return Vec::new();
@@ -313,7 +329,7 @@ pub fn now_ms() -> u64 {
 
 /// The shards a command's keys live in, for [`Scope::Keys`].
 pub fn key_shards(shared: &Shared, spec: &CommandSpec, argv: &[Bytes], out: &mut Vec<usize>) {
-    for i in spec.key_indices(argv.len()) {
+    for i in spec.keys_of(argv) {
         if let Some(k) = argv.get(i) {
             out.push(shared.keyspace.shard_of(k));
         }
@@ -346,6 +362,7 @@ pub const fn spec(
         since: "1.0.0",
         scope,
         handler,
+        movable_keys: None,
     }
 }
 
@@ -375,6 +392,7 @@ pub const FLAGS: &[&str] = &[
     "no_multi",
     "no_async_loading",
     "allow_busy",
+    "movablekeys",
 ];
 
 pub const NO_KEYS: (i32, i32, i32) = (0, 0, 0);

@@ -592,7 +592,11 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
                     .out
                     .error("ERR Invalid number of arguments specified for command");
             }
-            let keys = s.key_indices(args.len());
+            let keys = s.keys_of(args);
+            if keys.is_empty() && s.movable_keys.is_some() {
+                // Redis's answer when `numkeys` & co. do not fit the arguments.
+                return c.out.error("ERR Invalid arguments specified for command");
+            }
             if keys.is_empty() {
                 return c.out.error("ERR The command has no key arguments");
             }
