@@ -42,12 +42,12 @@ impl Default for Limits {
 
 // ---- Pack: a run of length-prefixed byte strings in one allocation ------------------------
 
-/// Elements back to back, each `LEB128 length ‖ bytes`, in one exactly-sized allocation.
-/// Lookups scan it; that is cheap because a pack never holds more than the listpack limits.
+/// Elements back to back, each `LEB128 length ‖ bytes`, in one exactly-sized allocation
+/// (a boxed slice: 16 bytes inline, no spare capacity). Lookups and the count scan it; that is
+/// cheap because a pack never holds more than the listpack limits.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Pack {
-    buf: Vec<u8>,
-    count: u32,
+    buf: Box<[u8]>,
 }
 
 fn put_varint(out: &mut Vec<u8>, mut n: usize) {
@@ -105,7 +105,14 @@ impl<'a> Iterator for PackIter<'a> {
 
 impl Pack {
     pub fn count(&self) -> usize {
-        self.count as usize
+        self.iter().count()
+    }
+
+    /// Edits the bytes as a vector and stores them back exactly sized.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        f(&mut v);
+        self.buf = v.into_boxed_slice();
     }
 
     pub fn iter(&self) -> PackIter<'_> {
@@ -118,12 +125,13 @@ impl Pack {
     /// Appends elements, growing the block to exactly the size needed.
     fn push_all(&mut self, items: &[&[u8]]) {
         let need: usize = items.iter().map(|i| varint_len(i.len()) + i.len()).sum();
-        self.buf.reserve_exact(need);
-        for i in items {
-            put_varint(&mut self.buf, i.len());
-            self.buf.extend_from_slice(i);
-        }
-        self.count += items.len() as u32;
+        self.edit(|buf| {
+            buf.reserve_exact(need);
+            for i in items {
+                put_varint(buf, i.len());
+                buf.extend_from_slice(i);
+            }
+        });
     }
 
     /// Byte range of the element starting at `at` (length prefix included).
@@ -141,9 +149,9 @@ impl Pack {
                 None => break,
             }
         }
-        self.buf.drain(at..end);
-        self.buf.shrink_to_fit();
-        self.count = self.count.saturating_sub(n as u32);
+        self.edit(|buf| {
+            buf.drain(at..end);
+        });
     }
 
     /// Byte offset of the first element of the group (of `stride` elements) whose first
@@ -173,12 +181,13 @@ impl Pack {
         let mut enc = Vec::with_capacity(varint_len(item.len()) + item.len());
         put_varint(&mut enc, item.len());
         enc.extend_from_slice(item);
-        self.buf.splice(r, enc);
-        self.buf.shrink_to_fit();
+        self.edit(|buf| {
+            buf.splice(r, enc);
+        });
     }
 
     fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 }
 
@@ -541,9 +550,9 @@ pub fn canonical_int(b: &[u8]) -> Option<i64> {
     (n.to_string().as_bytes() == b).then_some(n)
 }
 
-/// A sorted vector of integers (Redis's intset).
+/// A sorted, exactly-sized array of integers (Redis's intset).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct IntSet(Vec<i64>);
+pub struct IntSet(Box<[i64]>);
 
 impl IntSet {
     pub fn len(&self) -> usize {
@@ -559,8 +568,10 @@ impl IntSet {
         match self.0.binary_search(&n) {
             Ok(_) => false,
             Err(i) => {
-                self.0.reserve_exact(1);
-                self.0.insert(i, n);
+                let mut v = std::mem::take(&mut self.0).into_vec();
+                v.reserve_exact(1);
+                v.insert(i, n);
+                self.0 = v.into_boxed_slice();
                 true
             }
         }
@@ -568,7 +579,9 @@ impl IntSet {
     fn remove(&mut self, n: i64) -> bool {
         match self.0.binary_search(&n) {
             Ok(i) => {
-                self.0.remove(i);
+                let mut v = std::mem::take(&mut self.0).into_vec();
+                v.remove(i);
+                self.0 = v.into_boxed_slice();
                 true
             }
             Err(_) => false,
@@ -763,7 +776,7 @@ impl SetObj {
 
     pub fn heap_bytes(&self) -> usize {
         match self {
-            SetObj::Ints(s) => s.0.capacity() * 8,
+            SetObj::Ints(s) => s.0.len() * 8,
             SetObj::Pack(p) => p.heap_bytes(),
             SetObj::Dense(d) => d.heap_bytes(),
         }
