@@ -384,6 +384,9 @@ fn dense_scan<'a>(d: &'a Dense, cursor: u64, count: usize, out: &mut Vec<&'a [u8
 
 // ---- hashes ---------------------------------------------------------------------------------
 
+/// A field and its value, borrowed from a hash.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// A hash: field-value pairs in a [`Pack`] (`field, value, field, value ...`) or a [`Dense`].
 #[derive(Clone)]
 pub enum HashObj {
@@ -454,7 +457,7 @@ impl HashObj {
         }
     }
 
-    fn to_dense(&mut self, extra: usize) {
+    fn convert_to_dense(&mut self, extra: usize) {
         if let HashObj::Pack(p) = self {
             let mut d = Dense::new(Layout::Pair, p.count() / 2 + extra);
             let mut it = p.iter();
@@ -472,14 +475,14 @@ impl HashObj {
             if field.len() > limits.hash_max_listpack_value
                 || value.len() > limits.hash_max_listpack_value
             {
-                self.to_dense(1);
+                self.convert_to_dense(1);
             } else if let Some(at) = p.find(field, 2) {
                 if let Some(vat) = p.span_at(at).map(|r| r.end) {
                     p.replace_at(vat, value);
                 }
                 return false;
             } else if p.count() / 2 + 1 > limits.hash_max_listpack_entries {
-                self.to_dense(1);
+                self.convert_to_dense(1);
             } else {
                 p.push_all(&[field, value]);
                 return true;
@@ -518,7 +521,7 @@ impl HashObj {
     }
 
     /// One scan step (see the module doc).
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&[u8], &[u8])>) {
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Pair<'_>>) {
         match self {
             HashObj::Pack(_) => (0, self.iter().collect()),
             HashObj::Dense(d) => {
@@ -680,7 +683,7 @@ impl SetObj {
         self.iter().map(|m| m.to_bytes().to_vec()).collect()
     }
 
-    fn to_dense(&mut self, extra: usize) {
+    fn convert_to_dense(&mut self, extra: usize) {
         let members = self.members_owned();
         let mut d = Dense::new(Layout::Whole, members.len() + extra);
         for m in members {
@@ -689,7 +692,7 @@ impl SetObj {
         *self = SetObj::Dense(Box::new(d));
     }
 
-    fn to_pack(&mut self) {
+    fn convert_to_pack(&mut self) {
         let members = self.members_owned();
         let mut p = Pack::default();
         let refs: Vec<&[u8]> = members.iter().map(|m| &m[..]).collect();
@@ -709,9 +712,9 @@ impl SetObj {
                     let fits = s.len() < limits.set_max_listpack_entries
                         && m.len() <= limits.set_max_listpack_value;
                     if fits {
-                        self.to_pack();
+                        self.convert_to_pack();
                     } else {
-                        self.to_dense(1);
+                        self.convert_to_dense(1);
                     }
                 }
             }
@@ -726,7 +729,7 @@ impl SetObj {
                 p.push_all(&[m]);
                 return true;
             }
-            self.to_dense(1);
+            self.convert_to_dense(1);
         }
         match self {
             SetObj::Dense(d) => d.upsert(Box::from(m)),
