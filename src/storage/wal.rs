@@ -17,6 +17,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::codec::{self, DecodeError, Form};
 use super::crypto::{self, KeyId, SecretKey, NONCE_LEN, TAG_LEN};
 use super::error::{Result, SeqNote, StorageError};
 use super::fs::{FileSystem, WritableFile};
@@ -35,6 +36,12 @@ pub const SEGMENT_HEADER_LEN: usize = 24;
 pub const FRAME_PLAINTEXT_CAP: usize = 1 << 20;
 /// WAL frame flag: the plaintext starts with the frame's commit time (u64 LE unix ms).
 pub const WAL_FLAG_TIMED: u32 = 1;
+/// WAL frame flag: the entries are in storage's typed codec ([`codec`], numeric tags); without
+/// it they are in the legacy `rmp_serde` form of builds before the codec. Builds that predate
+/// the flag refuse a frame carrying it (unknown flag bits are an error), so they fail cleanly.
+pub const WAL_FLAG_TYPED: u32 = 2;
+/// Every flag bit this build understands.
+const WAL_FLAGS_KNOWN: u32 = WAL_FLAG_TIMED | WAL_FLAG_TYPED;
 
 /// One WAL entry: a sequence number and the effects of that command / transaction.
 pub type Entry = (u64, Vec<Effect>);
@@ -42,12 +49,24 @@ pub type Entry = (u64, Vec<Effect>);
 /// One WAL entry already serialized by [`encode_entry`]: (sequence, msgpack bytes).
 pub type EncodedEntry = (u64, Vec<u8>);
 
-/// Serializes one entry as it appears in a frame's array: msgpack `[seq, [effects...]]`.
+/// Serializes one entry as it appears in a frame's array: msgpack `[seq, [effects...]]` in the
+/// typed codec (frames are sealed with [`WAL_FLAG_TYPED`]).
 pub fn encode_entry(seq: u64, effects: &[Effect], out: &mut Vec<u8>) -> Result<()> {
-    rmp_serde::encode::write(out, &(seq, effects)).map_err(|e| StorageError::Encode {
+    codec::encode_entry(seq, effects, out).map_err(|e| StorageError::Encode {
         op: "encoding a WAL entry",
         detail: e.to_string(),
     })
+}
+
+/// Decodes the entries of an opened WAL frame (after its time field, if timed): the typed
+/// codec when `flags` has [`WAL_FLAG_TYPED`], the legacy form otherwise.
+pub fn decode_entries(flags: u32, payload: &[u8]) -> std::result::Result<Vec<Entry>, DecodeError> {
+    let form = if flags & WAL_FLAG_TYPED != 0 {
+        Form::Typed
+    } else {
+        Form::Legacy
+    };
+    codec::decode_entries(payload, form)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +83,8 @@ pub struct FrameHeader {
     pub a: u64,
     /// WAL: number of entries. Snapshot: number of records in the chunk.
     pub b: u32,
-    /// WAL: bit 0 = timed ([`WAL_FLAG_TIMED`]). Snapshot: bit 0 = final (trailer) chunk.
+    /// WAL: bit 0 = timed ([`WAL_FLAG_TIMED`]), bit 1 = typed codec ([`WAL_FLAG_TYPED`]).
+    /// Snapshot: bit 0 = final (trailer) chunk, bit 1 = typed codec.
     pub flags: u32,
     pub nonce: [u8; NONCE_LEN],
 }
@@ -587,7 +607,7 @@ impl<'k> SegmentReader<'k> {
         body: Vec<u8>,
     ) -> Result<WalFrame> {
         let first = header.a;
-        if header.flags & !WAL_FLAG_TIMED != 0 {
+        if header.flags & !WAL_FLAGS_KNOWN != 0 {
             return Err(StorageError::Malformed {
                 file: self.rel.clone(),
                 offset,
@@ -628,13 +648,12 @@ impl<'k> SegmentReader<'k> {
         } else {
             (None, &plain[..])
         };
-        let entries: Vec<Entry> =
-            rmp_serde::from_slice(payload).map_err(|e| StorageError::Malformed {
-                file: self.rel.clone(),
-                offset,
-                seq: SeqNote(Some(first)),
-                detail: format!("undecodable frame payload: {e}"),
-            })?;
+        let entries = decode_entries(header.flags, payload).map_err(|e| StorageError::Malformed {
+            file: self.rel.clone(),
+            offset,
+            seq: SeqNote(Some(first)),
+            detail: format!("undecodable frame payload: {e}"),
+        })?;
         if entries.len() as u64 != u64::from(header.b) {
             return Err(StorageError::Malformed {
                 file: self.rel.clone(),
@@ -713,8 +732,8 @@ pub fn seal_wal_frames(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let (array_at, flags) = match time_ms {
-        Some(_) => (8, WAL_FLAG_TIMED),
-        None => (0, 0),
+        Some(_) => (8, WAL_FLAG_TIMED | WAL_FLAG_TYPED),
+        None => (0, WAL_FLAG_TYPED),
     };
     let mut plain: Vec<u8> = Vec::new();
     let mut first = 0u64;
