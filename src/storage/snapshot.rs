@@ -682,4 +682,145 @@ mod tests {
         let info = read_snapshot(&*fs, dir, 6, &keys, &mut |_| {}).unwrap();
         assert_eq!(info.horizon, Some(6));
     }
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn header(kind: Kind, members: u64) -> Piece {
+        Piece::Header {
+            db: 0,
+            key: b("c"),
+            kind,
+            version: 3,
+            expires_at_ms: None,
+            members,
+        }
+    }
+
+    fn set(ms: &[&str]) -> Piece {
+        Piece::Members(Value::Set(ms.iter().map(|m| b(m)).collect()))
+    }
+
+    /// Writes `pieces` (one chunk per piece with a tiny cap) and reads the snapshot back.
+    fn write_read(pieces: &[Piece]) -> Result<(Vec<Piece>, SnapshotFileInfo)> {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/s");
+        fs.create_dir_all(dir).unwrap();
+        let mut w = SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 8).unwrap();
+        for p in pieces {
+            w.add_piece(p).unwrap();
+        }
+        w.finish(Some(7)).unwrap();
+        let mut got = Vec::new();
+        let info = read_snapshot(&*fs, dir, 7, &keys, &mut |p| got.push(p))?;
+        Ok((got, info))
+    }
+
+    #[test]
+    fn headers_and_batches_across_chunks_read_back_and_count_keys() {
+        let pieces = vec![
+            Piece::Record(rec(1)),
+            header(Kind::Set, 3),
+            set(&["a", "b"]),
+            set(&["c"]),
+            Piece::Header {
+                db: 1,
+                key: b("h"),
+                kind: Kind::Hash,
+                version: 4,
+                expires_at_ms: Some(99),
+                members: 1,
+            },
+            Piece::Members(Value::Hash(vec![(b("f"), b("v"))])),
+            Piece::Record(rec(2)),
+        ];
+        let (got, info) = write_read(&pieces).unwrap();
+        assert_eq!(got, pieces);
+        assert_eq!((info.records, info.keys), (7, 4));
+    }
+
+    #[test]
+    fn piece_grammar_violations_fail_closed_naming_file_and_offset() {
+        let cases: Vec<(Vec<Piece>, &str)> = vec![
+            (vec![set(&["a"])], "member batch without a header"),
+            (vec![header(Kind::Set, 2), set(&["a"])], "ends inside a collection"),
+            (
+                vec![header(Kind::Set, 2), Piece::Members(Value::Hash(vec![(b("f"), b("v"))]))],
+                "a hash batch inside a set collection",
+            ),
+            (vec![header(Kind::Set, 2), set(&["a", "b", "c"])], "a batch of 3 where 2"),
+            (
+                vec![header(Kind::Set, 2), set(&["a"]), Piece::Record(rec(1))],
+                "a new key while a collection still has 1",
+            ),
+            (
+                vec![header(Kind::Set, 1), header(Kind::Set, 1), set(&["a"])],
+                "a new key while",
+            ),
+            (vec![header(Kind::String, 1)], "a header of a string"),
+            (vec![header(Kind::Set, 0)], "a header of an empty collection"),
+            (
+                vec![header(Kind::Set, 1), Piece::Members(Value::String(b("x")))],
+                "a string batch",
+            ),
+            (vec![header(Kind::Set, 1), set(&[])], "a batch of 0"),
+        ];
+        for (pieces, want) in cases {
+            let e = write_read(&pieces).err().unwrap_or_else(|| panic!("{pieces:?} accepted"));
+            match &e {
+                StorageError::Malformed { file, offset, .. } => {
+                    assert_eq!(file, "snapshots/7.snap");
+                    assert!(*offset >= SNAP_HEADER_LEN as u64);
+                }
+                _ => panic!("{e}"),
+            }
+            assert!(e.to_string().contains(want), "{pieces:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn chunks_of_builds_before_the_codec_read_and_typed_flag_decides_the_form() {
+        // Captured from earlier builds: a bare record (builds before pieces) and the same
+        // record as a `{"Record": ...}` piece (the transitional build), in an untagged chunk.
+        let legacy_record = "9500c4016b81a6537472696e67c4017609c0";
+        let chunk = format!("dd00000002{legacy_record}81a65265636f7264{legacy_record}");
+        let chunk: Vec<u8> = (0..chunk.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&chunk[i..i + 2], 16).unwrap())
+            .collect();
+        let want = Piece::Record(Record {
+            db: 0,
+            key: b("k"),
+            value: Value::String(b("v")),
+            version: 9,
+            expires_at_ms: None,
+        });
+        for (flags, ok) in [(0, true), (FLAG_TYPED, false), (4, false)] {
+            let keys = Keyring::new(0);
+            let (id, e) = keys.active().unwrap();
+            let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+            let dir = Path::new("/s");
+            fs.create_dir_all(dir).unwrap();
+            let mut w = SnapshotWriter::create(fs.clone(), dir, 7, id, e.key.clone()).unwrap();
+            w.write_chunk(chunk.clone(), 2, flags).unwrap();
+            w.records = 2;
+            w.finish(Some(9)).unwrap();
+            let mut got = Vec::new();
+            let r = read_snapshot(&*fs, dir, 7, &keys, &mut |p| got.push(p));
+            match r {
+                Ok(info) => {
+                    assert!(ok, "flags {flags} accepted");
+                    assert_eq!(got, vec![want.clone(), want.clone()]);
+                    assert_eq!(info.keys, 2);
+                }
+                Err(e) => {
+                    assert!(!ok, "flags {flags}: {e}");
+                    assert!(matches!(e, StorageError::Malformed { .. }), "{e}");
+                }
+            }
+        }
+    }
 }

@@ -1054,4 +1054,80 @@ mod tests {
             );
         }
     }
+
+    /// Appends one sealed frame with `payload` and `flags` (timed: 8-byte time first).
+    fn raw_frame(first: u64, count: u32, flags: u32, payload: &[u8]) -> (Keyring, Arc<dyn FileSystem>) {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/w");
+        fs.create_dir_all(dir).unwrap();
+        let mut w = SegmentWriter::create(fs.clone(), dir, first).unwrap();
+        let mut out = Vec::new();
+        encode_frame(WAL_MAGIC, first, id, &e.key, first, count, flags, payload.to_vec(), &mut out)
+            .unwrap();
+        w.append(&out, first + u64::from(count) - 1, id).unwrap();
+        w.sync().unwrap();
+        (keys, fs)
+    }
+
+    fn first_item(keys: &Keyring, fs: &Arc<dyn FileSystem>, start: u64) -> Result<SegmentItem> {
+        let mut r = SegmentReader::open(&**fs, Path::new("/w"), SegmentName::Active { start }, keys)?;
+        r.next_item()
+    }
+
+    #[test]
+    fn frames_of_builds_before_the_codec_decode_and_new_frames_carry_the_typed_flag() {
+        // Captured from the build before storage::codec: untimed frame (flags 0), entries
+        // [1, [Put k=v]] and [2, [FlushAll]] in rmp_serde's form.
+        let legacy = "dd00000002920191\
+                      81a35075749400c4016b81a6537472696e67c40176c0\
+                      920291a8466c757368416c6c";
+        let legacy: Vec<u8> = (0..legacy.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&legacy[i..i + 2], 16).unwrap())
+            .collect();
+        let (keys, fs) = raw_frame(1, 2, 0, &legacy);
+        match first_item(&keys, &fs, 1).unwrap() {
+            SegmentItem::Frame(f) => assert_eq!(
+                f.entries,
+                vec![
+                    (
+                        1,
+                        vec![Effect::Put {
+                            db: 0,
+                            key: Bytes::from_static(b"k"),
+                            value: Value::String(Bytes::from_static(b"v")),
+                            expires_at_ms: None
+                        }]
+                    ),
+                    (2, vec![Effect::FlushAll])
+                ]
+            ),
+            _ => panic!("expected a frame"),
+        }
+        // The same legacy bytes under the typed flag are refused, naming file and offset.
+        let (keys, fs) = raw_frame(1, 2, WAL_FLAG_TYPED, &legacy);
+        let e = first_item(&keys, &fs, 1).err().unwrap();
+        match &e {
+            StorageError::Malformed { file, offset, .. } => {
+                assert_eq!(file, "wal/active-1.wal");
+                assert_eq!(*offset, SEGMENT_HEADER_LEN as u64);
+            }
+            _ => panic!("{e}"),
+        }
+        // A flag bit this build does not know (a later codec) is refused before decrypting.
+        let (keys, fs) = raw_frame(1, 2, 4, &legacy);
+        let e = first_item(&keys, &fs, 1).err().unwrap();
+        assert!(e.to_string().contains("unknown WAL frame flags"), "{e}");
+        // Frames this build writes say they are typed, timed or not.
+        let keys = Keyring::new(0);
+        let (id, k) = keys.active().unwrap();
+        for t in [Some(5), None] {
+            let mut out = Vec::new();
+            encode_wal_frames(1, id, &k.key, &[put(1, 3)], 1 << 20, t, &mut out).unwrap();
+            let flags = u32::from_le_bytes(out[24..28].try_into().unwrap());
+            assert_ne!(flags & WAL_FLAG_TYPED, 0);
+        }
+    }
 }
