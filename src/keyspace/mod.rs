@@ -228,6 +228,17 @@ impl Shard {
         true
     }
 
+    /// Replay of a multi-effect entry: a key the entry itself stamped `seq` goes back to just
+    /// below it, so the entry's next effect on it passes the skip rule (see
+    /// [`Keyspace::apply_entry`]).
+    fn reopen(&mut self, db: DbIndex, key: &[u8], seq: u64) {
+        if let Some(e) = self.dbs.get_mut(db as usize).and_then(|m| m.get_mut(key)) {
+            if e.version() == seq {
+                e.set_version(seq.saturating_sub(1));
+            }
+        }
+    }
+
     /// The version of a present key (expired or not), for replay's skip rule.
     fn version_of(&self, db: DbIndex, key: &[u8]) -> Option<u64> {
         self.dbs.get(db as usize)?.get(key).map(|e| e.version())
@@ -510,10 +521,19 @@ impl Keyspace {
     /// Recovery and PITR: applies one WAL entry, skipping effects that a fuzzy snapshot already
     /// holds (a key whose version is >= `seq`). Never reads the clock except to drop keys that
     /// have expired by now.
+    ///
+    /// The skip is decided per key for the whole entry, not per effect: once an effect of the
+    /// entry has been applied to a key (stamping it `seq`), the entry's later effects on that
+    /// key (MULTI: `SADD s a` then `EXPIRE s 10`; `SET k v` then `FLUSHALL`) must apply too,
+    /// although the key's version is no longer older than `seq`.
     pub fn apply_entry(&self, seq: u64, effects: &[Effect]) {
         self.advance_clock(seq);
         let limits = self.limits();
+        let mut touched: hashbrown::HashSet<(DbIndex, &[u8])> = hashbrown::HashSet::new();
         for effect in effects {
+            if effects.len() > 1 {
+                self.reopen_touched(seq, effect, &mut touched);
+            }
             match effect {
                 Effect::Put {
                     db,
@@ -607,6 +627,45 @@ impl Keyspace {
                 Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq),
                 Effect::FlushAll => self.flush_older_than(None, seq),
             }
+        }
+    }
+
+    /// Multi-effect entries: keys this entry already changed get their version put back below
+    /// `seq` before the entry's next effect on them (so the usual "older than" checks let it
+    /// through, and flushes remove them); a key first met is remembered when the entry applies
+    /// to it (absent, or older than `seq`).
+    fn reopen_touched<'e>(
+        &self,
+        seq: u64,
+        effect: &'e Effect,
+        touched: &mut hashbrown::HashSet<(DbIndex, &'e [u8])>,
+    ) {
+        let (db, key): (DbIndex, &[u8]) = match effect {
+            Effect::Put { db, key, .. }
+            | Effect::Del { db, key }
+            | Effect::SetExpiry { db, key, .. }
+            | Effect::HashSet { db, key, .. }
+            | Effect::HashDel { db, key, .. }
+            | Effect::SetAdd { db, key, .. }
+            | Effect::SetRem { db, key, .. } => (*db, key),
+            Effect::FlushDb { db } => {
+                for (d, k) in touched.iter().filter(|(d, _)| d == db) {
+                    self.lock_shard(self.shard_of(k)).reopen(*d, k, seq);
+                }
+                return;
+            }
+            Effect::FlushAll => {
+                for (d, k) in touched.iter() {
+                    self.lock_shard(self.shard_of(k)).reopen(*d, k, seq);
+                }
+                return;
+            }
+        };
+        let mut s = self.lock_shard(self.shard_of(key));
+        if touched.contains(&(db, key)) {
+            s.reopen(db, key, seq);
+        } else if s.version_of(db, key).is_none_or(|v| v < seq) {
+            touched.insert((db, key));
         }
     }
 

@@ -355,3 +355,66 @@ fn replayed_collection_deltas_skip_what_the_fuzzy_snapshot_already_holds() {
     loader.finish();
     assert!(state(&late, 9_500_000).is_empty());
 }
+
+#[test]
+fn replay_applies_every_effect_of_an_entry_to_a_key_it_changed() {
+    // MULTI: SADD s a / PEXPIREAT s T / EXEC, and SET k v / FLUSHDB / SET k2 v / EXEC: one
+    // entry each. Before the fix the second effect on a key saw it already at the entry's
+    // version and was skipped (the expiry lost, the flushed key kept).
+    let ks = Keyspace::new(16);
+    ks.apply_entry(
+        5,
+        &[
+            Effect::SetAdd { db: 0, key: b("s"), members: vec![b("a")], expires_at_ms: None },
+            Effect::SetExpiry { db: 0, key: b("s"), expires_at_ms: Some(9_000) },
+            Effect::Put { db: 0, key: b("str"), value: s("1"), expires_at_ms: None },
+            Effect::SetExpiry { db: 0, key: b("str"), expires_at_ms: Some(8_000) },
+        ],
+    );
+    ks.apply_entry(
+        6,
+        &[
+            Effect::Put { db: 1, key: b("k"), value: s("v"), expires_at_ms: None },
+            Effect::FlushDb { db: 1 },
+            Effect::Put { db: 1, key: b("k2"), value: s("v"), expires_at_ms: None },
+            Effect::HashSet { db: 1, key: b("h"), pairs: vec![(b("f"), b("1"))], expires_at_ms: None },
+            Effect::HashDel { db: 1, key: b("h"), fields: vec![b("f")], expires_at_ms: None },
+        ],
+    );
+    let got: Vec<(u8, Bytes, u64, Option<u64>)> = state(&ks, 0)
+        .into_iter()
+        .map(|r| (r.db, r.key, r.version, r.expires_at_ms))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, b("s"), 5, Some(9_000)),
+            (0, b("str"), 5, Some(8_000)),
+            (1, b("k2"), 6, None),
+        ]
+    );
+    // A fuzzy snapshot that caught a key after the entry: the whole entry is skipped for it.
+    let ks = Keyspace::new(16);
+    ks.load_record(
+        Record {
+            db: 0,
+            key: b("s"),
+            value: Value::Set(vec![b("b")]),
+            version: 7,
+            expires_at_ms: Some(9_000),
+        },
+        0,
+    );
+    ks.apply_entry(
+        7,
+        &[
+            Effect::SetAdd { db: 0, key: b("s"), members: vec![b("x")], expires_at_ms: None },
+            Effect::SetExpiry { db: 0, key: b("s"), expires_at_ms: Some(1) },
+            Effect::FlushDb { db: 0 },
+        ],
+    );
+    let got = state(&ks, 0);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].value, Value::Set(vec![b("b")]));
+    assert_eq!(got[0].expires_at_ms, Some(9_000));
+}
