@@ -3,7 +3,7 @@
 //! Owns: the plaintext encoding of a WAL entry (`[seq, [effect...]]`), of every effect, value
 //! and snapshot piece, written by hand with `rmp`'s low-level functions. Every effect kind,
 //! value kind and piece kind has an explicit number (the constants below, tabled in
-//! `docs/storage-format.md` §6), so renaming a Rust variant can never change bytes on disk.
+//! `docs/storage-format.md` §12), so renaming a Rust variant can never change bytes on disk.
 //!
 //! Also decodes the *legacy* form: what earlier builds wrote through `rmp_serde` from the Rust
 //! enums (variant names as strings, `{"Put": [...]}`, `"FlushAll"`, pair arrays `[[f, v]...]`).
@@ -155,7 +155,7 @@ pub fn encode_value(v: &Value, out: &mut Vec<u8>) -> Enc {
     }
 }
 
-/// One effect: `[tag, fields...]` (see [`effect_tag`] and docs/storage-format.md §6).
+/// One effect: `[tag, fields...]` (see [`effect_tag`] and docs/storage-format.md §12).
 pub fn encode_effect(e: &Effect, out: &mut Vec<u8>) -> Enc {
     match e {
         Effect::Put {
