@@ -18,8 +18,8 @@ use std::time::Duration;
 use vaylix::keyspace::{Effect, Value};
 use vaylix::storage::keyring::Keyring;
 use vaylix::storage::wal::{
-    decode_entries, encode_wal_frames, open_frame, Entry, FrameReader, RawItem, FRAME_PLAINTEXT_CAP,
-    WAL_FLAG_TIMED, WAL_MAGIC,
+    decode_entries, encode_wal_frames, open_frame, Entry, FrameReader, RawItem,
+    FRAME_PLAINTEXT_CAP, WAL_FLAG_TIMED, WAL_MAGIC,
 };
 
 const SEGMENT_START: u64 = 1;
@@ -67,8 +67,7 @@ fn decode_all(keys: &Keyring, bytes: &[u8]) -> usize {
                     0 => &plain[..],
                     _ => &plain[8..],
                 };
-                let entries: Vec<Entry> =
-                    decode_entries(header.flags, payload).expect("decodable");
+                let entries: Vec<Entry> = decode_entries(header.flags, payload).expect("decodable");
                 n += black_box(entries).len();
             }
             RawItem::End => return n,

@@ -287,17 +287,89 @@ fn replayed_collection_deltas_skip_what_the_fuzzy_snapshot_already_holds() {
     loader.finish();
     let wal: Vec<(u64, Vec<Effect>)> = vec![
         // Older than or equal to the snapshot's copy: already in it, skipped.
-        (9, vec![Effect::HashSet { db: 0, key: b("h"), pairs: vec![(b("f1"), b("old"))], expires_at_ms: None }]),
-        (10, vec![Effect::HashDel { db: 0, key: b("h"), fields: vec![b("f2")], expires_at_ms: None }]),
-        (12, vec![Effect::SetRem { db: 0, key: b("s"), members: vec![b("m0")], expires_at_ms: Some(9_000_000) }]),
+        (
+            9,
+            vec![Effect::HashSet {
+                db: 0,
+                key: b("h"),
+                pairs: vec![(b("f1"), b("old"))],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            10,
+            vec![Effect::HashDel {
+                db: 0,
+                key: b("h"),
+                fields: vec![b("f2")],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            12,
+            vec![Effect::SetRem {
+                db: 0,
+                key: b("s"),
+                members: vec![b("m0")],
+                expires_at_ms: Some(9_000_000),
+            }],
+        ),
         // Newer: applied, with the expiry the delta carries.
-        (13, vec![Effect::HashSet { db: 0, key: b("h"), pairs: vec![(b("f3"), b("c"))], expires_at_ms: Some(8_000_000) }]),
-        (14, vec![Effect::SetRem { db: 0, key: b("s"), members: vec![b("m1"), b("m2")], expires_at_ms: Some(9_000_000) }]),
+        (
+            13,
+            vec![Effect::HashSet {
+                db: 0,
+                key: b("h"),
+                pairs: vec![(b("f3"), b("c"))],
+                expires_at_ms: Some(8_000_000),
+            }],
+        ),
+        (
+            14,
+            vec![Effect::SetRem {
+                db: 0,
+                key: b("s"),
+                members: vec![b("m1"), b("m2")],
+                expires_at_ms: Some(9_000_000),
+            }],
+        ),
         // A key the snapshot does not hold: created by the delta, then emptied (removed).
-        (15, vec![Effect::SetAdd { db: 1, key: b("n"), members: vec![b("x"), b("y")], expires_at_ms: None }]),
-        (16, vec![Effect::SetAdd { db: 1, key: b("n2"), members: vec![b("z")], expires_at_ms: Some(7_000_000) }]),
-        (17, vec![Effect::SetRem { db: 1, key: b("n"), members: vec![b("x"), b("y")], expires_at_ms: None }]),
-        (18, vec![Effect::HashDel { db: 0, key: b("gone"), fields: vec![b("f")], expires_at_ms: None }]),
+        (
+            15,
+            vec![Effect::SetAdd {
+                db: 1,
+                key: b("n"),
+                members: vec![b("x"), b("y")],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            16,
+            vec![Effect::SetAdd {
+                db: 1,
+                key: b("n2"),
+                members: vec![b("z")],
+                expires_at_ms: Some(7_000_000),
+            }],
+        ),
+        (
+            17,
+            vec![Effect::SetRem {
+                db: 1,
+                key: b("n"),
+                members: vec![b("x"), b("y")],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            18,
+            vec![Effect::HashDel {
+                db: 0,
+                key: b("gone"),
+                fields: vec![b("f")],
+                expires_at_ms: None,
+            }],
+        ),
     ];
     for (seq, effects) in &wal {
         ks.apply_entry(*seq, effects);
@@ -314,7 +386,11 @@ fn replayed_collection_deltas_skip_what_the_fuzzy_snapshot_already_holds() {
         Record {
             db: 0,
             key: b("h"),
-            value: Value::Hash(vec![(b("f1"), b("a")), (b("f2"), b("b")), (b("f3"), b("c"))]),
+            value: Value::Hash(vec![
+                (b("f1"), b("a")),
+                (b("f2"), b("b")),
+                (b("f3"), b("c")),
+            ]),
             version: 13,
             expires_at_ms: Some(8_000_000),
         },
@@ -365,20 +441,58 @@ fn replay_applies_every_effect_of_an_entry_to_a_key_it_changed() {
     ks.apply_entry(
         5,
         &[
-            Effect::SetAdd { db: 0, key: b("s"), members: vec![b("a")], expires_at_ms: None },
-            Effect::SetExpiry { db: 0, key: b("s"), expires_at_ms: Some(9_000) },
-            Effect::Put { db: 0, key: b("str"), value: s("1"), expires_at_ms: None },
-            Effect::SetExpiry { db: 0, key: b("str"), expires_at_ms: Some(8_000) },
+            Effect::SetAdd {
+                db: 0,
+                key: b("s"),
+                members: vec![b("a")],
+                expires_at_ms: None,
+            },
+            Effect::SetExpiry {
+                db: 0,
+                key: b("s"),
+                expires_at_ms: Some(9_000),
+            },
+            Effect::Put {
+                db: 0,
+                key: b("str"),
+                value: s("1"),
+                expires_at_ms: None,
+            },
+            Effect::SetExpiry {
+                db: 0,
+                key: b("str"),
+                expires_at_ms: Some(8_000),
+            },
         ],
     );
     ks.apply_entry(
         6,
         &[
-            Effect::Put { db: 1, key: b("k"), value: s("v"), expires_at_ms: None },
+            Effect::Put {
+                db: 1,
+                key: b("k"),
+                value: s("v"),
+                expires_at_ms: None,
+            },
             Effect::FlushDb { db: 1 },
-            Effect::Put { db: 1, key: b("k2"), value: s("v"), expires_at_ms: None },
-            Effect::HashSet { db: 1, key: b("h"), pairs: vec![(b("f"), b("1"))], expires_at_ms: None },
-            Effect::HashDel { db: 1, key: b("h"), fields: vec![b("f")], expires_at_ms: None },
+            Effect::Put {
+                db: 1,
+                key: b("k2"),
+                value: s("v"),
+                expires_at_ms: None,
+            },
+            Effect::HashSet {
+                db: 1,
+                key: b("h"),
+                pairs: vec![(b("f"), b("1"))],
+                expires_at_ms: None,
+            },
+            Effect::HashDel {
+                db: 1,
+                key: b("h"),
+                fields: vec![b("f")],
+                expires_at_ms: None,
+            },
         ],
     );
     let got: Vec<(u8, Bytes, u64, Option<u64>)> = state(&ks, 0)
@@ -408,8 +522,17 @@ fn replay_applies_every_effect_of_an_entry_to_a_key_it_changed() {
     ks.apply_entry(
         7,
         &[
-            Effect::SetAdd { db: 0, key: b("s"), members: vec![b("x")], expires_at_ms: None },
-            Effect::SetExpiry { db: 0, key: b("s"), expires_at_ms: Some(1) },
+            Effect::SetAdd {
+                db: 0,
+                key: b("s"),
+                members: vec![b("x")],
+                expires_at_ms: None,
+            },
+            Effect::SetExpiry {
+                db: 0,
+                key: b("s"),
+                expires_at_ms: Some(1),
+            },
             Effect::FlushDb { db: 0 },
         ],
     );

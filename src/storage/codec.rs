@@ -323,9 +323,8 @@ impl<'a> Dec<'a> {
 
     fn uint(&mut self, what: &str) -> Dr<u64> {
         let at = self.pos();
-        rmp::decode::read_int::<u64, _>(&mut self.rest).or_else(|e| {
-            self.err(at, format!("{what}: expected an unsigned integer ({e})"))
-        })
+        rmp::decode::read_int::<u64, _>(&mut self.rest)
+            .or_else(|e| self.err(at, format!("{what}: expected an unsigned integer ({e})")))
     }
 
     fn db(&mut self) -> Dr<DbIndex> {
@@ -346,7 +345,10 @@ impl<'a> Dec<'a> {
         let at = self.pos();
         let got = self.array(what)?;
         if got != n {
-            return self.err(at, format!("{what}: {got} elements where {n} were expected"));
+            return self.err(
+                at,
+                format!("{what}: {got} elements where {n} were expected"),
+            );
         }
         Ok(())
     }
@@ -375,7 +377,10 @@ impl<'a> Dec<'a> {
     fn bytes(&mut self, form: Form, what: &str) -> Dr<Bytes> {
         let at = self.pos();
         match (self.peek(), form) {
-            (Some(Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32), Form::Legacy) => {
+            (
+                Some(Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32),
+                Form::Legacy,
+            ) => {
                 let n = rmp::decode::read_str_len(&mut self.rest)
                     .or_else(|e| self.err(at, format!("{what}: {e}")))?;
                 self.take(at, n, what)
@@ -526,7 +531,10 @@ impl<'a> Dec<'a> {
             t => return self.err(at, format!("unknown effect tag {t}{}", reserved_effect(t))),
         };
         if n != want {
-            return self.err(at, format!("effect {tag} with {n} elements, {want} expected"));
+            return self.err(
+                at,
+                format!("effect {tag} with {n} elements, {want} expected"),
+            );
         }
         let f = Form::Typed;
         let e = match tag {
@@ -652,7 +660,9 @@ impl<'a> Dec<'a> {
                 self.rest = self.rest.get(1..).unwrap_or_default();
                 Ok(())
             }
-            _ => self.array_of(0, "unit variant").or_else(|_| self.err(at, "unit variant with data")),
+            _ => self
+                .array_of(0, "unit variant")
+                .or_else(|_| self.err(at, "unit variant with data")),
         }
     }
 
@@ -685,7 +695,10 @@ impl<'a> Dec<'a> {
             t => return self.err(at, format!("unknown piece tag {t}")),
         };
         if n != want {
-            return self.err(at, format!("piece {tag} with {n} elements, {want} expected"));
+            return self.err(
+                at,
+                format!("piece {tag} with {n} elements, {want} expected"),
+            );
         }
         let f = Form::Typed;
         Ok(match tag {
@@ -753,7 +766,9 @@ fn kind_from_number(k: u64) -> Result<Kind, String> {
         kind_tag::STRING => Ok(Kind::String),
         kind_tag::HASH => Ok(Kind::Hash),
         kind_tag::SET => Ok(Kind::Set),
-        kind_tag::ZSET => Err("kind 3 (reserved for sorted sets) is not supported by this build".into()),
+        kind_tag::ZSET => {
+            Err("kind 3 (reserved for sorted sets) is not supported by this build".into())
+        }
         kind_tag::LIST => Err("kind 4 (reserved for lists) is not supported by this build".into()),
         kind_tag::STREAM => {
             Err("kind 5 (reserved for streams) is not supported by this build".into())

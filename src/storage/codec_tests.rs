@@ -18,19 +18,67 @@ fn hex(b: &[u8]) -> String {
 fn samples() -> (Vec<Effect>, Vec<Value>, Vec<Piece>) {
     let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
     let effects = vec![
-        Effect::Put { db: 0, key: b("k"), value: Value::String(b("v")), expires_at_ms: None },
-        Effect::Put { db: 3, key: b("k"), value: Value::String(b("v")), expires_at_ms: Some(1_700_000_000_000) },
-        Effect::Put { db: 0, key: b("h"), value: Value::Hash(vec![(b("f"), b("v"))]), expires_at_ms: None },
-        Effect::Put { db: 0, key: b("s"), value: Value::Set(vec![b("a"), b("b")]), expires_at_ms: None },
+        Effect::Put {
+            db: 0,
+            key: b("k"),
+            value: Value::String(b("v")),
+            expires_at_ms: None,
+        },
+        Effect::Put {
+            db: 3,
+            key: b("k"),
+            value: Value::String(b("v")),
+            expires_at_ms: Some(1_700_000_000_000),
+        },
+        Effect::Put {
+            db: 0,
+            key: b("h"),
+            value: Value::Hash(vec![(b("f"), b("v"))]),
+            expires_at_ms: None,
+        },
+        Effect::Put {
+            db: 0,
+            key: b("s"),
+            value: Value::Set(vec![b("a"), b("b")]),
+            expires_at_ms: None,
+        },
         Effect::Del { db: 1, key: b("k") },
-        Effect::SetExpiry { db: 0, key: b("k"), expires_at_ms: Some(5) },
-        Effect::SetExpiry { db: 0, key: b("k"), expires_at_ms: None },
+        Effect::SetExpiry {
+            db: 0,
+            key: b("k"),
+            expires_at_ms: Some(5),
+        },
+        Effect::SetExpiry {
+            db: 0,
+            key: b("k"),
+            expires_at_ms: None,
+        },
         Effect::FlushDb { db: 2 },
         Effect::FlushAll,
-        Effect::HashSet { db: 0, key: b("h"), pairs: vec![(b("f"), b("v"))], expires_at_ms: None },
-        Effect::HashDel { db: 0, key: b("h"), fields: vec![b("f")], expires_at_ms: Some(7) },
-        Effect::SetAdd { db: 0, key: b("s"), members: vec![b("a"), b("b")], expires_at_ms: None },
-        Effect::SetRem { db: 0, key: b("s"), members: vec![b("a")], expires_at_ms: None },
+        Effect::HashSet {
+            db: 0,
+            key: b("h"),
+            pairs: vec![(b("f"), b("v"))],
+            expires_at_ms: None,
+        },
+        Effect::HashDel {
+            db: 0,
+            key: b("h"),
+            fields: vec![b("f")],
+            expires_at_ms: Some(7),
+        },
+        Effect::SetAdd {
+            db: 0,
+            key: b("s"),
+            members: vec![b("a"), b("b")],
+            expires_at_ms: None,
+        },
+        Effect::SetRem {
+            db: 0,
+            key: b("s"),
+            members: vec![b("a")],
+            expires_at_ms: None,
+        },
     ];
     let values = vec![
         Value::String(b("v")),
@@ -38,15 +86,34 @@ fn samples() -> (Vec<Effect>, Vec<Value>, Vec<Piece>) {
         Value::Set(vec![b("a")]),
     ];
     let pieces = vec![
-        Piece::Record(Record { db: 0, key: b("k"), value: Value::String(b("v")), version: 9, expires_at_ms: None }),
-        Piece::Header { db: 0, key: b("s"), kind: Kind::Set, version: 300, expires_at_ms: None, members: 2000 },
-        Piece::Header { db: 1, key: b("h"), kind: Kind::Hash, version: 7, expires_at_ms: Some(5), members: 1025 },
+        Piece::Record(Record {
+            db: 0,
+            key: b("k"),
+            value: Value::String(b("v")),
+            version: 9,
+            expires_at_ms: None,
+        }),
+        Piece::Header {
+            db: 0,
+            key: b("s"),
+            kind: Kind::Set,
+            version: 300,
+            expires_at_ms: None,
+            members: 2000,
+        },
+        Piece::Header {
+            db: 1,
+            key: b("h"),
+            kind: Kind::Hash,
+            version: 7,
+            expires_at_ms: Some(5),
+            members: 1025,
+        },
         Piece::Members(Value::Set(vec![b("a")])),
         Piece::Members(Value::Hash(vec![(b("f"), b("v"))])),
     ];
     (effects, values, pieces)
 }
-
 
 /// New encoding of each sample effect, in the order of `samples()`.
 const TYPED_EFFECTS: [&str; 13] = [
@@ -82,7 +149,11 @@ const LEGACY_EFFECTS: [&str; 13] = [
     "81a653657452656d9400c4017391c40161c0",
 ];
 
-const TYPED_VALUES: [&str; 3] = ["9200c40176", "920194c40166c40176c40167c40177", "920291c40161"];
+const TYPED_VALUES: [&str; 3] = [
+    "9200c40176",
+    "920194c40166c40176c40167c40177",
+    "920291c40161",
+];
 const LEGACY_VALUES: [&str; 3] = [
     "81a6537472696e67c40176",
     "81a4486173689292c40166c4017692c40167c40177",
@@ -186,7 +257,10 @@ fn the_form_is_the_frames_word_not_a_guess() {
     let mut chunk = Vec::new();
     w_array(&mut chunk, 1).unwrap();
     encode_piece(&pieces[0], &mut chunk).unwrap();
-    assert_eq!(decode_pieces(&chunk, Form::Typed).unwrap(), vec![pieces[0].clone()]);
+    assert_eq!(
+        decode_pieces(&chunk, Form::Typed).unwrap(),
+        vec![pieces[0].clone()]
+    );
 }
 
 #[test]

@@ -20,11 +20,11 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::codec::{self, Form};
 use super::crypto::{KeyId, SecretKey};
 use super::error::{Result, SeqNote, StorageError};
 use super::fs::{FileSystem, WritableFile};
 use super::keyring::{le_u32, le_u64, Keyring};
-use super::codec::{self, Form};
 use super::wal::{encode_frame, open_frame, FrameReader, RawItem};
 use super::FORMAT_VERSION;
 use crate::keyspace::{Kind, Piece, Value};
@@ -709,7 +709,8 @@ mod tests {
         let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
         let dir = Path::new("/s");
         fs.create_dir_all(dir).unwrap();
-        let mut w = SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 8).unwrap();
+        let mut w =
+            SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 8).unwrap();
         for p in pieces {
             w.add_piece(p).unwrap();
         }
@@ -746,12 +747,21 @@ mod tests {
     fn piece_grammar_violations_fail_closed_naming_file_and_offset() {
         let cases: Vec<(Vec<Piece>, &str)> = vec![
             (vec![set(&["a"])], "member batch without a header"),
-            (vec![header(Kind::Set, 2), set(&["a"])], "ends inside a collection"),
             (
-                vec![header(Kind::Set, 2), Piece::Members(Value::Hash(vec![(b("f"), b("v"))]))],
+                vec![header(Kind::Set, 2), set(&["a"])],
+                "ends inside a collection",
+            ),
+            (
+                vec![
+                    header(Kind::Set, 2),
+                    Piece::Members(Value::Hash(vec![(b("f"), b("v"))])),
+                ],
                 "a hash batch inside a set collection",
             ),
-            (vec![header(Kind::Set, 2), set(&["a", "b", "c"])], "a batch of 3 where 2"),
+            (
+                vec![header(Kind::Set, 2), set(&["a", "b", "c"])],
+                "a batch of 3 where 2",
+            ),
             (
                 vec![header(Kind::Set, 2), set(&["a"]), Piece::Record(rec(1))],
                 "a new key while a collection still has 1",
@@ -761,7 +771,10 @@ mod tests {
                 "a new key while",
             ),
             (vec![header(Kind::String, 1)], "a header of a string"),
-            (vec![header(Kind::Set, 0)], "a header of an empty collection"),
+            (
+                vec![header(Kind::Set, 0)],
+                "a header of an empty collection",
+            ),
             (
                 vec![header(Kind::Set, 1), Piece::Members(Value::String(b("x")))],
                 "a string batch",
@@ -769,7 +782,9 @@ mod tests {
             (vec![header(Kind::Set, 1), set(&[])], "a batch of 0"),
         ];
         for (pieces, want) in cases {
-            let e = write_read(&pieces).err().unwrap_or_else(|| panic!("{pieces:?} accepted"));
+            let e = write_read(&pieces)
+                .err()
+                .unwrap_or_else(|| panic!("{pieces:?} accepted"));
             match &e {
                 StorageError::Malformed { file, offset, .. } => {
                     assert_eq!(file, "snapshots/7.snap");

@@ -263,8 +263,11 @@ impl SnapshotSource for Live {
 /// [`crate::keyspace::SNAPSHOT_BATCH`] elements (written to snapshots as a header and batches),
 /// some with an expiry far in the future.
 fn collection_effect(rng: &mut StdRng, db: u8, key: Bytes) -> Effect {
-    let exp = rng.random_bool(0.3).then(|| 4_000_000_000_000 + rng.random_range(0..1000));
-    let word = |rng: &mut StdRng, p: &str, n: u32| Bytes::from(format!("{p}{}", rng.random_range(0..n)));
+    let exp = rng
+        .random_bool(0.3)
+        .then(|| 4_000_000_000_000 + rng.random_range(0..1000));
+    let word =
+        |rng: &mut StdRng, p: &str, n: u32| Bytes::from(format!("{p}{}", rng.random_range(0..n)));
     let few = rng.random_range(1..5);
     match rng.random_range(0..12) {
         0..=2 => Effect::HashSet {
@@ -303,7 +306,12 @@ fn collection_effect(rng: &mut StdRng, db: u8, key: Bytes) -> Effect {
         10 => {
             let n = rng.random_range(1000..2600);
             let pairs = (0..n)
-                .map(|i| (Bytes::from(format!("f{i}")), Bytes::from(format!("value-{i}"))))
+                .map(|i| {
+                    (
+                        Bytes::from(format!("f{i}")),
+                        Bytes::from(format!("value-{i}")),
+                    )
+                })
                 .collect();
             Effect::Put {
                 db,
@@ -1216,9 +1224,7 @@ fn million_member_set_round_trips_through_a_snapshot_in_bounded_chunks() {
     const EXP: u64 = 4_000_000_000_000;
     let ks = Keyspace::new(16);
     {
-        let members: Vec<Bytes> = (0..N)
-            .map(|i| Bytes::from(format!("member:{i}")))
-            .collect();
+        let members: Vec<Bytes> = (0..N).map(|i| Bytes::from(format!("member:{i}"))).collect();
         let mut l = ks.lock_all();
         assert_eq!(l.set_add(3, b"big", &members, 0).unwrap(), N);
         assert!(l.set_expiry(3, b"big", EXP, 0));
@@ -1244,7 +1250,10 @@ fn million_member_set_round_trips_through_a_snapshot_in_bounded_chunks() {
     let info = w.finish(Some(10)).unwrap();
     assert_eq!(info.keys, 2);
     assert_eq!(info.records, 2 + N.div_ceil(SNAPSHOT_BATCH) as u64);
-    assert!(largest_piece < 64 * 1024, "a piece of {largest_piece} bytes");
+    assert!(
+        largest_piece < 64 * 1024,
+        "a piece of {largest_piece} bytes"
+    );
 
     let loaded = Keyspace::new(16);
     let mut loader = loaded.loader(0);
@@ -1303,7 +1312,8 @@ fn model_keeps_collections_across_restarts_with_and_without_snapshots() {
     drop(st);
     let want = live.0.lock().map.clone();
     assert!(
-        want.values().any(|r| r.value.len() > crate::keyspace::SNAPSHOT_BATCH),
+        want.values()
+            .any(|r| r.value.len() > crate::keyspace::SNAPSHOT_BATCH),
         "the life should hold a big collection"
     );
     for _ in 0..2 {

@@ -648,12 +648,13 @@ impl<'k> SegmentReader<'k> {
         } else {
             (None, &plain[..])
         };
-        let entries = decode_entries(header.flags, payload).map_err(|e| StorageError::Malformed {
-            file: self.rel.clone(),
-            offset,
-            seq: SeqNote(Some(first)),
-            detail: format!("undecodable frame payload: {e}"),
-        })?;
+        let entries =
+            decode_entries(header.flags, payload).map_err(|e| StorageError::Malformed {
+                file: self.rel.clone(),
+                offset,
+                seq: SeqNote(Some(first)),
+                detail: format!("undecodable frame payload: {e}"),
+            })?;
         if entries.len() as u64 != u64::from(header.b) {
             return Err(StorageError::Malformed {
                 file: self.rel.clone(),
@@ -1056,7 +1057,12 @@ mod tests {
     }
 
     /// Appends one sealed frame with `payload` and `flags` (timed: 8-byte time first).
-    fn raw_frame(first: u64, count: u32, flags: u32, payload: &[u8]) -> (Keyring, Arc<dyn FileSystem>) {
+    fn raw_frame(
+        first: u64,
+        count: u32,
+        flags: u32,
+        payload: &[u8],
+    ) -> (Keyring, Arc<dyn FileSystem>) {
         let keys = Keyring::new(0);
         let (id, e) = keys.active().unwrap();
         let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
@@ -1064,15 +1070,26 @@ mod tests {
         fs.create_dir_all(dir).unwrap();
         let mut w = SegmentWriter::create(fs.clone(), dir, first).unwrap();
         let mut out = Vec::new();
-        encode_frame(WAL_MAGIC, first, id, &e.key, first, count, flags, payload.to_vec(), &mut out)
-            .unwrap();
+        encode_frame(
+            WAL_MAGIC,
+            first,
+            id,
+            &e.key,
+            first,
+            count,
+            flags,
+            payload.to_vec(),
+            &mut out,
+        )
+        .unwrap();
         w.append(&out, first + u64::from(count) - 1, id).unwrap();
         w.sync().unwrap();
         (keys, fs)
     }
 
     fn first_item(keys: &Keyring, fs: &Arc<dyn FileSystem>, start: u64) -> Result<SegmentItem> {
-        let mut r = SegmentReader::open(&**fs, Path::new("/w"), SegmentName::Active { start }, keys)?;
+        let mut r =
+            SegmentReader::open(&**fs, Path::new("/w"), SegmentName::Active { start }, keys)?;
         r.next_item()
     }
 
