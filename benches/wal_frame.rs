@@ -1,7 +1,7 @@
 //! WAL frame sealing and opening, per group-commit batch of SET entries.
 //!
 //! - `encode/N`: `storage::wal::encode_wal_frames` of a batch of N entries, each one
-//!   `Effect::Put` of `key:<12 digits>` with a 64-byte value: msgpack encoding, one
+//!   `Effect::Put` of `key:<12 digits>` with a 64-byte value: msgpack encoding (storage::codec), one
 //!   XChaCha20-Poly1305 seal for the whole frame, and the header and body crc32c. This is the
 //!   per-batch CPU work of the WAL writer thread before its `write` + `fdatasync`.
 //! - `decode/N`: what recovery does with the same bytes: `FrameReader::next_raw` (length, both
@@ -18,8 +18,8 @@ use std::time::Duration;
 use vaylix::keyspace::{Effect, Value};
 use vaylix::storage::keyring::Keyring;
 use vaylix::storage::wal::{
-    encode_wal_frames, open_frame, Entry, FrameReader, RawItem, FRAME_PLAINTEXT_CAP,
-    WAL_FLAG_TIMED, WAL_MAGIC,
+    decode_entries, encode_wal_frames, open_frame, Entry, FrameReader, RawItem,
+    FRAME_PLAINTEXT_CAP, WAL_FLAG_TIMED, WAL_MAGIC,
 };
 
 const SEGMENT_START: u64 = 1;
@@ -67,7 +67,7 @@ fn decode_all(keys: &Keyring, bytes: &[u8]) -> usize {
                     0 => &plain[..],
                     _ => &plain[8..],
                 };
-                let entries: Vec<Entry> = rmp_serde::from_slice(payload).expect("decodable");
+                let entries: Vec<Entry> = decode_entries(header.flags, payload).expect("decodable");
                 n += black_box(entries).len();
             }
             RawItem::End => return n,

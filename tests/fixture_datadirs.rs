@@ -136,3 +136,411 @@ fn string_only_format_3_data_dir_opens_and_reads_back_exactly_across_kill_9() {
         assert_eq!(contents(&srv), want);
     }
 }
+
+// ---- typed-v3: hashes and sets in the typed codec ---------------------------------------------
+
+mod typed {
+    use super::*;
+    use vaylix::keyspace::{Effect, Keyspace, Piece, PieceLoader, Value, SHARDS};
+    use vaylix::storage::{RecoverySink, SnapshotSource, Storage, StorageConfig};
+
+    pub const NAME: &str = "typed-v3";
+    /// 2100-01-01T00:00:00Z: far enough that the fixture's TTLs never expire under test.
+    pub const EXP: u64 = 4_102_444_800_000;
+
+    /// Recovery into a keyspace exactly as the server does it (`server::persistence`).
+    struct Load<'a> {
+        ks: &'a Keyspace,
+        pieces: PieceLoader<'a>,
+    }
+
+    impl RecoverySink for Load<'_> {
+        fn load_piece(&mut self, piece: Piece) {
+            self.pieces.piece(piece);
+        }
+        fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>) {
+            self.ks.apply_entry(seq, &effects);
+        }
+    }
+
+    struct Source<'a>(&'a Keyspace);
+
+    impl SnapshotSource for Source<'_> {
+        fn shard_count(&self) -> usize {
+            SHARDS
+        }
+        fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece)) {
+            self.0.visit_shard(i, 0, f)
+        }
+        fn horizon(&self) -> u64 {
+            self.0.current_seq()
+        }
+    }
+
+    /// Opens `dir` (embedded master key) and recovers it into a fresh keyspace.
+    pub fn open(dir: &Path) -> (Keyspace, std::sync::Arc<Storage>, u64) {
+        let ks = Keyspace::new(16);
+        let (st, last) = {
+            let mut load = Load {
+                ks: &ks,
+                pieces: ks.loader(now_ms()),
+            };
+            let r = Storage::open(StorageConfig::new(dir), &mut load).unwrap();
+            load.pieces.finish();
+            r
+        };
+        ks.advance_clock(last);
+        (ks, st, last)
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    }
+
+    fn wait_durable(st: &Storage, seq: u64) {
+        let rx = st.durable();
+        for _ in 0..10_000 {
+            if rx.borrow().seq >= seq {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("sequence {seq} never became durable");
+    }
+
+    fn bs(s: &str) -> bytes::Bytes {
+        bytes::Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// The fixture's life (see tests/fixtures/datadir/README.md): collections small and big,
+    /// with and without TTL, a snapshot, then WAL deltas on top.
+    pub fn write(dir: &Path) {
+        let (ks, st, last) = open(dir);
+        assert_eq!(last, 0, "generate into an empty directory");
+        ks.set_sink(st.clone());
+        let big_hash: Vec<(bytes::Bytes, bytes::Bytes)> = (0..1500)
+            .map(|i| (bs(&format!("field:{i}")), bs(&format!("value:{i}"))))
+            .collect();
+        let big_set: Vec<bytes::Bytes> = (0..3000).map(|i| bs(&format!("member:{i}"))).collect();
+        {
+            let mut l = ks.lock_all();
+            l.put(0, b"str", Value::String(bs("plain")), 0);
+            l.hash_set(
+                0,
+                b"h:small",
+                vec![
+                    (bs("f1"), bs("v1")),
+                    (bs("bin"), bytes::Bytes::from_static(b"a\0b\xffc")),
+                ],
+                0,
+            )
+            .unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.hash_set(0, b"h:big", big_hash, 0).unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_expiry(0, b"h:big", EXP, 0);
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_add(0, b"s:ints", &[bs("1"), bs("2"), bs("3"), bs("-5")], 0)
+                .unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_add(0, b"s:small", &[bs("a"), bs("b"), bs("c")], 0)
+                .unwrap();
+            l.set_expiry(0, b"s:small", EXP + 1, 0);
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_add(2, b"s:big", &big_set, 0).unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.put(
+                3,
+                b"h:put",
+                Value::Hash(vec![(bs("x"), bs("1")), (bs("y"), bs("2"))]),
+                EXP + 2,
+            );
+        }
+        wait_durable(&st, ks.current_seq());
+        let info = st.snapshot(&Source(&ks)).unwrap();
+        assert!(info.written);
+        // After the snapshot: deltas in the WAL only.
+        {
+            let mut l = ks.lock_all();
+            l.hash_set(
+                0,
+                b"h:small",
+                vec![(bs("f1"), bs("v1b")), (bs("f3"), bs("v3"))],
+                0,
+            )
+            .unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            let gone: Vec<bytes::Bytes> = (0..10).map(|i| bs(&format!("field:{i}"))).collect();
+            l.hash_del(0, b"h:big", &gone, 0).unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_add(2, b"s:big", &[bs("member:extra")], 0).unwrap();
+            l.set_expiry(2, b"s:big", EXP + 3, 0);
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_rem(0, b"s:small", &[bs("a")], 0).unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            let pairs = (0..1100)
+                .map(|i| (bs(&format!("k{i}")), bs(&format!("{i}"))))
+                .collect();
+            l.hash_set(5, b"h:wal-big", pairs, 0).unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_add(0, b"s:gone", &[bs("z")], 0).unwrap();
+        }
+        {
+            let mut l = ks.lock_all();
+            l.del(0, b"s:gone", 0);
+            l.put(0, b"str", Value::String(bs("after")), 0);
+        }
+        wait_durable(&st, ks.current_seq());
+        let doc = serde_json::json!({
+            "written_by": "vaylix 0.1.0, typed codec (storage format 3), tests/fixture_datadirs.rs generate_typed_fixture",
+            "wal_last_seq": ks.current_seq(),
+            "snapshot_seq": info.seq,
+            "keys": describe(&ks),
+        });
+        std::fs::write(
+            dir.with_file_name(format!("{NAME}.expected.json")),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .unwrap();
+        drop(ks);
+        st.shutdown().unwrap();
+    }
+
+    fn b64s(b: &[u8]) -> Json {
+        Json::String(base64::engine::general_purpose::STANDARD.encode(b))
+    }
+
+    /// Every key as JSON: type, version, expiry, and the elements (sorted) when at most 16,
+    /// else their count and the SHA-256 of the sorted, length-prefixed elements.
+    pub fn describe(ks: &Keyspace) -> Vec<Json> {
+        let mut recs = ks.lock_all().records(now_ms());
+        recs.sort_by(|a, b| (a.db, &a.key).cmp(&(b.db, &b.key)));
+        recs.into_iter()
+            .map(|r| {
+                let mut o = serde_json::json!({
+                    "db": r.db,
+                    "key": b64s(&r.key),
+                    "type": r.value.type_name(),
+                    "version": r.version,
+                    "expires_at_ms": r.expires_at_ms,
+                });
+                let elems: Vec<Vec<Vec<u8>>> = match &r.value {
+                    Value::String(v) => vec![vec![v.to_vec()]],
+                    Value::Hash(p) => {
+                        let mut p: Vec<_> = p
+                            .iter()
+                            .map(|(f, v)| vec![f.to_vec(), v.to_vec()])
+                            .collect();
+                        p.sort();
+                        p
+                    }
+                    Value::Set(m) => {
+                        let mut m: Vec<_> = m.iter().map(|x| vec![x.to_vec()]).collect();
+                        m.sort();
+                        m
+                    }
+                };
+                if elems.len() <= 16 {
+                    o["elements"] = elems
+                        .iter()
+                        .map(|e| Json::Array(e.iter().map(|x| b64s(x)).collect()))
+                        .collect();
+                } else {
+                    let mut h = Sha256::new();
+                    for e in &elems {
+                        for x in e {
+                            h.update((x.len() as u64).to_le_bytes());
+                            h.update(x);
+                        }
+                    }
+                    o["count"] = elems.len().into();
+                    o["sha256"] = h
+                        .finalize()
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                        .into();
+                }
+                o
+            })
+            .collect()
+    }
+}
+
+/// Regenerates `tests/fixtures/datadir/typed-v3` (only when the format gains something; the
+/// committed copy is the compatibility baseline): `cargo test --release --test fixture_datadirs
+/// generate_typed_fixture -- --ignored`.
+#[test]
+#[ignore]
+fn generate_typed_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(typed::NAME);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    typed::write(&dir);
+}
+
+fn typed_expected() -> Json {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(format!("{}.expected.json", typed::NAME));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn typed_format_3_data_dir_passes_storage_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::fixture_dir(tmp.path(), typed::NAME);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(["storage", "verify", "--data-dir"])
+        .arg(&dir)
+        .env_remove("VAYLIX_MASTER_KEY")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The snapshot's big collections are headers + batches, but verify reports keys.
+    let want = typed_expected();
+    let snap = want["snapshot_seq"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!(
+            "snapshots/{snap}.snap  sequence {snap}, 7 key(s) in "
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn typed_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_kill_9() {
+    let want = typed_expected();
+    let keys = want["keys"].as_array().unwrap();
+    assert!(keys.iter().any(|k| k["count"].as_u64() > Some(1024)));
+    assert!(keys.iter().any(|k| k["type"] == "set") && keys.iter().any(|k| k["type"] == "hash"));
+    let last_seq = want["wal_last_seq"].as_u64().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::fixture_dir(tmp.path(), typed::NAME);
+    let check = || {
+        let (ks, st, last) = typed::open(&dir);
+        assert_eq!(last, last_seq);
+        assert_eq!(&typed::describe(&ks), keys);
+        drop(ks);
+        st.shutdown().unwrap();
+    };
+    check();
+    // The real server opens it (and takes over its WAL), writes on top, dies by kill -9.
+    let mut srv = Server::start_in(&dir, &[]);
+    assert_eq!(wal_last_seq(&srv), last_seq);
+    let mut c = srv.client();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, keys.iter().filter(|k| k["db"] == 0).count() as i64);
+    redis::cmd("SET")
+        .arg("new")
+        .arg("1")
+        .query::<()>(&mut c)
+        .unwrap();
+    srv.kill9();
+    srv.spawn();
+    assert_eq!(wal_last_seq(&srv), last_seq + 1);
+    srv.kill9();
+    // Everything the fixture held is unchanged; the one new key is there.
+    let (ks, st, last) = typed::open(&dir);
+    assert_eq!(last, last_seq + 1);
+    let got: Vec<Json> = typed::describe(&ks)
+        .into_iter()
+        .filter(|k| k["key"] != "bmV3")
+        .collect();
+    assert_eq!(&got, keys);
+    drop(ks);
+    st.shutdown().unwrap();
+}
+
+fn vaylix_json(args: &[&str]) -> (i32, Json, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(args)
+        .env_remove("VAYLIX_MASTER_KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
+    (out.status.code().unwrap_or(-1), json, err)
+}
+
+#[test]
+fn offline_tools_handle_hashes_and_sets_and_count_keys_not_batches() {
+    let want = typed_expected();
+    let keys = want["keys"].as_array().unwrap().clone();
+    let last = want["wal_last_seq"].as_u64().unwrap();
+    let snap = want["snapshot_seq"].as_u64().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::fixture_dir(tmp.path(), typed::NAME);
+    let d = dir.to_str().unwrap();
+    let (code, insp, err) = vaylix_json(&["pitr", "inspect", "--data-dir", d, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(insp.is_object(), "{insp}");
+    // PITR to the last entry: the same keys, each with its version and expiry; the new
+    // baseline snapshot writes the big collections as headers + batches again.
+    for (n, count) in [(last, keys.len()), (snap, 7)] {
+        let t = tmp.path().join(format!("at-{n}"));
+        let (code, out, err) = vaylix_json(&[
+            "pitr",
+            "restore",
+            "--source-dir",
+            d,
+            "--target-dir",
+            t.to_str().unwrap(),
+            "--to-sequence",
+            &n.to_string(),
+            "--json",
+        ]);
+        assert_eq!(code, 0, "restore to {n}: {err}");
+        assert_eq!(out["records"], count as u64, "keys, not pieces: {out}");
+        let (ks, st, _) = typed::open(&t);
+        let got = typed::describe(&ks);
+        drop(ks);
+        st.shutdown().unwrap();
+        assert_eq!(got.len(), count);
+        if n == last {
+            assert_eq!(got, keys);
+        }
+    }
+    // migrate rewrites what needs rewriting (here: nothing or the snapshot) and the dir still
+    // loads back exactly.
+    let (code, _, err) = vaylix_json(&["storage", "migrate", "--data-dir", d, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let (ks, st, l) = typed::open(&dir);
+    assert_eq!(l, last);
+    assert_eq!(typed::describe(&ks), keys);
+    drop(ks);
+    st.shutdown().unwrap();
+}

@@ -9,9 +9,6 @@
 //! sequence `seq` is applied to a key only if the key is absent or its version is `< seq`.
 
 use bytes::Bytes;
-// Transitional: the WAL and snapshots still encode these through serde until the storage
-// codec (storage::codec) owns the bytes.
-use serde::{Deserialize, Serialize};
 
 /// A database index (0..databases). One byte in every on-disk format (WAL effects, snapshot
 /// records), which is why `databases` is bounded by [`MAX_DATABASES`].
@@ -29,7 +26,7 @@ pub fn db_indexes(count: usize) -> impl Iterator<Item = DbIndex> {
 /// The kind of value a key holds: what `TYPE`, `SCAN TYPE`, `OBJECT ENCODING` and `WRONGTYPE`
 /// read. The on-disk codec gives each kind its own explicit number (`storage::codec`), so
 /// nothing here decides bytes on disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     String,
     Hash,
@@ -56,9 +53,10 @@ impl Kind {
 }
 
 /// A whole value as plain data: what a logged `Put`, a snapshot record and a logical backup
-/// carry. The keyspace keeps collections in its own compact or hashed encodings
+/// carry. No serde derive here on purpose: the bytes on disk are `storage::codec`'s, with
+/// explicit numeric tags, so renaming a variant cannot change them. The keyspace keeps collections in its own compact or hashed encodings
 /// (`keyspace::coll`); this is the encoding-free form they convert from and to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     String(Bytes),
     /// Field-value pairs, fields distinct, in no particular order.
@@ -103,7 +101,7 @@ impl Value {
 /// removed (SPOP logs the members it took). Each delta also carries the key's absolute expiry
 /// after the write: a delta replayed on a key that is absent (it expired while the server was
 /// down and was dropped at load) must not bring it back without its TTL.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// `key` now holds `value`, expiring at `expires_at_ms` (unix ms) or never.
     Put {
@@ -155,7 +153,7 @@ pub enum Effect {
 }
 
 /// A whole key as stored in a snapshot or a logical backup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub db: DbIndex,
     pub key: Bytes,
@@ -167,7 +165,7 @@ pub struct Record {
 /// One item of a snapshot's record stream. A collection too big for one record is written as
 /// its `Header` followed by `Members` batches holding `members` elements in all, so no record
 /// outgrows a chunk and neither the writer nor the loader holds a second copy of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Piece {
     Record(Record),
     Header {

@@ -267,8 +267,8 @@ fn hash_of(ks: &Keyspace, key: &[u8]) -> Vec<(Bytes, Bytes)> {
     m
 }
 
-fn b(s: String) -> Bytes {
-    Bytes::from(s)
+fn b(v: impl Into<Vec<u8>>) -> Bytes {
+    Bytes::from(v.into())
 }
 
 /// The live snapshot takes a big collection a batch per lock hold while clients keep writing
@@ -425,17 +425,315 @@ fn replay_of_an_entry_that_changes_a_key_twice_gives_the_live_result() {
     let (live, sink) = with_sink();
     {
         let mut l = live.lock_keys([&b"s"[..]].into_iter());
-        l.set_add(0, b"s", &[b("a".into()), b("b".into())], 0)
+        l.set_add(0, b"s", &[b("a"), b("b")], 0)
             .unwrap();
     }
     {
         let mut l = live.lock_keys([&b"s"[..]].into_iter());
-        l.set_rem(0, b"s", &[b("a".into())], 0).unwrap();
-        l.set_add(0, b"s", &[b("c".into())], 0).unwrap();
+        l.set_rem(0, b"s", &[b("a")], 0).unwrap();
+        l.set_add(0, b"s", &[b("c")], 0).unwrap();
     }
     let replayed = Keyspace::new(16);
     for (seq, effects) in sink.0.lock().unwrap().iter() {
         replayed.apply_entry(*seq, effects);
     }
     assert_eq!(members_of(&replayed, b"s"), members_of(&live, b"s"));
+}
+
+
+/// The keyspace's state as sorted records (collections sorted), for comparisons.
+fn state(ks: &Keyspace, now_ms: u64) -> Vec<Record> {
+    let mut recs = ks.lock_all().records(now_ms);
+    for r in &mut recs {
+        match &mut r.value {
+            Value::Hash(p) => p.sort(),
+            Value::Set(m) => m.sort(),
+            Value::String(_) => {}
+        }
+    }
+    recs.sort_by(|a, b| (a.db, &a.key).cmp(&(b.db, &b.key)));
+    recs
+}
+
+#[test]
+fn replayed_collection_deltas_skip_what_the_fuzzy_snapshot_already_holds() {
+    // A fuzzy snapshot that started at sequence 8 caught the hash at version 10 and the big
+    // set (a header and two batches) at version 12; the WAL from 9 on is replayed over it.
+    let ks = Keyspace::new(16);
+    let mut loader = ks.loader(0);
+    loader.piece(Piece::Record(Record {
+        db: 0,
+        key: b("h"),
+        value: Value::Hash(vec![(b("f1"), b("a")), (b("f2"), b("b"))]),
+        version: 10,
+        expires_at_ms: None,
+    }));
+    let members: Vec<Bytes> = (0..1500).map(|i| b(format!("m{i}"))).collect();
+    loader.piece(Piece::Header {
+        db: 0,
+        key: b("s"),
+        kind: Kind::Set,
+        version: 12,
+        expires_at_ms: Some(9_000_000),
+        members: 1500,
+    });
+    for part in members.chunks(SNAPSHOT_BATCH) {
+        loader.piece(Piece::Members(Value::Set(part.to_vec())));
+    }
+    loader.finish();
+    let wal: Vec<(u64, Vec<Effect>)> = vec![
+        // Older than or equal to the snapshot's copy: already in it, skipped.
+        (
+            9,
+            vec![Effect::HashSet {
+                db: 0,
+                key: b("h"),
+                pairs: vec![(b("f1"), b("old"))],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            10,
+            vec![Effect::HashDel {
+                db: 0,
+                key: b("h"),
+                fields: vec![b("f2")],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            12,
+            vec![Effect::SetRem {
+                db: 0,
+                key: b("s"),
+                members: vec![b("m0")],
+                expires_at_ms: Some(9_000_000),
+            }],
+        ),
+        // Newer: applied, with the expiry the delta carries.
+        (
+            13,
+            vec![Effect::HashSet {
+                db: 0,
+                key: b("h"),
+                pairs: vec![(b("f3"), b("c"))],
+                expires_at_ms: Some(8_000_000),
+            }],
+        ),
+        (
+            14,
+            vec![Effect::SetRem {
+                db: 0,
+                key: b("s"),
+                members: vec![b("m1"), b("m2")],
+                expires_at_ms: Some(9_000_000),
+            }],
+        ),
+        // A key the snapshot does not hold: created by the delta, then emptied (removed).
+        (
+            15,
+            vec![Effect::SetAdd {
+                db: 1,
+                key: b("n"),
+                members: vec![b("x"), b("y")],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            16,
+            vec![Effect::SetAdd {
+                db: 1,
+                key: b("n2"),
+                members: vec![b("z")],
+                expires_at_ms: Some(7_000_000),
+            }],
+        ),
+        (
+            17,
+            vec![Effect::SetRem {
+                db: 1,
+                key: b("n"),
+                members: vec![b("x"), b("y")],
+                expires_at_ms: None,
+            }],
+        ),
+        (
+            18,
+            vec![Effect::HashDel {
+                db: 0,
+                key: b("gone"),
+                fields: vec![b("f")],
+                expires_at_ms: None,
+            }],
+        ),
+    ];
+    for (seq, effects) in &wal {
+        ks.apply_entry(*seq, effects);
+    }
+    let got = state(&ks, 0);
+    // m0's removal (12) was already in the snapshot's copy (12) and is skipped: m0 stays.
+    let mut s_members: Vec<Bytes> = members
+        .iter()
+        .filter(|m| !matches!(&m[..], b"m1" | b"m2"))
+        .cloned()
+        .collect();
+    s_members.sort();
+    let want = vec![
+        Record {
+            db: 0,
+            key: b("h"),
+            value: Value::Hash(vec![
+                (b("f1"), b("a")),
+                (b("f2"), b("b")),
+                (b("f3"), b("c")),
+            ]),
+            version: 13,
+            expires_at_ms: Some(8_000_000),
+        },
+        Record {
+            db: 0,
+            key: b("s"),
+            value: Value::Set(s_members),
+            version: 14,
+            expires_at_ms: Some(9_000_000),
+        },
+        Record {
+            db: 1,
+            key: b("n2"),
+            value: Value::Set(vec![b("z")]),
+            version: 16,
+            expires_at_ms: Some(7_000_000),
+        },
+    ];
+    assert_eq!(got, want);
+    // Replaying the same WAL again (a second recovery over the same snapshot would not, but
+    // PITR replays overlapping ranges) changes nothing.
+    for (seq, effects) in &wal {
+        ks.apply_entry(*seq, effects);
+    }
+    assert_eq!(state(&ks, 0), want);
+    // A collection the snapshot caught has expired by load time: not installed.
+    let late = Keyspace::new(16);
+    let mut loader = late.loader(9_500_000);
+    loader.piece(Piece::Header {
+        db: 0,
+        key: b("s"),
+        kind: Kind::Set,
+        version: 12,
+        expires_at_ms: Some(9_000_000),
+        members: 2,
+    });
+    loader.piece(Piece::Members(Value::Set(vec![b("a"), b("b")])));
+    loader.finish();
+    assert!(state(&late, 9_500_000).is_empty());
+}
+
+#[test]
+fn replay_applies_every_effect_of_an_entry_to_a_key_it_changed() {
+    // MULTI: SADD s a / PEXPIREAT s T / EXEC, and SET k v / FLUSHDB / SET k2 v / EXEC: one
+    // entry each. Before the fix the second effect on a key saw it already at the entry's
+    // version and was skipped (the expiry lost, the flushed key kept).
+    let ks = Keyspace::new(16);
+    ks.apply_entry(
+        5,
+        &[
+            Effect::SetAdd {
+                db: 0,
+                key: b("s"),
+                members: vec![b("a")],
+                expires_at_ms: None,
+            },
+            Effect::SetExpiry {
+                db: 0,
+                key: b("s"),
+                expires_at_ms: Some(9_000),
+            },
+            Effect::Put {
+                db: 0,
+                key: b("str"),
+                value: s("1"),
+                expires_at_ms: None,
+            },
+            Effect::SetExpiry {
+                db: 0,
+                key: b("str"),
+                expires_at_ms: Some(8_000),
+            },
+        ],
+    );
+    ks.apply_entry(
+        6,
+        &[
+            Effect::Put {
+                db: 1,
+                key: b("k"),
+                value: s("v"),
+                expires_at_ms: None,
+            },
+            Effect::FlushDb { db: 1 },
+            Effect::Put {
+                db: 1,
+                key: b("k2"),
+                value: s("v"),
+                expires_at_ms: None,
+            },
+            Effect::HashSet {
+                db: 1,
+                key: b("h"),
+                pairs: vec![(b("f"), b("1"))],
+                expires_at_ms: None,
+            },
+            Effect::HashDel {
+                db: 1,
+                key: b("h"),
+                fields: vec![b("f")],
+                expires_at_ms: None,
+            },
+        ],
+    );
+    let got: Vec<(u8, Bytes, u64, Option<u64>)> = state(&ks, 0)
+        .into_iter()
+        .map(|r| (r.db, r.key, r.version, r.expires_at_ms))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, b("s"), 5, Some(9_000)),
+            (0, b("str"), 5, Some(8_000)),
+            (1, b("k2"), 6, None),
+        ]
+    );
+    // A fuzzy snapshot that caught a key after the entry: the whole entry is skipped for it.
+    let ks = Keyspace::new(16);
+    ks.load_record(
+        Record {
+            db: 0,
+            key: b("s"),
+            value: Value::Set(vec![b("b")]),
+            version: 7,
+            expires_at_ms: Some(9_000),
+        },
+        0,
+    );
+    ks.apply_entry(
+        7,
+        &[
+            Effect::SetAdd {
+                db: 0,
+                key: b("s"),
+                members: vec![b("x")],
+                expires_at_ms: None,
+            },
+            Effect::SetExpiry {
+                db: 0,
+                key: b("s"),
+                expires_at_ms: Some(1),
+            },
+            Effect::FlushDb { db: 0 },
+        ],
+    );
+    let got = state(&ks, 0);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].value, Value::Set(vec![b("b")]));
+    assert_eq!(got[0].expires_at_ms, Some(9_000));
 }

@@ -734,7 +734,7 @@ fn write_target(
             w.flush_ready().map_err(|e| anyhow!("{e}"))?;
         }
         let info = w.finish(Some(n)).map_err(|e| anyhow!("{e}"))?;
-        records = info.records;
+        records = info.keys;
         manifest = Some(Manifest {
             snapshot_seq: n,
             snapshot_len: info.len,

@@ -340,8 +340,8 @@ pub fn check(dirs: &Dirs, master: &SecretKey, listing: &Listing, pb: &ProgressBa
         match res {
             Ok((Some(info), chunks)) => {
                 r.detail = format!(
-                    "sequence {}, {} record(s) in {chunks} chunk(s), key {}",
-                    s.seq, info.records, info.key_id
+                    "sequence {}, {} key(s) in {} record(s), {chunks} chunk(s), data key {}",
+                    s.seq, info.keys, info.records, info.key_id
                 );
                 if let Some(m) = manifest.as_ref().filter(|m| m.snapshot_seq == s.seq) {
                     if info.len != m.snapshot_len

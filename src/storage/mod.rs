@@ -23,6 +23,7 @@
 //! Does not: decide when to snapshot (the server does), or apply effects (the keyspace does).
 
 pub mod chain;
+pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod fs;
@@ -200,6 +201,7 @@ pub struct SnapshotInfo {
     pub seq: u64,
     /// False if nothing changed since the last snapshot at the same sequence.
     pub written: bool,
+    /// Keys written (a big collection's member batches are not counted).
     pub records: u64,
     pub bytes: u64,
     pub key_id: KeyId,
@@ -661,7 +663,7 @@ impl Storage {
         Ok(SnapshotInfo {
             seq: s,
             written: true,
-            records: info.records,
+            records: info.keys,
             bytes: info.len,
             key_id,
             duration_ms: u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -1122,7 +1124,7 @@ impl RestoreTicket<'_> {
         };
         Ok(RestoreInfo {
             seq,
-            records: info.records,
+            records: info.keys,
             bytes: info.len,
         })
     }

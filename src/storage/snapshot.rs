@@ -2,7 +2,10 @@
 //!
 //! Owns: the snapshot byte layout (28-byte header, then frames in the [`wal`](super::wal) frame
 //! codec with kind `VXSNAPSH`, context = snapshot sequence, `a` = chunk index, `b` = records in
-//! the chunk, `flags` bit 0 = trailer), the streaming [`SnapshotWriter`] and [`SnapshotReader`].
+//! the chunk, `flags` bit 0 = trailer, bit 1 = pieces in the typed [`codec`](super::codec)),
+//! the streaming [`SnapshotWriter`] and [`SnapshotReader`]. The reader also checks the piece
+//! grammar: a `Header` is followed by `Members` batches of its kind holding exactly its
+//! `members`, no `Members` comes without a `Header`, and nothing is open at the trailer.
 //! Invariants: chunk indexes are dense from 0; exactly one trailer chunk, last, carrying the
 //! total record and chunk counts, so chunks cannot be dropped, reordered, swapped between
 //! snapshots or truncated unnoticed. Memory stays bounded by one chunk (plus, while writing,
@@ -17,13 +20,14 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::codec::{self, Form};
 use super::crypto::{KeyId, SecretKey};
 use super::error::{Result, SeqNote, StorageError};
 use super::fs::{FileSystem, WritableFile};
 use super::keyring::{le_u32, le_u64, Keyring};
 use super::wal::{encode_frame, open_frame, FrameReader, RawItem};
 use super::FORMAT_VERSION;
-use crate::keyspace::{Piece, Record};
+use crate::keyspace::{Kind, Piece, Value};
 
 /// Magic bytes of a snapshot (also the chunk kind in associated data).
 pub const SNAP_MAGIC: &[u8; 8] = b"VXSNAPSH";
@@ -32,6 +36,9 @@ pub const SNAP_HEADER_LEN: usize = 28;
 /// Target plaintext bytes per chunk.
 pub const CHUNK_PLAINTEXT_CAP: usize = 1 << 20;
 const FLAG_TRAILER: u32 = 1;
+/// Chunk flag: the pieces are in the typed codec; without it, the legacy `rmp_serde` form.
+/// Builds before the codec refuse chunks carrying it (unknown flag bits are an error).
+pub const FLAG_TYPED: u32 = 2;
 
 /// File name of the snapshot for `seq`.
 pub fn snapshot_file_name(seq: u64) -> String {
@@ -58,7 +65,10 @@ pub struct SnapshotFileInfo {
     pub key_id: KeyId,
     pub len: u64,
     pub sha256: [u8; 32],
+    /// Pieces (what the trailer counts): one per key, plus a collection's member batches.
     pub records: u64,
+    /// Keys: records plus collection headers (what tools report).
+    pub keys: u64,
     /// The fuzzy horizon: every change the snapshot holds has a sequence <= this, so the
     /// snapshot plus the WAL in (seq, N] is exactly the state at any N >= it. `None` for
     /// snapshots written before the trailer carried it.
@@ -83,6 +93,7 @@ pub struct SnapshotWriter {
     ready: Vec<(Vec<u8>, u32)>,
     next_chunk: u64,
     records: u64,
+    keys: u64,
     scratch: Vec<u8>,
     /// Bytes written since the last intermediate fdatasync.
     unsynced: u64,
@@ -133,6 +144,7 @@ impl SnapshotWriter {
             ready: Vec::new(),
             next_chunk: 0,
             records: 0,
+            keys: 0,
             scratch: Vec::new(),
             unsynced: 0,
         };
@@ -168,13 +180,18 @@ impl SnapshotWriter {
         Ok(())
     }
 
-    /// Serializes one piece into the current chunk (no I/O: safe under a shard lock).
+    /// Serializes one piece into the current chunk (no I/O: safe under a shard lock). A chunk
+    /// closes before a piece that would take it past the cap, so a chunk outgrows the cap only
+    /// by a single piece larger than it (a batch of huge elements, or a huge string).
     pub fn add_piece(&mut self, r: &Piece) -> Result<()> {
         self.scratch.clear();
-        rmp_serde::encode::write(&mut self.scratch, r).map_err(|e| StorageError::Encode {
+        codec::encode_piece(r, &mut self.scratch).map_err(|e| StorageError::Encode {
             op: "encoding a snapshot record",
             detail: e.to_string(),
         })?;
+        if !matches!(r, Piece::Members(_)) {
+            self.keys += 1;
+        }
         if self.current_count > 0 && self.current.len() + self.scratch.len() > self.chunk_cap {
             self.close_chunk();
         }
@@ -220,7 +237,7 @@ impl SnapshotWriter {
     /// Encrypts and writes the chunks completed so far (call outside any lock).
     pub fn flush_ready(&mut self) -> Result<()> {
         for (plain, count) in std::mem::take(&mut self.ready) {
-            self.write_chunk(plain, count, 0)?;
+            self.write_chunk(plain, count, FLAG_TYPED)?;
         }
         Ok(())
     }
@@ -235,10 +252,12 @@ impl SnapshotWriter {
         let horizon = horizon.map(|h| h.max(self.seq));
         let mut trailer = vec![self.records, self.next_chunk];
         trailer.extend(horizon);
-        let trailer = rmp_serde::to_vec(&trailer).map_err(|e| StorageError::Encode {
+        let mut bytes = Vec::new();
+        codec::encode_u64s(&trailer, &mut bytes).map_err(|e| StorageError::Encode {
             op: "encoding the snapshot trailer",
             detail: e.to_string(),
         })?;
+        let trailer = bytes;
         self.write_chunk(trailer, 0, FLAG_TRAILER)?;
         let tmp = self.tmp_path();
         self.file
@@ -257,6 +276,7 @@ impl SnapshotWriter {
             len: self.len,
             sha256: self.hasher.finalize().into(),
             records: self.records,
+            keys: self.keys,
             horizon,
         })
     }
@@ -314,6 +334,9 @@ pub struct SnapshotReader<'k> {
     keys: &'k Keyring,
     next_chunk: u64,
     records: u64,
+    key_count: u64,
+    /// The collection whose header came last: its kind and the elements still due.
+    open: Option<(Kind, u64)>,
     finished: Option<SnapshotFileInfo>,
 }
 
@@ -371,6 +394,8 @@ impl<'k> SnapshotReader<'k> {
             keys,
             next_chunk: 0,
             records: 0,
+            key_count: 0,
+            open: None,
             finished: None,
         })
     }
@@ -413,7 +438,7 @@ impl<'k> SnapshotReader<'k> {
         };
         if header.a != self.next_chunk
             || header.key_id != self.key_id
-            || header.flags & !FLAG_TRAILER != 0
+            || header.flags & !(FLAG_TRAILER | FLAG_TYPED) != 0
         {
             return Err(self.malformed(
                 offset,
@@ -436,8 +461,14 @@ impl<'k> SnapshotReader<'k> {
         self.next_chunk += 1;
         if header.flags & FLAG_TRAILER != 0 {
             // [records, chunks] or, since the fuzzy horizon was added, [records, chunks, horizon].
-            let t: Vec<u64> = rmp_serde::from_slice(&plain)
+            let t = codec::decode_u64s(&plain)
                 .map_err(|e| self.malformed(offset, format!("bad trailer: {e}")))?;
+            if let Some((_, due)) = self.open {
+                return Err(self.malformed(
+                    offset,
+                    format!("snapshot ends inside a collection ({due} element(s) missing)"),
+                ));
+            }
             let (records, chunks, horizon) = match t[..] {
                 [r, c] => (r, c, None),
                 [r, c, h] if h >= self.seq => (r, c, Some(h)),
@@ -468,23 +499,27 @@ impl<'k> SnapshotReader<'k> {
                 len: h.len,
                 sha256: h.hasher.finalize().into(),
                 records,
+                keys: self.key_count,
                 horizon,
             });
             return Ok(None);
         }
-        // Transitional until storage::codec: pieces, or the records of older builds.
-        let recs: Vec<Piece> = match rmp_serde::from_slice::<Vec<Record>>(&plain) {
-            Ok(r) => r.into_iter().map(Piece::Record).collect(),
-            Err(_) => rmp_serde::from_slice(&plain)
-                .map_err(|e| self.malformed(offset, format!("undecodable chunk: {e}")))?,
+        let form = if header.flags & FLAG_TYPED != 0 {
+            Form::Typed
+        } else {
+            Form::Legacy
         };
+        let recs = codec::decode_pieces(&plain, form)
+            .map_err(|e| self.malformed(offset, format!("undecodable chunk: {e}")))?;
         if recs.len() as u64 != u64::from(header.b) {
             return Err(self.malformed(
                 offset,
                 "record count does not match the chunk header".into(),
             ));
         }
-        for r in &recs {
+        for (i, r) in recs.iter().enumerate() {
+            self.check_grammar(r)
+                .map_err(|d| self.malformed(offset, format!("piece {i} of the chunk: {d}")))?;
             let version = match r {
                 Piece::Record(r) => r.version,
                 Piece::Header { version, .. } => *version,
@@ -501,6 +536,48 @@ impl<'k> SnapshotReader<'k> {
         }
         self.records += recs.len() as u64;
         Ok(Some(recs))
+    }
+
+    /// Advances the piece grammar by `p`: records between collections, a header opening a
+    /// collection of a collection kind with at least one element, batches of its kind that
+    /// never exceed what the header announced. Fails closed: anything else is corruption.
+    fn check_grammar(&mut self, p: &Piece) -> std::result::Result<(), String> {
+        match (p, self.open) {
+            (Piece::Record(_), None) => {
+                self.key_count += 1;
+                Ok(())
+            }
+            (Piece::Header { kind, members, .. }, None) => {
+                if *kind == Kind::String {
+                    return Err("a header of a string".into());
+                }
+                if *members == 0 {
+                    return Err("a header of an empty collection".into());
+                }
+                self.key_count += 1;
+                self.open = Some((*kind, *members));
+                Ok(())
+            }
+            (Piece::Members(v), Some((kind, due))) => {
+                if matches!(v, Value::String(_)) || v.kind() != kind {
+                    return Err(format!(
+                        "a {} batch inside a {} collection",
+                        v.type_name(),
+                        kind.type_name()
+                    ));
+                }
+                let n = v.len() as u64;
+                if n == 0 || n > due {
+                    return Err(format!("a batch of {n} where {due} element(s) were due"));
+                }
+                self.open = (n < due).then_some((kind, due - n));
+                Ok(())
+            }
+            (Piece::Members(_), None) => Err("member batch without a header".into()),
+            (_, Some((_, due))) => Err(format!(
+                "a new key while a collection still has {due} element(s) due"
+            )),
+        }
     }
 
     /// Digest, length and counts; available once `next_chunk` returned `None`.
@@ -545,7 +622,7 @@ pub fn read_snapshot_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::Value;
+    use crate::keyspace::{Record, Value};
     use crate::storage::fs::SimFs;
     use bytes::Bytes;
 
@@ -604,5 +681,161 @@ mod tests {
         assert_eq!(w.finish(Some(2)).unwrap().horizon, Some(6));
         let info = read_snapshot(&*fs, dir, 6, &keys, &mut |_| {}).unwrap();
         assert_eq!(info.horizon, Some(6));
+    }
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    fn header(kind: Kind, members: u64) -> Piece {
+        Piece::Header {
+            db: 0,
+            key: b("c"),
+            kind,
+            version: 3,
+            expires_at_ms: None,
+            members,
+        }
+    }
+
+    fn set(ms: &[&str]) -> Piece {
+        Piece::Members(Value::Set(ms.iter().map(|m| b(m)).collect()))
+    }
+
+    /// Writes `pieces` (one chunk per piece with a tiny cap) and reads the snapshot back.
+    fn write_read(pieces: &[Piece]) -> Result<(Vec<Piece>, SnapshotFileInfo)> {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/s");
+        fs.create_dir_all(dir).unwrap();
+        let mut w =
+            SnapshotWriter::with_chunk_cap(fs.clone(), dir, 7, id, e.key.clone(), 8).unwrap();
+        for p in pieces {
+            w.add_piece(p).unwrap();
+        }
+        w.finish(Some(7)).unwrap();
+        let mut got = Vec::new();
+        let info = read_snapshot(&*fs, dir, 7, &keys, &mut |p| got.push(p))?;
+        Ok((got, info))
+    }
+
+    #[test]
+    fn headers_and_batches_across_chunks_read_back_and_count_keys() {
+        let pieces = vec![
+            Piece::Record(rec(1)),
+            header(Kind::Set, 3),
+            set(&["a", "b"]),
+            set(&["c"]),
+            Piece::Header {
+                db: 1,
+                key: b("h"),
+                kind: Kind::Hash,
+                version: 4,
+                expires_at_ms: Some(99),
+                members: 1,
+            },
+            Piece::Members(Value::Hash(vec![(b("f"), b("v"))])),
+            Piece::Record(rec(2)),
+        ];
+        let (got, info) = write_read(&pieces).unwrap();
+        assert_eq!(got, pieces);
+        assert_eq!((info.records, info.keys), (7, 4));
+    }
+
+    #[test]
+    fn piece_grammar_violations_fail_closed_naming_file_and_offset() {
+        let cases: Vec<(Vec<Piece>, &str)> = vec![
+            (vec![set(&["a"])], "member batch without a header"),
+            (
+                vec![header(Kind::Set, 2), set(&["a"])],
+                "ends inside a collection",
+            ),
+            (
+                vec![
+                    header(Kind::Set, 2),
+                    Piece::Members(Value::Hash(vec![(b("f"), b("v"))])),
+                ],
+                "a hash batch inside a set collection",
+            ),
+            (
+                vec![header(Kind::Set, 2), set(&["a", "b", "c"])],
+                "a batch of 3 where 2",
+            ),
+            (
+                vec![header(Kind::Set, 2), set(&["a"]), Piece::Record(rec(1))],
+                "a new key while a collection still has 1",
+            ),
+            (
+                vec![header(Kind::Set, 1), header(Kind::Set, 1), set(&["a"])],
+                "a new key while",
+            ),
+            (vec![header(Kind::String, 1)], "a header of a string"),
+            (
+                vec![header(Kind::Set, 0)],
+                "a header of an empty collection",
+            ),
+            (
+                vec![header(Kind::Set, 1), Piece::Members(Value::String(b("x")))],
+                "a string batch",
+            ),
+            (vec![header(Kind::Set, 1), set(&[])], "a batch of 0"),
+        ];
+        for (pieces, want) in cases {
+            let e = write_read(&pieces)
+                .err()
+                .unwrap_or_else(|| panic!("{pieces:?} accepted"));
+            match &e {
+                StorageError::Malformed { file, offset, .. } => {
+                    assert_eq!(file, "snapshots/7.snap");
+                    assert!(*offset >= SNAP_HEADER_LEN as u64);
+                }
+                _ => panic!("{e}"),
+            }
+            assert!(e.to_string().contains(want), "{pieces:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn chunks_of_builds_before_the_codec_read_and_typed_flag_decides_the_form() {
+        // Captured from earlier builds: a bare record (builds before pieces) and the same
+        // record as a `{"Record": ...}` piece (the transitional build), in an untagged chunk.
+        let legacy_record = "9500c4016b81a6537472696e67c4017609c0";
+        let chunk = format!("dd00000002{legacy_record}81a65265636f7264{legacy_record}");
+        let chunk: Vec<u8> = (0..chunk.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&chunk[i..i + 2], 16).unwrap())
+            .collect();
+        let want = Piece::Record(Record {
+            db: 0,
+            key: b("k"),
+            value: Value::String(b("v")),
+            version: 9,
+            expires_at_ms: None,
+        });
+        for (flags, ok) in [(0, true), (FLAG_TYPED, false), (4, false)] {
+            let keys = Keyring::new(0);
+            let (id, e) = keys.active().unwrap();
+            let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+            let dir = Path::new("/s");
+            fs.create_dir_all(dir).unwrap();
+            let mut w = SnapshotWriter::create(fs.clone(), dir, 7, id, e.key.clone()).unwrap();
+            w.write_chunk(chunk.clone(), 2, flags).unwrap();
+            w.records = 2;
+            w.finish(Some(9)).unwrap();
+            let mut got = Vec::new();
+            let r = read_snapshot(&*fs, dir, 7, &keys, &mut |p| got.push(p));
+            match r {
+                Ok(info) => {
+                    assert!(ok, "flags {flags} accepted");
+                    assert_eq!(got, vec![want.clone(), want.clone()]);
+                    assert_eq!(info.keys, 2);
+                }
+                Err(e) => {
+                    assert!(!ok, "flags {flags}: {e}");
+                    assert!(matches!(e, StorageError::Malformed { .. }), "{e}");
+                }
+            }
+        }
     }
 }

@@ -93,12 +93,14 @@ impl Model {
                 } => {
                     let k = (*db, key.clone());
                     if self.map.get(&k).is_none_or(|r| r.version < seq) {
+                        let mut value = value.clone();
+                        norm(&mut value);
                         self.map.insert(
                             k,
                             Record {
                                 db: *db,
                                 key: key.clone(),
-                                value: value.clone(),
+                                value,
                                 version: seq,
                                 expires_at_ms: *expires_at_ms,
                             },
@@ -253,6 +255,81 @@ impl SnapshotSource for Live {
             .map(|r| r.version)
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// A random hash or set write on `key`: a field/member delta (small fields and members, so
+/// deltas hit each other), or now and then a whole collection of more than
+/// [`crate::keyspace::SNAPSHOT_BATCH`] elements (written to snapshots as a header and batches),
+/// some with an expiry far in the future.
+fn collection_effect(rng: &mut StdRng, db: u8, key: Bytes) -> Effect {
+    let exp = rng
+        .random_bool(0.3)
+        .then(|| 4_000_000_000_000 + rng.random_range(0..1000));
+    let word =
+        |rng: &mut StdRng, p: &str, n: u32| Bytes::from(format!("{p}{}", rng.random_range(0..n)));
+    let few = rng.random_range(1..5);
+    match rng.random_range(0..12) {
+        0..=2 => Effect::HashSet {
+            db,
+            key,
+            pairs: {
+                let mut p: Vec<(Bytes, Bytes)> = Vec::new();
+                for _ in 0..few {
+                    let f = word(rng, "f", 12);
+                    if !p.iter().any(|(x, _)| *x == f) {
+                        p.push((f, word(rng, "v", 1000)));
+                    }
+                }
+                p
+            },
+            expires_at_ms: exp,
+        },
+        3..=4 => Effect::HashDel {
+            db,
+            key,
+            fields: (0..few).map(|_| word(rng, "f", 12)).collect(),
+            expires_at_ms: exp,
+        },
+        5..=7 => Effect::SetAdd {
+            db,
+            key,
+            members: (0..few).map(|_| word(rng, "m", 30)).collect(),
+            expires_at_ms: exp,
+        },
+        8..=9 => Effect::SetRem {
+            db,
+            key,
+            members: (0..few).map(|_| word(rng, "m", 30)).collect(),
+            expires_at_ms: exp,
+        },
+        10 => {
+            let n = rng.random_range(1000..2600);
+            let pairs = (0..n)
+                .map(|i| {
+                    (
+                        Bytes::from(format!("f{i}")),
+                        Bytes::from(format!("value-{i}")),
+                    )
+                })
+                .collect();
+            Effect::Put {
+                db,
+                key,
+                value: Value::Hash(pairs),
+                expires_at_ms: exp,
+            }
+        }
+        _ => {
+            let n = rng.random_range(1000..2600);
+            let members = (0..n).map(|i| Bytes::from(format!("m{i}"))).collect();
+            Effect::Put {
+                db,
+                key,
+                value: Value::Set(members),
+                expires_at_ms: exp,
+            }
+        }
     }
 }
 
@@ -700,6 +777,8 @@ fn power_cut_at_random_points_keeps_every_durable_entry_and_nothing_unwritten() 
                                 db: 0,
                                 key: Bytes::from(k),
                             }]
+                        } else if rng.random_bool(0.3) {
+                            vec![collection_effect(&mut rng, 0, Bytes::from(k))]
                         } else {
                             put(&k, &format!("v{}", rng.random::<u32>()))
                         }
@@ -759,7 +838,7 @@ fn model_random_ops_snapshots_and_restarts_match_btreemap_oracle() {
             .map(|_| {
                 let db = rng.random_range(0..2u8);
                 let key = Bytes::from(format!("k{}", rng.random_range(0..20)));
-                match rng.random_range(0..20) {
+                match rng.random_range(0..24) {
                     0 => vec![Effect::FlushDb { db }],
                     1 => vec![Effect::FlushAll],
                     2..=4 => vec![Effect::Del { db, key }],
@@ -768,6 +847,7 @@ fn model_random_ops_snapshots_and_restarts_match_btreemap_oracle() {
                         key,
                         expires_at_ms: Some(rng.random()),
                     }],
+                    7..=12 => vec![collection_effect(&mut rng, db, key)],
                     _ => vec![
                         Effect::Put {
                             db,
@@ -1133,4 +1213,113 @@ fn pitr_retention_bytes_shrinks_the_window_to_the_budget() {
     let mut snaps = names_in(&fs, "/data/snapshots");
     snaps.sort();
     assert_eq!(snaps, vec!["40.snap", "60.snap"]);
+}
+
+#[test]
+fn million_member_set_round_trips_through_a_snapshot_in_bounded_chunks() {
+    use super::codec::encode_piece;
+    use super::snapshot::{read_snapshot_chunks, SnapshotWriter, CHUNK_PLAINTEXT_CAP};
+    use crate::keyspace::{Keyspace, SHARDS, SNAPSHOT_BATCH};
+    const N: usize = 1_000_000;
+    const EXP: u64 = 4_000_000_000_000;
+    let ks = Keyspace::new(16);
+    {
+        let members: Vec<Bytes> = (0..N).map(|i| Bytes::from(format!("member:{i}"))).collect();
+        let mut l = ks.lock_all();
+        assert_eq!(l.set_add(3, b"big", &members, 0).unwrap(), N);
+        assert!(l.set_expiry(3, b"big", EXP, 0));
+        l.put(0, b"small", Value::String(Bytes::from_static(b"v")), 0);
+    }
+    let keys = super::keyring::Keyring::new(0);
+    let (id, e) = keys.active().unwrap();
+    let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+    let dir = Path::new("/s");
+    fs.create_dir_all(dir).unwrap();
+    let mut w = SnapshotWriter::create(fs.clone(), dir, 10, id, e.key.clone()).unwrap();
+    let mut largest_piece = 0;
+    let mut scratch = Vec::new();
+    for i in 0..SHARDS {
+        ks.visit_shard(i, 0, &mut |p| {
+            scratch.clear();
+            encode_piece(p, &mut scratch).unwrap();
+            largest_piece = largest_piece.max(scratch.len());
+            w.add_piece(p).unwrap();
+        });
+        w.flush_ready().unwrap();
+    }
+    let info = w.finish(Some(10)).unwrap();
+    assert_eq!(info.keys, 2);
+    assert_eq!(info.records, 2 + N.div_ceil(SNAPSHOT_BATCH) as u64);
+    assert!(
+        largest_piece < 64 * 1024,
+        "a piece of {largest_piece} bytes"
+    );
+
+    let loaded = Keyspace::new(16);
+    let mut loader = loaded.loader(0);
+    let mut chunks = 0;
+    read_snapshot_chunks(&*fs, dir, 10, &keys, &mut |chunk| {
+        chunks += 1;
+        let mut bytes = 5;
+        for p in chunk {
+            scratch.clear();
+            encode_piece(&p, &mut scratch).unwrap();
+            bytes += scratch.len();
+            loader.piece(p);
+        }
+        assert!(bytes <= CHUNK_PLAINTEXT_CAP, "a chunk of {bytes} bytes");
+    })
+    .unwrap();
+    loader.finish();
+    assert!(chunks > 10, "{chunks} chunks");
+    let mut want = ks.lock_all().records(0);
+    let mut got = loaded.lock_all().records(0);
+    for recs in [&mut want, &mut got] {
+        recs.sort_by(|a, b| a.key.cmp(&b.key));
+        for r in recs.iter_mut() {
+            norm(&mut r.value);
+        }
+    }
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].value.len(), N);
+    assert_eq!(got[0].expires_at_ms, Some(EXP));
+    assert!(got == want, "the loaded keyspace differs");
+}
+
+#[test]
+fn model_keeps_collections_across_restarts_with_and_without_snapshots() {
+    // A short deterministic life: deltas and whole collections, a snapshot in the middle (big
+    // collections become header + batches), more deltas after it, then two restarts.
+    let mut rng = StdRng::seed_from_u64(11);
+    let fs = SimFs::new();
+    let live = Live(Mutex::new(Model::default()));
+    let (st, _, _) = open(&fs, cfg()).unwrap();
+    let mut next = 1;
+    for round in 0..4 {
+        let eff: Vec<Vec<Effect>> = (0..40)
+            .map(|_| {
+                let key = Bytes::from(format!("c{}", rng.random_range(0..6)));
+                vec![collection_effect(&mut rng, 0, key)]
+            })
+            .collect();
+        next = submit_all(&st, &live, next, eff, &mut rng) + 1;
+        assert!(wait_durable(&st, next - 1));
+        if round == 1 {
+            st.snapshot(&live).unwrap();
+        }
+    }
+    st.shutdown().unwrap();
+    drop(st);
+    let want = live.0.lock().map.clone();
+    assert!(
+        want.values()
+            .any(|r| r.value.len() > crate::keyspace::SNAPSHOT_BATCH),
+        "the life should hold a big collection"
+    );
+    for _ in 0..2 {
+        let (st, last, m) = open(&fs, cfg()).unwrap();
+        assert_eq!(last, next - 1);
+        assert_eq!(m.map, want);
+        st.shutdown().unwrap();
+    }
 }

@@ -17,6 +17,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::codec::{self, DecodeError, Form};
 use super::crypto::{self, KeyId, SecretKey, NONCE_LEN, TAG_LEN};
 use super::error::{Result, SeqNote, StorageError};
 use super::fs::{FileSystem, WritableFile};
@@ -35,6 +36,12 @@ pub const SEGMENT_HEADER_LEN: usize = 24;
 pub const FRAME_PLAINTEXT_CAP: usize = 1 << 20;
 /// WAL frame flag: the plaintext starts with the frame's commit time (u64 LE unix ms).
 pub const WAL_FLAG_TIMED: u32 = 1;
+/// WAL frame flag: the entries are in storage's typed codec ([`codec`], numeric tags); without
+/// it they are in the legacy `rmp_serde` form of builds before the codec. Builds that predate
+/// the flag refuse a frame carrying it (unknown flag bits are an error), so they fail cleanly.
+pub const WAL_FLAG_TYPED: u32 = 2;
+/// Every flag bit this build understands.
+const WAL_FLAGS_KNOWN: u32 = WAL_FLAG_TIMED | WAL_FLAG_TYPED;
 
 /// One WAL entry: a sequence number and the effects of that command / transaction.
 pub type Entry = (u64, Vec<Effect>);
@@ -42,12 +49,24 @@ pub type Entry = (u64, Vec<Effect>);
 /// One WAL entry already serialized by [`encode_entry`]: (sequence, msgpack bytes).
 pub type EncodedEntry = (u64, Vec<u8>);
 
-/// Serializes one entry as it appears in a frame's array: msgpack `[seq, [effects...]]`.
+/// Serializes one entry as it appears in a frame's array: msgpack `[seq, [effects...]]` in the
+/// typed codec (frames are sealed with [`WAL_FLAG_TYPED`]).
 pub fn encode_entry(seq: u64, effects: &[Effect], out: &mut Vec<u8>) -> Result<()> {
-    rmp_serde::encode::write(out, &(seq, effects)).map_err(|e| StorageError::Encode {
+    codec::encode_entry(seq, effects, out).map_err(|e| StorageError::Encode {
         op: "encoding a WAL entry",
         detail: e.to_string(),
     })
+}
+
+/// Decodes the entries of an opened WAL frame (after its time field, if timed): the typed
+/// codec when `flags` has [`WAL_FLAG_TYPED`], the legacy form otherwise.
+pub fn decode_entries(flags: u32, payload: &[u8]) -> std::result::Result<Vec<Entry>, DecodeError> {
+    let form = if flags & WAL_FLAG_TYPED != 0 {
+        Form::Typed
+    } else {
+        Form::Legacy
+    };
+    codec::decode_entries(payload, form)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,7 +83,8 @@ pub struct FrameHeader {
     pub a: u64,
     /// WAL: number of entries. Snapshot: number of records in the chunk.
     pub b: u32,
-    /// WAL: bit 0 = timed ([`WAL_FLAG_TIMED`]). Snapshot: bit 0 = final (trailer) chunk.
+    /// WAL: bit 0 = timed ([`WAL_FLAG_TIMED`]), bit 1 = typed codec ([`WAL_FLAG_TYPED`]).
+    /// Snapshot: bit 0 = final (trailer) chunk, bit 1 = typed codec.
     pub flags: u32,
     pub nonce: [u8; NONCE_LEN],
 }
@@ -587,7 +607,7 @@ impl<'k> SegmentReader<'k> {
         body: Vec<u8>,
     ) -> Result<WalFrame> {
         let first = header.a;
-        if header.flags & !WAL_FLAG_TIMED != 0 {
+        if header.flags & !WAL_FLAGS_KNOWN != 0 {
             return Err(StorageError::Malformed {
                 file: self.rel.clone(),
                 offset,
@@ -628,8 +648,8 @@ impl<'k> SegmentReader<'k> {
         } else {
             (None, &plain[..])
         };
-        let entries: Vec<Entry> =
-            rmp_serde::from_slice(payload).map_err(|e| StorageError::Malformed {
+        let entries =
+            decode_entries(header.flags, payload).map_err(|e| StorageError::Malformed {
                 file: self.rel.clone(),
                 offset,
                 seq: SeqNote(Some(first)),
@@ -713,8 +733,8 @@ pub fn seal_wal_frames(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     let (array_at, flags) = match time_ms {
-        Some(_) => (8, WAL_FLAG_TIMED),
-        None => (0, 0),
+        Some(_) => (8, WAL_FLAG_TIMED | WAL_FLAG_TYPED),
+        None => (0, WAL_FLAG_TYPED),
     };
     let mut plain: Vec<u8> = Vec::new();
     let mut first = 0u64;
@@ -1033,6 +1053,98 @@ mod tests {
                 e.to_string().contains("is above 9223372036854775807"),
                 "{e}"
             );
+        }
+    }
+
+    /// Appends one sealed frame with `payload` and `flags` (timed: 8-byte time first).
+    fn raw_frame(
+        first: u64,
+        count: u32,
+        flags: u32,
+        payload: &[u8],
+    ) -> (Keyring, Arc<dyn FileSystem>) {
+        let keys = Keyring::new(0);
+        let (id, e) = keys.active().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(SimFs::new());
+        let dir = Path::new("/w");
+        fs.create_dir_all(dir).unwrap();
+        let mut w = SegmentWriter::create(fs.clone(), dir, first).unwrap();
+        let mut out = Vec::new();
+        encode_frame(
+            WAL_MAGIC,
+            first,
+            id,
+            &e.key,
+            first,
+            count,
+            flags,
+            payload.to_vec(),
+            &mut out,
+        )
+        .unwrap();
+        w.append(&out, first + u64::from(count) - 1, id).unwrap();
+        w.sync().unwrap();
+        (keys, fs)
+    }
+
+    fn first_item(keys: &Keyring, fs: &Arc<dyn FileSystem>, start: u64) -> Result<SegmentItem> {
+        let mut r =
+            SegmentReader::open(&**fs, Path::new("/w"), SegmentName::Active { start }, keys)?;
+        r.next_item()
+    }
+
+    #[test]
+    fn frames_of_builds_before_the_codec_decode_and_new_frames_carry_the_typed_flag() {
+        // Captured from the build before storage::codec: untimed frame (flags 0), entries
+        // [1, [Put k=v]] and [2, [FlushAll]] in rmp_serde's form.
+        let legacy = "dd00000002920191\
+                      81a35075749400c4016b81a6537472696e67c40176c0\
+                      920291a8466c757368416c6c";
+        let legacy: Vec<u8> = (0..legacy.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&legacy[i..i + 2], 16).unwrap())
+            .collect();
+        let (keys, fs) = raw_frame(1, 2, 0, &legacy);
+        match first_item(&keys, &fs, 1).unwrap() {
+            SegmentItem::Frame(f) => assert_eq!(
+                f.entries,
+                vec![
+                    (
+                        1,
+                        vec![Effect::Put {
+                            db: 0,
+                            key: Bytes::from_static(b"k"),
+                            value: Value::String(Bytes::from_static(b"v")),
+                            expires_at_ms: None
+                        }]
+                    ),
+                    (2, vec![Effect::FlushAll])
+                ]
+            ),
+            _ => panic!("expected a frame"),
+        }
+        // The same legacy bytes under the typed flag are refused, naming file and offset.
+        let (keys, fs) = raw_frame(1, 2, WAL_FLAG_TYPED, &legacy);
+        let e = first_item(&keys, &fs, 1).err().unwrap();
+        match &e {
+            StorageError::Malformed { file, offset, .. } => {
+                assert_eq!(file, "wal/active-1.wal");
+                assert_eq!(*offset, SEGMENT_HEADER_LEN as u64);
+            }
+            _ => panic!("{e}"),
+        }
+        // A flag bit this build does not know (a later codec) is refused before decrypting.
+        let (keys, fs) = raw_frame(1, 2, 4, &legacy);
+        let e = first_item(&keys, &fs, 1).err().unwrap();
+        assert!(e.to_string().contains("unknown WAL frame flags"), "{e}");
+        // Frames this build writes say they are typed, timed or not.
+        let keys = Keyring::new(0);
+        let (id, k) = keys.active().unwrap();
+        for t in [Some(5), None] {
+            let mut out = Vec::new();
+            encode_wal_frames(1, id, &k.key, &[put(1, 3)], 1 << 20, t, &mut out).unwrap();
+            let flags = u32::from_le_bytes(out[20..24].try_into().unwrap());
+            assert_ne!(flags & WAL_FLAG_TYPED, 0);
         }
     }
 }
