@@ -169,8 +169,8 @@ mod typed {
         fn shard_count(&self) -> usize {
             SHARDS
         }
-        fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece)) {
-            self.0.visit_shard(i, 0, f)
+        fn visit_shard(&self, i: usize, f: &mut dyn FnMut(Option<&Piece>)) {
+            self.0.visit_shard(i, 0, &mut |p| f(Some(p)))
         }
         fn horizon(&self) -> u64 {
             self.0.current_seq()

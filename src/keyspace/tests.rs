@@ -425,8 +425,7 @@ fn replay_of_an_entry_that_changes_a_key_twice_gives_the_live_result() {
     let (live, sink) = with_sink();
     {
         let mut l = live.lock_keys([&b"s"[..]].into_iter());
-        l.set_add(0, b"s", &[b("a"), b("b")], 0)
-            .unwrap();
+        l.set_add(0, b"s", &[b("a"), b("b")], 0).unwrap();
     }
     {
         let mut l = live.lock_keys([&b"s"[..]].into_iter());
@@ -439,7 +438,6 @@ fn replay_of_an_entry_that_changes_a_key_twice_gives_the_live_result() {
     }
     assert_eq!(members_of(&replayed, b"s"), members_of(&live, b"s"));
 }
-
 
 /// The keyspace's state as sorted records (collections sorted), for comparisons.
 fn state(ks: &Keyspace, now_ms: u64) -> Vec<Record> {

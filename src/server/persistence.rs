@@ -190,14 +190,8 @@ impl SnapshotSource for Source<'_> {
         SHARDS
     }
 
-    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece)) {
-        // TODO(lead, after the codec merge): the trait takes `Option<&Piece>` so the writer can
-        // flush between a big collection's batches.
-        self.ks.visit_shard_unlocking(i, self.now_ms, &mut |p| {
-            if let Some(p) = p {
-                f(p)
-            }
-        })
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(Option<&Piece>)) {
+        self.ks.visit_shard_unlocking(i, self.now_ms, f)
     }
 
     fn horizon(&self) -> u64 {

@@ -177,9 +177,11 @@ pub trait RecoverySink {
 /// The live keyspace, read shard by shard for a fuzzy snapshot (DESIGN.md §6 design (b)).
 pub trait SnapshotSource: Sync {
     fn shard_count(&self) -> usize;
-    /// Calls `f` for every piece of every live key of shard `i` while holding only that
-    /// shard's lock.
-    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece));
+    /// Calls `f` with every piece of every live key of shard `i`, holding at most that shard's
+    /// lock; `f(None)` marks a point where no lock is held, where the writer encrypts and
+    /// writes the chunks it has (so a big collection taken a batch per lock hold never sits
+    /// whole in chunk buffers).
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(Option<&Piece>));
     /// An upper bound on the sequence of every change visible to the visits made so far
     /// (the keyspace's sequence clock).
     fn horizon(&self) -> u64;
@@ -634,9 +636,12 @@ impl Storage {
         let mut w = SnapshotWriter::create(self.fs.clone(), &self.dirs.snapshots, s, key_id, key)?;
         for i in 0..src.shard_count() {
             let mut err = None;
-            src.visit_shard(i, &mut |r| {
+            src.visit_shard(i, &mut |p| {
                 if err.is_none() {
-                    err = w.add_piece(r).err();
+                    err = match p {
+                        Some(p) => w.add_piece(p).err(),
+                        None => w.flush_ready().err(),
+                    };
                 }
             });
             if let Some(e) = err {

@@ -181,6 +181,9 @@ impl Model {
 
 impl RecoverySink for Model {
     fn load_piece(&mut self, piece: Piece) {
+        if !matches!(piece, Piece::Members(_)) {
+            self.open = None;
+        }
         match piece {
             Piece::Record(mut rec) => {
                 norm(&mut rec.value);
@@ -209,10 +212,10 @@ impl RecoverySink for Model {
                 self.open = Some(((db, key), members));
             }
             Piece::Members(batch) => {
-                let Some((k, due)) = self.open.take() else {
+                // The header's size is a hint; the collection stays open until another key.
+                let Some((k, _)) = self.open.clone() else {
                     panic!("members without a header");
                 };
-                let due = due - batch.len() as u64;
                 if let Some(r) = self.map.get_mut(&k) {
                     match (&mut r.value, batch) {
                         (Value::Hash(h), Value::Hash(b)) => h.extend(b),
@@ -220,9 +223,6 @@ impl RecoverySink for Model {
                         _ => panic!("members of another kind"),
                     }
                     norm(&mut r.value);
-                }
-                if due > 0 {
-                    self.open = Some((k, due));
                 }
             }
         }
@@ -240,10 +240,10 @@ impl SnapshotSource for Live {
     fn shard_count(&self) -> usize {
         3
     }
-    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(&Piece)) {
+    fn visit_shard(&self, i: usize, f: &mut dyn FnMut(Option<&Piece>)) {
         let m = self.0.lock();
         for r in m.map.values().filter(|r| r.key.len() % 3 == i) {
-            crate::keyspace::record_pieces(r, f);
+            crate::keyspace::record_pieces(r, &mut |p| f(Some(p)));
         }
     }
     fn horizon(&self) -> u64 {
