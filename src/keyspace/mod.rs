@@ -744,7 +744,9 @@ impl Keyspace {
                 if !batch.is_empty() {
                     f(Some(&Piece::Members(batch)));
                 }
-                drop(s);
+                // A fair unlock hands the shard to a command waiting for it, so the snapshot
+                // thread cannot take it straight back batch after batch.
+                MutexGuard::unlock_fair(s);
                 f(None);
                 if next == 0 {
                     break;
