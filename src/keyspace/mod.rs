@@ -1211,6 +1211,16 @@ impl<'a> Locked<'a> {
     }
 }
 
+/// A collection write that adds or removes single elements (HDEL, SADD, SREM): which kind,
+/// whether it creates the key, the change of one element (true if it changed anything), and
+/// the effect that logs the changed elements with the key's expiry.
+struct ElementDelta {
+    kind: Kind,
+    create: bool,
+    change: fn(&mut Coll, &Bytes, &Limits) -> bool,
+    log: fn(DbIndex, Bytes, Vec<Bytes>, Option<u64>) -> Effect,
+}
+
 /// What a collection write did, for the command to reply and the delta to log.
 enum Outcome<R> {
     /// Nothing changed: no entry, no new version, WATCH untouched (as in Redis).
@@ -1261,17 +1271,13 @@ impl<'a> Locked<'a> {
         let Some(map) = shard.dbs.get_mut(db as usize) else {
             return Ok(None);
         };
-        let created = map.get(key).is_none();
-        if created {
+        let (entry, created) = map.get_or_insert_with(key, || {
             let empty = match kind {
                 Kind::Hash => Coll::Hash(HashObj::default()),
                 _ => Coll::Set(SetObj::default()),
             };
-            map.insert(Entry::new_coll(key, empty, 0, 0));
-        }
-        let Some(entry) = map.get_mut(key) else {
-            return Ok(None);
-        };
+            Entry::new_coll(key, empty, 0, 0)
+        });
         let Some(coll) = entry.coll_mut() else {
             return Err(WrongType);
         };
@@ -1344,26 +1350,21 @@ impl<'a> Locked<'a> {
         fields: &[Bytes],
         now_ms: u64,
     ) -> Result<usize, WrongType> {
-        let k = Bytes::copy_from_slice(key);
-        self.write_coll(db, key, Kind::Hash, false, now_ms, move |c, _| {
-            let Coll::Hash(h) = c else {
-                return Outcome::Unchanged(0);
-            };
-            let removed: Vec<Bytes> = fields.iter().filter(|f| h.remove(f)).cloned().collect();
-            if removed.is_empty() {
-                return Outcome::Unchanged(0);
-            }
-            Outcome::Changed(
-                removed.len(),
-                Box::new(move |expires_at_ms| Effect::HashDel {
-                    db,
-                    key: k,
-                    fields: removed,
-                    expires_at_ms,
-                }),
-            )
-        })
-        .map(|r| r.unwrap_or(0))
+        let delta = ElementDelta {
+            kind: Kind::Hash,
+            create: false,
+            change: |c, f, _| match c {
+                Coll::Hash(h) => h.remove(f),
+                _ => false,
+            },
+            log: |db, key, fields, expires_at_ms| Effect::HashDel {
+                db,
+                key,
+                fields,
+                expires_at_ms,
+            },
+        };
+        self.element_delta(db, key, fields, now_ms, delta)
     }
 
     /// SADD: adds the members; returns how many were new (0: nothing logged).
@@ -1374,30 +1375,21 @@ impl<'a> Locked<'a> {
         members: &[Bytes],
         now_ms: u64,
     ) -> Result<usize, WrongType> {
-        let k = Bytes::copy_from_slice(key);
-        self.write_coll(db, key, Kind::Set, true, now_ms, move |c, limits| {
-            let Coll::Set(s) = c else {
-                return Outcome::Unchanged(0);
-            };
-            let added: Vec<Bytes> = members
-                .iter()
-                .filter(|m| s.insert(m, limits))
-                .cloned()
-                .collect();
-            if added.is_empty() {
-                return Outcome::Unchanged(0);
-            }
-            Outcome::Changed(
-                added.len(),
-                Box::new(move |expires_at_ms| Effect::SetAdd {
-                    db,
-                    key: k,
-                    members: added,
-                    expires_at_ms,
-                }),
-            )
-        })
-        .map(|r| r.unwrap_or(0))
+        let delta = ElementDelta {
+            kind: Kind::Set,
+            create: true,
+            change: |c, m, limits| match c {
+                Coll::Set(s) => s.insert(m, limits),
+                _ => false,
+            },
+            log: |db, key, members, expires_at_ms| Effect::SetAdd {
+                db,
+                key,
+                members,
+                expires_at_ms,
+            },
+        };
+        self.element_delta(db, key, members, now_ms, delta)
     }
 
     /// SREM (and SPOP with the members it chose): removes the members present; returns how
@@ -1409,24 +1401,50 @@ impl<'a> Locked<'a> {
         members: &[Bytes],
         now_ms: u64,
     ) -> Result<usize, WrongType> {
+        let delta = ElementDelta {
+            kind: Kind::Set,
+            create: false,
+            change: |c, m, _| match c {
+                Coll::Set(s) => s.remove(m),
+                _ => false,
+            },
+            log: |db, key, members, expires_at_ms| Effect::SetRem {
+                db,
+                key,
+                members,
+                expires_at_ms,
+            },
+        };
+        self.element_delta(db, key, members, now_ms, delta)
+    }
+
+    /// The write of HDEL, SADD and SREM: `change` each element, and log only the elements it
+    /// changed (none changed: nothing logged).
+    fn element_delta(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        items: &[Bytes],
+        now_ms: u64,
+        d: ElementDelta,
+    ) -> Result<usize, WrongType> {
         let k = Bytes::copy_from_slice(key);
-        self.write_coll(db, key, Kind::Set, false, now_ms, move |c, _| {
-            let Coll::Set(s) = c else {
-                return Outcome::Unchanged(0);
-            };
-            let removed: Vec<Bytes> = members.iter().filter(|m| s.remove(m)).cloned().collect();
-            if removed.is_empty() {
+        let ElementDelta {
+            kind,
+            create,
+            change,
+            log,
+        } = d;
+        self.write_coll(db, key, kind, create, now_ms, move |c, limits| {
+            let changed: Vec<Bytes> = items
+                .iter()
+                .filter(|i| change(c, i, limits))
+                .cloned()
+                .collect();
+            if changed.is_empty() {
                 return Outcome::Unchanged(0);
             }
-            Outcome::Changed(
-                removed.len(),
-                Box::new(move |expires_at_ms| Effect::SetRem {
-                    db,
-                    key: k,
-                    members: removed,
-                    expires_at_ms,
-                }),
-            )
+            Outcome::Changed(changed.len(), Box::new(move |exp| log(db, k, changed, exp)))
         })
         .map(|r| r.unwrap_or(0))
     }

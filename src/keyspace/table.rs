@@ -348,6 +348,19 @@ impl Table {
         }
     }
 
+    /// The entry under `key`, made by `make` if absent (one lookup); true if it was made.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> Entry,
+    ) -> (&mut Entry, bool) {
+        let h = key_hash(key);
+        match self.t.entry(h, |x| x.key() == key, |x| key_hash(x.key())) {
+            Slot::Occupied(o) => (o.into_mut(), false),
+            Slot::Vacant(v) => (v.insert(make()).into_mut(), true),
+        }
+    }
+
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.t
             .find_entry(key_hash(key), |e| e.key() == key)
