@@ -36,6 +36,20 @@ struct Model {
     open: Option<((u8, Bytes), u64)>,
 }
 
+/// The key an effect changes (none for flushes).
+fn effect_key(e: &Effect) -> Option<(u8, Bytes)> {
+    match e {
+        Effect::Put { db, key, .. }
+        | Effect::Del { db, key }
+        | Effect::SetExpiry { db, key, .. }
+        | Effect::HashSet { db, key, .. }
+        | Effect::HashDel { db, key, .. }
+        | Effect::SetAdd { db, key, .. }
+        | Effect::SetRem { db, key, .. } => Some((*db, key.clone())),
+        Effect::FlushDb { .. } | Effect::FlushAll => None,
+    }
+}
+
 /// Collections in the model are kept sorted so that equal states compare equal.
 fn norm(v: &mut Value) {
     match v {
@@ -82,8 +96,25 @@ impl Model {
         }
     }
 
+    /// One WAL entry on the model, with the keyspace's rule (`Keyspace::apply_entry`): whether
+    /// the entry applies to a key is decided once, from the key's version before the entry.
     fn apply(&mut self, seq: u64, effects: &[Effect]) {
+        let mut decided: BTreeMap<(u8, Bytes), bool> = BTreeMap::new();
         for e in effects {
+            if let Some(k) = effect_key(e) {
+                let apply = *decided
+                    .entry(k.clone())
+                    .or_insert_with(|| self.map.get(&k).is_none_or(|r| r.version < seq));
+                if !apply {
+                    continue;
+                }
+                // A key this entry already changed carries `seq`: let its next effect pass the
+                // per-effect checks below.
+                if let Some(r) = self.map.get_mut(&k).filter(|r| r.version == seq) {
+                    r.version = seq - 1;
+                }
+            }
+            let fresh = |k: &(u8, Bytes)| decided.get(k).copied().unwrap_or(false);
             match e {
                 Effect::Put {
                     db,
@@ -172,8 +203,10 @@ impl Model {
                         s.retain(|x| !members.contains(x));
                     }
                 }),
-                Effect::FlushDb { db } => self.map.retain(|(d, _), r| d != db || r.version >= seq),
-                Effect::FlushAll => self.map.retain(|_, r| r.version >= seq),
+                Effect::FlushDb { db } => self
+                    .map
+                    .retain(|k, r| k.0 != *db || (r.version >= seq && !fresh(k))),
+                Effect::FlushAll => self.map.retain(|k, r| r.version >= seq && !fresh(k)),
             }
         }
     }
