@@ -159,6 +159,8 @@ mod typed {
             self.pieces.piece(piece);
         }
         fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>) {
+            // The snapshot has ended: its last collection goes in before the WAL's changes.
+            self.pieces.finish_open();
             self.ks.apply_entry(seq, &effects);
         }
     }

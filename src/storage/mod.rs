@@ -168,7 +168,9 @@ impl StorageConfig {
 
 /// Receives recovered state. The keyspace implements it.
 pub trait RecoverySink {
-    /// Every piece of the snapshot, in order.
+    /// Every piece of the snapshot, in order. A loader built on `keyspace::PieceLoader` must
+    /// call `finish_open` before the first `apply_entry` (and after the last piece): the
+    /// snapshot's last collection ends only there.
     fn load_piece(&mut self, piece: Piece);
     /// WAL entries after the snapshot, in sequence order.
     fn apply_entry(&mut self, seq: u64, effects: Vec<Effect>);
