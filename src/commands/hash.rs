@@ -201,18 +201,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Counts a read lookup in INFO stats (keyspace_hits / keyspace_misses), as Redis's
-/// `lookupKeyRead` does for every hash read.
-fn count_lookup(c: &Ctx, hit: bool) {
-    let st = &c.shared.stats;
-    let counter = if hit {
-        &st.keyspace_hits
-    } else {
-        &st.keyspace_misses
-    };
-    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// Runs `f` on the live hash under `key` (None if absent) and counts the lookup; a key of
 /// another type replies WRONGTYPE instead (and counts as a hit: Redis counts the lookup before
 /// it checks the type).
@@ -520,29 +508,6 @@ fn random_fields(h: &HashObj, count: i64, with_values: bool, out: &mut ReplyWrit
             emit(out, p);
         }
     }
-}
-
-/// Redis's `parseScanCursorOrReply`: `strtoul` base 10 over the whole argument (a sign is
-/// allowed and a negative cursor wraps, an empty one is 0), no leading space, no overflow.
-fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
-    let (negative, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        Some(b) if b.is_ascii_whitespace() => return None,
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        // strtoul converts nothing: valid (0) only if nothing follows where it stopped.
-        return arg.is_empty().then_some(0);
-    }
-    let mut n: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if negative { n.wrapping_neg() } else { n })
 }
 
 /// HSCAN in Redis's order: the cursor, then the key (missing: an empty scan before any option

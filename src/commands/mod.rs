@@ -232,6 +232,41 @@ pub const ERR_NOT_FLOAT: &str = "ERR value is not a valid float";
 pub const ERR_WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const ERR_NO_SUCH_KEY: &str = "ERR no such key";
 
+/// Counts a read lookup in INFO stats (keyspace_hits / keyspace_misses), as Redis's
+/// `lookupKeyRead` does.
+pub fn count_lookup(c: &Ctx, hit: bool) {
+    let st = &c.shared.stats;
+    let counter = if hit {
+        &st.keyspace_hits
+    } else {
+        &st.keyspace_misses
+    };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Redis's `parseScanCursorOrReply`: `strtoul` base 10 over the whole argument (a sign is
+/// allowed and a negative cursor wraps, an empty one is 0), no leading space, no overflow.
+pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
+    let (negative, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        Some(b) if b.is_ascii_whitespace() => return None,
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // strtoul converts nothing: valid (0) only if nothing follows where it stopped.
+        return arg.is_empty().then_some(0);
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if negative { n.wrapping_neg() } else { n })
+}
+
 pub fn wrong_args(name: &str) -> String {
     format!(
         "ERR wrong number of arguments for '{}' command",

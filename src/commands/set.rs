@@ -696,30 +696,11 @@ fn sdiffstore(c: &mut Ctx, argv: &[Bytes]) {
 
 // ---- SSCAN ----------------------------------------------------------------------------------
 
-/// A scan cursor as Redis 7.0 reads it (`strtoul`): no leading space, an optional sign (a
-/// negative number wraps), decimal digits, nothing after; the empty string is 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        // strtoul parses nothing: accepted (as 0) only if there was no sign either.
-        return (arg.is_empty()).then_some(0);
-    }
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(if neg { n.wrapping_neg() } else { n })
-}
-
 /// SSCAN in Redis 7.0's order: the cursor, then the key (missing: an empty scan whatever the
 /// options say; another type: WRONGTYPE), then the options. An intset or listpack is returned
 /// whole with cursor 0, as Redis does for its compact encodings.
 fn sscan(c: &mut Ctx, argv: &[Bytes]) {
-    let Some(cursor) = parse_cursor(&argv[2]) else {
+    let Some(cursor) = parse_scan_cursor(&argv[2]) else {
         return c.out.error("ERR invalid cursor");
     };
     let db = c.db();

@@ -3,7 +3,8 @@
 //! nothing; random choices resolved before logging), the encodings of `*STORE` results, and
 //! SINTERCARD's argument-dependent key positions through the dispatcher's shard locking.
 
-use super::{parse_cursor, sintercard_keys};
+use super::sintercard_keys;
+use crate::commands::parse_scan_cursor as parse_cursor;
 use crate::config::Config;
 use crate::keyspace::{Effect, EntrySink, Keyspace, Limits, Value};
 use crate::resp::ReplyWriter;

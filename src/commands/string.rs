@@ -272,17 +272,6 @@ fn get_string(c: &mut Ctx, key: &[u8]) -> Result<Option<(Bytes, u64)>, &'static 
     }
 }
 
-/// Counts a read lookup in INFO stats (keyspace_hits / keyspace_misses).
-fn count_lookup(c: &Ctx, hit: bool) {
-    let st = &c.shared.stats;
-    let counter = if hit {
-        &st.keyspace_hits
-    } else {
-        &st.keyspace_misses
-    };
-    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
-
 fn get(c: &mut Ctx, argv: &[Bytes]) {
     let hit = reply_string(c, &argv[1]);
     count_lookup(c, hit);

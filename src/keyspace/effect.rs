@@ -152,6 +152,22 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// The database and key the effect changes (none for flushes).
+    pub fn key(&self) -> Option<(DbIndex, &Bytes)> {
+        match self {
+            Effect::Put { db, key, .. }
+            | Effect::Del { db, key }
+            | Effect::SetExpiry { db, key, .. }
+            | Effect::HashSet { db, key, .. }
+            | Effect::HashDel { db, key, .. }
+            | Effect::SetAdd { db, key, .. }
+            | Effect::SetRem { db, key, .. } => Some((*db, key)),
+            Effect::FlushDb { .. } | Effect::FlushAll => None,
+        }
+    }
+}
+
 /// A whole key as stored in a snapshot or a logical backup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {

@@ -501,7 +501,7 @@ impl Keyspace {
         // decide without the map.
         let mut decided: HashMap<(DbIndex, Bytes), bool> = HashMap::new();
         for effect in effects {
-            if let Some((db, key)) = effect_key(effect) {
+            if let Some((db, key)) = effect.key() {
                 let apply = match decided.get(&(db, key.clone())) {
                     Some(a) => *a,
                     None => {
@@ -767,20 +767,6 @@ impl Keyspace {
                 visit_entry(db, e, f);
             }
         }
-    }
-}
-
-/// The key an effect changes (none for flushes).
-fn effect_key(e: &Effect) -> Option<(DbIndex, &Bytes)> {
-    match e {
-        Effect::Put { db, key, .. }
-        | Effect::Del { db, key }
-        | Effect::SetExpiry { db, key, .. }
-        | Effect::HashSet { db, key, .. }
-        | Effect::HashDel { db, key, .. }
-        | Effect::SetAdd { db, key, .. }
-        | Effect::SetRem { db, key, .. } => Some((*db, key)),
-        Effect::FlushDb { .. } | Effect::FlushAll => None,
     }
 }
 

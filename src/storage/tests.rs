@@ -36,20 +36,6 @@ struct Model {
     open: Option<((u8, Bytes), u64)>,
 }
 
-/// The key an effect changes (none for flushes).
-fn effect_key(e: &Effect) -> Option<(u8, Bytes)> {
-    match e {
-        Effect::Put { db, key, .. }
-        | Effect::Del { db, key }
-        | Effect::SetExpiry { db, key, .. }
-        | Effect::HashSet { db, key, .. }
-        | Effect::HashDel { db, key, .. }
-        | Effect::SetAdd { db, key, .. }
-        | Effect::SetRem { db, key, .. } => Some((*db, key.clone())),
-        Effect::FlushDb { .. } | Effect::FlushAll => None,
-    }
-}
-
 /// Collections in the model are kept sorted so that equal states compare equal.
 fn norm(v: &mut Value) {
     match v {
@@ -101,7 +87,7 @@ impl Model {
     fn apply(&mut self, seq: u64, effects: &[Effect]) {
         let mut decided: BTreeMap<(u8, Bytes), bool> = BTreeMap::new();
         for e in effects {
-            if let Some(k) = effect_key(e) {
+            if let Some(k) = e.key().map(|(db, key)| (db, key.clone())) {
                 let apply = *decided
                     .entry(k.clone())
                     .or_insert_with(|| self.map.get(&k).is_none_or(|r| r.version < seq));
