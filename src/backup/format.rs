@@ -216,6 +216,29 @@ fn write_value(out: &mut dyn Write, value: &Value, buf: &mut String) -> io::Resu
             }
             out.write_all(b"]")
         }
+        Value::ZSet(pairs) => {
+            let mut sorted: Vec<&(Bytes, f64)> = pairs.iter().collect();
+            sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            out.write_all(b"\"scored\":[")?;
+            for (j, (m, score)) in sorted.into_iter().enumerate() {
+                out.write_all(if j == 0 { b"[" } else { b",[" })?;
+                b64_str(out, m, buf)?;
+                out.write_all(b",")?;
+                write_score(out, *score)?;
+                out.write_all(b"]")?;
+            }
+            out.write_all(b"]")
+        }
+    }
+}
+
+/// A score as JSON: a number in its shortest round-trip form, or the strings `"inf"` and
+/// `"-inf"`, which JSON numbers cannot hold.
+fn write_score(out: &mut dyn Write, score: f64) -> io::Result<()> {
+    if score.is_infinite() {
+        out.write_all(if score > 0.0 { b"\"inf\"" } else { b"\"-inf\"" })
+    } else {
+        serde_json::to_writer(&mut *out, &score).map_err(io::Error::other)
     }
 }
 
@@ -274,7 +297,7 @@ pub fn write_dump<'a>(
 }
 
 /// One decoded dump entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DumpEntry {
     pub db: DbIndex,
     pub key: Bytes,
@@ -292,7 +315,7 @@ pub struct DumpEntry {
 pub const KINDS: [Kind; 3] = [Kind::String, Kind::Hash, Kind::Set];
 
 /// A parsed and validated dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dump {
     pub version: u64,
     pub created_at_ms: Option<u64>,
@@ -675,6 +698,7 @@ fn placeholder(v: &Value) -> Value {
         Value::String(_) => Value::String(Bytes::new()),
         Value::Hash(_) => Value::Hash(Vec::new()),
         Value::Set(_) => Value::Set(Vec::new()),
+        Value::ZSet(_) => Value::ZSet(Vec::new()),
     }
 }
 

@@ -20,6 +20,9 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod transaction;
+pub mod zset;
+pub mod zset_algebra;
+pub mod zset_range;
 
 use crate::keyspace::{DbIndex, Locked};
 use crate::resp::ReplyWriter;
@@ -159,6 +162,9 @@ pub fn all() -> &'static [&'static CommandSpec] {
             backup::COMMANDS,
             hash::COMMANDS,
             set::COMMANDS,
+            zset::COMMANDS,
+            zset_range::COMMANDS,
+            zset_algebra::COMMANDS,
         ] {
             v.extend(family.iter());
         }

@@ -399,6 +399,26 @@ pub static PARAMS: &[Param] = &[
         doc: "longest member of a listpack set, in bytes",
     },
     Param {
+        name: "zset-max-listpack-entries",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "128",
+        mutable: true,
+        doc: "largest sorted set kept as a listpack, in members (alias zset-max-ziplist-entries)",
+    },
+    Param {
+        name: "zset-max-listpack-value",
+        kind: Kind::Memory {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "64",
+        mutable: true,
+        doc: "longest member of a listpack sorted set, in bytes (alias zset-max-ziplist-value)",
+    },
+    Param {
         name: "backup-dir",
         kind: Kind::Str,
         default: "",
@@ -412,6 +432,8 @@ pub static PARAMS: &[Param] = &[
 pub static ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
 ];
 
 /// The parameter called `name` (or one of its [`ALIASES`]).
@@ -431,6 +453,8 @@ pub const LIMIT_PARAMS: &[&str] = &[
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -743,6 +767,8 @@ impl Config {
             set_max_intset_entries: n("set-max-intset-entries"),
             set_max_listpack_entries: n("set-max-listpack-entries"),
             set_max_listpack_value: n("set-max-listpack-value"),
+            zset_max_listpack_entries: n("zset-max-listpack-entries"),
+            zset_max_listpack_value: n("zset-max-listpack-value"),
         }
     }
 }
@@ -889,6 +915,7 @@ mod limit_tests {
                 set_max_intset_entries: 7,
                 set_max_listpack_entries: 9,
                 set_max_listpack_value: 3,
+                ..crate::keyspace::Limits::default()
             }
         );
         assert!(

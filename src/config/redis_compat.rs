@@ -171,10 +171,6 @@ pub static IGNORED: &[&str] = &[
     "unixsocket",
     "unixsocketperm",
     "user",
-    "zset-max-listpack-entries",
-    "zset-max-listpack-value",
-    "zset-max-ziplist-entries",
-    "zset-max-ziplist-value",
 ];
 
 /// Whether `name` (any case) is a Redis directive vaylix accepts without acting on it.

@@ -25,6 +25,8 @@ pub struct Limits {
     pub set_max_intset_entries: usize,
     pub set_max_listpack_entries: usize,
     pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +38,8 @@ impl Default for Limits {
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
         }
     }
 }
@@ -60,6 +64,11 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
         }
         out.push(b | 0x80);
     }
+}
+
+/// The bytes an element of `item`'s length takes in a pack (prefix included).
+pub(super) fn item_len(item: &[u8]) -> usize {
+    varint_len(item.len()) + item.len()
 }
 
 fn varint_len(mut n: usize) -> usize {
@@ -134,6 +143,29 @@ impl Pack {
         });
     }
 
+    /// Inserts elements at byte offset `at` (an element boundary).
+    pub(super) fn insert_items_at(&mut self, at: usize, items: &[&[u8]]) {
+        let mut enc = Vec::with_capacity(items.iter().map(|i| item_len(i)).sum());
+        for i in items {
+            put_varint(&mut enc, i.len());
+            enc.extend_from_slice(i);
+        }
+        self.edit(|buf| {
+            let at = at.min(buf.len());
+            buf.splice(at..at, enc);
+        });
+    }
+
+    /// Byte offset of the pair (of two elements) whose first element is `key`.
+    pub(super) fn find_pair(&self, key: &[u8]) -> Option<usize> {
+        self.find(key, 2)
+    }
+
+    /// Removes `n` consecutive elements starting at byte offset `at`.
+    pub(super) fn remove_items_at(&mut self, at: usize, n: usize) {
+        self.remove_at(at, n);
+    }
+
     /// Byte range of the element starting at `at` (length prefix included).
     fn span_at(&self, at: usize) -> Option<std::ops::Range<usize>> {
         let (len, used) = get_varint(&self.buf, at)?;
@@ -186,7 +218,7 @@ impl Pack {
         });
     }
 
-    fn heap_bytes(&self) -> usize {
+    pub(super) fn heap_bytes(&self) -> usize {
         self.buf.len()
     }
 }
@@ -791,13 +823,25 @@ impl SetObj {
 pub enum Coll {
     Hash(HashObj),
     Set(SetObj),
+    ZSet(super::zset::ZSetObj),
 }
 
 impl Coll {
+    /// An empty collection of `kind` (none for a string).
+    pub fn empty(kind: Kind) -> Option<Coll> {
+        match kind {
+            Kind::Hash => Some(Coll::Hash(HashObj::default())),
+            Kind::Set => Some(Coll::Set(SetObj::default())),
+            Kind::ZSet => Some(Coll::ZSet(super::zset::ZSetObj::default())),
+            Kind::String => None,
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             Coll::Hash(_) => Kind::Hash,
             Coll::Set(_) => Kind::Set,
+            Coll::ZSet(_) => Kind::ZSet,
         }
     }
 
@@ -805,6 +849,7 @@ impl Coll {
         match self {
             Coll::Hash(h) => h.len(),
             Coll::Set(s) => s.len(),
+            Coll::ZSet(z) => z.len(),
         }
     }
 
@@ -816,6 +861,7 @@ impl Coll {
         match self {
             Coll::Hash(h) => h.encoding(),
             Coll::Set(s) => s.encoding(),
+            Coll::ZSet(z) => z.encoding(),
         }
     }
 
@@ -823,6 +869,7 @@ impl Coll {
         match self {
             Coll::Hash(h) => h.heap_bytes(),
             Coll::Set(s) => s.heap_bytes(),
+            Coll::ZSet(z) => z.heap_bytes(),
         }
     }
 }
@@ -838,6 +885,7 @@ mod tests {
             set_max_intset_entries: 4,
             set_max_listpack_entries: 4,
             set_max_listpack_value: 8,
+            ..Limits::default()
         }
     }
 

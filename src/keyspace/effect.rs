@@ -31,7 +31,8 @@ pub enum Kind {
     String,
     Hash,
     Set,
-    // Sorted sets, lists and streams join here (docs/storage-format.md reserves their tags).
+    ZSet,
+    // Lists and streams join here (docs/storage-format.md reserves their tags).
 }
 
 impl Kind {
@@ -41,12 +42,13 @@ impl Kind {
             Kind::String => "string",
             Kind::Hash => "hash",
             Kind::Set => "set",
+            Kind::ZSet => "zset",
         }
     }
 
     /// The kind `SCAN ... TYPE name` asks for (Redis compares case-insensitively).
     pub fn from_type_name(name: &[u8]) -> Option<Kind> {
-        [Kind::String, Kind::Hash, Kind::Set]
+        [Kind::String, Kind::Hash, Kind::Set, Kind::ZSet]
             .into_iter()
             .find(|k| k.type_name().as_bytes().eq_ignore_ascii_case(name))
     }
@@ -56,13 +58,15 @@ impl Kind {
 /// carry. No serde derive here on purpose: the bytes on disk are `storage::codec`'s, with
 /// explicit numeric tags, so renaming a variant cannot change them. The keyspace keeps collections in its own compact or hashed encodings
 /// (`keyspace::coll`); this is the encoding-free form they convert from and to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     String(Bytes),
     /// Field-value pairs, fields distinct, in no particular order.
     Hash(Vec<(Bytes, Bytes)>),
     /// Distinct members, in no particular order.
     Set(Vec<Bytes>),
+    /// Distinct members with their scores (never NaN), in no particular order.
+    ZSet(Vec<(Bytes, f64)>),
 }
 
 impl Value {
@@ -71,6 +75,7 @@ impl Value {
             Value::String(_) => Kind::String,
             Value::Hash(_) => Kind::Hash,
             Value::Set(_) => Kind::Set,
+            Value::ZSet(_) => Kind::ZSet,
         }
     }
 
@@ -85,6 +90,7 @@ impl Value {
             Value::String(_) => 1,
             Value::Hash(p) => p.len(),
             Value::Set(m) => m.len(),
+            Value::ZSet(p) => p.len(),
         }
     }
 
@@ -101,7 +107,7 @@ impl Value {
 /// removed (SPOP logs the members it took). Each delta also carries the key's absolute expiry
 /// after the write: a delta replayed on a key that is absent (it expired while the server was
 /// down and was dropped at load) must not bring it back without its TTL.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// `key` now holds `value`, expiring at `expires_at_ms` (unix ms) or never.
     Put {
@@ -150,6 +156,22 @@ pub enum Effect {
         members: Vec<Bytes>,
         expires_at_ms: Option<u64>,
     },
+    /// Each member of the sorted set `key` (created if absent) now has its score: the
+    /// resulting score, so ZINCRBY and ZADD INCR never recompute a sum on replay.
+    ZAdd {
+        db: DbIndex,
+        key: Bytes,
+        pairs: Vec<(Bytes, f64)>,
+        expires_at_ms: Option<u64>,
+    },
+    /// The members were removed from the sorted set `key` (ZREM, ZPOP*, ZREMRANGEBY* log the
+    /// members they took); a sorted set left empty is removed.
+    ZRem {
+        db: DbIndex,
+        key: Bytes,
+        members: Vec<Bytes>,
+        expires_at_ms: Option<u64>,
+    },
 }
 
 impl Effect {
@@ -162,14 +184,16 @@ impl Effect {
             | Effect::HashSet { db, key, .. }
             | Effect::HashDel { db, key, .. }
             | Effect::SetAdd { db, key, .. }
-            | Effect::SetRem { db, key, .. } => Some((*db, key)),
+            | Effect::SetRem { db, key, .. }
+            | Effect::ZAdd { db, key, .. }
+            | Effect::ZRem { db, key, .. } => Some((*db, key)),
             Effect::FlushDb { .. } | Effect::FlushAll => None,
         }
     }
 }
 
 /// A whole key as stored in a snapshot or a logical backup.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Record {
     pub db: DbIndex,
     pub key: Bytes,
@@ -181,7 +205,7 @@ pub struct Record {
 /// One item of a snapshot's record stream. A collection too big for one record is written as
 /// its `Header` followed by `Members` batches holding `members` elements in all, so no record
 /// outgrows a chunk and neither the writer nor the loader holds a second copy of it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Piece {
     Record(Record),
     Header {

@@ -20,9 +20,11 @@
 pub mod clock;
 pub mod coll;
 pub mod effect;
+pub mod zset;
 mod table;
 
 pub use coll::{Coll, HashObj, Limits, Member, SetObj};
+pub use zset::{cmp_elem, LexBound, ScoreBound, ZSetObj};
 pub use effect::{db_indexes, DbIndex, Effect, Kind, Piece, Record, Value, MAX_DATABASES};
 pub use table::{Entry, Table};
 
@@ -173,9 +175,8 @@ impl Shard {
             }
             other => {
                 let old = other.map_or(0, |e| e.expires_at_ms());
-                let mut c = match kind {
-                    Kind::Hash => Coll::Hash(HashObj::default()),
-                    _ => Coll::Set(SetObj::default()),
+                let Some(mut c) = Coll::empty(kind) else {
+                    return;
                 };
                 f(&mut c);
                 let empty = c.is_empty();
@@ -260,7 +261,7 @@ pub struct Keyspace {
 
 /// [`Limits`] readable without a lock on every write.
 #[derive(Default)]
-struct LimitCell([std::sync::atomic::AtomicUsize; 5]);
+struct LimitCell([std::sync::atomic::AtomicUsize; 7]);
 
 impl LimitCell {
     fn get(&self) -> Limits {
@@ -271,6 +272,8 @@ impl LimitCell {
             set_max_intset_entries: v(2),
             set_max_listpack_entries: v(3),
             set_max_listpack_value: v(4),
+            zset_max_listpack_entries: v(5),
+            zset_max_listpack_value: v(6),
         }
     }
 
@@ -281,6 +284,8 @@ impl LimitCell {
             l.set_max_intset_entries,
             l.set_max_listpack_entries,
             l.set_max_listpack_value,
+            l.zset_max_listpack_entries,
+            l.zset_max_listpack_value,
         ];
         for (a, v) in self.0.iter().zip(vals) {
             a.store(v, Ordering::Relaxed);
@@ -618,6 +623,36 @@ impl Keyspace {
                     }
                 });
             }
+            Effect::ZAdd {
+                db,
+                key,
+                pairs,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::ZSet, seq, exp, |c| {
+                    if let Coll::ZSet(z) = c {
+                        for (m, score) in pairs {
+                            z.insert(m, *score, limits);
+                        }
+                    }
+                });
+            }
+            Effect::ZRem {
+                db,
+                key,
+                members,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::ZSet, seq, exp, |c| {
+                    if let Coll::ZSet(z) = c {
+                        for m in members {
+                            z.remove(m);
+                        }
+                    }
+                });
+            }
             Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq, decided),
             Effect::FlushAll => self.flush_older_than(None, seq, decided),
         }
@@ -740,6 +775,13 @@ impl Keyspace {
                             Value::Set(items.iter().map(|m| m.to_bytes()).collect()),
                         )
                     }
+                    Coll::ZSet(z) => {
+                        let (next, items) = z.scan(cursor, SNAPSHOT_BATCH);
+                        (
+                            next,
+                            Value::ZSet(items.into_iter().map(|(m, s)| (b(m), s)).collect()),
+                        )
+                    }
                 };
                 if !batch.is_empty() {
                     f(Some(&Piece::Members(batch)));
@@ -810,6 +852,18 @@ pub fn visit_entry(db: DbIndex, e: &Entry, f: &mut dyn FnMut(&Piece)) {
                 f(&Piece::Members(Value::Set(batch)));
             }
         }
+        Coll::ZSet(z) => {
+            let mut batch = Vec::with_capacity(SNAPSHOT_BATCH);
+            for (m, score) in z.iter() {
+                batch.push((b(m), score));
+                if batch.len() == SNAPSHOT_BATCH {
+                    f(&Piece::Members(Value::ZSet(std::mem::take(&mut batch))));
+                }
+            }
+            if !batch.is_empty() {
+                f(&Piece::Members(Value::ZSet(batch)));
+            }
+        }
     }
 }
 
@@ -828,6 +882,12 @@ pub fn record_pieces(r: &Record, f: &mut dyn FnMut(&Piece)) {
             f(&record_header(r, Kind::Set, members.len()));
             for chunk in members.chunks(SNAPSHOT_BATCH) {
                 f(&Piece::Members(Value::Set(chunk.to_vec())));
+            }
+        }
+        Value::ZSet(pairs) if pairs.len() > SNAPSHOT_BATCH => {
+            f(&record_header(r, Kind::ZSet, pairs.len()));
+            for chunk in pairs.chunks(SNAPSHOT_BATCH) {
+                f(&Piece::Members(Value::ZSet(chunk.to_vec())));
             }
         }
         _ => f(&Piece::Record(r.clone())),
@@ -876,10 +936,8 @@ impl PieceLoader<'_> {
             } => {
                 self.finish_open();
                 self.ks.advance_clock(version);
-                let coll = match kind {
-                    Kind::Hash => Coll::Hash(HashObj::default()),
-                    Kind::Set => Coll::Set(SetObj::default()),
-                    Kind::String => return,
+                let Some(coll) = Coll::empty(kind) else {
+                    return;
                 };
                 self.open = Some((db, key, version, expires_at_ms.unwrap_or(0), coll, members));
             }
@@ -899,6 +957,12 @@ impl PieceLoader<'_> {
                         *due = due.saturating_sub(members.len() as u64);
                         for m in &members {
                             s.insert(m, limits);
+                        }
+                    }
+                    (Coll::ZSet(z), Value::ZSet(pairs)) => {
+                        *due = due.saturating_sub(pairs.len() as u64);
+                        for (m, score) in &pairs {
+                            z.insert(m, *score, limits);
                         }
                     }
                     _ => {}
@@ -1207,6 +1271,15 @@ struct ElementDelta {
     log: fn(DbIndex, Bytes, Vec<Bytes>, Option<u64>) -> Effect,
 }
 
+/// What a sorted-set write changed, for [`Locked::zset_write`] to log (an empty list is
+/// [`ZDelta::Unchanged`]).
+pub enum ZDelta {
+    Unchanged,
+    /// Members with their resulting scores.
+    Added(Vec<(Bytes, f64)>),
+    Removed(Vec<Bytes>),
+}
+
 /// What a collection write did, for the command to reply and the delta to log.
 enum Outcome<R> {
     /// Nothing changed: no entry, no new version, WATCH untouched (as in Redis).
@@ -1258,10 +1331,7 @@ impl<'a> Locked<'a> {
             return Ok(None);
         };
         let (entry, created) = map.get_or_insert_with(key, || {
-            let empty = match kind {
-                Kind::Hash => Coll::Hash(HashObj::default()),
-                _ => Coll::Set(SetObj::default()),
-            };
+            let empty = Coll::empty(kind).unwrap_or(Coll::Set(SetObj::default()));
             Entry::new_coll(key, empty, 0, 0)
         });
         let Some(coll) = entry.coll_mut() else {
@@ -1433,6 +1503,93 @@ impl<'a> Locked<'a> {
             Outcome::Changed(changed.len(), Box::new(move |exp| log(db, k, changed, exp)))
         })
         .map(|r| r.unwrap_or(0))
+    }
+
+    /// The one write path of the sorted-set commands: `f` changes the sorted set under `key`
+    /// (created empty if absent and `create`) and says what to log: the members with their
+    /// resulting scores, or the members removed. `Ok(None)`: absent and `create` is false.
+    pub fn zset_write<R>(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        create: bool,
+        now_ms: u64,
+        f: impl FnOnce(&mut ZSetObj, &Limits) -> (R, ZDelta),
+    ) -> Result<Option<R>, WrongType> {
+        let k = Bytes::copy_from_slice(key);
+        self.write_coll(db, key, Kind::ZSet, create, now_ms, move |c, limits| {
+            // write_coll has refused other kinds: this is always a sorted set.
+            let Coll::ZSet(z) = c else {
+                return Outcome::Unchanged(f(&mut ZSetObj::default(), limits).0);
+            };
+            match f(z, limits) {
+                (r, ZDelta::Unchanged) => Outcome::Unchanged(r),
+                (r, ZDelta::Added(pairs)) if !pairs.is_empty() => Outcome::Changed(
+                    r,
+                    Box::new(move |expires_at_ms| Effect::ZAdd {
+                        db,
+                        key: k,
+                        pairs,
+                        expires_at_ms,
+                    }),
+                ),
+                (r, ZDelta::Removed(members)) if !members.is_empty() => Outcome::Changed(
+                    r,
+                    Box::new(move |expires_at_ms| Effect::ZRem {
+                        db,
+                        key: k,
+                        members,
+                        expires_at_ms,
+                    }),
+                ),
+                (r, _) => Outcome::Unchanged(r),
+            }
+        })
+    }
+
+    /// The live sorted set under `key`: `Ok(None)` if absent, [`WrongType`] if another kind.
+    pub fn get_zset(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<&ZSetObj>, WrongType> {
+        match self.get(db, key, now_ms) {
+            None => Ok(None),
+            Some(e) => e.as_zset().map(Some).ok_or(WrongType),
+        }
+    }
+
+    /// The live collections under `keys`, all borrowed at once (ZUNION & co. read sets and
+    /// sorted sets side by side): `None` for an absent key, [`WrongType`] if any key holds a
+    /// kind not in `kinds` (checked for every key before anything is computed).
+    pub fn get_colls<K: AsRef<[u8]>>(
+        &mut self,
+        db: DbIndex,
+        keys: &[K],
+        kinds: &[Kind],
+        now_ms: u64,
+    ) -> Result<Vec<Option<&Coll>>, WrongType> {
+        for k in keys {
+            if let Some(e) = self.get(db, k.as_ref(), now_ms) {
+                if !kinds.contains(&e.kind()) {
+                    return Err(WrongType);
+                }
+            }
+        }
+        let this: &Self = self;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let idx = this.ks.shard_of(k.as_ref());
+                this.guards
+                    .iter()
+                    .find(|(i, _)| *i == idx)
+                    .and_then(|(_, g)| g.dbs.get(db as usize))
+                    .and_then(|t| t.get(k.as_ref()))
+                    .and_then(|e| e.as_coll())
+            })
+            .collect())
     }
 
     /// The live hash under `key`: `Ok(None)` if absent, [`WrongType`] if another kind.

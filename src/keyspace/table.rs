@@ -19,6 +19,7 @@ use hashbrown::hash_table::{Entry as Slot, HashTable};
 use std::hash::BuildHasher;
 
 use super::coll::{Coll, HashObj, SetObj};
+use super::zset::ZSetObj;
 use super::effect::Kind;
 use super::Value;
 use bytes::Bytes;
@@ -118,6 +119,15 @@ impl Entry {
                 version,
                 expires_at_ms,
             ),
+            Value::ZSet(pairs) => Entry::new_coll(
+                key,
+                Coll::ZSet(ZSetObj::from_pairs(
+                    pairs.iter().map(|(m, s)| (&m[..], *s)),
+                    limits,
+                )),
+                version,
+                expires_at_ms,
+            ),
         }
     }
 
@@ -168,6 +178,16 @@ impl Entry {
         }
     }
 
+    pub fn as_zset(&self) -> Option<&ZSetObj> {
+        match self {
+            Entry::Coll(c) => match &c.coll {
+                Coll::ZSet(z) => Some(z),
+                _ => None,
+            },
+            Entry::Str(_) => None,
+        }
+    }
+
     pub fn as_coll(&self) -> Option<&Coll> {
         match self {
             Entry::Coll(c) => Some(&c.coll),
@@ -211,6 +231,11 @@ impl Entry {
                         .collect(),
                 ),
                 Coll::Set(s) => Value::Set(s.iter().map(|m| m.to_bytes()).collect()),
+                Coll::ZSet(z) => Value::ZSet(
+                    z.iter()
+                        .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+                        .collect(),
+                ),
             },
         }
     }

@@ -446,6 +446,7 @@ fn state(ks: &Keyspace, now_ms: u64) -> Vec<Record> {
         match &mut r.value {
             Value::Hash(p) => p.sort(),
             Value::Set(m) => m.sort(),
+            Value::ZSet(p) => p.sort_by(|a, b| a.0.cmp(&b.0)),
             Value::String(_) => {}
         }
     }

@@ -522,9 +522,12 @@ fn existence_evidence(
         let (db, key, needs_existing) = match e {
             Effect::Put { db, key, .. }
             | Effect::HashSet { db, key, .. }
-            | Effect::SetAdd { db, key, .. } => (*db, key, false),
+            | Effect::SetAdd { db, key, .. }
+            | Effect::ZAdd { db, key, .. } => (*db, key, false),
             // Deltas that remove something are only logged when the key held it.
-            Effect::HashDel { db, key, .. } | Effect::SetRem { db, key, .. } => (*db, key, true),
+            Effect::HashDel { db, key, .. }
+            | Effect::SetRem { db, key, .. }
+            | Effect::ZRem { db, key, .. } => (*db, key, true),
             Effect::Del { db, key } | Effect::SetExpiry { db, key, .. } => (*db, key, true),
             Effect::FlushDb { db } => {
                 flushed.insert(Some(*db));

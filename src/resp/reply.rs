@@ -112,6 +112,17 @@ impl ReplyWriter {
         }
     }
 
+    /// A sorted-set score as Redis 7.0's `addReplyDouble` sends it: `%.17g` text, a bulk
+    /// string in RESP2 and a double in RESP3 (`inf` / `-inf` spelled out).
+    pub fn score(&mut self, v: f64) {
+        let text = format_g17(v);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     pub fn boolean(&mut self, v: bool) {
         if self.resp3 {
             self.buf.put_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
@@ -175,6 +186,37 @@ pub fn format_double(v: f64) -> String {
     format!("{v}")
 }
 
+/// C's `printf("%.17g", v)` (what Redis 7.0 formats scores with): 17 significant digits,
+/// trailing zeros dropped, exponent form below 1e-4 and from 1e17; `inf`, `-inf`, `-0`.
+pub fn format_g17(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    fn strip(s: &str) -> &str {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            s
+        }
+    }
+    let e = format!("{v:.16e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let x: i32 = exp.parse().unwrap_or(0);
+    if !(-4..17).contains(&x) {
+        let sign = if x < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", strip(mant), x.unsigned_abs())
+    } else {
+        let fixed = format!("{:.*}", (16 - x) as usize, v);
+        strip(&fixed).to_string()
+    }
+}
+
 struct ItoaBuf {
     bytes: [u8; 24],
     start: usize,
@@ -209,6 +251,36 @@ fn itoa_buf(n: i64) -> ItoaBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_g17_matches_c_printf() {
+        // Each expected text is what glibc's printf("%.17g") prints for the value.
+        let cases: [(f64, &str); 18] = [
+            (0.1, "0.10000000000000001"),
+            (1.0, "1"),
+            (1.5, "1.5"),
+            (-0.0, "-0"),
+            (1e300, "1.0000000000000001e+300"),
+            (5e-324, "4.9406564584124654e-324"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (1e17, "1e+17"),
+            (1e16, "10000000000000000"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-2.5e-5, "-2.5000000000000001e-05"),
+            (3.14159, "3.1415899999999999"),
+            (1.0 / 3.0, "0.33333333333333331"),
+            (100.0, "100"),
+            (2.2250738585072014e-308, "2.2250738585072014e-308"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (12345678901234567.0, "12345678901234568"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(format_g17(v), want, "{v:e}");
+        }
+        assert_eq!(format_g17(f64::INFINITY), "inf");
+        assert_eq!(format_g17(f64::NEG_INFINITY), "-inf");
+    }
 
     #[test]
     fn resp2_and_resp3_nulls_differ() {

@@ -41,8 +41,10 @@ pub mod effect_tag {
     pub const HASH_DEL: u64 = 11;
     pub const SET_ADD: u64 = 20;
     pub const SET_REM: u64 = 21;
-    /// 30..=39: sorted-set deltas (reserved).
+    /// 30..=39: sorted-set deltas.
     pub const ZSET_FIRST: u64 = 30;
+    pub const ZSET_ADD: u64 = 30;
+    pub const ZSET_REM: u64 = 31;
     /// 40..=49: list deltas (reserved).
     pub const LIST_FIRST: u64 = 40;
     /// 50..=59: stream deltas (reserved).
@@ -54,7 +56,6 @@ pub mod kind_tag {
     pub const STRING: u64 = 0;
     pub const HASH: u64 = 1;
     pub const SET: u64 = 2;
-    /// Reserved for sorted sets.
     pub const ZSET: u64 = 3;
     /// Reserved for lists.
     pub const LIST: u64 = 4;
@@ -128,11 +129,21 @@ fn w_pairs(out: &mut Vec<u8>, pairs: &[(Bytes, Bytes)]) -> Enc {
     })
 }
 
+/// Scored members flattened: `[m1, s1, m2, s2, ...]`, each score a float 64.
+fn w_scored(out: &mut Vec<u8>, pairs: &[(Bytes, f64)]) -> Enc {
+    w_array(out, pairs.len().saturating_mul(2))?;
+    pairs.iter().try_for_each(|(m, score)| {
+        w_bin(out, m)?;
+        rmp::encode::write_f64(out, *score).map_err(enc_err)
+    })
+}
+
 fn kind_number(k: Kind) -> u64 {
     match k {
         Kind::String => kind_tag::STRING,
         Kind::Hash => kind_tag::HASH,
         Kind::Set => kind_tag::SET,
+        Kind::ZSet => kind_tag::ZSET,
     }
 }
 
@@ -151,6 +162,10 @@ pub fn encode_value(v: &Value, out: &mut Vec<u8>) -> Enc {
         Value::Set(members) => {
             w_uint(out, kind_tag::SET)?;
             w_bins(out, members)
+        }
+        Value::ZSet(pairs) => {
+            w_uint(out, kind_tag::ZSET)?;
+            w_scored(out, pairs)
         }
     }
 }
@@ -238,6 +253,32 @@ pub fn encode_effect(e: &Effect, out: &mut Vec<u8>) -> Enc {
             w_uint(out, u64::from(*db))?;
             w_bin(out, key)?;
             w_bins(out, items)?;
+            w_exp(out, *expires_at_ms)
+        }
+        Effect::ZAdd {
+            db,
+            key,
+            pairs,
+            expires_at_ms,
+        } => {
+            w_array(out, 5)?;
+            w_uint(out, effect_tag::ZSET_ADD)?;
+            w_uint(out, u64::from(*db))?;
+            w_bin(out, key)?;
+            w_scored(out, pairs)?;
+            w_exp(out, *expires_at_ms)
+        }
+        Effect::ZRem {
+            db,
+            key,
+            members,
+            expires_at_ms,
+        } => {
+            w_array(out, 5)?;
+            w_uint(out, effect_tag::ZSET_REM)?;
+            w_uint(out, u64::from(*db))?;
+            w_bin(out, key)?;
+            w_bins(out, members)?;
             w_exp(out, *expires_at_ms)
         }
     }
@@ -410,6 +451,28 @@ impl<'a> Dec<'a> {
         Ok(v)
     }
 
+    /// Flat `[m, score, ...]` (typed form only; no legacy build had sorted sets). A NaN
+    /// score is refused: no build writes one.
+    fn scored(&mut self, form: Form) -> Dr<Vec<(Bytes, f64)>> {
+        let at = self.pos();
+        let n = self.array("scored members")?;
+        if n % 2 != 0 {
+            return self.err(at, format!("odd scored-member array of {n}"));
+        }
+        let mut v = Vec::with_capacity(self.cap(n / 2));
+        for _ in 0..n / 2 {
+            let m = self.bytes(form, "member")?;
+            let sat = self.pos();
+            let score = rmp::decode::read_f64(&mut self.rest)
+                .or_else(|e| self.err(sat, format!("score: expected a float 64 ({e})")))?;
+            if score.is_nan() {
+                return self.err(sat, "score is NaN");
+            }
+            v.push((m, score));
+        }
+        Ok(v)
+    }
+
     /// Typed: flat `[f, v, ...]`; legacy: `[[f, v], ...]`.
     fn pairs(&mut self, form: Form) -> Dr<Vec<(Bytes, Bytes)>> {
         let at = self.pos();
@@ -490,6 +553,7 @@ impl<'a> Dec<'a> {
                     Kind::String => Ok(Value::String(self.bytes(form, "string")?)),
                     Kind::Hash => Ok(Value::Hash(self.pairs(form)?)),
                     Kind::Set => Ok(Value::Set(self.bins(form, "member")?)),
+                    Kind::ZSet => Ok(Value::ZSet(self.scored(form)?)),
                 }
             }
             Form::Legacy => {
@@ -527,7 +591,9 @@ impl<'a> Dec<'a> {
             effect_tag::HASH_SET
             | effect_tag::HASH_DEL
             | effect_tag::SET_ADD
-            | effect_tag::SET_REM => 5,
+            | effect_tag::SET_REM
+            | effect_tag::ZSET_ADD
+            | effect_tag::ZSET_REM => 5,
             t => return self.err(at, format!("unknown effect tag {t}{}", reserved_effect(t))),
         };
         if n != want {
@@ -574,7 +640,19 @@ impl<'a> Dec<'a> {
                         members: self.bins(f, "member")?,
                         expires_at_ms: self.exp()?,
                     },
-                    _ => Effect::SetRem {
+                    effect_tag::SET_REM => Effect::SetRem {
+                        db,
+                        key,
+                        members: self.bins(f, "member")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    effect_tag::ZSET_ADD => Effect::ZAdd {
+                        db,
+                        key,
+                        pairs: self.scored(f)?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    _ => Effect::ZRem {
                         db,
                         key,
                         members: self.bins(f, "member")?,
@@ -766,9 +844,7 @@ fn kind_from_number(k: u64) -> Result<Kind, String> {
         kind_tag::STRING => Ok(Kind::String),
         kind_tag::HASH => Ok(Kind::Hash),
         kind_tag::SET => Ok(Kind::Set),
-        kind_tag::ZSET => {
-            Err("kind 3 (reserved for sorted sets) is not supported by this build".into())
-        }
+        kind_tag::ZSET => Ok(Kind::ZSet),
         kind_tag::LIST => Err("kind 4 (reserved for lists) is not supported by this build".into()),
         kind_tag::STREAM => {
             Err("kind 5 (reserved for streams) is not supported by this build".into())
@@ -779,7 +855,7 @@ fn kind_from_number(k: u64) -> Result<Kind, String> {
 
 fn reserved_effect(t: u64) -> &'static str {
     match t {
-        30..=39 => " (reserved for sorted sets; not supported by this build)",
+        32..=39 => " (reserved for sorted sets; not supported by this build)",
         40..=49 => " (reserved for lists; not supported by this build)",
         50..=59 => " (reserved for streams; not supported by this build)",
         _ => "",

@@ -282,8 +282,8 @@ fn entries_encode_as_seq_and_effect_array() {
 
 #[test]
 fn reserved_and_unknown_tags_are_refused_with_their_position() {
-    // [30, ...]: a sorted-set delta this build does not know.
-    let e = decode_effect(&unhex("931e00c4016b"), Form::Typed).unwrap_err();
+    // [32, ...]: a sorted-set delta this build does not know (30 and 31 it does).
+    let e = decode_effect(&unhex("932000c4016b"), Form::Typed).unwrap_err();
     assert!(e.detail.contains("sorted sets"), "{e}");
     assert_eq!(e.at, 0);
     // A value of kind 4 (lists) inside a Put, at byte 6.

@@ -28,7 +28,7 @@ fn cfg() -> StorageConfig {
 }
 
 /// A tiny versioned keyspace: the oracle and the recovery sink.
-#[derive(Default, Clone, PartialEq, Eq, Debug)]
+#[derive(Default, Clone, PartialEq, Debug)]
 struct Model {
     map: BTreeMap<(u8, Bytes), Record>,
     entries: Vec<u64>,
@@ -42,6 +42,7 @@ fn norm(v: &mut Value) {
         Value::String(_) => {}
         Value::Hash(p) => p.sort(),
         Value::Set(m) => m.sort(),
+        Value::ZSet(p) => p.sort_by(|a, b| a.0.cmp(&b.0)),
     }
 }
 
@@ -187,6 +188,29 @@ impl Model {
                 } => self.delta(seq, *db, key, *expires_at_ms, Value::Set(vec![]), |v| {
                     if let Value::Set(s) = v {
                         s.retain(|x| !members.contains(x));
+                    }
+                }),
+                Effect::ZAdd {
+                    db,
+                    key,
+                    pairs,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::ZSet(vec![]), |v| {
+                    if let Value::ZSet(z) = v {
+                        for (m, score) in pairs {
+                            z.retain(|(x, _)| x != m);
+                            z.push((m.clone(), *score));
+                        }
+                    }
+                }),
+                Effect::ZRem {
+                    db,
+                    key,
+                    members,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::ZSet(vec![]), |v| {
+                    if let Value::ZSet(z) = v {
+                        z.retain(|(x, _)| !members.contains(x));
                     }
                 }),
                 Effect::FlushDb { db } => self
