@@ -2,7 +2,7 @@
 ZSCORE, ZMSCORE, ZCOUNT, ZLEXCOUNT, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX,
 ZMPOP, ZRANDMEMBER, ZSCAN, ZREMRANGEBYRANK/SCORE/LEX; score parsing and
 formatting, TYPE / SCAN TYPE / OBJECT ENCODING, a big zset against a Python
-model, WRONGTYPE.
+model, WRONGTYPE, MULTI and which writes invalidate a WATCH.
 
 Written and checked against redis-server 7.0.15; every expected reply below
 is what it answered. Ranges are in test_zset_ranges.py, ZUNION/ZINTER/ZDIFF
@@ -19,6 +19,7 @@ import math
 import random
 
 import pytest
+import redis
 
 from helpers import raises_error
 from zset_helpers import (MINMAX_FLOAT, MINMAX_LEX, NAN_SCORE, NOT_FLOAT, NOT_INT,
@@ -1148,3 +1149,70 @@ def test_set_over_a_zset(r):
     assert r.setnx("z", "x") is False
     assert r.set("z", "x") is True
     assert r.type("z") == "string"
+
+
+# --------------------------------------------------------------------------
+# MULTI / WATCH
+# --------------------------------------------------------------------------
+
+def test_zset_commands_in_multi(r):
+    p = r.pipeline(transaction=True)
+    p.zadd("z", {"a": 1, "b": 2})
+    p.zincrby("z", 1.5, "a")
+    p.zrange("z", 0, -1, withscores=True)
+    p.zpopmin("z")
+    p.zcard("z")
+    p.execute_command("ZADD", "z", "bad", "x")  # an error inside EXEC
+    p.zscore("z", "b")
+    got = p.execute(raise_on_error=False)
+    assert got[0] == 2 and got[1] == 2.5
+    assert pairs(got[2]) == [("b", 2), ("a", 2.5)]
+    assert pairs(got[3]) == [("b", 2)]
+    assert got[4] == 1
+    assert str(got[5]) == "value is not a valid float"
+    assert got[6] is None
+
+
+WATCH_CASES = [
+    # (setup on z, command by another client, does it invalidate WATCH z?)
+    (True, ["ZADD", "z", "2", "a"], True),
+    (True, ["ZADD", "z", "1", "a"], False),            # same score: nothing changed
+    (True, ["ZADD", "z", "NX", "5", "a"], False),
+    (True, ["ZADD", "z", "GT", "0", "a"], False),
+    (True, ["ZINCRBY", "z", "0", "a"], False),
+    (True, ["ZINCRBY", "z", "1", "a"], True),
+    (True, ["ZREM", "z", "nope"], False),
+    (True, ["ZREM", "z", "a"], True),
+    (True, ["ZREMRANGEBYSCORE", "z", "10", "20"], False),
+    (True, ["ZREMRANGEBYRANK", "z", "0", "0"], True),
+    (True, ["ZPOPMIN", "z", "0"], False),
+    (True, ["ZPOPMAX", "z"], True),
+    (True, ["ZMPOP", "1", "z", "MIN"], True),
+    (True, ["ZRANGESTORE", "z", "z", "0", "-1"], True),   # rewritten, even if equal
+    (True, ["ZUNIONSTORE", "z", "1", "z"], True),
+    (True, ["ZRANGESTORE", "z", "nokey", "0", "-1"], True),  # deleted
+    (False, ["ZRANGESTORE", "z", "nokey", "0", "-1"], False),
+    (False, ["ZUNIONSTORE", "z", "1", "nokey"], False),
+    (False, ["ZADD", "z", "XX", "1", "a"], False),
+    (True, ["ZRANGE", "z", "0", "-1"], False),
+    (True, ["ZRANDMEMBER", "z", "-5"], False),
+]
+
+
+@pytest.mark.parametrize("exists,cmd,invalidates", WATCH_CASES,
+                         ids=[" ".join(c[1]) + (" (no key)" if not c[0] else "")
+                              for c in WATCH_CASES])
+def test_watch_invalidation(r, make_client, exists, cmd, invalidates):
+    if exists:
+        r.zadd("z", {"a": 1, "b": 2})
+    other = make_client()
+    p = r.pipeline(transaction=True)
+    p.watch("z")
+    other.execute_command(*cmd)
+    p.multi()
+    p.ping()
+    if invalidates:
+        with pytest.raises(redis.WatchError):
+            p.execute()
+    else:
+        assert p.execute() == [True]
