@@ -22,6 +22,7 @@ pub mod string;
 pub mod transaction;
 pub mod zset;
 pub mod zset_algebra;
+pub mod zset_pop;
 pub mod zset_range;
 
 use crate::keyspace::{DbIndex, Locked};
@@ -165,6 +166,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
             zset::COMMANDS,
             zset_range::COMMANDS,
             zset_algebra::COMMANDS,
+            zset_pop::COMMANDS,
         ] {
             v.extend(family.iter());
         }
