@@ -310,6 +310,37 @@ fn reply_len(out: &mut ReplyWriter, n: usize, withscores: bool) {
     out.array(if withscores && !out.resp3 { n * 2 } else { n });
 }
 
+/// `want` independent picks, in the order drawn, unless the reply would pass `limit` bytes:
+/// then nothing is written (what was written is taken back) and the answer is false. A
+/// count that cannot fit even with empty members is refused before any pick.
+fn reply_picks(
+    out: &mut ReplyWriter,
+    picker: &Picker<'_>,
+    want: u64,
+    withscores: bool,
+    rng: &mut impl Rng,
+    limit: usize,
+) -> bool {
+    // The smallest element is an empty bulk string, `$0\r\n\r\n`.
+    let want = match usize::try_from(want) {
+        Ok(w) if w.saturating_mul(6) <= limit => w,
+        _ => return false,
+    };
+    let len = picker.len();
+    let start = out.buf.len();
+    reply_len(out, want, withscores);
+    for i in 0..want {
+        if let Some(e) = picker.at(rng.random_range(0..len.max(1))) {
+            reply_elem(out, e, withscores);
+        }
+        if (i % 1024 == 1023 || i + 1 == want) && out.buf.len() - start > limit {
+            out.buf.truncate(start);
+            return false;
+        }
+    }
+    true
+}
+
 /// ZRANDMEMBER key [count [WITHSCORES]], in Redis's order: the count (not an integer, or
 /// LONG_MIN), extra arguments, WITHSCORES's halved range (even on a missing key), the key.
 fn zrandmember(c: &mut Ctx, argv: &[Bytes]) {
@@ -356,21 +387,8 @@ fn zrandmember(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.array(0);
     }
     if !unique || want == 1 {
-        // Independent picks, in the order drawn.
-        let want = match usize::try_from(want) {
-            Ok(w) if w.saturating_mul(6) <= MAX_RANDOM_REPLY_BYTES => w,
-            _ => return c.out.error(ERR_RANDOM_REPLY),
-        };
-        let start = c.out.buf.len();
-        reply_len(c.out, want, withscores);
-        for i in 0..want {
-            if let Some(e) = picker.at(rng.random_range(0..len.max(1))) {
-                reply_elem(c.out, e, withscores);
-            }
-            if i % 1024 == 1023 && c.out.buf.len() - start > MAX_RANDOM_REPLY_BYTES {
-                c.out.buf.truncate(start);
-                return c.out.error(ERR_RANDOM_REPLY);
-            }
+        if !reply_picks(c.out, &picker, want, withscores, &mut rng, MAX_RANDOM_REPLY_BYTES) {
+            c.out.error(ERR_RANDOM_REPLY);
         }
         return;
     }
