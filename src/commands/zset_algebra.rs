@@ -229,7 +229,11 @@ fn by_size<'a>(sources: &[Source<'a>]) -> Vec<Source<'a>> {
 
 /// The members in every source with their aggregated scores, in no particular order; at
 /// most `limit` of them (0 = no limit).
-fn intersect<'a>(sources: &[Source<'a>], agg: Aggregate, limit: usize) -> Vec<(Cow<'a, [u8]>, f64)> {
+fn intersect<'a>(
+    sources: &[Source<'a>],
+    agg: Aggregate,
+    limit: usize,
+) -> Vec<(Cow<'a, [u8]>, f64)> {
     let sorted = by_size(sources);
     let Some((first, rest)) = sorted.split_first() else {
         return Vec::new();
@@ -585,37 +589,72 @@ fn run(c: &mut Ctx, argv: &[Bytes], form: Form) {
 }
 
 fn zunion(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zunion", op: SetOp::Union, store: false, card: false };
+    let form = Form {
+        name: "zunion",
+        op: SetOp::Union,
+        store: false,
+        card: false,
+    };
     run(c, argv, form)
 }
 
 fn zinter(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zinter", op: SetOp::Inter, store: false, card: false };
+    let form = Form {
+        name: "zinter",
+        op: SetOp::Inter,
+        store: false,
+        card: false,
+    };
     run(c, argv, form)
 }
 
 fn zdiff(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zdiff", op: SetOp::Diff, store: false, card: false };
+    let form = Form {
+        name: "zdiff",
+        op: SetOp::Diff,
+        store: false,
+        card: false,
+    };
     run(c, argv, form)
 }
 
 fn zunionstore(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zunionstore", op: SetOp::Union, store: true, card: false };
+    let form = Form {
+        name: "zunionstore",
+        op: SetOp::Union,
+        store: true,
+        card: false,
+    };
     run(c, argv, form)
 }
 
 fn zinterstore(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zinterstore", op: SetOp::Inter, store: true, card: false };
+    let form = Form {
+        name: "zinterstore",
+        op: SetOp::Inter,
+        store: true,
+        card: false,
+    };
     run(c, argv, form)
 }
 
 fn zdiffstore(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zdiffstore", op: SetOp::Diff, store: true, card: false };
+    let form = Form {
+        name: "zdiffstore",
+        op: SetOp::Diff,
+        store: true,
+        card: false,
+    };
     run(c, argv, form)
 }
 
 fn zintercard(c: &mut Ctx, argv: &[Bytes]) {
-    let form = Form { name: "zintercard", op: SetOp::Inter, store: false, card: true };
+    let form = Form {
+        name: "zintercard",
+        op: SetOp::Inter,
+        store: false,
+        card: true,
+    };
     run(c, argv, form)
 }
 
