@@ -784,10 +784,12 @@ mod parse_tests {
             ("-INF", f64::NEG_INFINITY),
             ("+infinity", f64::INFINITY),
             ("5e-324", 5e-324),
+            ("0x10", 16.0),
+            ("0x1p3", 8.0),
         ] {
             assert_eq!(parse_score(text.as_bytes()), Some(want), "{text}");
         }
-        for bad in ["", " 1", "1 ", "nan", "-nan", "abc", "1e400", "1e-400", "0x10", "1,5"] {
+        for bad in ["", " 1", "1 ", "nan", "-nan", "abc", "1e400", "1e-400", "1,5"] {
             assert_eq!(parse_score(bad.as_bytes()), None, "{bad:?}");
         }
         assert_eq!(parse_score(b"0"), Some(0.0));
