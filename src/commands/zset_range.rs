@@ -209,6 +209,9 @@ pub fn window(z: &ZSetObj, q: &Query) -> (usize, usize) {
     let matched = match &q.span {
         Span::Rank(start, stop) => return rank_window(len, *start, *stop, q.rev),
         Span::Score(min, max) => z.score_range(min, max),
+        Span::Lex(min, max) if matches!(z, ZSetObj::Pack(_)) => {
+            return pack_lex_window(z, min, max, q)
+        }
         Span::Lex(min, max) => z.lex_range(min, max),
     };
     let n = matched.end.saturating_sub(matched.start);
@@ -227,6 +230,90 @@ pub fn window(z: &ZSetObj, q: &Query) -> (usize, usize) {
     } else {
         let lo = matched.start + offset;
         (lo, lo + take)
+    }
+}
+
+fn lex_gte_min(min: &LexBound, m: &[u8]) -> bool {
+    match min {
+        LexBound::NegInf => true,
+        LexBound::PosInf => false,
+        LexBound::Inclusive(b) => m >= &b[..],
+        LexBound::Exclusive(b) => m > &b[..],
+    }
+}
+
+fn lex_lte_max(max: &LexBound, m: &[u8]) -> bool {
+    match max {
+        LexBound::NegInf => false,
+        LexBound::PosInf => true,
+        LexBound::Inclusive(b) => m <= &b[..],
+        LexBound::Exclusive(b) => m < &b[..],
+    }
+}
+
+/// Whether a lex range is empty by its bounds alone (min above max, or equal with either
+/// end exclusive; `-` and `+` count as exclusive ends).
+fn lex_bounds_empty(min: &LexBound, max: &LexBound) -> bool {
+    use std::cmp::Ordering::*;
+    let key = |b: &LexBound| -> (u8, Option<Bytes>, bool) {
+        match b {
+            LexBound::NegInf => (0, None, true),
+            LexBound::Inclusive(x) => (1, Some(x.clone()), false),
+            LexBound::Exclusive(x) => (1, Some(x.clone()), true),
+            LexBound::PosInf => (2, None, true),
+        }
+    };
+    let (a, b) = (key(min), key(max));
+    match (a.0, &a.1).cmp(&(b.0, &b.1)) {
+        Greater => true,
+        Equal => a.2 || b.2,
+        Less => false,
+    }
+}
+
+/// A lex window in a pack, found as Redis walks its listpack: from the first member at or
+/// above `min` (from the last at or below `max` with REV), skip the offset, then take members
+/// while they stay within the other bound. On a sorted set whose scores are all equal (the
+/// only case Redis defines) this is the searched window; with mixed scores it gives Redis's
+/// listpack answer, which a plain search would not.
+fn pack_lex_window(z: &ZSetObj, min: &LexBound, max: &LexBound, q: &Query) -> (usize, usize) {
+    let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+    let (Some(first), Some(last)) = (members.first(), members.last()) else {
+        return (0, 0);
+    };
+    if lex_bounds_empty(min, max) || !lex_gte_min(min, last) || !lex_lte_max(max, first) {
+        return (0, 0);
+    }
+    let Ok(offset) = usize::try_from(q.offset) else {
+        return (0, 0);
+    };
+    let count = usize::try_from(q.count).unwrap_or(usize::MAX);
+    if q.rev {
+        let Some(at) = members.iter().rposition(|m| lex_lte_max(max, m)) else {
+            return (0, 0);
+        };
+        if !lex_gte_min(min, members[at]) || offset > at {
+            return (0, 0);
+        }
+        let hi = at - offset + 1;
+        let mut lo = hi;
+        while lo > 0 && hi - lo < count && lex_gte_min(min, members[lo - 1]) {
+            lo -= 1;
+        }
+        (lo, hi)
+    } else {
+        let Some(at) = members.iter().position(|m| lex_gte_min(min, m)) else {
+            return (0, 0);
+        };
+        if !lex_lte_max(max, members[at]) {
+            return (0, 0);
+        }
+        let lo = at.saturating_add(offset).min(members.len());
+        let mut hi = lo;
+        while hi < members.len() && hi - lo < count && lex_lte_max(max, members[hi]) {
+            hi += 1;
+        }
+        (lo, hi)
     }
 }
 

@@ -268,3 +268,30 @@ fn big_sorted_ranges_count_offsets_and_ranks_from_the_top_with_rev() {
     let got: Vec<&[u8]> = select(&z, &q).map(|(m, _)| m).collect();
     assert_eq!(got, vec![&b"m000002"[..], b"m000001", b"m000000"]);
 }
+
+#[test]
+fn pack_lex_ranges_over_mixed_scores_walk_as_redis_listpack_does() {
+    // Replies of redis-server 7.0.15 for ZADD mx 1 c 2 a 3 d 4 b 5 e (a listpack).
+    let limits = Limits::default();
+    let z = ZSetObj::from_pairs(
+        [(&b"c"[..], 1.0), (b"a", 2.0), (b"d", 3.0), (b"b", 4.0), (b"e", 5.0)],
+        &limits,
+    );
+    assert_eq!(z.encoding(), "listpack");
+    let run = |cmd: &str, rest: &[&str]| -> String {
+        let mut v = vec![cmd, "mx"];
+        v.extend_from_slice(rest);
+        let q = parse_query(&args(&v), 1, Some(By::Lex), Some(cmd.starts_with("zrev")), false)
+            .unwrap();
+        select(&z, &q).map(|(m, _)| String::from_utf8_lossy(m).into_owned()).collect()
+    };
+    assert_eq!(run("zrangebylex", &["[b", "+"]), "cadbe");
+    assert_eq!(run("zrangebylex", &["-", "[c"]), "ca");
+    assert_eq!(run("zrangebylex", &["[a", "[d"]), "cadb");
+    assert_eq!(run("zrevrangebylex", &["+", "[b"]), "ebd");
+    assert_eq!(run("zrevrangebylex", &["[c", "-"]), "bdac");
+    assert_eq!(run("zrevrangebylex", &["[d", "-", "LIMIT", "1", "2"]), "da");
+    assert_eq!(run("zrangebylex", &["[b", "+", "LIMIT", "1", "2"]), "ad");
+    assert_eq!(run("zrevrangebylex", &["+", "[a", "LIMIT", "1", "1"]), "b");
+    assert_eq!(run("zrangebylex", &["[a", "[a"]), "");
+}
