@@ -124,8 +124,7 @@ fn pop_key(
     count: u64,
 ) -> Result<Option<Vec<(Bytes, f64)>>, WrongType> {
     let db = c.db();
-    c.ks
-        .zset_write(db, key, false, c.now_ms, |z, _| pop_from(z, end, count))
+    c.ks.zset_write(db, key, false, c.now_ms, |z, _| pop_from(z, end, count))
 }
 
 /// Popped elements as `[[m, s], ...]` in RESP3 and flat `[m, s, ...]` in RESP2.
@@ -387,7 +386,14 @@ fn zrandmember(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.array(0);
     }
     if !unique || want == 1 {
-        if !reply_picks(c.out, &picker, want, withscores, &mut rng, MAX_RANDOM_REPLY_BYTES) {
+        if !reply_picks(
+            c.out,
+            &picker,
+            want,
+            withscores,
+            &mut rng,
+            MAX_RANDOM_REPLY_BYTES,
+        ) {
             c.out.error(ERR_RANDOM_REPLY);
         }
         return;

@@ -52,7 +52,10 @@ impl Rig {
     /// Stores a sorted set of `pairs` under `key` (db 0) and forgets what that logged.
     fn seed(&mut self, key: &str, pairs: &[(&str, f64)]) {
         {
-            let mut l = self.shared.keyspace.lock_keys(std::iter::once(key.as_bytes()));
+            let mut l = self
+                .shared
+                .keyspace
+                .lock_keys(std::iter::once(key.as_bytes()));
             let v = pairs.iter().map(|(m, s)| (b(m), *s)).collect();
             l.put(0, key.as_bytes(), Value::ZSet(v), 0);
         }
@@ -61,7 +64,11 @@ impl Rig {
 
     fn seed_n(&mut self, key: &str, n: usize) {
         let names: Vec<String> = (0..n).map(|i| format!("m{i}")).collect();
-        let pairs: Vec<(&str, f64)> = names.iter().enumerate().map(|(i, m)| (m.as_str(), i as f64)).collect();
+        let pairs: Vec<(&str, f64)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i as f64))
+            .collect();
         self.seed(key, &pairs);
     }
 
@@ -70,12 +77,19 @@ impl Rig {
     }
 
     fn encoding(&self, key: &str) -> Option<&'static str> {
-        let mut l = self.shared.keyspace.lock_keys(std::iter::once(key.as_bytes()));
-        l.get(0, key.as_bytes(), super::now_ms()).map(|e| e.encoding())
+        let mut l = self
+            .shared
+            .keyspace
+            .lock_keys(std::iter::once(key.as_bytes()));
+        l.get(0, key.as_bytes(), super::now_ms())
+            .map(|e| e.encoding())
     }
 
     fn card(&mut self, key: &str) -> usize {
-        let mut l = self.shared.keyspace.lock_keys(std::iter::once(key.as_bytes()));
+        let mut l = self
+            .shared
+            .keyspace
+            .lock_keys(std::iter::once(key.as_bytes()));
         l.get_zset(0, key.as_bytes(), super::now_ms())
             .ok()
             .flatten()
@@ -110,7 +124,10 @@ fn removed(key: &str, members: &[&str]) -> Vec<Vec<Effect>> {
 #[test]
 fn zpopmin_and_zpopmax_log_exactly_the_members_they_took() {
     let mut r = Rig::new();
-    r.seed("z", &[("a", 1.0), ("b", 2.0), ("c", 2.0), ("d", 0.5), ("e", 3.0)]);
+    r.seed(
+        "z",
+        &[("a", 1.0), ("b", 2.0), ("c", 2.0), ("d", 0.5), ("e", 3.0)],
+    );
     assert_eq!(r.ask(&["ZPOPMIN", "z"]), "*2\r\n$1\r\nd\r\n$3\r\n0.5\r\n");
     assert_eq!(r.logged(), removed("z", &["d"]));
     // Ties come off in member order: b before c from the bottom, c before b from the top.
@@ -121,7 +138,10 @@ fn zpopmin_and_zpopmax_log_exactly_the_members_they_took() {
     assert_eq!(r.logged(), removed("z", &["e", "c", "b"]));
     assert_eq!(r.card("z"), 1);
     // Taking the rest removes the key.
-    assert_eq!(r.ask(&["ZPOPMIN", "z", "10"]), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    assert_eq!(
+        r.ask(&["ZPOPMIN", "z", "10"]),
+        "*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
     assert_eq!(r.logged(), removed("z", &["a"]));
     assert_eq!(r.encoding("z"), None);
 }
@@ -134,8 +154,14 @@ fn pops_that_take_nothing_log_nothing() {
     assert_eq!(r.ask(&["ZPOPMAX", "nokey"]), "*0\r\n");
     assert_eq!(r.ask(&["ZPOPMAX", "nokey", "3"]), "*0\r\n");
     assert_eq!(r.ask(&["ZMPOP", "1", "nokey", "MIN"]), "*-1\r\n");
-    assert_eq!(r.ask(&["ZPOPMIN", "z", "-1"]), format!("-{ERR_POSITIVE}\r\n"));
-    assert_eq!(r.ask(&["ZMPOP", "1", "z", "MIN", "COUNT", "0"]), format!("-{ERR_COUNT}\r\n"));
+    assert_eq!(
+        r.ask(&["ZPOPMIN", "z", "-1"]),
+        format!("-{ERR_POSITIVE}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZMPOP", "1", "z", "MIN", "COUNT", "0"]),
+        format!("-{ERR_COUNT}\r\n")
+    );
     assert!(r.logged().is_empty());
     assert_eq!(r.card("z"), 1);
 }
@@ -147,9 +173,18 @@ fn zpop_checks_arguments_before_the_key_and_the_type_even_for_count_zero() {
     let wrongtype = format!("-{ERR_WRONGTYPE}\r\n");
     assert_eq!(r.ask(&["ZPOPMIN", "s"]), wrongtype);
     assert_eq!(r.ask(&["ZPOPMIN", "s", "0"]), wrongtype);
-    assert_eq!(r.ask(&["ZPOPMIN", "s", "x"]), format!("-{ERR_POSITIVE}\r\n"));
-    assert_eq!(r.ask(&["ZPOPMIN", "nokey", "01"]), format!("-{ERR_POSITIVE}\r\n"));
-    assert_eq!(r.ask(&["ZPOPMAX", "s", "x", "2"]), format!("-{ERR_SYNTAX}\r\n"));
+    assert_eq!(
+        r.ask(&["ZPOPMIN", "s", "x"]),
+        format!("-{ERR_POSITIVE}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZPOPMIN", "nokey", "01"]),
+        format!("-{ERR_POSITIVE}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZPOPMAX", "s", "x", "2"]),
+        format!("-{ERR_SYNTAX}\r\n")
+    );
 }
 
 #[test]
@@ -158,8 +193,14 @@ fn zpop_replies_in_resp3_nest_pairs_only_with_a_count() {
     r.ask(&["HELLO", "3"]);
     r.seed("z", &[("a", 1.0), ("b", 2.5), ("c", f64::INFINITY)]);
     assert_eq!(r.ask(&["ZPOPMIN", "z"]), "*2\r\n$1\r\na\r\n,1\r\n");
-    assert_eq!(r.ask(&["ZPOPMAX", "z", "1"]), "*1\r\n*2\r\n$1\r\nc\r\n,inf\r\n");
-    assert_eq!(r.ask(&["ZMPOP", "1", "z", "MIN"]), "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n");
+    assert_eq!(
+        r.ask(&["ZPOPMAX", "z", "1"]),
+        "*1\r\n*2\r\n$1\r\nc\r\n,inf\r\n"
+    );
+    assert_eq!(
+        r.ask(&["ZMPOP", "1", "z", "MIN"]),
+        "*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"
+    );
     assert_eq!(r.ask(&["ZMPOP", "1", "z", "MIN"]), "_\r\n");
 }
 
@@ -169,7 +210,9 @@ fn big_zset_pops_from_both_ends_in_order() {
     r.seed_n("z", 1000);
     assert_eq!(r.encoding("z"), Some("skiplist"));
     let low = bulks(&r.ask(&["ZPOPMIN", "z", "300"]));
-    let want: Vec<String> = (0..300).flat_map(|i| [format!("m{i}"), i.to_string()]).collect();
+    let want: Vec<String> = (0..300)
+        .flat_map(|i| [format!("m{i}"), i.to_string()])
+        .collect();
     assert_eq!(low, want);
     let high = bulks(&r.ask(&["ZPOPMAX", "z", "2"]));
     assert_eq!(high, ["m999", "999", "m998", "998"]);
@@ -195,7 +238,10 @@ fn zmpop_pops_from_the_first_key_that_exists() {
     );
     assert_eq!(r.logged(), removed("z1", &["c", "b"]));
     // The first existing key has the wrong type: WRONGTYPE, even if a later key would do.
-    assert_eq!(r.ask(&["ZMPOP", "2", "s", "z2", "MIN"]), format!("-{ERR_WRONGTYPE}\r\n"));
+    assert_eq!(
+        r.ask(&["ZMPOP", "2", "s", "z2", "MIN"]),
+        format!("-{ERR_WRONGTYPE}\r\n")
+    );
     assert!(r.logged().is_empty());
 }
 
@@ -218,18 +264,39 @@ fn zmpop_arguments_are_checked_in_redis_order() {
         assert_eq!(err(bad), Some(ERR_SYNTAX), "{bad:?}");
     }
     for c in ["0", "-1", "x", "1.5", "01"] {
-        assert_eq!(err(&["zmpop", "1", "z", "min", "count", c]), Some(ERR_COUNT), "{c}");
+        assert_eq!(
+            err(&["zmpop", "1", "z", "min", "count", c]),
+            Some(ERR_COUNT),
+            "{c}"
+        );
     }
-    let a = argv(&["zmpop", "2", "a", "b", "MaX", "CoUnT", "9223372036854775807"]);
+    let a = argv(&[
+        "zmpop",
+        "2",
+        "a",
+        "b",
+        "MaX",
+        "CoUnT",
+        "9223372036854775807",
+    ]);
     let got = parse_mpop(&a).unwrap();
-    assert_eq!((got.keys.len(), got.end, got.count), (2, End::Max, i64::MAX as u64));
+    assert_eq!(
+        (got.keys.len(), got.end, got.count),
+        (2, End::Max, i64::MAX as u64)
+    );
 }
 
 #[test]
 fn zmpop_locks_the_keys_its_numkeys_counts() {
     let argv = |a: &[&str]| -> Vec<Bytes> { a.iter().map(|s| b(s)).collect() };
-    assert_eq!(zmpop_keys(&argv(&["zmpop", "2", "a", "b", "MIN"])), vec![2, 3]);
-    assert_eq!(zmpop_keys(&argv(&["zmpop", "3", "a", "b", "MIN"])), vec![2, 3, 4]);
+    assert_eq!(
+        zmpop_keys(&argv(&["zmpop", "2", "a", "b", "MIN"])),
+        vec![2, 3]
+    );
+    assert_eq!(
+        zmpop_keys(&argv(&["zmpop", "3", "a", "b", "MIN"])),
+        vec![2, 3, 4]
+    );
     for bad in ["0", "-1", "x", "4"] {
         assert!(zmpop_keys(&argv(&["zmpop", bad, "a", "b", "MIN"])).is_empty());
     }
@@ -241,7 +308,10 @@ fn zmpop_locks_the_keys_its_numkeys_counts() {
     cmd.extend(keys.iter().cloned());
     cmd.push("MIN".into());
     let cmd: Vec<&str> = cmd.iter().map(|s| s.as_str()).collect();
-    assert_eq!(r.ask(&cmd), "*2\r\n$3\r\nk39\r\n*1\r\n*2\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    assert_eq!(
+        r.ask(&cmd),
+        "*2\r\n$3\r\nk39\r\n*1\r\n*2\r\n$1\r\nm\r\n$1\r\n1\r\n"
+    );
     assert_eq!(
         r.ask(&["COMMAND", "GETKEYS", "ZMPOP", "2", "a", "b", "MIN"]),
         "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
@@ -295,21 +365,39 @@ fn zrandmember_refuses_in_redis_order_and_bounds_huge_negative_counts() {
     let mut r = Rig::new();
     r.seed("z", &[("a", 1.0), ("b", 2.0)]);
     r.ask(&["SET", "s", "x"]);
-    assert_eq!(r.ask(&["ZRANDMEMBER", "s", "x"]), format!("-{ERR_NOT_INT}\r\n"));
-    assert_eq!(r.ask(&["ZRANDMEMBER", "s", "1"]), format!("-{ERR_WRONGTYPE}\r\n"));
-    assert_eq!(r.ask(&["ZRANDMEMBER", "s"]), format!("-{ERR_WRONGTYPE}\r\n"));
+    assert_eq!(
+        r.ask(&["ZRANDMEMBER", "s", "x"]),
+        format!("-{ERR_NOT_INT}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZRANDMEMBER", "s", "1"]),
+        format!("-{ERR_WRONGTYPE}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZRANDMEMBER", "s"]),
+        format!("-{ERR_WRONGTYPE}\r\n")
+    );
     assert_eq!(
         r.ask(&["ZRANDMEMBER", "z", "-9223372036854775808"]),
         format!("-{ERR_LONG_RANGE}\r\n")
     );
-    assert_eq!(r.ask(&["ZRANDMEMBER", "s", "1", "FOO"]), format!("-{ERR_SYNTAX}\r\n"));
+    assert_eq!(
+        r.ask(&["ZRANDMEMBER", "s", "1", "FOO"]),
+        format!("-{ERR_SYNTAX}\r\n")
+    );
     for n in ["4611686018427387904", "-4611686018427387904"] {
-        assert_eq!(r.ask(&["ZRANDMEMBER", "nokey", n, "WITHSCORES"]), format!("-{ERR_RANGE}\r\n"));
+        assert_eq!(
+            r.ask(&["ZRANDMEMBER", "nokey", n, "WITHSCORES"]),
+            format!("-{ERR_RANGE}\r\n")
+        );
     }
     // Redis accepts these and never answers; here they are refused at once.
     let started = std::time::Instant::now();
     for n in ["-9223372036854775807", "-4611686018427387903"] {
-        assert_eq!(r.ask(&["ZRANDMEMBER", "z", n]), format!("-{ERR_RANDOM_REPLY}\r\n"));
+        assert_eq!(
+            r.ask(&["ZRANDMEMBER", "z", n]),
+            format!("-{ERR_RANDOM_REPLY}\r\n")
+        );
     }
     assert_eq!(
         r.ask(&["ZRANDMEMBER", "z", "-4611686018427387903", "WITHSCORES"]),
@@ -323,7 +411,9 @@ fn zrandmember_refuses_in_redis_order_and_bounds_huge_negative_counts() {
     let mut out = ReplyWriter::new();
     out.bulk(b"before");
     let mut rng = rand::rng();
-    assert!(!reply_picks(&mut out, &picker, 1000, false, &mut rng, 100_000));
+    assert!(!reply_picks(
+        &mut out, &picker, 1000, false, &mut rng, 100_000
+    ));
     assert_eq!(&out.buf[..], b"$6\r\nbefore\r\n");
     assert!(!reply_picks(&mut out, &picker, 10, true, &mut rng, 5_000));
     assert!(reply_picks(&mut out, &picker, 10, true, &mut rng, 20_000));
@@ -397,7 +487,11 @@ fn zscan_of_a_big_zset_returns_every_member_once_over_several_calls() {
         let items = bulks(&r.ask(&["ZSCAN", "z", &cursor, "COUNT", "50"]));
         cursor = items[0].clone();
         for p in items[1..].chunks(2) {
-            assert!(seen.insert(p[0].clone(), p[1].clone()).is_none(), "{} twice", p[0]);
+            assert!(
+                seen.insert(p[0].clone(), p[1].clone()).is_none(),
+                "{} twice",
+                p[0]
+            );
         }
         calls += 1;
         assert!(calls <= 1000, "scan did not finish");
@@ -419,12 +513,30 @@ fn zscan_checks_cursor_then_key_then_options() {
     r.seed("z", &[("a", 1.0)]);
     r.ask(&["SET", "s", "x"]);
     assert_eq!(r.ask(&["ZSCAN", "s", "x"]), "-ERR invalid cursor\r\n");
-    assert_eq!(r.ask(&["ZSCAN", "s", "0", "COUNT", "0"]), format!("-{ERR_WRONGTYPE}\r\n"));
-    assert_eq!(r.ask(&["ZSCAN", "nokey", "0", "COUNT", "0"]), "*2\r\n$1\r\n0\r\n*0\r\n");
-    assert_eq!(r.ask(&["ZSCAN", "z", "0", "COUNT", "0"]), format!("-{ERR_SYNTAX}\r\n"));
-    assert_eq!(r.ask(&["ZSCAN", "z", "0", "COUNT", "x"]), format!("-{ERR_NOT_INT}\r\n"));
-    assert_eq!(r.ask(&["ZSCAN", "z", "0", "TYPE", "zset"]), format!("-{ERR_SYNTAX}\r\n"));
-    assert_eq!(r.ask(&["ZSCAN", "z", "0", "MATCH"]), format!("-{ERR_SYNTAX}\r\n"));
+    assert_eq!(
+        r.ask(&["ZSCAN", "s", "0", "COUNT", "0"]),
+        format!("-{ERR_WRONGTYPE}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZSCAN", "nokey", "0", "COUNT", "0"]),
+        "*2\r\n$1\r\n0\r\n*0\r\n"
+    );
+    assert_eq!(
+        r.ask(&["ZSCAN", "z", "0", "COUNT", "0"]),
+        format!("-{ERR_SYNTAX}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZSCAN", "z", "0", "COUNT", "x"]),
+        format!("-{ERR_NOT_INT}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZSCAN", "z", "0", "TYPE", "zset"]),
+        format!("-{ERR_SYNTAX}\r\n")
+    );
+    assert_eq!(
+        r.ask(&["ZSCAN", "z", "0", "MATCH"]),
+        format!("-{ERR_SYNTAX}\r\n")
+    );
     assert_eq!(
         r.ask(&["ZSCAN", "z", "-1", "MATCH", "b*", "MATCH", "a*"]),
         "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
