@@ -365,6 +365,56 @@ pub fn parse_lex_bound(b: &[u8]) -> Option<LexBound> {
     }
 }
 
+// ---- lex ranges as Redis walks them -------------------------------------------------------------
+
+fn lex_gte_min(m: &[u8], min: &LexBound) -> bool {
+    match min {
+        LexBound::NegInf => true,
+        LexBound::PosInf => false,
+        LexBound::Inclusive(b) => m >= &b[..],
+        LexBound::Exclusive(b) => m > &b[..],
+    }
+}
+
+fn lex_lte_max(m: &[u8], max: &LexBound) -> bool {
+    match max {
+        LexBound::NegInf => false,
+        LexBound::PosInf => true,
+        LexBound::Inclusive(b) => m <= &b[..],
+        LexBound::Exclusive(b) => m < &b[..],
+    }
+}
+
+/// The ranks a lex range covers, as Redis finds them. With all scores equal (the only case
+/// Redis defines) this is [`ZSetObj::lex_range`]. With mixed scores a listpack answers what
+/// Redis's listpack walk answers: nothing unless the last member reaches `min` and the first
+/// stays within `max`, else from the first member at or above `min` onwards while members
+/// stay within `max`. (Redis's skiplist answers by a search that depends on its random
+/// levels; the sorted index answers by its own search.)
+pub fn lex_ranks(z: &ZSetObj, min: &LexBound, max: &LexBound) -> std::ops::Range<usize> {
+    if !matches!(z, ZSetObj::Pack(_)) {
+        return z.lex_range(min, max);
+    }
+    let n = z.len();
+    let (Some((first, _)), Some((last, _))) = (z.at(0), z.at(n.saturating_sub(1))) else {
+        return 0..0;
+    };
+    if !lex_gte_min(last, min) || !lex_lte_max(first, max) {
+        return 0..0;
+    }
+    let mut it = z
+        .iter()
+        .enumerate()
+        .skip_while(|(_, (m, _))| !lex_gte_min(m, min));
+    match it.next() {
+        Some((start, (m, _))) if lex_lte_max(m, max) => {
+            let more = it.take_while(|(_, (m, _))| lex_lte_max(m, max)).count();
+            start..start + 1 + more
+        }
+        _ => 0..0,
+    }
+}
+
 // ---- lookups and replies -----------------------------------------------------------------------
 
 /// One sorted set read as Redis's `lookupKeyRead` reads it (counted in keyspace_hits/misses;
@@ -683,7 +733,7 @@ fn zremrangebylex(c: &mut Ctx, argv: &[Bytes]) {
     let (Some(min), Some(max)) = (parse_lex_bound(&argv[2]), parse_lex_bound(&argv[3])) else {
         return c.out.error(ERR_MINMAX_LEX);
     };
-    remove_where(c, &argv[1], |z| owned_members(z, z.lex_range(&min, &max)));
+    remove_where(c, &argv[1], |z| owned_members(z, lex_ranks(z, &min, &max)));
 }
 
 // ---- reads ------------------------------------------------------------------------------------
@@ -742,7 +792,7 @@ fn zlexcount(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.error(ERR_MINMAX_LEX);
     };
     with_zset(c, &argv[1], |out, z| {
-        out.int(z.map_or(0, |z| z.lex_range(&min, &max).len()) as i64)
+        out.int(z.map_or(0, |z| lex_ranks(z, &min, &max).len()) as i64)
     });
 }
 
@@ -789,7 +839,7 @@ mod parse_tests {
         ] {
             assert_eq!(parse_score(text.as_bytes()), Some(want), "{text}");
         }
-        for bad in ["", " 1", "1 ", "nan", "-nan", "abc", "1e400", "1e-400", "1,5"] {
+        for bad in ["", " 1", "\x0b1", "1 ", "nan", "-nan", "abc", "1e400", "1e-400", "0x", "1,5"] {
             assert_eq!(parse_score(bad.as_bytes()), None, "{bad:?}");
         }
         assert_eq!(parse_score(b"0"), Some(0.0));
@@ -811,3 +861,7 @@ mod parse_tests {
         assert_eq!(parse_lex_bound(b"(").map(|_| ()), Some(()));
     }
 }
+
+#[cfg(test)]
+#[path = "zset_tests.rs"]
+mod tests;
