@@ -599,6 +599,13 @@ w_zsets() {
   start_server vaylix always "$TMP/zsets-vaylix"
   start_server redis always "$TMP/zsets-redis"
   for s in vaylix redis; do load_zsets "$s" bigzset; wait_idle "$s"; done
+  # the same data on both sides, so the timed ZRANGE reply should be byte-identical
+  if [ "$(rcli vaylix ZRANGE bigzset 0 99 WITHSCORES 2>&1 | md5sum)" = "$(rcli redis ZRANGE bigzset 0 99 WITHSCORES 2>&1 | md5sum)" ]; then
+    note zsets_zrange_p1_rps "both replies to ZRANGE bigzset 0 99 WITHSCORES are identical"
+  else
+    note zsets_zrange_p1_rps "the replies to ZRANGE bigzset 0 99 WITHSCORES DIFFER between the servers"
+    log "  warning: ZRANGE bigzset 0 99 WITHSCORES differs between vaylix and redis"
+  fi
   for r in $(seq "$REPS"); do
     # redis-benchmark's zadd: ZADD myzset <rand> element:<rand> (scores and members from -r)
     for s in $(order "$r"); do bench "$s" zsets_zadd_p1 zadd "$N_P1" 1; done
