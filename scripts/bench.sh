@@ -6,7 +6,7 @@
 #   scripts/bench.sh --full             3 repetitions (override: --reps N), longer runs
 #   scripts/bench.sh --json out.json    also write the results as JSON
 #   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery |
-#                                       snapshot | types | typesmem | typesnap
+#                                       snapshot | types | typesmem | typesnap | zsetmem | zsets
 #
 # Installs nothing. Needs redis-server, redis-benchmark, redis-cli (apt: redis-server,
 # redis-tools), python3 and cargo. Servers listen on free 127.0.0.1 ports only; their data
@@ -26,7 +26,7 @@ MODE=quick
 REPS=""
 JSON_OUT=""
 ONLY=""
-WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap)
+WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets)
 DRY_REDIS=${BENCH_VAYLIX_IS_REDIS:-0}
 [[ "$DRY_REDIS" =~ ^[01]$ ]] || die "BENCH_VAYLIX_IS_REDIS must be 0 or 1"
 
@@ -221,7 +221,7 @@ bench() {
   after=$(cpu_ticks "${PID[$side]}")
   f1=$(info_field "$side" persistence wal_fsync_count)
   if [ -n "$f0" ] && [ -n "$f1" ] && [ $# = 0 ] && [ $((f1 - f0)) -gt 0 ]; then
-    case "$test" in set|hset|sadd)
+    case "$test" in set|hset|sadd|zadd|zpopmin)
       note "${m}_rps" "$side: $((f1 - f0)) WAL fsyncs, $(( n / (f1 - f0) )) ${test^^}s per fsync" ;;
     esac
   fi
@@ -491,6 +491,138 @@ w_typesnap() {
     for s in $(order "$r"); do stall_rows "$s" typesnap --keys "$BIG" --hash bighash; done
   done
   for s in vaylix redis; do stop_server "$s"; done
+}
+
+# --- issue 13: sorted sets ----------------------------------------------------------------------
+# zsetfile CASE -> path of the RESP file for one sorted-set case (generated once):
+#   zset10   100k zsets "zset:%08d" of 10 members (listpack in Redis: < 128 entries, < 64 B)
+#   bigzset  one zset "bigzset" of BIG members (skiplist in Redis)
+#   fillN    one zset "myzset" of N members: tops up redis-benchmark's ZPOPMIN key
+# Members are "m:%012d", scores quarter steps in random order (driver.py zset_score), up to
+# 1,000 pairs per ZADD.
+zsetfile() {
+  local f="$TMP/zset-$1.resp"
+  if [ ! -s "$f" ]; then
+    case "$1" in
+      zset10) python3 "$DRIVER" gentypes --kind zset --keys "$TYPES_SMALL_KEYS" --elems "$TYPES_SMALL_ELEMS" --out "$f" ;;
+      bigzset) python3 "$DRIVER" gentypes --kind zset --keys 1 --key bigzset --elems "$BIG" --out "$f" ;;
+      fill[0-9]*) python3 "$DRIVER" gentypes --kind zset --keys 1 --key myzset --elems "${1#fill}" --out "$f" ;;
+      *) die "zsetfile: unknown case $1" ;;
+    esac
+  fi
+  echo "$f"
+}
+
+# load_zsets SIDE CASE: loads zset10 or bigzset with redis-cli --pipe and checks ZCARD
+load_zsets() {
+  local side=$1 c=$2
+  case "$c" in
+    zset10)
+      load_pipe "$side" "$(zsetfile zset10)" "$TYPES_SMALL_KEYS"
+      expect_len "$side" "$TYPES_SMALL_ELEMS" ZCARD zset:00000000
+      expect_len "$side" "$TYPES_SMALL_ELEMS" ZCARD "$(printf 'zset:%08d' $((TYPES_SMALL_KEYS - 1)))" ;;
+    bigzset) load_pipe "$side" "$(zsetfile bigzset)" 1; expect_len "$side" "$BIG" ZCARD bigzset ;;
+    *) die "load_zsets: unknown case $c" ;;
+  esac
+}
+
+w_zsetmem() {
+  log "workload zsetmem: 100k zsets x 10 members, 1 zset x $BIG members, each on an empty server, via redis-cli --pipe (everysec, as typesmem)"
+  local c s n u0 r0 u1 r1 key
+  for c in zset10 bigzset; do
+    case "$c" in
+      zset10) n=$((TYPES_SMALL_KEYS * TYPES_SMALL_ELEMS)); key=zset:00000000 ;;
+      *) n=$BIG; key=$c ;;
+    esac
+    for s in vaylix redis; do
+      start_server "$s" everysec "$TMP/zsetmem-$c-$s"
+      u0=$(info_field "$s" memory used_memory); r0=$(rss_bytes "${PID[$s]}")
+      load_zsets "$s" "$c"
+      wait_idle "$s"
+      sleep 1
+      u1=$(info_field "$s" memory used_memory); r1=$(rss_bytes "${PID[$s]}")
+      if [ "$u1" = "$(info_field "$s" memory used_memory_rss)" ]; then
+        note "zsetmem_${c}_used" "$s used_memory equals its RSS (no allocator accounting)"
+      fi
+      note "zsetmem_${c}_used" "$s: $key is $(encoding_of "$s" "$key")"
+      log "  $s $c: used_memory $u0 -> $u1, RSS $r0 -> $r1 ($n members)"
+      rec "zsetmem_${c}_used" "$s" "$(awk -v a="$u0" -v b="$u1" -v n="$n" 'BEGIN{printf "%.2f", (b - a) / n}')"
+      rec "zsetmem_${c}_rss" "$s" "$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN{printf "%.2f", (b - a) / n}')"
+      stop_server "$s"
+    done
+    note "zsetmem_${c}_used" "(after load - empty server) / $n members, key overhead included"
+  done
+}
+
+# supports SIDE COMMAND ARG...: true unless the command answers with an error (e.g. a vaylix build
+# that lacks it), so a row is n/a instead of redis-benchmark timing error replies
+supports() {
+  local side=$1 out
+  shift
+  out=$(rcli "$side" "$@" 2>&1) || return 1
+  ! head -n 1 <<<"$out" | grep -Eq '^(\(error\) )?(ERR|WRONGTYPE) '
+}
+
+# na_row SIDE METRIC WHY: records an n/a throughput cell with a note
+na_row() { rec "${2}_rps" "$1" n/a; note "${2}_rps" "$1: n/a, $3"; log "  $1 ${2}: n/a ($3)"; }
+
+# zpop_bench SIDE METRIC N PIPELINE: tops myzset up to >= N members (fillN), runs N ZPOPMINs
+# and checks that each one took a member (ZCARD dropped by exactly N), so no pop hit an empty key
+zpop_bench() {
+  local s=$1 m=$2 n=$3 pl=$4 c0 c1
+  if ! supports "$s" ZPOPMIN zpop:probe; then na_row "$s" "$m" "ZPOPMIN answers an error"; return 0; fi
+  load_pipe "$s" "$(zsetfile "fill$n")" 1
+  c0=$(rcli "$s" ZCARD myzset | tr -d '\r')
+  [ "$c0" -ge "$n" ] 2>/dev/null || die "$s: myzset has '$c0' members after the fill, need $n"
+  bench "$s" "$m" zpopmin "$n" "$pl"
+  c1=$(rcli "$s" ZCARD myzset | tr -d '\r')
+  [ "$((c0 - c1))" = "$n" ] || die "$s: $n ZPOPMINs took $((c0 - c1)) members ($c0 -> $c1)"
+}
+
+# zrank_bench ARGS...: bench with -r BIG: bigzset's members are m:%012d for 0..BIG-1, the shape
+# of redis-benchmark's __rand_int__ (12 digits), so every ZRANK asks for a member that exists
+zrank_bench() {
+  local BENCH_COMMON=(-c 50 -d 64 -r "$BIG")
+  if ! supports "$1" ZRANK bigzset m:000000000000; then na_row "$1" "$2" "ZRANK answers an error"; return 0; fi
+  bench "$@"
+}
+
+# zrange_bench SIDE METRIC: ZRANGE bigzset 0 99 WITHSCORES, if the side has ZRANGE
+zrange_bench() {
+  if ! supports "$1" ZRANGE bigzset 0 99 WITHSCORES; then na_row "$1" "$2" "ZRANGE answers an error"; return 0; fi
+  bench "$1" "$2" zrange "$N_P1" 1 ZRANGE bigzset 0 99 WITHSCORES
+}
+
+w_zsets() {
+  log "workload zsets: ZADD/ZPOPMIN (redis-benchmark -t zadd / -t zpopmin) at -P 1 ($N_P1 req) and -P 16 ($N_P16 req), ZRANGE 0 99 WITHSCORES and ZRANK on a $BIG-member zset at -P 1 ($N_P1 req), appendfsync always, $REPS rep(s)"
+  local r s
+  start_server vaylix always "$TMP/zsets-vaylix"
+  start_server redis always "$TMP/zsets-redis"
+  for s in vaylix redis; do load_zsets "$s" bigzset; wait_idle "$s"; done
+  # the same data on both sides, so the timed ZRANGE reply should be byte-identical
+  if [ "$(rcli vaylix ZRANGE bigzset 0 99 WITHSCORES 2>&1 | md5sum)" = "$(rcli redis ZRANGE bigzset 0 99 WITHSCORES 2>&1 | md5sum)" ]; then
+    note zsets_zrange_p1_rps "both replies to ZRANGE bigzset 0 99 WITHSCORES are identical"
+  else
+    note zsets_zrange_p1_rps "the replies to ZRANGE bigzset 0 99 WITHSCORES DIFFER between the servers"
+    log "  warning: ZRANGE bigzset 0 99 WITHSCORES differs between vaylix and redis"
+  fi
+  for r in $(seq "$REPS"); do
+    # redis-benchmark's zadd: ZADD myzset <rand> element:<rand> (scores and members from -r)
+    for s in $(order "$r"); do bench "$s" zsets_zadd_p1 zadd "$N_P1" 1; done
+    for s in $(order "$((r + 1))"); do bench "$s" zsets_zadd_p16 zadd "$N_P16" 16; done
+    # its zpopmin: ZPOPMIN myzset, on myzset topped up first so that every pop takes a member
+    for s in $(order "$r"); do zpop_bench "$s" zsets_zpopmin_p1 "$N_P1" 1; done
+    for s in $(order "$((r + 1))"); do zpop_bench "$s" zsets_zpopmin_p16 "$N_P16" 16; done
+    for s in $(order "$r"); do zrange_bench "$s" zsets_zrange_p1; done
+    for s in $(order "$((r + 1))"); do zrank_bench "$s" zsets_zrank_p1 zrank "$N_P1" 1 ZRANK bigzset 'm:__rand_int__'; done
+  done
+  for s in vaylix redis; do
+    note zsets_zadd_p1_rps "$s: myzset ($(encoding_of "$s" myzset)) has $(rcli "$s" ZCARD myzset) members after the run"
+    note zsets_zrange_p1_rps "$s: bigzset is $(encoding_of "$s" bigzset), $(rcli "$s" ZCARD bigzset) members"
+    note zsets_zrank_p1_rps "$s: ZRANK bigzset m:000000000000 = $(rcli "$s" ZRANK bigzset m:000000000000 | tr -d '\r')"
+    note zsets_zadd_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
+    stop_server "$s"
+  done
 }
 
 # --- run -------------------------------------------------------------------------------------------

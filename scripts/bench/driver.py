@@ -4,9 +4,10 @@
 Subcommands:
   freeport                       print a free loopback TCP port
   gen --count N --size B --out F write RESP for SET key:%012d <B bytes>, i in 0..N
-  gentypes --kind hash|set --keys K --elems E [--key NAME] [--batch B] --out F
-                                 write RESP for K hashes (HSET) or sets (SADD) of E elements
-                                 each; see cmd_gentypes for the names and values
+  gentypes --kind hash|set|zset --keys K --elems E [--key NAME] [--batch B] --out F
+                                 write RESP for K hashes (HSET), sets (SADD) or sorted sets
+                                 (ZADD) of E elements each; see cmd_gentypes for the names,
+                                 values and scores
   waitpong --port P --timeout S [--t0-ns NS]
                                  poll PING (tiny timeouts) until +PONG; print seconds since
                                  t0 (wall clock ns, e.g. `date +%s%N`) or since the call
@@ -115,16 +116,28 @@ def type_value(g):
     return (b"v%015d" % g)[:8 + g % 9]
 
 
+def zset_score(g):
+    """Score of sorted-set element number g: a quarter step in 0..250000.75, scattered over g
+    (g * 2654435761 mod 1000003, a permutation for g < 1000003, so a 1M-member zset is loaded
+    in random score order with no ties); integers written without ".0", as Redis prints them.
+    Three in four are not integers, so Redis's listpack stores them as strings, not ints."""
+    q = (g * 2654435761) % 1000003
+    whole, frac = divmod(q, 4)
+    return b"%d" % whole if frac == 0 else b"%d.%s" % (whole, (b"25", b"5", b"75")[frac - 1])
+
+
 def cmd_gentypes(a):
     """K keys of E elements each, as HSET (hash) or SADD (set) commands of at most --batch
     elements each, so a 1M-element collection loads as 1,000 commands of 1,000 elements.
     Keys: --key NAME when K is 1, else "hash:%08d" / "set:%08d". Hash fields are f0..f<E-1>
     in every hash, values type_value(g) for the global element number g = key * E + field;
     set members are "member:<g>" (strings, so Redis keeps small sets in its string encodings,
-    never an intset)."""
+    never an intset). Sorted sets (ZADD score member ...) are "zset:%08d", members
+    "m:%012d" % g (the shape of redis-benchmark's __rand_int__, so `ZRANK key m:__rand_int__`
+    with -r E hits a member every time), scores zset_score(g)."""
     if a.keys != 1 and a.key:
         raise SystemExit("gentypes: --key needs --keys 1")
-    cmd = b"HSET" if a.kind == "hash" else b"SADD"
+    cmd = {"hash": b"HSET", "set": b"SADD", "zset": b"ZADD"}[a.kind]
     with open(a.out, "wb", buffering=1 << 20) as f:
         for k in range(a.keys):
             key = (a.key.encode() if a.key else b"%s:%08d" % (a.kind.encode(), k))
@@ -136,10 +149,13 @@ def cmd_gentypes(a):
                     if a.kind == "hash":
                         fld, val = b"f%d" % j, type_value(g)
                         parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(fld), fld, len(val), val))
+                    elif a.kind == "zset":
+                        sc, m = zset_score(g), b"m:%012d" % g
+                        parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(sc), sc, len(m), m))
                     else:
                         m = b"member:%d" % g
                         parts.append(b"$%d\r\n%s\r\n" % (len(m), m))
-                nargs = 2 + (hi - lo) * (2 if a.kind == "hash" else 1)
+                nargs = 2 + (hi - lo) * (1 if a.kind == "set" else 2)
                 f.write(b"*%d\r\n$4\r\n%s\r\n$%d\r\n%s\r\n" % (nargs, cmd, len(key), key))
                 f.write(b"".join(parts))
 
@@ -301,6 +317,35 @@ METRICS = [
     ("typesmem_bighash_rss", "memory RSS/field, 1 hash x 1M", "B", False),
     ("typesmem_bigset_used", "memory used_memory/member, 1 set x 1M", "B", False),
     ("typesmem_bigset_rss", "memory RSS/member, 1 set x 1M", "B", False),
+    # issue 13: sorted sets
+    ("zsets_zadd_p1_rps", "ZADD always -P 1", "ops/s", True),
+    ("zsets_zadd_p1_p50", "ZADD always -P 1 p50 latency", "ms", False),
+    ("zsets_zadd_p1_p99", "ZADD always -P 1 p99 latency", "ms", False),
+    ("zsets_zadd_p1_max", "ZADD always -P 1 max latency", "ms", False),
+    ("zsets_zadd_p1_cpu", "ZADD always -P 1 server CPU/op", "us", False),
+    ("zsets_zadd_p16_rps", "ZADD always -P 16", "ops/s", True),
+    ("zsets_zadd_p16_cpu", "ZADD always -P 16 server CPU/op", "us", False),
+    ("zsets_zpopmin_p1_rps", "ZPOPMIN always -P 1", "ops/s", True),
+    ("zsets_zpopmin_p1_p50", "ZPOPMIN always -P 1 p50 latency", "ms", False),
+    ("zsets_zpopmin_p1_p99", "ZPOPMIN always -P 1 p99 latency", "ms", False),
+    ("zsets_zpopmin_p1_max", "ZPOPMIN always -P 1 max latency", "ms", False),
+    ("zsets_zpopmin_p1_cpu", "ZPOPMIN always -P 1 server CPU/op", "us", False),
+    ("zsets_zpopmin_p16_rps", "ZPOPMIN always -P 16", "ops/s", True),
+    ("zsets_zpopmin_p16_cpu", "ZPOPMIN always -P 16 server CPU/op", "us", False),
+    ("zsets_zrange_p1_rps", "ZRANGE 0 99 WITHSCORES 1M zset -P 1", "ops/s", True),
+    ("zsets_zrange_p1_p50", "ZRANGE 0 99 WITHSCORES 1M zset p50 latency", "ms", False),
+    ("zsets_zrange_p1_p99", "ZRANGE 0 99 WITHSCORES 1M zset p99 latency", "ms", False),
+    ("zsets_zrange_p1_max", "ZRANGE 0 99 WITHSCORES 1M zset max latency", "ms", False),
+    ("zsets_zrange_p1_cpu", "ZRANGE 0 99 WITHSCORES 1M zset server CPU/op", "us", False),
+    ("zsets_zrank_p1_rps", "ZRANK random member 1M zset -P 1", "ops/s", True),
+    ("zsets_zrank_p1_p50", "ZRANK random member 1M zset p50 latency", "ms", False),
+    ("zsets_zrank_p1_p99", "ZRANK random member 1M zset p99 latency", "ms", False),
+    ("zsets_zrank_p1_max", "ZRANK random member 1M zset max latency", "ms", False),
+    ("zsets_zrank_p1_cpu", "ZRANK random member 1M zset server CPU/op", "us", False),
+    ("zsetmem_zset10_used", "memory used_memory/member, 100k zsets x 10", "B", False),
+    ("zsetmem_zset10_rss", "memory RSS/member, 100k zsets x 10", "B", False),
+    ("zsetmem_bigzset_used", "memory used_memory/member, 1 zset x 1M", "B", False),
+    ("zsetmem_bigzset_rss", "memory RSS/member, 1 zset x 1M", "B", False),
     ("typesnap_base_p99", "HGET/HSET 1M-field hash 2k/s no snapshot p99", "ms", False),
     ("typesnap_base_max", "HGET/HSET 1M-field hash 2k/s no snapshot max", "ms", False),
     ("typesnap_bgsave_p99", "HGET/HSET 1M-field hash 2k/s during BGSAVE p99", "ms", False),
@@ -324,6 +369,16 @@ TARGETS = {
     "typesmem_bigset_used": ("ratio", "<=", 1.3),
     "typesmem_bigset_rss": ("ratio", "<=", 1.3),
     "typesnap_bgsave_max": ("vaylix", "<", 10.0),
+    "zsets_zadd_p1_rps": ("ratio", ">=", 1.0),
+    "zsets_zadd_p16_rps": ("ratio", ">=", 1.5),
+    "zsets_zpopmin_p1_rps": ("ratio", ">=", 1.0),
+    "zsets_zpopmin_p16_rps": ("ratio", ">=", 1.5),
+    "zsets_zrange_p1_rps": ("ratio", ">=", 1.0),
+    "zsets_zrank_p1_rps": ("ratio", ">=", 1.0),
+    "zsetmem_zset10_used": ("ratio", "<=", 1.3),
+    "zsetmem_zset10_rss": ("ratio", "<=", 1.3),
+    "zsetmem_bigzset_used": ("ratio", "<=", 1.3),
+    "zsetmem_bigzset_rss": ("ratio", "<=", 1.3),
 }
 
 
@@ -447,7 +502,7 @@ def main():
     s.add_argument("--bgsave", action="store_true")
     s.add_argument("--hash", help="HGET/HSET fields f0..f<keys-1> of this hash key")
     t = sub.add_parser("gentypes")
-    t.add_argument("--kind", choices=("hash", "set"), required=True)
+    t.add_argument("--kind", choices=("hash", "set", "zset"), required=True)
     t.add_argument("--keys", type=int, required=True)
     t.add_argument("--elems", type=int, required=True)
     t.add_argument("--key")
