@@ -366,6 +366,14 @@ mod typed {
                         m.sort();
                         m
                     }
+                    Value::ZSet(p) => {
+                        let mut p: Vec<_> = p
+                            .iter()
+                            .map(|(m, s)| vec![m.to_vec(), s.to_bits().to_le_bytes().to_vec()])
+                            .collect();
+                        p.sort();
+                        p
+                    }
                 };
                 if elems.len() <= 16 {
                     o["elements"] = elems

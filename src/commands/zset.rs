@@ -47,7 +47,7 @@ pub(super) const fn zset_spec(
             keys,
             acl,
             Scope::Keys,
-            "sorted_set",
+            "sorted-set",
             summary,
             handler,
         )

@@ -115,11 +115,13 @@ impl ReplyWriter {
     /// A sorted-set score as Redis 7.0's `addReplyDouble` sends it: `%.17g` text, a bulk
     /// string in RESP2 and a double in RESP3 (`inf` / `-inf` spelled out).
     pub fn score(&mut self, v: f64) {
-        let text = format_g17(v);
+        let mut buf = [0u8; 32];
+        let n = g17_into(v, &mut buf);
+        let text = buf.get(..n).unwrap_or_default();
         if self.resp3 {
-            self.line(b',', text.as_bytes());
+            self.line(b',', text);
         } else {
-            self.bulk(text.as_bytes());
+            self.bulk(text);
         }
     }
 
@@ -186,35 +188,49 @@ pub fn format_double(v: f64) -> String {
     format!("{v}")
 }
 
-/// C's `printf("%.17g", v)` (what Redis 7.0 formats scores with): 17 significant digits,
-/// trailing zeros dropped, exponent form below 1e-4 and from 1e17; `inf`, `-inf`, `-0`.
-pub fn format_g17(v: f64) -> String {
+/// The text of `v` as C's `printf("%.17g", v)` prints it (what Redis 7.0 formats scores
+/// with: 17 significant digits, trailing zeros dropped, exponent form below 1e-4 and from
+/// 1e17; `inf`, `-inf`, `-0`), in `buf`; returns its length. Integral values below 1e17 print
+/// as integers without calling into C; the rest go to the C library's own `snprintf`, which
+/// is both exact and what Redis itself calls.
+pub fn g17_into(v: f64, buf: &mut [u8; 32]) -> usize {
+    let put = |buf: &mut [u8; 32], text: &[u8]| {
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text[..n]);
+        n
+    };
     if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+        return put(buf, if v > 0.0 { b"inf" } else { b"-inf" });
     }
     if v.is_nan() {
-        return "nan".into();
+        return put(buf, b"nan");
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return put(buf, if v.is_sign_negative() { b"-0" } else { b"0" });
     }
-    fn strip(s: &str) -> &str {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            s
-        }
+    if v.fract() == 0.0 && v.abs() < 1e17 {
+        let mut b = itoa_buf(v as i64);
+        let text = b.as_bytes_mut();
+        return put(buf, text);
     }
-    let e = format!("{v:.16e}");
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let x: i32 = exp.parse().unwrap_or(0);
-    if !(-4..17).contains(&x) {
-        let sign = if x < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", strip(mant), x.unsigned_abs())
-    } else {
-        let fixed = format!("{:.*}", (16 - x) as usize, v);
-        strip(&fixed).to_string()
-    }
+    // SAFETY: the format takes exactly one double; snprintf writes at most `buf.len()` bytes
+    // (NUL included) into the buffer we own, and returns the length it would have written.
+    let n = unsafe {
+        libc::snprintf(
+            buf.as_mut_ptr().cast::<libc::c_char>(),
+            buf.len(),
+            c"%.17g".as_ptr(),
+            v,
+        )
+    };
+    usize::try_from(n).map_or(0, |n| n.min(buf.len() - 1))
+}
+
+/// [`g17_into`] as a `String`.
+pub fn format_g17(v: f64) -> String {
+    let mut buf = [0u8; 32];
+    let n = g17_into(v, &mut buf);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 struct ItoaBuf {
@@ -255,7 +271,7 @@ mod tests {
     #[test]
     fn format_g17_matches_c_printf() {
         // Each expected text is what glibc's printf("%.17g") prints for the value.
-        let cases: [(f64, &str); 18] = [
+        let cases: [(f64, &str); 19] = [
             (0.1, "0.10000000000000001"),
             (1.0, "1"),
             (1.5, "1.5"),
@@ -268,7 +284,8 @@ mod tests {
             (0.0001, "0.0001"),
             (0.00001, "1.0000000000000001e-05"),
             (-2.5e-5, "-2.5000000000000001e-05"),
-            (3.14159, "3.1415899999999999"),
+            (1.1, "1.1000000000000001"),
+            (12.25, "12.25"),
             (1.0 / 3.0, "0.33333333333333331"),
             (100.0, "100"),
             (2.2250738585072014e-308, "2.2250738585072014e-308"),
