@@ -1080,17 +1080,17 @@ ZSET_COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["string", "hash", "list"])
+# Lists join this table with the lists issue (sets are valid inputs of the algebra commands,
+# so they are not in it).
+@pytest.mark.parametrize("kind", ["string", "hash"])
 @pytest.mark.parametrize("cmd", ZSET_COMMANDS, ids=lambda c: " ".join(c))
 def test_zset_command_on_other_type_is_wrongtype(r, cmd, kind):
     r.zadd("z", {"a": 1, "b": 2})
     r.set("dst", "keep")
     if kind == "string":
         r.set("other", "x")
-    elif kind == "hash":
-        r.hset("other", "f", "v")
     else:
-        r.rpush("other", "a")
+        r.hset("other", "f", "v")
     with raises_error(WRONGTYPE):
         r.execute_command(*[a.replace("{k}", "other") for a in cmd])
     assert r.type("other") == kind
@@ -1131,7 +1131,6 @@ STRING_COMMANDS_ON_ZSET = [
     ["GETRANGE", "z", "0", "1"], ["SETRANGE", "z", "0", "x"], ["GETDEL", "z"],
     ["INCRBYFLOAT", "z", "1"], ["HSET", "z", "f", "v"], ["HGET", "z", "f"],
     ["SADD", "z", "a"], ["SMEMBERS", "z"], ["SINTER", "z"], ["SUNIONSTORE", "d", "z"],
-    ["LPUSH", "z", "a"],
 ]
 
 

@@ -84,14 +84,49 @@ impl LexBound {
     }
 }
 
-// ---- Pack layout: member, score (8 bytes, f64 bits little-endian), in order ----------------
+// ---- Pack layout: member, score, member, score ... in order ---------------------------------
+//
+// A score element is 8 bytes (the f64's bits, little-endian), or, for an integral score of
+// magnitude below 2^53, the integer in as few little-endian two's-complement bytes as hold it
+// (0 to 7; 0 bytes is the score 0). Leaderboards and time indexes mostly use integers, so most
+// scores take one to six bytes instead of eight.
+
+/// The bytes of `score` in a pack, in a buffer and its used length.
+fn encode_score(score: f64) -> ([u8; 8], usize) {
+    const EXACT: f64 = 9007199254740992.0; // 2^53
+    if score.fract() == 0.0 && score.abs() < EXACT && !(score == 0.0 && score.is_sign_negative()) {
+        let i = score as i64;
+        let bytes = i.to_le_bytes();
+        let mut n = 0;
+        while n < 7 && sign_extend(&bytes[..n]) != i {
+            n += 1;
+        }
+        return (bytes, n);
+    }
+    (score.to_bits().to_le_bytes(), 8)
+}
+
+fn sign_extend(b: &[u8]) -> i64 {
+    let mut a = match b.last() {
+        Some(&last) if last & 0x80 != 0 => [0xffu8; 8],
+        _ => [0u8; 8],
+    };
+    if let Some(dst) = a.get_mut(..b.len()) {
+        dst.copy_from_slice(b);
+    }
+    i64::from_le_bytes(a)
+}
 
 fn score_from(b: &[u8]) -> f64 {
-    let mut a = [0u8; 8];
-    if let Some(s) = b.get(..8) {
-        a.copy_from_slice(s);
+    match b.len() {
+        8 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            f64::from_bits(u64::from_le_bytes(a))
+        }
+        n if n < 8 => sign_extend(b) as f64,
+        _ => 0.0,
     }
-    f64::from_bits(u64::from_le_bytes(a))
 }
 
 fn pack_pairs(p: &Pack) -> impl Iterator<Item = (&[u8], f64)> + '_ {
@@ -645,7 +680,8 @@ impl ZSetObj {
                     }
                     at += super::coll::item_len(x) + super::coll::item_len(sb);
                 }
-                p.insert_items_at(at, &[m, &score.to_bits().to_le_bytes()]);
+                let (buf, n) = encode_score(score);
+                p.insert_items_at(at, &[m, buf.get(..n).unwrap_or_default()]);
                 return existing.is_none();
             }
         }
@@ -766,6 +802,21 @@ mod tests {
         let mut w = want.clone();
         w.reverse();
         assert_eq!(rev, w);
+    }
+
+    #[test]
+    fn pack_scores_round_trip_in_their_short_forms() {
+        for s in [
+            0.0, 1.0, -1.0, 127.0, 128.0, -128.0, -129.0, 65536.0, 1e15, -9007199254740991.0,
+            9007199254740992.0, 0.5, -2.25, 1e300, 5e-324, f64::INFINITY, f64::NEG_INFINITY,
+        ] {
+            let (buf, n) = encode_score(s);
+            assert_eq!(score_from(&buf[..n]).to_bits(), s.to_bits(), "{s}");
+        }
+        assert_eq!(encode_score(0.0).1, 0);
+        assert_eq!(encode_score(100.0).1, 1);
+        assert_eq!(encode_score(1.7e12).1, 6);
+        assert_eq!(encode_score(-0.0).1, 8);
     }
 
     #[test]
