@@ -312,7 +312,7 @@ pub struct DumpEntry {
 }
 
 /// The kinds a dump may hold, in the order counts are reported.
-pub const KINDS: [Kind; 3] = [Kind::String, Kind::Hash, Kind::Set];
+pub const KINDS: [Kind; 4] = [Kind::String, Kind::Hash, Kind::Set, Kind::ZSet];
 
 /// A parsed and validated dump.
 #[derive(Debug, Clone, PartialEq)]
@@ -524,6 +524,136 @@ impl<'de> Visitor<'de> for ListVisitor {
     }
 }
 
+/// A zset entry's `scored`: `[["<member>", score], ...]`, decoded while read; a score is a
+/// JSON number or one of the strings `"inf"` / `"-inf"` (JSON has no infinities, and no NaN,
+/// so a NaN score cannot be written).
+#[derive(Default)]
+struct B64Scored {
+    pairs: Vec<(Bytes, f64)>,
+    bad: Option<BadItem>,
+}
+
+const SCORED_PAIR: &str = "a [member_base64, score] pair";
+
+/// A score as read: the number, or what was there instead.
+struct ScoreItem(Result<f64, String>);
+
+impl<'de> Deserialize<'de> for ScoreItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScoreVisitor)
+    }
+}
+
+struct ScoreVisitor;
+
+impl<'de> Visitor<'de> for ScoreVisitor {
+    type Value = ScoreItem;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a score (a number, \"inf\" or \"-inf\")")
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScoreItem, E> {
+        Ok(ScoreItem(if v.is_nan() {
+            Err("is NaN".into())
+        } else {
+            Ok(v)
+        }))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<ScoreItem, E> {
+        Ok(ScoreItem(Ok(v as f64)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<ScoreItem, E> {
+        Ok(ScoreItem(Ok(v as f64)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ScoreItem, E> {
+        Ok(ScoreItem(match v {
+            "inf" => Ok(f64::INFINITY),
+            "-inf" => Ok(f64::NEG_INFINITY),
+            other => Err(format!(
+                "is the string {other:?} (a score is a number, \"inf\" or \"-inf\")"
+            )),
+        }))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<ScoreItem, E> {
+        Ok(ScoreItem(Err(format!("is {v}, not a number"))))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<ScoreItem, E> {
+        Ok(ScoreItem(Err("is null, not a number".into())))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScoreItem, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(ScoreItem(Err("is an array, not a number".into())))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScoreItem, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(ScoreItem(Err("is an object, not a number".into())))
+    }
+}
+
+struct ScoredPair(B64Item, ScoreItem);
+
+impl<'de> Deserialize<'de> for ScoredPair {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(ScoredPairVisitor)
+    }
+}
+
+struct ScoredPairVisitor;
+
+impl<'de> Visitor<'de> for ScoredPairVisitor {
+    type Value = ScoredPair;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(SCORED_PAIR)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScoredPair, A::Error> {
+        let member = seq
+            .next_element::<B64Item>()?
+            .ok_or_else(|| de::Error::invalid_length(0, &SCORED_PAIR))?;
+        let score = seq
+            .next_element::<ScoreItem>()?
+            .ok_or_else(|| de::Error::invalid_length(1, &SCORED_PAIR))?;
+        let mut n = 2;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        if n != 2 {
+            return Err(de::Error::invalid_length(n, &SCORED_PAIR));
+        }
+        Ok(ScoredPair(member, score))
+    }
+}
+
+impl<'de> Deserialize<'de> for B64Scored {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(ScoredVisitor)
+    }
+}
+
+struct ScoredVisitor;
+
+impl<'de> Visitor<'de> for ScoredVisitor {
+    type Value = B64Scored;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of [member_base64, score] pairs")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B64Scored, A::Error> {
+        let mut out = B64Scored::default();
+        let mut j = 0;
+        while let Some(ScoredPair(m, score)) = seq.next_element::<ScoredPair>()? {
+            match (m.0, score.0) {
+                (Ok(m), Ok(score)) => out.pairs.push((m, score)),
+                (Err(e), _) => {
+                    out.bad.get_or_insert((j, "member", format!("is not valid base64 ({e})")));
+                }
+                (_, Err(e)) => {
+                    out.bad.get_or_insert((j, "score", e));
+                }
+            }
+            j += 1;
+        }
+        Ok(out)
+    }
+}
+
 #[derive(Deserialize)]
 struct RawEntry {
     key: Option<String>,
@@ -534,6 +664,7 @@ struct RawEntry {
     value_base64: Option<String>,
     fields: Option<B64Pairs>,
     members: Option<B64List>,
+    scored: Option<B64Scored>,
     version: Option<u64>,
     expires_at_ms: Option<u64>,
     db: Option<u64>,
@@ -618,6 +749,31 @@ fn set_value(i: usize, key: &[u8], r: &mut RawEntry) -> Result<Value, String> {
     Ok(Value::Set(m.items))
 }
 
+/// A zset entry's members and scores, checked: present, every base64 decodes, every score a
+/// number or an infinity, not empty, no member twice.
+fn zset_value(i: usize, key: &[u8], r: &mut RawEntry) -> Result<Value, String> {
+    let key = shown_key(key);
+    let z = r
+        .scored
+        .take()
+        .ok_or_else(|| format!("entry {i}: zset {key} has no 'scored'"))?;
+    if let Some((j, part, e)) = z.bad {
+        return Err(format!("entry {i}: zset {key}: scored[{j}] {part} {e}"));
+    }
+    if z.pairs.is_empty() {
+        return Err(format!(
+            "entry {i}: zset {key} has no members (an empty sorted set is no key; leave the entry out)"
+        ));
+    }
+    if let Some((dup, a, b)) = first_duplicate(z.pairs.iter().map(|(m, _)| m)) {
+        return Err(format!(
+            "entry {i}: zset {key} has member {} twice (scored[{a}] and scored[{b}])",
+            B64.encode(dup)
+        ));
+    }
+    Ok(Value::ZSet(z.pairs))
+}
+
 /// A string entry's value: exactly one of `value` (text, v1) and `value_base64` (v2).
 fn string_value(i: usize, r: &mut RawEntry) -> Result<(Value, bool), String> {
     let (value, text) = match (r.value.take(), r.value_base64.take()) {
@@ -653,6 +809,7 @@ fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
         ("value_base64", r.value_base64.is_some(), "string"),
         ("fields", r.fields.is_some(), "hash"),
         ("members", r.members.is_some(), "set"),
+        ("scored", r.scored.is_some(), "zset"),
     ];
     if KINDS.iter().any(|k| k.type_name() == ty) {
         if let Some((name, _, owner)) = stray.iter().find(|(_, has, owner)| *has && *owner != ty) {
@@ -665,9 +822,10 @@ fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
         "string" => string_value(i, &mut r)?,
         "hash" => (hash_value(i, &key, &mut r)?, false),
         "set" => (set_value(i, &key, &mut r)?, false),
+        "zset" => (zset_value(i, &key, &mut r)?, false),
         t => {
             return Err(format!(
-                "entry {i}: unsupported type '{t}' (this server restores string, hash and set)"
+                "entry {i}: unsupported type '{t}' (this server restores string, hash, set and zset)"
             ))
         }
     };
@@ -923,7 +1081,7 @@ mod tests {
             ("{\"version\":3,\"entries\":[]}", "unsupported backup version 3"),
             ("{\"entries\":[]}", "missing field 'version'"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"string\",\"value_base64\":\"@@\",\"version\":1}]}", "not valid base64"),
-            ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"zset\",\"value_base64\":\"\",\"version\":1}]}", "entry 0: unsupported type 'zset'"),
+            ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"list\",\"value_base64\":\"\",\"version\":1}]}", "entry 0: unsupported type 'list'"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"string\",\"value_base64\":\"\"}]}", "missing version"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"value_base64\":\"\",\"version\":\"x\"}]}", "invalid type"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"value_base64\":\"\",\"version\":1},{\"key\":\"a\",\"value_base64\":\"\",\"version\":2}]}", "duplicate key"),
@@ -1196,11 +1354,172 @@ mod tests {
         let d = parse_dump_with(&out[..], false).unwrap();
         assert_eq!(
             d.kind_counts(),
-            [(Kind::String, 1), (Kind::Hash, 1), (Kind::Set, 2)]
+            [(Kind::String, 1), (Kind::Hash, 1), (Kind::Set, 2), (Kind::ZSet, 0)]
         );
         assert!(d
             .entries
             .iter()
             .all(|e| e.value.is_empty() || e.value.kind() == Kind::String));
+    }
+
+    fn zbits(v: &Value) -> Vec<(Bytes, u64)> {
+        match v {
+            Value::ZSet(p) => {
+                let mut v: Vec<(Bytes, u64)> =
+                    p.iter().map(|(m, s)| (m.clone(), s.to_bits())).collect();
+                v.sort();
+                v
+            }
+            other => panic!("not a zset: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn zsets_round_trip_with_binary_members_and_every_score_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let mut pairs: Vec<(Bytes, f64)> = vec![
+            (b(b"inf"), f64::INFINITY),
+            (b(b"-inf"), f64::NEG_INFINITY),
+            (b(b"negzero"), -0.0),
+            (b(b"zero"), 0.0),
+            (b(b"\x00\xff bin"), f64::from_bits(1)),
+            (b(b"sub"), -f64::from_bits(0x000f_ffff_ffff_ffff)),
+            (b(b"max"), f64::MAX),
+            (b(b"min"), f64::MIN),
+            (b(b"third"), 1.0 / 3.0),
+            (b(b"big int"), 9_007_199_254_740_993.0),
+            (b(b"int"), 42.0),
+        ];
+        // Random doubles of every exponent: the JSON text must parse back to the same bits.
+        for i in 0..5000 {
+            let s = f64::from_bits(rng.random::<u64>());
+            if !s.is_nan() {
+                pairs.push((b(format!("r{i}").as_bytes()), s));
+            }
+        }
+        let recs = vec![
+            coll(0, b"z", Value::ZSet(pairs.clone()), 7, Some(4_000_000_000_000)),
+            coll(2, b"\xffsmall", Value::ZSet(vec![(b(b"a"), 1.5)]), 8, None),
+        ];
+        let out = dump_of(&recs);
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(text.contains(r#""type":"zset""#), "{}", &text[..200]);
+        assert!(text.contains(r#"["aW5m","inf"]"#), "inf as a string");
+        assert!(text.contains(r#"["LWluZg==","-inf"]"#), "-inf as a string");
+        let d = parse_dump(&out[..]).unwrap();
+        assert_eq!(
+            d.kind_counts(),
+            [(Kind::String, 0), (Kind::Hash, 0), (Kind::Set, 0), (Kind::ZSet, 2)]
+        );
+        let (back, skipped) = d.into_records(100, 0);
+        assert_eq!(skipped, 0);
+        assert_eq!(back.len(), 2);
+        for (got, want) in back.iter().zip(&recs) {
+            assert_eq!((got.db, &got.key, got.version), (want.db, &want.key, want.version));
+            assert_eq!(got.expires_at_ms, want.expires_at_ms);
+            assert_eq!(zbits(&got.value), zbits(&want.value), "{:?}", want.key);
+        }
+        // Two dumps of the same state are byte-identical whatever the pairs' order.
+        let mut shuffled = pairs;
+        shuffled.reverse();
+        let again = dump_of(&[
+            coll(0, b"z", Value::ZSet(shuffled), 7, Some(4_000_000_000_000)),
+            recs[1].clone(),
+        ]);
+        assert_eq!(again, out);
+    }
+
+    #[test]
+    fn zset_scores_may_be_integers_or_exponents_in_a_hand_written_dump() {
+        let text = r#"{"version":2,"entries":[{"key":"z","type":"zset","version":3,
+            "scored":[["YQ==",1],["Yg==",-2],["Yw==",1e3],["ZA==",-0.0],["ZQ==","inf"],["Zg==",2.5E-3]]}]}"#;
+        let d = parse_dump(text.as_bytes()).unwrap();
+        let got = zbits(&d.entries[0].value);
+        let want = zbits(&Value::ZSet(vec![
+            (b(b"a"), 1.0),
+            (b(b"b"), -2.0),
+            (b(b"c"), 1000.0),
+            (b(b"d"), -0.0),
+            (b(b"e"), f64::INFINITY),
+            (b(b"f"), 0.0025),
+        ]));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn bad_zset_entries_are_refused_naming_the_entry_and_the_pair() {
+        let entry = |body: &str| {
+            format!(
+                r#"{{"version":2,"entries":[{{"key":"ok","value_base64":"eA==","version":1}},{{"key":"z","type":"zset","version":2{body}}}]}}"#
+            )
+        };
+        let cases: &[(&str, &str)] = &[
+            ("", "entry 1: zset \"z\" has no 'scored'"),
+            (r#","scored":[]"#, "entry 1: zset \"z\" has no members"),
+            (
+                r#","scored":[["YQ==",1],["Yg==",2],["YQ==",3]]"#,
+                "entry 1: zset \"z\" has member YQ== twice (scored[0] and scored[2])",
+            ),
+            (
+                r#","scored":[["YQ==",1],["@@",2]]"#,
+                "entry 1: zset \"z\": scored[1] member is not valid base64",
+            ),
+            (
+                r#","scored":[["YQ==","nan"]]"#,
+                "entry 1: zset \"z\": scored[0] score is the string \"nan\"",
+            ),
+            (
+                r#","scored":[["YQ==","NaN"]]"#,
+                "scored[0] score is the string \"NaN\"",
+            ),
+            (r#","scored":[["YQ==","+inf"]]"#, "scored[0] score is the string \"+inf\""),
+            (r#","scored":[["YQ==","1.5"]]"#, "scored[0] score is the string \"1.5\""),
+            (r#","scored":[["YQ==",null]]"#, "scored[0] score is null"),
+            (r#","scored":[["YQ==",true]]"#, "scored[0] score is true"),
+            (r#","scored":[["YQ==",[1]]]"#, "scored[0] score is an array"),
+            (r#","scored":[["YQ==",1,2]]"#, "entry 1: invalid length 3"),
+            (r#","scored":[["YQ=="]]"#, "entry 1: invalid length 1"),
+            (r#","scored":[["YQ==",1e400]]"#, "number out of range"),
+            (r#","scored":[["YQ==",NaN]]"#, "invalid JSON"),
+            (r#","scored":{"a":1}"#, "entry 1: invalid type"),
+            (
+                r#","scored":[["YQ==",1]],"members":["YQ=="]"#,
+                "entry 1: a zset entry has no 'members' (that member belongs to set entries)",
+            ),
+            (
+                r#","members":["YQ=="]"#,
+                "entry 1: a zset entry has no 'members'",
+            ),
+        ];
+        for (body, want) in cases {
+            let text = entry(body);
+            let e = parse_dump(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{body}: {e}");
+            // A check without values refuses the same dumps.
+            assert!(parse_dump_with(text.as_bytes(), false).is_err(), "{body}");
+        }
+        // 'scored' on another type is refused too.
+        let text = r#"{"version":2,"entries":[{"key":"s","type":"set","version":1,"members":["YQ=="],"scored":[["YQ==",1]]}]}"#;
+        let e = parse_dump(text.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains("entry 0: a set entry has no 'scored' (that member belongs to zset entries)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_check_without_values_counts_zsets() {
+        let out = dump_of(&[
+            coll(0, b"z1", Value::ZSet(vec![(b(b"a"), 1.0)]), 1, None),
+            coll(0, b"z2", Value::ZSet(vec![(b(b"a"), f64::INFINITY), (b(b"b"), 0.0)]), 2, None),
+            coll(0, b"s", Value::Set(vec![b(b"x")]), 3, None),
+            rec(0, b"str", b"x", 4, None),
+        ]);
+        let d = parse_dump_with(&out[..], false).unwrap();
+        assert_eq!(
+            d.kind_counts(),
+            [(Kind::String, 1), (Kind::Hash, 0), (Kind::Set, 1), (Kind::ZSet, 2)]
+        );
     }
 }

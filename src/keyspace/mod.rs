@@ -936,8 +936,18 @@ impl PieceLoader<'_> {
             } => {
                 self.finish_open();
                 self.ks.advance_clock(version);
-                let Some(coll) = Coll::empty(kind) else {
-                    return;
+                let coll = match kind {
+                    // A sorted set beyond the pack's limit was in the sorted index when it
+                    // was taken: fill one directly, so no score passes through a pack (which
+                    // stores -0 as 0).
+                    Kind::ZSet if members > self.limits.zset_max_listpack_entries as u64 => {
+                        let cap = usize::try_from(members).unwrap_or(0).min(1 << 20);
+                        Coll::ZSet(ZSetObj::sorted_with_capacity(cap))
+                    }
+                    _ => match Coll::empty(kind) {
+                        Some(c) => c,
+                        None => return,
+                    },
                 };
                 self.open = Some((db, key, version, expires_at_ms.unwrap_or(0), coll, members));
             }

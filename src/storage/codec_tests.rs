@@ -340,3 +340,261 @@ fn truncated_or_garbage_payloads_fail_without_panicking_or_huge_allocations() {
         }
     }
 }
+
+// ---- sorted sets: tags 30/31, kind 3, zset headers and batches -----------------------------
+
+fn zset_samples() -> (Vec<Effect>, Vec<Value>, Vec<Piece>) {
+    let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
+    let effects = vec![
+        Effect::ZAdd {
+            db: 0,
+            key: b("z"),
+            pairs: vec![(b("a"), 1.5), (b("b"), f64::INFINITY)],
+            expires_at_ms: None,
+        },
+        Effect::ZAdd {
+            db: 2,
+            key: b("z"),
+            pairs: vec![(b("n"), f64::NEG_INFINITY), (b("m"), -0.0)],
+            expires_at_ms: Some(1_700_000_000_000),
+        },
+        Effect::ZRem {
+            db: 0,
+            key: b("z"),
+            members: vec![b("a"), b("b")],
+            expires_at_ms: None,
+        },
+        Effect::ZRem {
+            db: 1,
+            key: b("z"),
+            members: vec![b("a")],
+            expires_at_ms: Some(7),
+        },
+        Effect::Put {
+            db: 0,
+            key: b("z"),
+            value: Value::ZSet(vec![(b("a"), 0.0)]),
+            expires_at_ms: None,
+        },
+    ];
+    let values = vec![
+        Value::ZSet(vec![(b("a"), 1.0), (b("b"), -2.25)]),
+        // The smallest subnormal and the largest finite double.
+        Value::ZSet(vec![(b("s"), f64::from_bits(1)), (b("x"), f64::MAX)]),
+    ];
+    let pieces = vec![
+        Piece::Record(Record {
+            db: 0,
+            key: b("z"),
+            value: Value::ZSet(vec![(b("a"), 1.0)]),
+            version: 9,
+            expires_at_ms: Some(5),
+        }),
+        Piece::Header {
+            db: 0,
+            key: b("z"),
+            kind: Kind::ZSet,
+            version: 300,
+            expires_at_ms: None,
+            members: 2000,
+        },
+        Piece::Members(Value::ZSet(vec![(b("a"), f64::NEG_INFINITY), (b("b"), -0.0)])),
+    ];
+    (effects, values, pieces)
+}
+
+/// `[30, db, key, [m, f64, ...], exp]` / `[31, db, key, [m...], exp]`; a score is always a
+/// msgpack float 64 (`cb` + 8 bytes big-endian), never narrowed to float 32 or an integer.
+const ZSET_EFFECTS: [&str; 5] = [
+    "951e00c4017a94c40161cb3ff8000000000000c40162cb7ff0000000000000c0",
+    "951e02c4017a94c4016ecbfff0000000000000c4016dcb8000000000000000cf0000018bcfe56800",
+    "951f00c4017a92c40161c40162c0",
+    "951f01c4017a91c4016107",
+    "950000c4017a920392c40161cb0000000000000000c0",
+];
+const ZSET_VALUES: [&str; 2] = [
+    "920394c40161cb3ff0000000000000c40162cbc002000000000000",
+    "920394c40173cb0000000000000001c40178cb7fefffffffffffff",
+];
+const ZSET_PIECES: [&str; 3] = [
+    "960000c4017a920392c40161cb3ff00000000000000905",
+    "970100c4017a03cd012cc0cd07d0",
+    "9202920394c40161cbfff0000000000000c40162cb8000000000000000",
+];
+
+fn bits_of(v: &Value) -> Vec<(Bytes, u64)> {
+    match v {
+        Value::ZSet(p) => p.iter().map(|(m, s)| (m.clone(), s.to_bits())).collect(),
+        other => panic!("not a zset: {other:?}"),
+    }
+}
+
+#[test]
+fn zset_effects_values_and_pieces_have_pinned_bytes_and_round_trip_bit_exact() {
+    let (effects, values, pieces) = zset_samples();
+    for (e, want) in effects.iter().zip(ZSET_EFFECTS) {
+        let mut out = Vec::new();
+        encode_effect(e, &mut out).unwrap();
+        assert_eq!(hex(&out), want, "{e:?}");
+        let back = decode_effect(&out, Form::Typed).unwrap();
+        assert_eq!(&back, e);
+        // PartialEq on f64 says -0.0 == 0.0: compare the bits too.
+        match (&back, e) {
+            (Effect::ZAdd { pairs: a, .. }, Effect::ZAdd { pairs: w, .. }) => {
+                assert_eq!(bits_of(&Value::ZSet(a.clone())), bits_of(&Value::ZSet(w.clone())));
+            }
+            (Effect::Put { value: a, .. }, Effect::Put { value: w, .. }) => {
+                assert_eq!(bits_of(a), bits_of(w));
+            }
+            _ => {}
+        }
+    }
+    for (v, want) in values.iter().zip(ZSET_VALUES) {
+        let mut out = Vec::new();
+        encode_value(v, &mut out).unwrap();
+        assert_eq!(hex(&out), want, "{v:?}");
+        let back = decode_value(&out, Form::Typed).unwrap();
+        assert_eq!(bits_of(&back), bits_of(v));
+    }
+    for (p, want) in pieces.iter().zip(ZSET_PIECES) {
+        let mut out = Vec::new();
+        encode_piece(p, &mut out).unwrap();
+        assert_eq!(hex(&out), want, "{p:?}");
+        let back = decode_piece(&out, Form::Typed).unwrap();
+        assert_eq!(&back, p);
+        if let (Piece::Members(a), Piece::Members(w)) = (&back, p) {
+            assert_eq!(bits_of(a), bits_of(w));
+        }
+    }
+    // -0.0 keeps its sign bit through the codec.
+    let Value::ZSet(p) = decode_value(&unhex("920392c40161cb8000000000000000"), Form::Typed)
+        .unwrap()
+    else {
+        panic!("kind 3 is a zset")
+    };
+    assert!(p[0].1 == 0.0 && p[0].1.is_sign_negative());
+}
+
+#[test]
+fn zset_nan_and_malformed_scores_are_refused_with_their_position() {
+    // A quiet NaN score in a ZAdd at byte 10 (after 95 1e 00 c4017a 92 c40161).
+    let e = decode_effect(
+        &unhex("951e00c4017a92c40161cb7ff8000000000000c0"),
+        Form::Typed,
+    )
+    .unwrap_err();
+    assert!(e.detail.contains("NaN"), "{e}");
+    assert_eq!(e.at, 10, "{e}");
+    // A signalling NaN with a payload, and a negative NaN, inside a value.
+    for nan in ["7ff0000000000001", "fff8000000000000", "ffffffffffffffff"] {
+        let e = decode_value(&unhex(&format!("920392c40161cb{nan}")), Form::Typed).unwrap_err();
+        assert!(e.detail.contains("NaN"), "{nan}: {e}");
+    }
+    // A NaN inside a snapshot batch.
+    assert!(decode_piece(&unhex("9202920392c40161cb7ff8000000000000"), Form::Typed).is_err());
+    // A float 32 score, an integer score, a missing score (odd array), a str member.
+    assert!(decode_value(&unhex("920392c40161ca3f800000"), Form::Typed).is_err());
+    assert!(decode_value(&unhex("920392c4016101"), Form::Typed).is_err());
+    let e = decode_value(&unhex("920391c40161"), Form::Typed).unwrap_err();
+    assert!(e.detail.contains("odd"), "{e}");
+    assert!(decode_value(&unhex("920392a161cb3ff0000000000000"), Form::Typed).is_err());
+    // A ZRem with scores in place of members.
+    assert!(decode_effect(&unhex("951f00c4017a91cb3ff0000000000000c0"), Form::Typed).is_err());
+    // A zset header with a kind the header does not know is refused; kind 3 is accepted.
+    let e = decode_piece(&unhex("970100c4017a04cd012cc0cd07d0"), Form::Typed).unwrap_err();
+    assert!(e.detail.contains("lists"), "{e}");
+    // Tags 32..=39 are still reserved.
+    for t in 0x20..=0x27u8 {
+        let e = decode_effect(&unhex(&format!("93{t:02x}00c4017a")), Form::Typed).unwrap_err();
+        assert!(e.detail.contains("reserved for sorted sets"), "{t}: {e}");
+    }
+    // No legacy build wrote sorted sets.
+    assert!(decode_value(&unhex("81a45a53657491c40161"), Form::Legacy).is_err());
+}
+
+#[test]
+fn zset_scores_of_every_class_round_trip_bit_for_bit() {
+    let specials = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::MIN_POSITIVE,
+        -f64::MIN_POSITIVE,
+        f64::from_bits(1),
+        -f64::from_bits(1),
+        f64::from_bits(0x000f_ffff_ffff_ffff),
+        f64::MAX,
+        f64::MIN,
+        f64::EPSILON,
+        0.1,
+        1.0 / 3.0,
+        9_007_199_254_740_993.0,
+        -1e300,
+    ];
+    let pairs: Vec<(Bytes, f64)> = specials
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (Bytes::from(format!("m{i}")), *s))
+        .collect();
+    let v = Value::ZSet(pairs.clone());
+    let mut out = Vec::new();
+    encode_value(&v, &mut out).unwrap();
+    assert_eq!(bits_of(&decode_value(&out, Form::Typed).unwrap()), bits_of(&v));
+    let e = Effect::ZAdd {
+        db: 0,
+        key: Bytes::from_static(b"z"),
+        pairs,
+        expires_at_ms: None,
+    };
+    let mut out = Vec::new();
+    encode_entry(1, std::slice::from_ref(&e), &mut out).unwrap();
+    let mut payload = unhex("91");
+    payload.extend_from_slice(&out);
+    let got = decode_entries(&payload, Form::Typed).unwrap();
+    let Effect::ZAdd { pairs: back, .. } = &got[0].1[0] else {
+        panic!("a ZAdd")
+    };
+    assert_eq!(
+        bits_of(&Value::ZSet(back.clone())),
+        bits_of(&v),
+        "every score keeps its bits"
+    );
+}
+
+#[test]
+fn truncated_or_garbage_zset_payloads_fail_without_panicking() {
+    let (effects, values, pieces) = zset_samples();
+    let mut all = Vec::new();
+    for e in &effects {
+        let mut out = Vec::new();
+        encode_effect(e, &mut out).unwrap();
+        all.push(out);
+    }
+    for v in &values {
+        let mut out = Vec::new();
+        encode_value(v, &mut out).unwrap();
+        all.push(out);
+    }
+    for p in &pieces {
+        let mut out = Vec::new();
+        encode_piece(p, &mut out).unwrap();
+        all.push(out);
+    }
+    for b in &all {
+        for cut in 0..b.len() {
+            assert!(decode_effect(&b[..cut], Form::Typed).is_err());
+            assert!(decode_value(&b[..cut], Form::Typed).is_err());
+            assert!(decode_piece(&b[..cut], Form::Typed).is_err());
+        }
+        for i in 0..b.len() {
+            for x in [0x00, 0xff, 0x80, 0xc0, 0xcb, 0xdd] {
+                let mut c = b.clone();
+                c[i] = x;
+                let _ = decode_piece(&c, Form::Typed);
+                let _ = decode_effect(&c, Form::Typed);
+                let _ = decode_value(&c, Form::Typed);
+            }
+        }
+    }
+}

@@ -242,6 +242,7 @@ impl RecoverySink for Model {
             } => {
                 let value = match kind {
                     crate::keyspace::Kind::Hash => Value::Hash(vec![]),
+                    crate::keyspace::Kind::ZSet => Value::ZSet(vec![]),
                     _ => Value::Set(vec![]),
                 };
                 let rec = Record {
@@ -263,6 +264,7 @@ impl RecoverySink for Model {
                     match (&mut r.value, batch) {
                         (Value::Hash(h), Value::Hash(b)) => h.extend(b),
                         (Value::Set(s), Value::Set(b)) => s.extend(b),
+                        (Value::ZSet(z), Value::ZSet(b)) => z.extend(b),
                         _ => panic!("members of another kind"),
                     }
                     norm(&mut r.value);
@@ -301,7 +303,7 @@ impl SnapshotSource for Live {
     }
 }
 
-/// A random hash or set write on `key`: a field/member delta (small fields and members, so
+/// A random hash, set or sorted-set write on `key`: a field/member delta (small fields and members, so
 /// deltas hit each other), or now and then a whole collection of more than
 /// [`crate::keyspace::SNAPSHOT_BATCH`] elements (written to snapshots as a header and batches),
 /// some with an expiry far in the future.
@@ -312,7 +314,48 @@ fn collection_effect(rng: &mut StdRng, db: u8, key: Bytes) -> Effect {
     let word =
         |rng: &mut StdRng, p: &str, n: u32| Bytes::from(format!("{p}{}", rng.random_range(0..n)));
     let few = rng.random_range(1..5);
-    match rng.random_range(0..12) {
+    let score = |rng: &mut StdRng| match rng.random_range(0..8) {
+        0 => f64::INFINITY,
+        1 => f64::NEG_INFINITY,
+        2 => -0.0,
+        3 => f64::from_bits(rng.random_range(1..1000)),
+        4 => f64::from(rng.random_range(-5..5)),
+        _ => f64::from(rng.random_range(-1000..1000)) / 7.0,
+    };
+    match rng.random_range(0..16) {
+        12..=13 => Effect::ZAdd {
+            db,
+            key,
+            pairs: {
+                let mut p: Vec<(Bytes, f64)> = Vec::new();
+                for _ in 0..few {
+                    let m = word(rng, "z", 20);
+                    if !p.iter().any(|(x, _)| *x == m) {
+                        p.push((m, score(rng)));
+                    }
+                }
+                p
+            },
+            expires_at_ms: exp,
+        },
+        14 => Effect::ZRem {
+            db,
+            key,
+            members: (0..few).map(|_| word(rng, "z", 20)).collect(),
+            expires_at_ms: exp,
+        },
+        15 => {
+            let n = rng.random_range(1000..2600);
+            let pairs = (0..n)
+                .map(|i| (Bytes::from(format!("z{i}")), score(rng)))
+                .collect();
+            Effect::Put {
+                db,
+                key,
+                value: Value::ZSet(pairs),
+                expires_at_ms: exp,
+            }
+        }
         0..=2 => Effect::HashSet {
             db,
             key,
