@@ -165,7 +165,7 @@ mod typed {
         }
     }
 
-    struct Source<'a>(&'a Keyspace);
+    pub struct Source<'a>(pub &'a Keyspace);
 
     impl SnapshotSource for Source<'_> {
         fn shard_count(&self) -> usize {
@@ -195,14 +195,14 @@ mod typed {
         (ks, st, last)
     }
 
-    fn now_ms() -> u64 {
+    pub fn now_ms() -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64
     }
 
-    fn wait_durable(st: &Storage, seq: u64) {
+    pub fn wait_durable(st: &Storage, seq: u64) {
         let rx = st.durable();
         for _ in 0..10_000 {
             if rx.borrow().seq >= seq {
@@ -213,7 +213,7 @@ mod typed {
         panic!("sequence {seq} never became durable");
     }
 
-    fn bs(s: &str) -> bytes::Bytes {
+    pub fn bs(s: &str) -> bytes::Bytes {
         bytes::Bytes::copy_from_slice(s.as_bytes())
     }
 
@@ -402,6 +402,124 @@ mod typed {
     }
 }
 
+// ---- zset-v3: sorted sets in the typed codec ------------------------------------------------
+
+mod zsets {
+    use super::typed::{bs, now_ms, open, wait_durable, Source, EXP};
+    use super::*;
+    use vaylix::keyspace::{Value, ZDelta};
+
+    pub const NAME: &str = "zset-v3";
+
+    /// Adds `pairs` to the sorted set `key` as ZADD does (the delta logs the scores given).
+    fn zadd(ks: &vaylix::keyspace::Keyspace, db: u8, key: &str, pairs: Vec<(bytes::Bytes, f64)>) {
+        let mut l = ks.lock_all();
+        l.zset_write(db, key.as_bytes(), true, 0, |z, limits| {
+            for (m, s) in &pairs {
+                z.insert(m, *s, limits);
+            }
+            ((), ZDelta::Added(pairs))
+        })
+        .unwrap();
+    }
+
+    fn zrem(ks: &vaylix::keyspace::Keyspace, db: u8, key: &str, members: Vec<bytes::Bytes>) {
+        let mut l = ks.lock_all();
+        l.zset_write(db, key.as_bytes(), false, 0, |z, _| {
+            for m in &members {
+                z.remove(m);
+            }
+            ((), ZDelta::Removed(members))
+        })
+        .unwrap();
+    }
+
+    /// The fixture's life: a small zset (listpack) and big ones (over a snapshot batch, so
+    /// header + batches), special scores (inf, -inf, -0 in a big one, a subnormal, 0.1), a
+    /// TTL, a whole-value Put (as *STORE writes), a snapshot, then ZAdd/ZRem deltas on top.
+    pub fn write(dir: &Path) {
+        let (ks, st, last) = open(dir);
+        assert_eq!(last, 0, "generate into an empty directory");
+        ks.set_sink(st.clone());
+        zadd(
+            &ks,
+            0,
+            "z:small",
+            vec![(bs("a"), 1.0), (bs("b"), 0.1), (bs("c"), -2.5), (bs("bin\0\u{ff}"), 1e300)],
+        );
+        let big: Vec<(bytes::Bytes, f64)> = (0..3000)
+            .map(|i| (bs(&format!("m:{i:05}")), f64::from(i % 97) / 4.0))
+            .collect();
+        zadd(&ks, 0, "z:big", big);
+        zadd(
+            &ks,
+            0,
+            "z:big",
+            vec![
+                (bs("neg-zero"), -0.0),
+                (bs("pos-inf"), f64::INFINITY),
+                (bs("neg-inf"), f64::NEG_INFINITY),
+                (bs("tiny"), 5e-324),
+            ],
+        );
+        {
+            let mut l = ks.lock_all();
+            l.set_expiry(0, b"z:big", EXP, 0);
+        }
+        {
+            let mut l = ks.lock_all();
+            l.put(
+                4,
+                b"z:put",
+                Value::ZSet(vec![(bs("x"), 3.0), (bs("y"), -1.0)]),
+                EXP + 1,
+            );
+        }
+        wait_durable(&st, ks.current_seq());
+        let info = st.snapshot(&Source(&ks)).unwrap();
+        assert!(info.written);
+        // After the snapshot: deltas in the WAL only.
+        zadd(&ks, 0, "z:small", vec![(bs("a"), 1.5), (bs("d"), 0.30000000000000004)]);
+        zrem(&ks, 0, "z:small", vec![bs("c")]);
+        zrem(&ks, 0, "z:big", (0..10).map(|i| bs(&format!("m:{i:05}"))).collect());
+        zadd(&ks, 0, "z:big", vec![(bs("m:00010"), -7.75), (bs("late"), 2e-308)]);
+        let wal_big: Vec<(bytes::Bytes, f64)> =
+            (0..1200).map(|i| (bs(&format!("w{i}")), f64::from(i) * 1.5)).collect();
+        zadd(&ks, 6, "z:wal-big", wal_big);
+        zadd(&ks, 0, "z:gone", vec![(bs("q"), 1.0)]);
+        zrem(&ks, 0, "z:gone", vec![bs("q")]);
+        wait_durable(&st, ks.current_seq());
+        let doc = serde_json::json!({
+            "written_by": "vaylix 0.1.0, typed codec (storage format 3) with sorted sets, tests/fixture_datadirs.rs generate_zset_fixture",
+            "wal_last_seq": ks.current_seq(),
+            "snapshot_seq": info.seq,
+            "keys": super::typed::describe(&ks),
+        });
+        std::fs::write(
+            dir.with_file_name(format!("{NAME}.expected.json")),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .unwrap();
+        drop(ks);
+        st.shutdown().unwrap();
+        let _ = now_ms;
+    }
+}
+
+/// Regenerates `tests/fixtures/datadir/zset-v3` (the compatibility baseline of the first
+/// build with sorted sets): `cargo test --release --test fixture_datadirs
+/// generate_zset_fixture -- --ignored`.
+#[test]
+#[ignore]
+fn generate_zset_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(zsets::NAME);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    zsets::write(&dir);
+}
+
 /// Regenerates `tests/fixtures/datadir/typed-v3` (only when the format gains something; the
 /// committed copy is the compatibility baseline): `cargo test --release --test fixture_datadirs
 /// generate_typed_fixture -- --ignored`.
@@ -457,9 +575,43 @@ fn typed_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_k
     let keys = want["keys"].as_array().unwrap();
     assert!(keys.iter().any(|k| k["count"].as_u64() > Some(1024)));
     assert!(keys.iter().any(|k| k["type"] == "set") && keys.iter().any(|k| k["type"] == "hash"));
+    loads_back_exactly_across_kill_9(typed::NAME, &want);
+}
+
+#[test]
+fn zset_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_kill_9() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(format!("{}.expected.json", zsets::NAME));
+    let want: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let keys = want["keys"].as_array().unwrap();
+    assert!(keys.iter().any(|k| k["type"] == "zset" && k["count"].as_u64() > Some(1024)));
+    loads_back_exactly_across_kill_9(zsets::NAME, &want);
+    // Through the real server too: scores bit for bit, -0 kept in the big (skiplist) zset.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::fixture_dir(tmp.path(), zsets::NAME);
+    let srv = Server::start_in(&dir, &[]);
+    let mut c = srv.client();
+    let score = |c: &mut redis::Connection, k: &str, m: &str| -> String {
+        redis::cmd("ZSCORE").arg(k).arg(m).query(c).unwrap()
+    };
+    assert_eq!(score(&mut c, "z:big", "neg-zero"), "-0");
+    assert_eq!(score(&mut c, "z:big", "pos-inf"), "inf");
+    assert_eq!(score(&mut c, "z:big", "tiny"), "4.9406564584124654e-324");
+    assert_eq!(score(&mut c, "z:small", "d"), "0.30000000000000004");
+    let enc: String = redis::cmd("OBJECT").arg("ENCODING").arg("z:big").query(&mut c).unwrap();
+    assert_eq!(enc, "skiplist");
+    let enc: String = redis::cmd("OBJECT").arg("ENCODING").arg("z:small").query(&mut c).unwrap();
+    assert_eq!(enc, "listpack");
+}
+
+/// Opens a committed fixture, checks every key against its expected JSON, lets the real
+/// server take it over and write on top, kill -9s it, and checks everything again.
+fn loads_back_exactly_across_kill_9(name: &str, want: &Json) {
+    let keys = want["keys"].as_array().unwrap();
     let last_seq = want["wal_last_seq"].as_u64().unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let dir = common::fixture_dir(tmp.path(), typed::NAME);
+    let dir = common::fixture_dir(tmp.path(), name);
     let check = || {
         let (ks, st, last) = typed::open(&dir);
         assert_eq!(last, last_seq);
