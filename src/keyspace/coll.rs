@@ -124,6 +124,20 @@ impl Pack {
         self.buf = v.into_boxed_slice();
     }
 
+    /// Replaces the bytes `range` with `with`, into a new block of exactly the resulting size.
+    /// Not `Vec::splice` and a shrink: splice grows the vector to twice its size, and the
+    /// allocator (mimalloc) keeps a block in place when it shrinks by less than half, so every
+    /// pack would keep up to twice the memory it needs.
+    fn splice_exact(&mut self, range: std::ops::Range<usize>, with: &[u8]) {
+        let len = self.buf.len();
+        let (start, end) = (range.start.min(len), range.end.min(len).max(range.start.min(len)));
+        let mut v = Vec::with_capacity(len - (end - start) + with.len());
+        v.extend_from_slice(self.buf.get(..start).unwrap_or_default());
+        v.extend_from_slice(with);
+        v.extend_from_slice(self.buf.get(end..).unwrap_or_default());
+        self.buf = v.into_boxed_slice();
+    }
+
     pub fn iter(&self) -> PackIter<'_> {
         PackIter {
             buf: &self.buf,
@@ -150,10 +164,7 @@ impl Pack {
             put_varint(&mut enc, i.len());
             enc.extend_from_slice(i);
         }
-        self.edit(|buf| {
-            let at = at.min(buf.len());
-            buf.splice(at..at, enc);
-        });
+        self.splice_exact(at..at, &enc);
     }
 
     /// Byte offset of the pair (of two elements) whose first element is `key`.
@@ -181,9 +192,7 @@ impl Pack {
                 None => break,
             }
         }
-        self.edit(|buf| {
-            buf.drain(at..end);
-        });
+        self.splice_exact(at..end, &[]);
     }
 
     /// Byte offset of the first element of the group (of `stride` elements) whose first
@@ -213,9 +222,7 @@ impl Pack {
         let mut enc = Vec::with_capacity(varint_len(item.len()) + item.len());
         put_varint(&mut enc, item.len());
         enc.extend_from_slice(item);
-        self.edit(|buf| {
-            buf.splice(r, enc);
-        });
+        self.splice_exact(r, &enc);
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
