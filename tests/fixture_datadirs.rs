@@ -445,7 +445,12 @@ mod zsets {
             &ks,
             0,
             "z:small",
-            vec![(bs("a"), 1.0), (bs("b"), 0.1), (bs("c"), -2.5), (bs("bin\0\u{ff}"), 1e300)],
+            vec![
+                (bs("a"), 1.0),
+                (bs("b"), 0.1),
+                (bs("c"), -2.5),
+                (bs("bin\0\u{ff}"), 1e300),
+            ],
         );
         let big: Vec<(bytes::Bytes, f64)> = (0..3000)
             .map(|i| (bs(&format!("m:{i:05}")), f64::from(i % 97) / 4.0))
@@ -479,12 +484,28 @@ mod zsets {
         let info = st.snapshot(&Source(&ks)).unwrap();
         assert!(info.written);
         // After the snapshot: deltas in the WAL only.
-        zadd(&ks, 0, "z:small", vec![(bs("a"), 1.5), (bs("d"), 0.30000000000000004)]);
+        zadd(
+            &ks,
+            0,
+            "z:small",
+            vec![(bs("a"), 1.5), (bs("d"), 0.30000000000000004)],
+        );
         zrem(&ks, 0, "z:small", vec![bs("c")]);
-        zrem(&ks, 0, "z:big", (0..10).map(|i| bs(&format!("m:{i:05}"))).collect());
-        zadd(&ks, 0, "z:big", vec![(bs("m:00010"), -7.75), (bs("late"), 2e-308)]);
-        let wal_big: Vec<(bytes::Bytes, f64)> =
-            (0..1200).map(|i| (bs(&format!("w{i}")), f64::from(i) * 1.5)).collect();
+        zrem(
+            &ks,
+            0,
+            "z:big",
+            (0..10).map(|i| bs(&format!("m:{i:05}"))).collect(),
+        );
+        zadd(
+            &ks,
+            0,
+            "z:big",
+            vec![(bs("m:00010"), -7.75), (bs("late"), 2e-308)],
+        );
+        let wal_big: Vec<(bytes::Bytes, f64)> = (0..1200)
+            .map(|i| (bs(&format!("w{i}")), f64::from(i) * 1.5))
+            .collect();
         zadd(&ks, 6, "z:wal-big", wal_big);
         zadd(&ks, 0, "z:gone", vec![(bs("q"), 1.0)]);
         zrem(&ks, 0, "z:gone", vec![bs("q")]);
@@ -585,7 +606,9 @@ fn zset_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_ki
         .join(format!("{}.expected.json", zsets::NAME));
     let want: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let keys = want["keys"].as_array().unwrap();
-    assert!(keys.iter().any(|k| k["type"] == "zset" && k["count"].as_u64() > Some(1024)));
+    assert!(keys
+        .iter()
+        .any(|k| k["type"] == "zset" && k["count"].as_u64() > Some(1024)));
     loads_back_exactly_across_kill_9(zsets::NAME, &want);
     // Through the real server too: scores bit for bit, -0 kept in the big (skiplist) zset.
     let tmp = tempfile::tempdir().unwrap();
@@ -599,9 +622,17 @@ fn zset_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_ki
     assert_eq!(score(&mut c, "z:big", "pos-inf"), "inf");
     assert_eq!(score(&mut c, "z:big", "tiny"), "4.9406564584124654e-324");
     assert_eq!(score(&mut c, "z:small", "d"), "0.30000000000000004");
-    let enc: String = redis::cmd("OBJECT").arg("ENCODING").arg("z:big").query(&mut c).unwrap();
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("z:big")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(enc, "skiplist");
-    let enc: String = redis::cmd("OBJECT").arg("ENCODING").arg("z:small").query(&mut c).unwrap();
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("z:small")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(enc, "listpack");
 }
 

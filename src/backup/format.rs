@@ -642,7 +642,8 @@ impl<'de> Visitor<'de> for ScoredVisitor {
             match (m.0, score.0) {
                 (Ok(m), Ok(score)) => out.pairs.push((m, score)),
                 (Err(e), _) => {
-                    out.bad.get_or_insert((j, "member", format!("is not valid base64 ({e})")));
+                    out.bad
+                        .get_or_insert((j, "member", format!("is not valid base64 ({e})")));
                 }
                 (_, Err(e)) => {
                     out.bad.get_or_insert((j, "score", e));
@@ -823,11 +824,9 @@ fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
         "hash" => (hash_value(i, &key, &mut r)?, false),
         "set" => (set_value(i, &key, &mut r)?, false),
         "zset" => (zset_value(i, &key, &mut r)?, false),
-        t => {
-            return Err(format!(
-                "entry {i}: unsupported type '{t}' (this server restores string, hash, set and zset)"
-            ))
-        }
+        t => return Err(format!(
+            "entry {i}: unsupported type '{t}' (this server restores string, hash, set and zset)"
+        )),
     };
     if r.version == Some(0) {
         return Err(format!("entry {i}: version must be at least 1"));
@@ -1354,7 +1353,12 @@ mod tests {
         let d = parse_dump_with(&out[..], false).unwrap();
         assert_eq!(
             d.kind_counts(),
-            [(Kind::String, 1), (Kind::Hash, 1), (Kind::Set, 2), (Kind::ZSet, 0)]
+            [
+                (Kind::String, 1),
+                (Kind::Hash, 1),
+                (Kind::Set, 2),
+                (Kind::ZSet, 0)
+            ]
         );
         assert!(d
             .entries
@@ -1399,7 +1403,13 @@ mod tests {
             }
         }
         let recs = vec![
-            coll(0, b"z", Value::ZSet(pairs.clone()), 7, Some(4_000_000_000_000)),
+            coll(
+                0,
+                b"z",
+                Value::ZSet(pairs.clone()),
+                7,
+                Some(4_000_000_000_000),
+            ),
             coll(2, b"\xffsmall", Value::ZSet(vec![(b(b"a"), 1.5)]), 8, None),
         ];
         let out = dump_of(&recs);
@@ -1410,13 +1420,21 @@ mod tests {
         let d = parse_dump(&out[..]).unwrap();
         assert_eq!(
             d.kind_counts(),
-            [(Kind::String, 0), (Kind::Hash, 0), (Kind::Set, 0), (Kind::ZSet, 2)]
+            [
+                (Kind::String, 0),
+                (Kind::Hash, 0),
+                (Kind::Set, 0),
+                (Kind::ZSet, 2)
+            ]
         );
         let (back, skipped) = d.into_records(100, 0);
         assert_eq!(skipped, 0);
         assert_eq!(back.len(), 2);
         for (got, want) in back.iter().zip(&recs) {
-            assert_eq!((got.db, &got.key, got.version), (want.db, &want.key, want.version));
+            assert_eq!(
+                (got.db, &got.key, got.version),
+                (want.db, &want.key, want.version)
+            );
             assert_eq!(got.expires_at_ms, want.expires_at_ms);
             assert_eq!(zbits(&got.value), zbits(&want.value), "{:?}", want.key);
         }
@@ -1473,8 +1491,14 @@ mod tests {
                 r#","scored":[["YQ==","NaN"]]"#,
                 "scored[0] score is the string \"NaN\"",
             ),
-            (r#","scored":[["YQ==","+inf"]]"#, "scored[0] score is the string \"+inf\""),
-            (r#","scored":[["YQ==","1.5"]]"#, "scored[0] score is the string \"1.5\""),
+            (
+                r#","scored":[["YQ==","+inf"]]"#,
+                "scored[0] score is the string \"+inf\"",
+            ),
+            (
+                r#","scored":[["YQ==","1.5"]]"#,
+                "scored[0] score is the string \"1.5\"",
+            ),
             (r#","scored":[["YQ==",null]]"#, "scored[0] score is null"),
             (r#","scored":[["YQ==",true]]"#, "scored[0] score is true"),
             (r#","scored":[["YQ==",[1]]]"#, "scored[0] score is an array"),
@@ -1503,7 +1527,9 @@ mod tests {
         let text = r#"{"version":2,"entries":[{"key":"s","type":"set","version":1,"members":["YQ=="],"scored":[["YQ==",1]]}]}"#;
         let e = parse_dump(text.as_bytes()).unwrap_err().to_string();
         assert!(
-            e.contains("entry 0: a set entry has no 'scored' (that member belongs to zset entries)"),
+            e.contains(
+                "entry 0: a set entry has no 'scored' (that member belongs to zset entries)"
+            ),
             "{e}"
         );
     }
@@ -1512,14 +1538,25 @@ mod tests {
     fn a_check_without_values_counts_zsets() {
         let out = dump_of(&[
             coll(0, b"z1", Value::ZSet(vec![(b(b"a"), 1.0)]), 1, None),
-            coll(0, b"z2", Value::ZSet(vec![(b(b"a"), f64::INFINITY), (b(b"b"), 0.0)]), 2, None),
+            coll(
+                0,
+                b"z2",
+                Value::ZSet(vec![(b(b"a"), f64::INFINITY), (b(b"b"), 0.0)]),
+                2,
+                None,
+            ),
             coll(0, b"s", Value::Set(vec![b(b"x")]), 3, None),
             rec(0, b"str", b"x", 4, None),
         ]);
         let d = parse_dump_with(&out[..], false).unwrap();
         assert_eq!(
             d.kind_counts(),
-            [(Kind::String, 1), (Kind::Hash, 0), (Kind::Set, 1), (Kind::ZSet, 2)]
+            [
+                (Kind::String, 1),
+                (Kind::Hash, 0),
+                (Kind::Set, 1),
+                (Kind::ZSet, 2)
+            ]
         );
     }
 }

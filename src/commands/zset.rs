@@ -224,7 +224,10 @@ fn strtod_whole(b: &[u8]) -> Option<(f64, bool)> {
     let s = std::str::from_utf8(b).ok()?;
     // Rust's parser covers strtod's decimal, inf and nan forms; it also takes a sign after
     // the sign ("+-1") as nothing valid, like strtod.
-    if body.first().is_some_and(|c| !(c.is_ascii_digit() || matches!(c, b'.' | b'i' | b'I' | b'n' | b'N'))) {
+    if body
+        .first()
+        .is_some_and(|c| !(c.is_ascii_digit() || matches!(c, b'.' | b'i' | b'I' | b'n' | b'N')))
+    {
         return None;
     }
     let v = s.parse::<f64>().ok()?;
@@ -344,7 +347,10 @@ pub fn parse_score_bound(b: &[u8]) -> Option<ScoreBound> {
         _ => (false, b),
     };
     if rest.is_empty() {
-        return Some(ScoreBound { value: 0.0, exclusive });
+        return Some(ScoreBound {
+            value: 0.0,
+            exclusive,
+        });
     }
     let start = rest.iter().position(|c| !is_c_space(*c))?;
     let (value, _) = strtod_whole(&rest[start..])?;
@@ -603,7 +609,7 @@ fn zadd(c: &mut Ctx, argv: &[Bytes]) {
     // Redis's order: pairing, then the option conflicts, then INCR's single pair, then every
     // score, and only then the key.
     let rest = &argv[i..];
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return c.out.error(ERR_SYNTAX);
     }
     if f.nx && f.xx {
@@ -611,7 +617,7 @@ fn zadd(c: &mut Ctx, argv: &[Bytes]) {
             .out
             .error("ERR XX and NX options at the same time are not compatible");
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if [f.gt, f.lt, f.nx].iter().filter(|o| **o).count() > 1 {
         return c
             .out
             .error("ERR GT, LT, and/or NX options at the same time are not compatible");
@@ -660,11 +666,7 @@ fn zincrby(c: &mut Ctx, argv: &[Bytes]) {
 
 /// Removes the members `pick` chooses from the sorted set under `key` (absent: 0), logging
 /// the ones removed; replies with how many.
-fn remove_where(
-    c: &mut Ctx,
-    key: &[u8],
-    pick: impl FnOnce(&ZSetObj) -> Vec<Bytes>,
-) {
+fn remove_where(c: &mut Ctx, key: &[u8], pick: impl FnOnce(&ZSetObj) -> Vec<Bytes>) {
     let db = c.db();
     let r = c.ks.zset_write(db, key, false, c.now_ms, |z, _| {
         let removed: Vec<Bytes> = pick(z).into_iter().filter(|m| z.remove(m)).collect();
@@ -699,15 +701,25 @@ fn zremrangebyrank(c: &mut Ctx, argv: &[Bytes]) {
     let (Some(start), Some(stop)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
         return c.out.error(ERR_NOT_INT);
     };
-    remove_where(c, &argv[1], |z| owned_members(z, rank_range(start, stop, z.len())));
+    remove_where(c, &argv[1], |z| {
+        owned_members(z, rank_range(start, stop, z.len()))
+    });
 }
 
 /// The ranks `start..=stop` address in a sorted set of `len` (Redis's clamping: negative
 /// counts from the end, an empty range when start passes stop or the end).
 pub fn rank_range(start: i64, stop: i64, len: usize) -> std::ops::Range<usize> {
     let len = len as i64;
-    let mut start = if start < 0 { start.saturating_add(len) } else { start };
-    let mut stop = if stop < 0 { stop.saturating_add(len) } else { stop };
+    let mut start = if start < 0 {
+        start.saturating_add(len)
+    } else {
+        start
+    };
+    let mut stop = if stop < 0 {
+        stop.saturating_add(len)
+    } else {
+        stop
+    };
     if start < 0 {
         start = 0;
     }
@@ -750,7 +762,9 @@ fn with_zset(c: &mut Ctx, key: &[u8], f: impl FnOnce(&mut ReplyWriter, Option<&Z
 
 /// ZCARD key
 fn zcard(c: &mut Ctx, argv: &[Bytes]) {
-    with_zset(c, &argv[1], |out, z| out.int(z.map_or(0, |z| z.len()) as i64));
+    with_zset(c, &argv[1], |out, z| {
+        out.int(z.map_or(0, |z| z.len()) as i64)
+    });
 }
 
 /// ZSCORE key member
@@ -839,7 +853,9 @@ mod parse_tests {
         ] {
             assert_eq!(parse_score(text.as_bytes()), Some(want), "{text}");
         }
-        for bad in ["", " 1", "\x0b1", "1 ", "nan", "-nan", "abc", "1e400", "1e-400", "0x", "1,5"] {
+        for bad in [
+            "", " 1", "\x0b1", "1 ", "nan", "-nan", "abc", "1e400", "1e-400", "0x", "1,5",
+        ] {
             assert_eq!(parse_score(bad.as_bytes()), None, "{bad:?}");
         }
         assert_eq!(parse_score(b"0"), Some(0.0));
@@ -849,7 +865,13 @@ mod parse_tests {
     #[test]
     fn bounds_parse_as_redis_reads_them() {
         let b = |t: &str| parse_score_bound(t.as_bytes());
-        assert_eq!(b("(1.5"), Some(ScoreBound { value: 1.5, exclusive: true }));
+        assert_eq!(
+            b("(1.5"),
+            Some(ScoreBound {
+                value: 1.5,
+                exclusive: true
+            })
+        );
         assert_eq!(b("-inf").map(|x| x.value), Some(f64::NEG_INFINITY));
         assert_eq!(b("1e400").map(|x| x.value), Some(f64::INFINITY));
         assert_eq!(b("(").map(|x| x.value), Some(0.0));

@@ -178,7 +178,11 @@ pub fn parse_query(
     }
     let (a, b) = (&argv[key_at + 1], &argv[key_at + 2]);
     // A reverse score or lex range is given max first.
-    let (min, max) = if rev && by != By::Rank { (b, a) } else { (a, b) };
+    let (min, max) = if rev && by != By::Rank {
+        (b, a)
+    } else {
+        (a, b)
+    };
     let span = match by {
         By::Rank => match (parse_i64(a), parse_i64(b)) {
             (Some(start), Some(stop)) => Span::Rank(start, stop),
@@ -419,8 +423,7 @@ fn zrangestore(c: &mut Ctx, argv: &[Bytes]) {
         Err(e) => return c.out.error(e),
     };
     let db = c.db();
-    let pairs: Vec<(Bytes, f64)> = match read_zset(&c.shared.stats, c.ks, db, &argv[2], c.now_ms)
-    {
+    let pairs: Vec<(Bytes, f64)> = match read_zset(&c.shared.stats, c.ks, db, &argv[2], c.now_ms) {
         Err(_) => return c.out.error(ERR_WRONGTYPE),
         Ok(None) => Vec::new(),
         Ok(Some(z)) => select(z, &q)

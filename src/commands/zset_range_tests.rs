@@ -6,7 +6,9 @@ use crate::keyspace::Limits;
 use rand::{Rng, SeedableRng};
 
 fn args(s: &[&str]) -> Vec<Bytes> {
-    s.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
+    s.iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect()
 }
 
 fn zrange_q(s: &[&str]) -> Result<Query, &'static str> {
@@ -18,7 +20,10 @@ fn zrange_q(s: &[&str]) -> Result<Query, &'static str> {
 #[test]
 fn zrange_options_follow_redis_error_order() {
     let q = zrange_q(&["z", "0", "-1"]).unwrap();
-    assert_eq!((q.span.clone(), q.rev, q.withscores), (Span::Rank(0, -1), false, false));
+    assert_eq!(
+        (q.span.clone(), q.rev, q.withscores),
+        (Span::Rank(0, -1), false, false)
+    );
     for bad in [
         &["z", "0", "-1", "FOO"][..],
         &["z", "0", "1", "WITHSCORE"],
@@ -33,27 +38,52 @@ fn zrange_options_follow_redis_error_order() {
         assert_eq!(zrange_q(bad), Err(ERR_SYNTAX), "{bad:?}");
     }
     // LIMIT's integers are read where LIMIT stands, before a later bad option.
-    assert_eq!(zrange_q(&["z", "0", "-1", "LIMIT", "x", "1", "FOO"]), Err(ERR_NOT_INT));
-    assert_eq!(zrange_q(&["z", "0", "-1", "BYSCORE", "LIMIT", "+1", "1"]), Err(ERR_NOT_INT));
-    assert_eq!(zrange_q(&["z", "0", "-1", "BYSCORE", "LIMIT", "00", "1"]), Err(ERR_NOT_INT));
+    assert_eq!(
+        zrange_q(&["z", "0", "-1", "LIMIT", "x", "1", "FOO"]),
+        Err(ERR_NOT_INT)
+    );
+    assert_eq!(
+        zrange_q(&["z", "0", "-1", "BYSCORE", "LIMIT", "+1", "1"]),
+        Err(ERR_NOT_INT)
+    );
+    assert_eq!(
+        zrange_q(&["z", "0", "-1", "BYSCORE", "LIMIT", "00", "1"]),
+        Err(ERR_NOT_INT)
+    );
     // Conflicts come before the bounds are read.
-    assert_eq!(zrange_q(&["z", "a", "b", "LIMIT", "0", "1"]), Err(ERR_LIMIT_ONLY));
-    assert_eq!(zrange_q(&["z", "a", "b", "BYLEX", "WITHSCORES"]), Err(ERR_BYLEX_WITHSCORES));
+    assert_eq!(
+        zrange_q(&["z", "a", "b", "LIMIT", "0", "1"]),
+        Err(ERR_LIMIT_ONLY)
+    );
+    assert_eq!(
+        zrange_q(&["z", "a", "b", "BYLEX", "WITHSCORES"]),
+        Err(ERR_BYLEX_WITHSCORES)
+    );
     assert_eq!(
         zrange_q(&["z", "a", "b", "BYLEX", "LIMIT", "0", "1", "WITHSCORES"]),
         Err(ERR_BYLEX_WITHSCORES)
     );
     // Only the count says whether LIMIT was given.
     assert!(zrange_q(&["z", "0", "-1", "LIMIT", "5", "-1"]).is_ok());
-    assert_eq!(zrange_q(&["z", "0", "-1", "LIMIT", "0", "-2"]), Err(ERR_LIMIT_ONLY));
+    assert_eq!(
+        zrange_q(&["z", "0", "-1", "LIMIT", "0", "-2"]),
+        Err(ERR_LIMIT_ONLY)
+    );
     assert_eq!(zrange_q(&["z", "a", "1"]), Err(ERR_NOT_INT));
     assert_eq!(zrange_q(&["z", "+1", "2"]), Err(ERR_NOT_INT));
     assert_eq!(zrange_q(&["z", "a", "1", "BYSCORE"]), Err(ERR_MINMAX_FLOAT));
     assert_eq!(zrange_q(&["z", "a", "1", "BYLEX"]), Err(ERR_MINMAX_LEX));
     // Repeated WITHSCORES and LIMIT are fine; the last LIMIT wins.
-    let q = zrange_q(&["z", "0", "9", "BYSCORE", "LIMIT", "0", "1", "LIMIT", "1", "2"]).unwrap();
+    let q = zrange_q(&[
+        "z", "0", "9", "BYSCORE", "LIMIT", "0", "1", "LIMIT", "1", "2",
+    ])
+    .unwrap();
     assert_eq!((q.offset, q.count), (1, 2));
-    assert!(zrange_q(&["z", "0", "0", "WITHSCORES", "WITHSCORES"]).unwrap().withscores);
+    assert!(
+        zrange_q(&["z", "0", "0", "WITHSCORES", "WITHSCORES"])
+            .unwrap()
+            .withscores
+    );
 }
 
 #[test]
@@ -62,30 +92,63 @@ fn reverse_score_and_lex_ranges_take_max_first() {
     assert_eq!(
         q.span,
         Span::Score(
-            ScoreBound { value: 1.0, exclusive: false },
-            ScoreBound { value: 3.0, exclusive: true }
+            ScoreBound {
+                value: 1.0,
+                exclusive: false
+            },
+            ScoreBound {
+                value: 3.0,
+                exclusive: true
+            }
         )
     );
     let q = zrange_q(&["z", "+", "[b", "BYLEX", "REV"]).unwrap();
     assert_eq!(
         q.span,
-        Span::Lex(LexBound::Inclusive(Bytes::from_static(b"b")), LexBound::PosInf)
+        Span::Lex(
+            LexBound::Inclusive(Bytes::from_static(b"b")),
+            LexBound::PosInf
+        )
     );
     // A reverse rank range keeps its ranks as given.
-    assert_eq!(zrange_q(&["z", "3", "1", "REV"]).unwrap().span, Span::Rank(3, 1));
+    assert_eq!(
+        zrange_q(&["z", "3", "1", "REV"]).unwrap().span,
+        Span::Rank(3, 1)
+    );
 }
 
 #[test]
 fn fixed_forms_refuse_what_they_preset() {
     let v = args(&["zrangebyscore", "z", "0", "1", "REV"]);
-    assert_eq!(parse_query(&v, 1, Some(By::Score), Some(false), false), Err(ERR_SYNTAX));
+    assert_eq!(
+        parse_query(&v, 1, Some(By::Score), Some(false), false),
+        Err(ERR_SYNTAX)
+    );
     let v = args(&["zrevrange", "z", "0", "1", "BYSCORE"]);
-    assert_eq!(parse_query(&v, 1, Some(By::Rank), Some(true), false), Err(ERR_SYNTAX));
+    assert_eq!(
+        parse_query(&v, 1, Some(By::Rank), Some(true), false),
+        Err(ERR_SYNTAX)
+    );
     let v = args(&["zrevrange", "z", "0", "1", "LIMIT", "0", "1"]);
-    assert_eq!(parse_query(&v, 1, Some(By::Rank), Some(true), false), Err(ERR_LIMIT_ONLY));
+    assert_eq!(
+        parse_query(&v, 1, Some(By::Rank), Some(true), false),
+        Err(ERR_LIMIT_ONLY)
+    );
     let v = args(&["zrangebylex", "z", "-", "+", "WITHSCORES"]);
-    assert_eq!(parse_query(&v, 1, Some(By::Lex), Some(false), false), Err(ERR_BYLEX_WITHSCORES));
-    let v = args(&["zrevrangebyscore", "z", "3", "(1", "WITHSCORES", "LIMIT", "0", "1"]);
+    assert_eq!(
+        parse_query(&v, 1, Some(By::Lex), Some(false), false),
+        Err(ERR_BYLEX_WITHSCORES)
+    );
+    let v = args(&[
+        "zrevrangebyscore",
+        "z",
+        "3",
+        "(1",
+        "WITHSCORES",
+        "LIMIT",
+        "0",
+        "1",
+    ]);
     let q = parse_query(&v, 1, Some(By::Score), Some(true), false).unwrap();
     assert!(q.rev && q.withscores && q.count == 1);
     // ZRANGESTORE: the key is argv[2] and WITHSCORES is not an option.
@@ -130,8 +193,15 @@ fn model(items: &[(Vec<u8>, f64)], q: &Query) -> Vec<(Vec<u8>, f64)> {
         }
         Span::Score(min, max) => {
             let inside = |s: f64| {
-                (if min.exclusive { s > min.value } else { s >= min.value })
-                    && (if max.exclusive { s < max.value } else { s <= max.value })
+                (if min.exclusive {
+                    s > min.value
+                } else {
+                    s >= min.value
+                }) && (if max.exclusive {
+                    s < max.value
+                } else {
+                    s <= max.value
+                })
             };
             limit(v.into_iter().filter(|(_, s)| inside(*s)).collect(), q)
         }
@@ -148,7 +218,12 @@ fn model(items: &[(Vec<u8>, f64)], q: &Query) -> Vec<(Vec<u8>, f64)> {
                 LexBound::Inclusive(b) => m <= &b[..],
                 LexBound::Exclusive(b) => m < &b[..],
             };
-            limit(v.into_iter().filter(|(m, _)| above(m) && below(m)).collect(), q)
+            limit(
+                v.into_iter()
+                    .filter(|(m, _)| above(m) && below(m))
+                    .collect(),
+                q,
+            )
         }
     }
 }
@@ -185,9 +260,7 @@ fn random_query(rng: &mut rand::rngs::StdRng, lex: bool) -> Query {
         }
     };
     let span = match (lex, rng.random_range(0..3)) {
-        (true, 0) | (false, 0) => {
-            Span::Rank(rng.random_range(-70..70), rng.random_range(-70..70))
-        }
+        (true, 0) | (false, 0) => Span::Rank(rng.random_range(-70..70), rng.random_range(-70..70)),
         (true, _) => Span::Lex(lexb(rng), lexb(rng)),
         (false, _) => Span::Score(bound(rng), bound(rng)),
     };
@@ -232,7 +305,11 @@ fn windows_match_a_naive_model_in_both_encodings() {
                     let n = sel.len();
                     let got: Vec<(Vec<u8>, f64)> = sel.map(|(m, s)| (m.to_vec(), s)).collect();
                     assert_eq!(got.len(), n, "{q:?}");
-                    assert_eq!(got, model(&items, &q), "{q:?} on {size} (listpack {listpack})");
+                    assert_eq!(
+                        got,
+                        model(&items, &q),
+                        "{q:?} on {size} (listpack {listpack})"
+                    );
                 }
             }
         }
@@ -248,8 +325,14 @@ fn big_sorted_ranges_count_offsets_and_ranks_from_the_top_with_rev() {
     }
     let q = Query {
         span: Span::Score(
-            ScoreBound { value: 50_000.0, exclusive: true },
-            ScoreBound { value: f64::INFINITY, exclusive: false },
+            ScoreBound {
+                value: 50_000.0,
+                exclusive: true,
+            },
+            ScoreBound {
+                value: f64::INFINITY,
+                exclusive: false,
+            },
         ),
         rev: true,
         withscores: true,
@@ -274,16 +357,30 @@ fn pack_lex_ranges_over_mixed_scores_walk_as_redis_listpack_does() {
     // Replies of redis-server 7.0.15 for ZADD mx 1 c 2 a 3 d 4 b 5 e (a listpack).
     let limits = Limits::default();
     let z = ZSetObj::from_pairs(
-        [(&b"c"[..], 1.0), (b"a", 2.0), (b"d", 3.0), (b"b", 4.0), (b"e", 5.0)],
+        [
+            (&b"c"[..], 1.0),
+            (b"a", 2.0),
+            (b"d", 3.0),
+            (b"b", 4.0),
+            (b"e", 5.0),
+        ],
         &limits,
     );
     assert_eq!(z.encoding(), "listpack");
     let run = |cmd: &str, rest: &[&str]| -> String {
         let mut v = vec![cmd, "mx"];
         v.extend_from_slice(rest);
-        let q = parse_query(&args(&v), 1, Some(By::Lex), Some(cmd.starts_with("zrev")), false)
-            .unwrap();
-        select(&z, &q).map(|(m, _)| String::from_utf8_lossy(m).into_owned()).collect()
+        let q = parse_query(
+            &args(&v),
+            1,
+            Some(By::Lex),
+            Some(cmd.starts_with("zrev")),
+            false,
+        )
+        .unwrap();
+        select(&z, &q)
+            .map(|(m, _)| String::from_utf8_lossy(m).into_owned())
+            .collect()
     };
     assert_eq!(run("zrangebylex", &["[b", "+"]), "cadbe");
     assert_eq!(run("zrangebylex", &["-", "[c"]), "ca");

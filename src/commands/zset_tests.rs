@@ -104,7 +104,7 @@ fn hex_floats_parse_as_strtod_reads_them() {
         ("0x1.00000000000018p0", 1.0 + 2.0 * f64::EPSILON),
         ("0x1.000000000000081p0", 1.0 + f64::EPSILON),
         ("0x1.0000000000000800000000000001p0", 1.0 + f64::EPSILON),
-        ("0x123456789abcdef123456789p-50", 5003999585967.2178),
+        ("0x123456789abcdef123456789p-50", 5003999585967.218),
         ("0x1.8p-1074", 1e-323),
         ("0x3p-1076", 5e-324),
     ] {
@@ -113,14 +113,30 @@ fn hex_floats_parse_as_strtod_reads_them() {
     // strtod reads a prefix ("0"/"0x1") and leaves the rest: the whole argument is refused;
     // and overflow to inf or underflow to 0 is refused as ERANGE.
     for bad in [
-        "0x", "0xg", "0x1p", "0x1p+", "0x.p1", "0x1P", "0x 1", "+-0x1", "0x-1", "0x1.8p1x",
-        "0x1p1024", "0x1.fffffffffffff8p1023", "0x1p-1075", "-0x1p-1076", "0x1p99999999999",
+        "0x",
+        "0xg",
+        "0x1p",
+        "0x1p+",
+        "0x.p1",
+        "0x1P",
+        "0x 1",
+        "+-0x1",
+        "0x-1",
+        "0x1.8p1x",
+        "0x1p1024",
+        "0x1.fffffffffffff8p1023",
+        "0x1p-1075",
+        "-0x1p-1076",
+        "0x1p99999999999",
         "0x1p-99999999999",
     ] {
         assert_eq!(parse_score(bad.as_bytes()), None, "{bad:?}");
     }
     assert_eq!(parse_score(b"0x0p-5000").map(f64::to_bits), Some(0));
-    assert_eq!(parse_score(b"-0x0").map(f64::to_bits), Some((-0.0f64).to_bits()));
+    assert_eq!(
+        parse_score(b"-0x0").map(f64::to_bits),
+        Some((-0.0f64).to_bits())
+    );
 }
 
 #[test]
@@ -165,8 +181,10 @@ fn lex_ranks_on_a_pack_with_mixed_scores_follow_redis_walk() {
     let pairs: [(&[u8], f64); 4] = [(b"d", 1.0), (b"a", 2.0), (b"c", 3.0), (b"b", 4.0)];
     let z = ZSetObj::from_pairs(pairs, &limits);
     let n = |lo: &str, hi: &str| {
-        let (Some(lo), Some(hi)) = (parse_lex_bound(lo.as_bytes()), parse_lex_bound(hi.as_bytes()))
-        else {
+        let (Some(lo), Some(hi)) = (
+            parse_lex_bound(lo.as_bytes()),
+            parse_lex_bound(hi.as_bytes()),
+        ) else {
             panic!("bad bounds");
         };
         lex_ranks(&z, &lo, &hi).len()
@@ -189,11 +207,20 @@ fn lex_ranks_on_a_pack_with_mixed_scores_follow_redis_walk() {
 #[test]
 fn zincrby_and_zadd_incr_log_the_resulting_score() {
     let mut r = Rig::new();
-    assert_eq!(r.ask(&["ZINCRBY", "z", "0.1", "a"]), "$19\r\n0.10000000000000001\r\n");
+    assert_eq!(
+        r.ask(&["ZINCRBY", "z", "0.1", "a"]),
+        "$19\r\n0.10000000000000001\r\n"
+    );
     assert_eq!(r.logged(), zadd_effect("z", &[("a", 0.1)]));
-    assert_eq!(r.ask(&["ZINCRBY", "z", "0.2", "a"]), "$19\r\n0.30000000000000004\r\n");
+    assert_eq!(
+        r.ask(&["ZINCRBY", "z", "0.2", "a"]),
+        "$19\r\n0.30000000000000004\r\n"
+    );
     assert_eq!(r.logged(), zadd_effect("z", &[("a", 0.1 + 0.2)]));
-    assert_eq!(r.ask(&["ZADD", "z", "INCR", "0x1p1", "a"]), "$18\r\n2.2999999999999998\r\n");
+    assert_eq!(
+        r.ask(&["ZADD", "z", "INCR", "0x1p1", "a"]),
+        "$18\r\n2.2999999999999998\r\n"
+    );
     assert_eq!(r.logged(), zadd_effect("z", &[("a", 0.1 + 0.2 + 2.0)]));
     // an increment of 0 changes nothing and logs nothing
     r.ask(&["ZINCRBY", "z", "0", "a"]);
@@ -219,7 +246,10 @@ fn zadd_logs_only_what_changed() {
     }
     assert_eq!(r.ask(&["EXISTS", "nokey"]), ":0\r\n");
     // only the changed members, with their scores
-    assert_eq!(r.ask(&["ZADD", "z", "CH", "1", "a", "3", "b", "4", "c"]), ":2\r\n");
+    assert_eq!(
+        r.ask(&["ZADD", "z", "CH", "1", "a", "3", "b", "4", "c"]),
+        ":2\r\n"
+    );
     assert_eq!(r.logged(), zadd_effect("z", &[("b", 3.0), ("c", 4.0)]));
 }
 
@@ -232,7 +262,10 @@ fn a_refused_zadd_logs_nothing_and_creates_nothing() {
         r.ask(&["ZADD", "z", "INCR", "-inf", "a"]),
         "-ERR resulting score is not a number (NaN)\r\n"
     );
-    assert_eq!(r.ask(&["ZADD", "y", "1", "a", "nan", "b"]), "-ERR value is not a valid float\r\n");
+    assert_eq!(
+        r.ask(&["ZADD", "y", "1", "a", "nan", "b"]),
+        "-ERR value is not a valid float\r\n"
+    );
     assert!(r.logged().is_empty());
     assert_eq!(r.ask(&["EXISTS", "y"]), ":0\r\n");
     assert_eq!(r.ask(&["ZSCORE", "z", "a"]), "$3\r\ninf\r\n");
@@ -250,7 +283,9 @@ fn negative_zero_is_logged_as_a_pack_stores_it() {
 #[test]
 fn removals_log_the_members_removed() {
     let mut r = Rig::new();
-    r.ask(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]);
+    r.ask(&[
+        "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+    ]);
     r.logged();
     assert_eq!(r.ask(&["ZREM", "z", "a", "a", "nope"]), ":1\r\n");
     assert_eq!(r.logged(), zrem_effect("z", &["a"]));
@@ -274,14 +309,23 @@ fn reads_and_errors_reply_as_redis() {
     r.ask(&["ZADD", "z", "1", "a", "2", "b", "0x1p-2", "c"]);
     assert_eq!(r.ask(&["ZCARD", "z"]), ":3\r\n");
     assert_eq!(r.ask(&["ZSCORE", "z", "c"]), "$4\r\n0.25\r\n");
-    assert_eq!(r.ask(&["ZMSCORE", "z", "c", "x"]), "*2\r\n$4\r\n0.25\r\n$-1\r\n");
+    assert_eq!(
+        r.ask(&["ZMSCORE", "z", "c", "x"]),
+        "*2\r\n$4\r\n0.25\r\n$-1\r\n"
+    );
     assert_eq!(r.ask(&["ZRANK", "z", "a"]), ":1\r\n");
     assert_eq!(r.ask(&["ZREVRANK", "z", "a"]), ":1\r\n");
     assert_eq!(r.ask(&["ZREVRANK", "z", "c"]), ":2\r\n");
     assert_eq!(r.ask(&["ZRANK", "z", "x"]), "$-1\r\n");
     assert_eq!(r.ask(&["ZCOUNT", "z", "(0.25", "+inf"]), ":2\r\n");
-    assert_eq!(r.ask(&["ZCOUNT", "z", " ", "1"]), "-ERR min or max is not a float\r\n");
-    assert_eq!(r.ask(&["ZLEXCOUNT", "z", "a", "+"]), "-ERR min or max not valid string range item\r\n");
+    assert_eq!(
+        r.ask(&["ZCOUNT", "z", " ", "1"]),
+        "-ERR min or max is not a float\r\n"
+    );
+    assert_eq!(
+        r.ask(&["ZLEXCOUNT", "z", "a", "+"]),
+        "-ERR min or max not valid string range item\r\n"
+    );
     assert_eq!(r.ask(&["ZADD", "z", "XX", "CH"]), "-ERR syntax error\r\n");
     assert_eq!(
         r.ask(&["ZADD", "z", "INCR", "x", "a", "2", "b"]),
@@ -297,5 +341,8 @@ fn reads_and_errors_reply_as_redis() {
         "-ERR XX and NX options at the same time are not compatible\r\n"
     );
     assert!(r.ask(&["ZADD", "s", "1", "a"]).starts_with("-WRONGTYPE"));
-    assert_eq!(r.ask(&["ZREMRANGEBYRANK", "s", "x", "1"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(
+        r.ask(&["ZREMRANGEBYRANK", "s", "x", "1"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
 }

@@ -130,7 +130,10 @@ impl Pack {
     /// pack would keep up to twice the memory it needs.
     fn splice_exact(&mut self, range: std::ops::Range<usize>, with: &[u8]) {
         let len = self.buf.len();
-        let (start, end) = (range.start.min(len), range.end.min(len).max(range.start.min(len)));
+        let (start, end) = (
+            range.start.min(len),
+            range.end.min(len).max(range.start.min(len)),
+        );
         let mut v = Vec::with_capacity(len - (end - start) + with.len());
         v.extend_from_slice(self.buf.get(..start).unwrap_or_default());
         v.extend_from_slice(with);

@@ -20,13 +20,13 @@
 pub mod clock;
 pub mod coll;
 pub mod effect;
-pub mod zset;
 mod table;
+pub mod zset;
 
 pub use coll::{Coll, HashObj, Limits, Member, SetObj};
-pub use zset::{cmp_elem, LexBound, ScoreBound, ZSetObj};
 pub use effect::{db_indexes, DbIndex, Effect, Kind, Piece, Record, Value, MAX_DATABASES};
 pub use table::{Entry, Table};
+pub use zset::{cmp_elem, LexBound, ScoreBound, ZSetObj};
 
 /// A command met a key holding another kind of value (Redis's WRONGTYPE error).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -781,8 +781,8 @@ fn zscore_of(i: u64) -> f64 {
         0 => f64::INFINITY,
         1 => f64::NEG_INFINITY,
         2 => -0.0,
-        3 => f64::from_bits(i),                 // subnormals
-        4 => (i as f64) / 3.0,                   // no short decimal
+        3 => f64::from_bits(i), // subnormals
+        4 => (i as f64) / 3.0,  // no short decimal
         5 => -1e300 * (i as f64),
         6 => f64::MIN_POSITIVE * (i as f64),
         _ => (i as f64) * 0.1,
@@ -840,7 +840,15 @@ fn a_big_zset_snapshotted_between_writes_recovers_exactly_and_bit_exact() {
         assert!(step > 3, "taken in several holds ({step})");
         let headers = pieces
             .iter()
-            .filter(|p| matches!(p, Piece::Header { kind: Kind::ZSet, .. }))
+            .filter(|p| {
+                matches!(
+                    p,
+                    Piece::Header {
+                        kind: Kind::ZSet,
+                        ..
+                    }
+                )
+            })
             .count();
         assert_eq!(headers, 1);
         let restored = Keyspace::new(16);

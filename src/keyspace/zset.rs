@@ -179,6 +179,10 @@ impl Sorted {
         self.live
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
     fn slot(&self, id: u32) -> Option<&Slot> {
         self.slots.get(id as usize).and_then(|s| s.as_ref())
     }
@@ -293,8 +297,7 @@ impl Sorted {
     fn order_insert(&mut self, id: u32) {
         let (m, s) = self.elem(id);
         let (m, s) = (m.to_vec(), s);
-        let (mut c, mut o) =
-            self.partition(&|m2, s2| cmp_elem(s2, m2, s, &m) != Ordering::Less);
+        let (mut c, mut o) = self.partition(&|m2, s2| cmp_elem(s2, m2, s, &m) != Ordering::Less);
         if self.chunks.is_empty() {
             self.chunks.push(Vec::with_capacity(16));
             self.rebuild_tree();
@@ -468,8 +471,10 @@ impl Sorted {
             });
             chunk.push(id);
             if chunk.len() == CHUNK_MAX / 2 {
-                self.chunks
-                    .push(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_MAX / 2)));
+                self.chunks.push(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(CHUNK_MAX / 2),
+                ));
             }
         }
         if !chunk.is_empty() {
@@ -479,7 +484,12 @@ impl Sorted {
         self.rebuild_tree();
     }
 
-    fn range(&self, from: usize, to: usize, rev: bool) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
+    fn range(
+        &self,
+        from: usize,
+        to: usize,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         let to = to.min(self.live);
         if from >= to {
             return Box::new(std::iter::empty());
@@ -513,12 +523,7 @@ impl Sorted {
     }
 
     fn heap_bytes(&self) -> usize {
-        let members: usize = self
-            .slots
-            .iter()
-            .flatten()
-            .map(|s| s.member.len())
-            .sum();
+        let members: usize = self.slots.iter().flatten().map(|s| s.member.len()).sum();
         let chunks: usize = self.chunks.iter().map(|c| c.capacity() * 4).sum();
         members
             + self.slots.capacity() * std::mem::size_of::<Option<Slot>>()
@@ -581,7 +586,12 @@ impl ZSetObj {
 
     /// The elements of ranks `from..to` (clamped to the length), ascending, or descending from
     /// `to - 1` down to `from` when `rev`.
-    pub fn range(&self, from: usize, to: usize, rev: bool) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
+    pub fn range(
+        &self,
+        from: usize,
+        to: usize,
+        rev: bool,
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         match self {
             ZSetObj::Pack(p) => {
                 let to = to.min(self.len());
@@ -798,7 +808,10 @@ mod tests {
             assert_eq!(z.score(m), Some(*s));
             assert_eq!(z.at(i).map(|(m, s)| (m.to_vec(), s)), Some((m.clone(), *s)));
         }
-        let rev: Vec<(Vec<u8>, f64)> = z.range(0, z.len(), true).map(|(m, s)| (m.to_vec(), s)).collect();
+        let rev: Vec<(Vec<u8>, f64)> = z
+            .range(0, z.len(), true)
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect();
         let mut w = want.clone();
         w.reverse();
         assert_eq!(rev, w);
@@ -807,8 +820,23 @@ mod tests {
     #[test]
     fn pack_scores_round_trip_in_their_short_forms() {
         for s in [
-            0.0, 1.0, -1.0, 127.0, 128.0, -128.0, -129.0, 65536.0, 1e15, -9007199254740991.0,
-            9007199254740992.0, 0.5, -2.25, 1e300, 5e-324, f64::INFINITY, f64::NEG_INFINITY,
+            0.0,
+            1.0,
+            -1.0,
+            127.0,
+            128.0,
+            -128.0,
+            -129.0,
+            65536.0,
+            1e15,
+            -9007199254740991.0,
+            9007199254740992.0,
+            0.5,
+            -2.25,
+            1e300,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
         ] {
             let (buf, n) = encode_score(s);
             assert_eq!(score_from(&buf[..n]).to_bits(), s.to_bits(), "{s}");
@@ -828,7 +856,10 @@ mod tests {
         assert!(z.insert(b"c", 0.5, &l));
         assert!(!z.insert(b"c", 2.0, &l));
         let got: Vec<(&[u8], f64)> = z.iter().collect();
-        assert_eq!(got, vec![(&b"a"[..], 1.0), (&b"b"[..], 1.0), (&b"c"[..], 2.0)]);
+        assert_eq!(
+            got,
+            vec![(&b"a"[..], 1.0), (&b"b"[..], 1.0), (&b"c"[..], 2.0)]
+        );
         assert_eq!(z.encoding(), "listpack");
         z.insert(b"d", f64::NEG_INFINITY, &l);
         assert_eq!(z.encoding(), "listpack");
@@ -873,13 +904,28 @@ mod tests {
         assert_eq!(z.encoding(), "skiplist");
         // Ranges by score and lex agree with the model.
         let want = model_sorted(&model);
-        let min = ScoreBound { value: -3.0, exclusive: true };
-        let max = ScoreBound { value: 5.0, exclusive: false };
+        let min = ScoreBound {
+            value: -3.0,
+            exclusive: true,
+        };
+        let max = ScoreBound {
+            value: 5.0,
+            exclusive: false,
+        };
         let r = z.score_range(&min, &max);
-        let expect: Vec<_> = want.iter().filter(|(_, s)| *s > -3.0 && *s <= 5.0).collect();
+        let expect: Vec<_> = want
+            .iter()
+            .filter(|(_, s)| *s > -3.0 && *s <= 5.0)
+            .collect();
         assert_eq!(r.len(), expect.len());
-        let got: Vec<_> = z.range(r.start, r.end, false).map(|(m, _)| m.to_vec()).collect();
-        assert_eq!(got, expect.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>());
+        let got: Vec<_> = z
+            .range(r.start, r.end, false)
+            .map(|(m, _)| m.to_vec())
+            .collect();
+        assert_eq!(
+            got,
+            expect.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>()
+        );
         // Remove nearly everything: compaction keeps the order right.
         let keys: Vec<Vec<u8>> = model.keys().cloned().collect();
         for k in keys.iter().skip(10) {
@@ -915,7 +961,9 @@ mod tests {
                         }
                     }
                     compacted = true;
-                    let ZSetObj::Sorted(s) = &z else { panic!("sorted") };
+                    let ZSetObj::Sorted(s) = &z else {
+                        panic!("sorted")
+                    };
                     assert!(s.slots.len() < 2000, "the slots were renumbered");
                 }
                 if next == 0 {
@@ -924,7 +972,10 @@ mod tests {
                 cursor = next;
             }
             for i in (0..4000).filter(|i| i % 10 < 2) {
-                assert!(seen.contains(format!("m{i}").as_bytes()), "stop {stop_at}: m{i} missed");
+                assert!(
+                    seen.contains(format!("m{i}").as_bytes()),
+                    "stop {stop_at}: m{i} missed"
+                );
             }
             let mut model = std::collections::BTreeMap::new();
             for i in (0..4000).filter(|i| i % 10 < 2) {

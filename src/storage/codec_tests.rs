@@ -398,7 +398,10 @@ fn zset_samples() -> (Vec<Effect>, Vec<Value>, Vec<Piece>) {
             expires_at_ms: None,
             members: 2000,
         },
-        Piece::Members(Value::ZSet(vec![(b("a"), f64::NEG_INFINITY), (b("b"), -0.0)])),
+        Piece::Members(Value::ZSet(vec![
+            (b("a"), f64::NEG_INFINITY),
+            (b("b"), -0.0),
+        ])),
     ];
     (effects, values, pieces)
 }
@@ -441,7 +444,10 @@ fn zset_effects_values_and_pieces_have_pinned_bytes_and_round_trip_bit_exact() {
         // PartialEq on f64 says -0.0 == 0.0: compare the bits too.
         match (&back, e) {
             (Effect::ZAdd { pairs: a, .. }, Effect::ZAdd { pairs: w, .. }) => {
-                assert_eq!(bits_of(&Value::ZSet(a.clone())), bits_of(&Value::ZSet(w.clone())));
+                assert_eq!(
+                    bits_of(&Value::ZSet(a.clone())),
+                    bits_of(&Value::ZSet(w.clone()))
+                );
             }
             (Effect::Put { value: a, .. }, Effect::Put { value: w, .. }) => {
                 assert_eq!(bits_of(a), bits_of(w));
@@ -467,8 +473,8 @@ fn zset_effects_values_and_pieces_have_pinned_bytes_and_round_trip_bit_exact() {
         }
     }
     // -0.0 keeps its sign bit through the codec.
-    let Value::ZSet(p) = decode_value(&unhex("920392c40161cb8000000000000000"), Form::Typed)
-        .unwrap()
+    let Value::ZSet(p) =
+        decode_value(&unhex("920392c40161cb8000000000000000"), Form::Typed).unwrap()
     else {
         panic!("kind 3 is a zset")
     };
@@ -540,7 +546,10 @@ fn zset_scores_of_every_class_round_trip_bit_for_bit() {
     let v = Value::ZSet(pairs.clone());
     let mut out = Vec::new();
     encode_value(&v, &mut out).unwrap();
-    assert_eq!(bits_of(&decode_value(&out, Form::Typed).unwrap()), bits_of(&v));
+    assert_eq!(
+        bits_of(&decode_value(&out, Form::Typed).unwrap()),
+        bits_of(&v)
+    );
     let e = Effect::ZAdd {
         db: 0,
         key: Bytes::from_static(b"z"),
