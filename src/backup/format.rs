@@ -824,9 +824,11 @@ fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
         "hash" => (hash_value(i, &key, &mut r)?, false),
         "set" => (set_value(i, &key, &mut r)?, false),
         "zset" => (zset_value(i, &key, &mut r)?, false),
-        t => return Err(format!(
+        t => {
+            return Err(format!(
             "entry {i}: unsupported type '{t}' (this server restores string, hash, set and zset)"
-        )),
+        ))
+        }
     };
     if r.version == Some(0) {
         return Err(format!("entry {i}: version must be at least 1"));

@@ -19,6 +19,8 @@ pub mod longdouble;
 pub mod server;
 pub mod set;
 pub mod string;
+#[cfg(test)]
+mod test_rig;
 pub mod transaction;
 pub mod zset;
 pub mod zset_algebra;

@@ -5,68 +5,12 @@
 
 use super::sintercard_keys;
 use crate::commands::parse_scan_cursor as parse_cursor;
-use crate::config::Config;
-use crate::keyspace::{Effect, EntrySink, Keyspace, Limits, Value};
-use crate::resp::ReplyWriter;
-use crate::server::{dispatch, ConnState, Shared};
+use crate::keyspace::{Effect, Limits, Value};
 use bytes::Bytes;
-use std::sync::{Arc, Mutex};
 
-/// The WAL stand-in: every submitted entry, in order.
-#[derive(Default)]
-struct Log(Mutex<Vec<(u64, Vec<Effect>)>>);
-
-impl EntrySink for Log {
-    fn submit(&self, seq: u64, effects: Vec<Effect>) {
-        self.0.lock().unwrap().push((seq, effects));
-    }
-}
-
-struct Rig {
-    shared: Arc<Shared>,
-    conn: ConnState,
-    out: ReplyWriter,
-    log: Arc<Log>,
-}
+use super::test_rig::Rig;
 
 impl Rig {
-    fn new() -> Rig {
-        let ks = Arc::new(Keyspace::new(16));
-        let log = Arc::new(Log::default());
-        ks.set_sink(log.clone());
-        let shared = Shared::new(Arc::new(Config::default()), ks, None).into_arc();
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let conn = ConnState::new(shared.clients.register(addr, addr), true);
-        Rig {
-            shared,
-            conn,
-            out: ReplyWriter::new(),
-            log,
-        }
-    }
-
-    /// Runs one command and returns the raw reply.
-    fn ask(&mut self, argv: &[&str]) -> String {
-        let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.to_string())).collect();
-        dispatch(&self.shared, &mut self.conn, &mut self.out, &argv);
-        String::from_utf8_lossy(&self.out.buf.split()).into_owned()
-    }
-
-    /// The entries logged since the last call.
-    fn logged(&self) -> Vec<Vec<Effect>> {
-        std::mem::take(&mut *self.log.0.lock().unwrap())
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect()
-    }
-
-    fn encoding(&self, key: &str) -> Option<&'static str> {
-        let ks = &self.shared.keyspace;
-        let mut l = ks.lock_keys(std::iter::once(key.as_bytes()));
-        l.get(0, key.as_bytes(), super::now_ms())
-            .map(|e| e.encoding())
-    }
-
     fn members(&mut self, key: &str) -> Vec<String> {
         let mut m = bulks(&self.ask(&["SMEMBERS", key]));
         m.sort();

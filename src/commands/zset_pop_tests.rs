@@ -5,50 +5,10 @@
 //! score text per encoding. Sorted sets are seeded with `put`, not ZADD.
 
 use super::*;
-use crate::config::Config;
-use crate::keyspace::{Effect, EntrySink, Keyspace, Limits, Value};
-use crate::server::{dispatch, ConnState, Shared};
-use std::sync::{Arc, Mutex};
-
-/// The WAL stand-in: every submitted entry, in order.
-#[derive(Default)]
-struct Log(Mutex<Vec<Vec<Effect>>>);
-
-impl EntrySink for Log {
-    fn submit(&self, _seq: u64, effects: Vec<Effect>) {
-        self.0.lock().unwrap().push(effects);
-    }
-}
-
-struct Rig {
-    shared: Arc<Shared>,
-    conn: ConnState,
-    out: ReplyWriter,
-    log: Arc<Log>,
-}
+use super::test_rig::Rig;
+use crate::keyspace::{Effect, Limits, Value};
 
 impl Rig {
-    fn new() -> Rig {
-        let ks = Arc::new(Keyspace::new(16));
-        let log = Arc::new(Log::default());
-        ks.set_sink(log.clone());
-        let shared = Shared::new(Arc::new(Config::default()), ks, None).into_arc();
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let conn = ConnState::new(shared.clients.register(addr, addr), true);
-        Rig {
-            shared,
-            conn,
-            out: ReplyWriter::new(),
-            log,
-        }
-    }
-
-    fn ask(&mut self, argv: &[&str]) -> String {
-        let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.to_string())).collect();
-        dispatch(&self.shared, &mut self.conn, &mut self.out, &argv);
-        String::from_utf8_lossy(&self.out.buf.split()).into_owned()
-    }
-
     /// Stores a sorted set of `pairs` under `key` (db 0) and forgets what that logged.
     fn seed(&mut self, key: &str, pairs: &[(&str, f64)]) {
         {
@@ -70,19 +30,6 @@ impl Rig {
             .map(|(i, m)| (m.as_str(), i as f64))
             .collect();
         self.seed(key, &pairs);
-    }
-
-    fn logged(&self) -> Vec<Vec<Effect>> {
-        std::mem::take(&mut *self.log.0.lock().unwrap())
-    }
-
-    fn encoding(&self, key: &str) -> Option<&'static str> {
-        let mut l = self
-            .shared
-            .keyspace
-            .lock_keys(std::iter::once(key.as_bytes()));
-        l.get(0, key.as_bytes(), super::now_ms())
-            .map(|e| e.encoding())
     }
 
     fn card(&mut self, key: &str) -> usize {

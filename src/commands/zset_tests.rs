@@ -5,57 +5,11 @@
 //! 7.0.15 (glibc 2.36 strtod) unless a comment says otherwise.
 
 use super::*;
-use crate::config::Config;
-use crate::keyspace::{Effect, EntrySink, Keyspace};
-use crate::resp::ReplyWriter;
-use crate::server::{dispatch, ConnState, Shared};
-use std::sync::{Arc, Mutex};
+use crate::keyspace::Effect;
 
-#[derive(Default)]
-struct Log(Mutex<Vec<(u64, Vec<Effect>)>>);
+use super::test_rig::Rig;
 
-impl EntrySink for Log {
-    fn submit(&self, seq: u64, effects: Vec<Effect>) {
-        self.0.lock().unwrap().push((seq, effects));
-    }
-}
-
-struct Rig {
-    shared: Arc<Shared>,
-    conn: ConnState,
-    out: ReplyWriter,
-    log: Arc<Log>,
-}
-
-impl Rig {
-    fn new() -> Rig {
-        let ks = Arc::new(Keyspace::new(16));
-        let log = Arc::new(Log::default());
-        ks.set_sink(log.clone());
-        let shared = Shared::new(Arc::new(Config::default()), ks, None).into_arc();
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let conn = ConnState::new(shared.clients.register(addr, addr), true);
-        Rig {
-            shared,
-            conn,
-            out: ReplyWriter::new(),
-            log,
-        }
-    }
-
-    fn ask(&mut self, argv: &[&str]) -> String {
-        let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.to_string())).collect();
-        dispatch(&self.shared, &mut self.conn, &mut self.out, &argv);
-        String::from_utf8_lossy(&self.out.buf.split()).into_owned()
-    }
-
-    fn logged(&self) -> Vec<Vec<Effect>> {
-        std::mem::take(&mut *self.log.0.lock().unwrap())
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect()
-    }
-}
+impl Rig {}
 
 fn b(s: &str) -> Bytes {
     Bytes::from(s.to_string())
