@@ -1637,22 +1637,12 @@ impl<'a> Locked<'a> {
         keys: &[K],
         now_ms: u64,
     ) -> Result<Vec<Option<&SetObj>>, WrongType> {
-        // First pass: drop expired keys and check kinds (needs the shards mutably).
-        for k in keys {
-            self.get_set(db, k.as_ref(), now_ms)?;
-        }
-        // Second pass: shared borrows of the entries the first pass left live.
-        let this: &Self = self;
-        Ok(keys
-            .iter()
-            .map(|k| {
-                let idx = this.ks.shard_of(k.as_ref());
-                this.guards
-                    .iter()
-                    .find(|(i, _)| *i == idx)
-                    .and_then(|(_, g)| g.dbs.get(db as usize))
-                    .and_then(|t| t.get(k.as_ref()))
-                    .and_then(|e| e.as_set())
+        Ok(self
+            .get_colls(db, keys, &[Kind::Set], now_ms)?
+            .into_iter()
+            .map(|c| match c {
+                Some(Coll::Set(s)) => Some(s),
+                _ => None,
             })
             .collect())
     }
