@@ -559,3 +559,83 @@ fn kill9_restart_keeps_zsets_exactly_after_a_finished_bgsave_and_later_writes() 
 fn kill9_restart_keeps_zsets_exactly_with_writes_during_a_bgsave() {
     check_restarts_keep_everything(Snapshot::Running);
 }
+
+/// A zset large enough that its snapshot walk takes a while, changed all through the walk:
+/// members removed and re-added with new scores on both sides of the cursor, and most of
+/// it removed at once (the sorted index renumbers its slots under the cursor). The restart
+/// must show exactly the state before the kill.
+#[test]
+fn kill9_restart_keeps_a_big_zset_changed_all_through_its_snapshot_walk() {
+    const N: u64 = 100_000;
+    let mut s = Server::start(&ARGS);
+    let mut c = s.client();
+    // Scores scattered against the insertion (slot) order; some fractional, some -0.
+    let score = |i: u64| -> String {
+        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+        match i % 7 {
+            0 => format!("{}", h as f64 * 0.1),
+            1 => format!("{}", -(h as f64) / 3.0),
+            2 => "-0".to_string(),
+            _ => h.to_string(),
+        }
+    };
+    for start in (0..N).step_by(5000) {
+        let args: Vec<String> = (start..start + 5000)
+            .flat_map(|i| [score(i), format!("w-{i:06}")])
+            .collect();
+        let mut cmd = redis::cmd("ZADD");
+        cmd.arg("walk").arg(&args);
+        let _: i64 = cmd.query(&mut c).unwrap();
+    }
+    assert_eq!(encoding(&mut c, "walk"), "skiplist");
+    let _: String = q(&mut c, &["BGSAVE"]);
+    let mut during = 0;
+    let mut removed_most = false;
+    for round in 0u64..2000 {
+        let running = persistence(&mut c, "snapshot_in_progress") == 1;
+        if running {
+            during += 1;
+        } else if removed_most && round > 10 {
+            break;
+        }
+        let mut p = redis::pipe();
+        for j in 0..20u64 {
+            let i = (round * 7919 + j * 4999) % N;
+            let m = format!("w-{i:06}");
+            match j % 4 {
+                0 => p.cmd("ZREM").arg("walk").arg(&m),
+                1 => p.cmd("ZADD").arg("walk").arg(score(i + 1)).arg(&m),
+                2 => p.cmd("ZINCRBY").arg("walk").arg("0.1").arg(&m),
+                _ => p
+                    .cmd("ZADD")
+                    .arg("walk")
+                    .arg("-0")
+                    .arg(format!("new-{round}-{j}")),
+            };
+        }
+        let _: redis::Value = p.query(&mut c).unwrap();
+        if round == 1 {
+            // Leaves under a quarter of the slots live: they renumber.
+            let n: i64 = q(&mut c, &["ZREMRANGEBYRANK", "walk", "0", "79999"]);
+            assert!(n >= 79_000, "{n} removed");
+            removed_most = true;
+        }
+    }
+    wait_snapshot(&mut c, 1);
+    eprintln!("{during} write rounds ran while the snapshot was in progress");
+    let before = state(&mut c);
+    let card: i64 = q(&mut c, &["ZCARD", "walk"]);
+    assert!(card > 10_000 && card < 30_000, "ZCARD {card}");
+    drop(c);
+    let mut s2 = restart(&mut s);
+    let after = state(&mut s2.client());
+    assert!(
+        before == after,
+        "the big zset differs after the restart ({during} rounds during the snapshot)"
+    );
+    let s3 = restart(&mut s2);
+    let again = state(&mut s3.client());
+    assert!(after == again, "second restart changes nothing");
+    drop(s3);
+    drop(s);
+}
