@@ -283,7 +283,7 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
         ("truncated.json", "truncated dump"),
         ("bad-version.json", "unsupported backup version 3"),
         ("bad-base64.json", "value_base64 is not valid base64"),
-        ("bad-type.json", "unsupported type 'zset'"),
+        ("bad-type.json", "unsupported type 'widget'"),
     ];
     for (file, want) in cases {
         for check in [false, true] {

@@ -356,7 +356,11 @@ fn restore_check_refuses_bad_collections_naming_the_entry_and_changes_nothing() 
         ),
         (
             r#"{"key":"z","type":"zset","members":["YQ=="],"version":2}"#,
-            "entry 1: unsupported type 'zset'",
+            "entry 1: a zset entry has no 'members' (that member belongs to set entries)",
+        ),
+        (
+            r#"{"key":"w","type":"widget","members":["YQ=="],"version":2}"#,
+            "entry 1: unsupported type 'widget'",
         ),
         (
             r#"{"key":"h","type":"hash","version":2}"#,
@@ -460,15 +464,17 @@ fn files_with_collections_are_verified_by_their_manifest_and_counted_by_type() {
         assert_eq!(types["string"], count("string"), "{form:?}");
         assert_eq!(types["hash"], count("hash"));
         assert_eq!(types["set"], count("set"));
-        assert_eq!(types.len(), 3);
+        assert_eq!(types["zset"], count("zset"));
+        assert_eq!(types.len(), 4);
     }
     let (code, out, err) = vaylix(&["backup", "verify", p(&file)]);
     assert_eq!(code, 0, "{out}{err}");
     let by_type = format!(
-        "keys by type: {} string, {} hash, {} set",
+        "keys by type: {} string, {} hash, {} set, {} zset",
         count("string"),
         count("hash"),
-        count("set")
+        count("set"),
+        count("zset")
     );
     assert!(
         out.contains(&by_type) && out.contains("matches its manifest"),
