@@ -140,7 +140,7 @@ const IMPLEMENTED: &[&str] = &[
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "supervised",
-    // The collection encoding thresholds (and the older names of the hash ones).
+    // The collection encoding thresholds (and the older names of the hash and zset ones).
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "hash-max-ziplist-entries",
@@ -148,6 +148,10 @@ const IMPLEMENTED: &[&str] = &[
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
 ];
 
 #[test]
@@ -181,6 +185,7 @@ fn stock_debian_redis_conf_starts_and_warns_once_per_ignored_directive() {
     // The stock file's thresholds are obeyed (Debian ships Redis's defaults).
     assert_eq!(config_get(p.port, "hash-max-listpack-entries"), "512");
     assert_eq!(config_get(p.port, "set-max-intset-entries"), "512");
+    assert_eq!(config_get(p.port, "zset-max-listpack-entries"), "128");
     let written: u32 = std::fs::read_to_string(&pid)
         .unwrap()
         .trim()
