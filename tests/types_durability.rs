@@ -21,44 +21,31 @@ struct Seen {
 
 fn state(c: &mut redis::Connection) -> BTreeMap<Vec<u8>, Seen> {
     let mut out = BTreeMap::new();
-    let mut cursor = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(1000)
-            .query(c)
-            .unwrap();
-        for k in keys {
-            let kind: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
-            let mut content: Vec<Vec<u8>> = match kind.as_str() {
-                "string" => vec![c.get(&k).unwrap()],
-                "hash" => {
-                    let m: BTreeMap<Vec<u8>, Vec<u8>> = c.hgetall(&k).unwrap();
-                    m.into_iter().flat_map(|(f, v)| [f, v]).collect()
-                }
-                "set" => c.smembers(&k).unwrap(),
-                other => panic!("unexpected type {other}"),
-            };
-            if kind == "set" {
-                content.sort();
+    for k in common::all_keys(c) {
+        let kind: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
+        let mut content: Vec<Vec<u8>> = match kind.as_str() {
+            "string" => vec![c.get(&k).unwrap()],
+            "hash" => {
+                let m: BTreeMap<Vec<u8>, Vec<u8>> = c.hgetall(&k).unwrap();
+                m.into_iter().flat_map(|(f, v)| [f, v]).collect()
             }
-            let expire_at_ms: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
-            let version: u64 = redis::cmd("VERSION").arg(&k).query(c).unwrap();
-            out.insert(
-                k,
-                Seen {
-                    kind,
-                    content,
-                    expire_at_ms,
-                    version,
-                },
-            );
+            "set" => c.smembers(&k).unwrap(),
+            other => panic!("unexpected type {other}"),
+        };
+        if kind == "set" {
+            content.sort();
         }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
+        let expire_at_ms: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
+        let version: u64 = redis::cmd("VERSION").arg(&k).query(c).unwrap();
+        out.insert(
+            k,
+            Seen {
+                kind,
+                content,
+                expire_at_ms,
+                version,
+            },
+        );
     }
     out
 }

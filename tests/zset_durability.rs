@@ -29,49 +29,36 @@ struct Seen {
 
 fn state(c: &mut redis::Connection) -> BTreeMap<Vec<u8>, Seen> {
     let mut out = BTreeMap::new();
-    let mut cursor = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("COUNT")
-            .arg(1000)
+    for k in common::all_keys(c) {
+        let kind: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
+        let content: Vec<Vec<u8>> = match kind.as_str() {
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&k)
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query(c)
+                .unwrap(),
+            "string" => vec![c.get(&k).unwrap()],
+            other => panic!("unexpected type {other}"),
+        };
+        let encoding: String = redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(&k)
             .query(c)
             .unwrap();
-        for k in keys {
-            let kind: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
-            let content: Vec<Vec<u8>> = match kind.as_str() {
-                "zset" => redis::cmd("ZRANGE")
-                    .arg(&k)
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query(c)
-                    .unwrap(),
-                "string" => vec![c.get(&k).unwrap()],
-                other => panic!("unexpected type {other}"),
-            };
-            let encoding: String = redis::cmd("OBJECT")
-                .arg("ENCODING")
-                .arg(&k)
-                .query(c)
-                .unwrap();
-            let expire_at_ms: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
-            let version: u64 = redis::cmd("VERSION").arg(&k).query(c).unwrap();
-            out.insert(
-                k,
-                Seen {
-                    kind,
-                    content,
-                    encoding,
-                    expire_at_ms,
-                    version,
-                },
-            );
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
+        let expire_at_ms: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
+        let version: u64 = redis::cmd("VERSION").arg(&k).query(c).unwrap();
+        out.insert(
+            k,
+            Seen {
+                kind,
+                content,
+                encoding,
+                expire_at_ms,
+                version,
+            },
+        );
     }
     out
 }

@@ -4,8 +4,8 @@
 //! shard locking, ZRANDMEMBER's cases and its bound on huge negative counts, and ZSCAN's
 //! score text per encoding. Sorted sets are seeded with `put`, not ZADD.
 
-use super::*;
 use super::test_rig::Rig;
+use super::*;
 use crate::keyspace::{Effect, Limits, Value};
 
 impl Rig {

@@ -247,6 +247,25 @@ pub fn version(c: &mut redis::Connection, key: impl AsRef<[u8]>) -> Option<u64> 
 }
 
 /// The current wall-clock time in Unix milliseconds.
+/// Every key of the connection's database, by a full SCAN.
+pub fn all_keys(c: &mut redis::Connection) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(1000)
+            .query(c)
+            .unwrap();
+        out.extend(keys);
+        if next == 0 {
+            return out;
+        }
+        cursor = next;
+    }
+}
+
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
