@@ -137,3 +137,12 @@ def raw(server):
 def flushed(server):
     with RawConn(server.port) as c:
         assert c.cmd("FLUSHALL") == "OK"
+
+
+@pytest.fixture
+def rc(raw, protocol, flushed):
+    """Raw connection speaking the test's protocol (HELLO 3 for RESP3), on a flushed server."""
+    c = raw()
+    if protocol == 3:
+        assert isinstance(c.cmd("HELLO", "3"), dict)
+    return c

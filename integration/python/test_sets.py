@@ -17,15 +17,6 @@ WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SPOP_RANGE = "ERR value is out of range, must be positive"
 
 
-@pytest.fixture
-def rc(raw, protocol, flushed):
-    """Raw connection speaking the test's protocol, on a flushed server."""
-    c = raw()
-    if protocol == 3:
-        assert isinstance(c.cmd("HELLO", "3"), dict)
-    return c
-
-
 def arity(cmd):
     return f"ERR wrong number of arguments for '{cmd}' command"
 

@@ -28,14 +28,6 @@ def at_least_one(cmd):
 
 
 @pytest.fixture
-def rc(raw, protocol, flushed):
-    c = raw()
-    if protocol == 3:
-        assert isinstance(c.cmd("HELLO", "3"), dict)
-    return c
-
-
-@pytest.fixture
 def w(protocol):
     return Wire(protocol)
 

@@ -23,14 +23,6 @@ BYLEX_WITHSCORES = "ERR syntax error, WITHSCORES not supported in combination wi
 
 
 @pytest.fixture
-def rc(raw, protocol, flushed):
-    c = raw()
-    if protocol == 3:
-        assert isinstance(c.cmd("HELLO", "3"), dict)
-    return c
-
-
-@pytest.fixture
 def w(protocol):
     return Wire(protocol)
 

@@ -35,15 +35,6 @@ ZSET_PARAMS = ["zset-max-listpack-entries", "zset-max-listpack-value"]
 
 
 @pytest.fixture
-def rc(raw, protocol, flushed):
-    """Raw connection speaking the test's protocol, on a flushed server."""
-    c = raw()
-    if protocol == 3:
-        assert isinstance(c.cmd("HELLO", "3"), dict)
-    return c
-
-
-@pytest.fixture
 def w(protocol):
     return Wire(protocol)
 
