@@ -405,7 +405,7 @@ mod typed {
 // ---- zset-v3: sorted sets in the typed codec ------------------------------------------------
 
 mod zsets {
-    use super::typed::{bs, now_ms, open, wait_durable, Source, EXP};
+    use super::typed::{bs, open, wait_durable, Source, EXP};
     use super::*;
     use vaylix::keyspace::{Value, ZDelta};
 
@@ -523,7 +523,6 @@ mod zsets {
         .unwrap();
         drop(ks);
         st.shutdown().unwrap();
-        let _ = now_ms;
     }
 }
 
@@ -533,12 +532,17 @@ mod zsets {
 #[test]
 #[ignore]
 fn generate_zset_fixture() {
+    regenerate(zsets::NAME, zsets::write);
+}
+
+/// Writes the fixture `name` afresh into tests/fixtures/datadir with `write`.
+fn regenerate(name: &str, write: fn(&Path)) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/datadir")
-        .join(zsets::NAME);
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    zsets::write(&dir);
+    write(&dir);
 }
 
 /// Regenerates `tests/fixtures/datadir/typed-v3` (only when the format gains something; the
@@ -547,12 +551,7 @@ fn generate_zset_fixture() {
 #[test]
 #[ignore]
 fn generate_typed_fixture() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/datadir")
-        .join(typed::NAME);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    typed::write(&dir);
+    regenerate(typed::NAME, typed::write);
 }
 
 fn typed_expected() -> Json {
