@@ -217,14 +217,17 @@ pub fn encode_effect(e: &Effect, out: &mut Vec<u8>) -> Enc {
             key,
             pairs,
             expires_at_ms,
-        } => {
-            w_array(out, 5)?;
-            w_uint(out, effect_tag::HASH_SET)?;
-            w_uint(out, u64::from(*db))?;
-            w_bin(out, key)?;
-            w_pairs(out, pairs)?;
-            w_exp(out, *expires_at_ms)
-        }
+        } => w_delta(out, effect_tag::HASH_SET, *db, key, *expires_at_ms, |o| {
+            w_pairs(o, pairs)
+        }),
+        Effect::ZAdd {
+            db,
+            key,
+            pairs,
+            expires_at_ms,
+        } => w_delta(out, effect_tag::ZSET_ADD, *db, key, *expires_at_ms, |o| {
+            w_scored(o, pairs)
+        }),
         Effect::HashDel {
             db,
             key,
@@ -242,46 +245,39 @@ pub fn encode_effect(e: &Effect, out: &mut Vec<u8>) -> Enc {
             key,
             members: items,
             expires_at_ms,
+        }
+        | Effect::ZRem {
+            db,
+            key,
+            members: items,
+            expires_at_ms,
         } => {
             let tag = match e {
                 Effect::HashDel { .. } => effect_tag::HASH_DEL,
                 Effect::SetAdd { .. } => effect_tag::SET_ADD,
-                _ => effect_tag::SET_REM,
+                Effect::SetRem { .. } => effect_tag::SET_REM,
+                _ => effect_tag::ZSET_REM,
             };
-            w_array(out, 5)?;
-            w_uint(out, tag)?;
-            w_uint(out, u64::from(*db))?;
-            w_bin(out, key)?;
-            w_bins(out, items)?;
-            w_exp(out, *expires_at_ms)
-        }
-        Effect::ZAdd {
-            db,
-            key,
-            pairs,
-            expires_at_ms,
-        } => {
-            w_array(out, 5)?;
-            w_uint(out, effect_tag::ZSET_ADD)?;
-            w_uint(out, u64::from(*db))?;
-            w_bin(out, key)?;
-            w_scored(out, pairs)?;
-            w_exp(out, *expires_at_ms)
-        }
-        Effect::ZRem {
-            db,
-            key,
-            members,
-            expires_at_ms,
-        } => {
-            w_array(out, 5)?;
-            w_uint(out, effect_tag::ZSET_REM)?;
-            w_uint(out, u64::from(*db))?;
-            w_bin(out, key)?;
-            w_bins(out, members)?;
-            w_exp(out, *expires_at_ms)
+            w_delta(out, tag, *db, key, *expires_at_ms, |o| w_bins(o, items))
         }
     }
+}
+
+/// A collection delta: `[tag, db, key, payload, exp]`.
+fn w_delta(
+    out: &mut Vec<u8>,
+    tag: u64,
+    db: DbIndex,
+    key: &[u8],
+    exp: Option<u64>,
+    payload: impl FnOnce(&mut Vec<u8>) -> Enc,
+) -> Enc {
+    w_array(out, 5)?;
+    w_uint(out, tag)?;
+    w_uint(out, u64::from(db))?;
+    w_bin(out, key)?;
+    payload(out)?;
+    w_exp(out, exp)
 }
 
 /// One WAL entry as it appears in a frame's array: `[seq, [effect...]]`.
