@@ -229,6 +229,17 @@ fn write_value(out: &mut dyn Write, value: &Value, buf: &mut String) -> io::Resu
             }
             out.write_all(b"]")
         }
+        Value::List(elements) => {
+            // In list order, head first: the order is the value.
+            out.write_all(b"\"elements\":[")?;
+            for (j, e) in elements.iter().enumerate() {
+                if j > 0 {
+                    out.write_all(b",")?;
+                }
+                b64_str(out, e, buf)?;
+            }
+            out.write_all(b"]")
+        }
     }
 }
 
@@ -312,7 +323,7 @@ pub struct DumpEntry {
 }
 
 /// The kinds a dump may hold, in the order counts are reported.
-pub const KINDS: [Kind; 4] = [Kind::String, Kind::Hash, Kind::Set, Kind::ZSet];
+pub const KINDS: [Kind; 5] = [Kind::String, Kind::Hash, Kind::Set, Kind::ZSet, Kind::List];
 
 /// A parsed and validated dump.
 #[derive(Debug, Clone, PartialEq)]
@@ -666,6 +677,7 @@ struct RawEntry {
     fields: Option<B64Pairs>,
     members: Option<B64List>,
     scored: Option<B64Scored>,
+    elements: Option<B64List>,
     version: Option<u64>,
     expires_at_ms: Option<u64>,
     db: Option<u64>,
@@ -775,6 +787,27 @@ fn zset_value(i: usize, key: &[u8], r: &mut RawEntry) -> Result<Value, String> {
     Ok(Value::ZSet(z.pairs))
 }
 
+/// A list entry's elements, checked: present, every base64 decodes, not empty (elements may
+/// repeat: a list is a sequence).
+fn list_value(i: usize, key: &[u8], r: &mut RawEntry) -> Result<Value, String> {
+    let key = shown_key(key);
+    let l = r
+        .elements
+        .take()
+        .ok_or_else(|| format!("entry {i}: list {key} has no 'elements'"))?;
+    if let Some((j, _, e)) = l.bad {
+        return Err(format!(
+            "entry {i}: list {key}: elements[{j}] is not valid base64 ({e})"
+        ));
+    }
+    if l.items.is_empty() {
+        return Err(format!(
+            "entry {i}: list {key} has no elements (an empty list is no key; leave the entry out)"
+        ));
+    }
+    Ok(Value::List(l.items))
+}
+
 /// A string entry's value: exactly one of `value` (text, v1) and `value_base64` (v2).
 fn string_value(i: usize, r: &mut RawEntry) -> Result<(Value, bool), String> {
     let (value, text) = match (r.value.take(), r.value_base64.take()) {
@@ -811,6 +844,7 @@ fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
         ("fields", r.fields.is_some(), "hash"),
         ("members", r.members.is_some(), "set"),
         ("scored", r.scored.is_some(), "zset"),
+        ("elements", r.elements.is_some(), "list"),
     ];
     if KINDS.iter().any(|k| k.type_name() == ty) {
         if let Some((name, _, owner)) = stray.iter().find(|(_, has, owner)| *has && *owner != ty) {
@@ -824,9 +858,10 @@ fn decode_entry(i: usize, mut r: RawEntry) -> Result<DumpEntry, String> {
         "hash" => (hash_value(i, &key, &mut r)?, false),
         "set" => (set_value(i, &key, &mut r)?, false),
         "zset" => (zset_value(i, &key, &mut r)?, false),
+        "list" => (list_value(i, &key, &mut r)?, false),
         t => {
             return Err(format!(
-            "entry {i}: unsupported type '{t}' (this server restores string, hash, set and zset)"
+            "entry {i}: unsupported type '{t}' (this server restores string, hash, set, zset and list)"
         ))
         }
     };
@@ -858,6 +893,7 @@ fn placeholder(v: &Value) -> Value {
         Value::Hash(_) => Value::Hash(Vec::new()),
         Value::Set(_) => Value::Set(Vec::new()),
         Value::ZSet(_) => Value::ZSet(Vec::new()),
+        Value::List(_) => Value::List(Vec::new()),
     }
 }
 

@@ -419,6 +419,26 @@ pub static PARAMS: &[Param] = &[
         doc: "longest member of a listpack sorted set, in bytes (alias zset-max-ziplist-value)",
     },
     Param {
+        name: "list-max-listpack-size",
+        kind: Kind::Int {
+            min: i32::MIN as i64,
+            max: i32::MAX as i64,
+        },
+        default: "-2",
+        mutable: true,
+        doc: "a list node's size: > 0 elements, -1..-5 bytes 4k..64k (alias list-max-ziplist-size)",
+    },
+    Param {
+        name: "list-compress-depth",
+        kind: Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        default: "0",
+        mutable: true,
+        doc: "accepted and reported for compatibility; list nodes are not compressed",
+    },
+    Param {
         name: "backup-dir",
         kind: Kind::Str,
         default: "",
@@ -434,6 +454,7 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("list-max-ziplist-size", "list-max-listpack-size"),
 ];
 
 /// The parameter called `name` (or one of its [`ALIASES`]).
@@ -455,6 +476,7 @@ pub const LIMIT_PARAMS: &[&str] = &[
     "set-max-listpack-value",
     "zset-max-listpack-entries",
     "zset-max-listpack-value",
+    "list-max-listpack-size",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -769,6 +791,7 @@ impl Config {
             set_max_listpack_value: n("set-max-listpack-value"),
             zset_max_listpack_entries: n("zset-max-listpack-entries"),
             zset_max_listpack_value: n("zset-max-listpack-value"),
+            list_max_listpack_size: self.get_i64("list-max-listpack-size"),
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Limits {
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    /// `list-max-listpack-size`: a node's element count (> 0) or byte budget (-1 ... -5).
+    pub list_max_listpack_size: i64,
 }
 
 impl Default for Limits {
@@ -40,6 +42,7 @@ impl Default for Limits {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
         }
     }
 }
@@ -834,6 +837,7 @@ pub enum Coll {
     Hash(HashObj),
     Set(SetObj),
     ZSet(super::zset::ZSetObj),
+    List(super::list::ListObj),
 }
 
 impl Coll {
@@ -843,6 +847,7 @@ impl Coll {
             Kind::Hash => Some(Coll::Hash(HashObj::default())),
             Kind::Set => Some(Coll::Set(SetObj::default())),
             Kind::ZSet => Some(Coll::ZSet(super::zset::ZSetObj::default())),
+            Kind::List => Some(Coll::List(super::list::ListObj::default())),
             Kind::String => None,
         }
     }
@@ -852,6 +857,7 @@ impl Coll {
             Coll::Hash(_) => Kind::Hash,
             Coll::Set(_) => Kind::Set,
             Coll::ZSet(_) => Kind::ZSet,
+            Coll::List(_) => Kind::List,
         }
     }
 
@@ -860,6 +866,7 @@ impl Coll {
             Coll::Hash(h) => h.len(),
             Coll::Set(s) => s.len(),
             Coll::ZSet(z) => z.len(),
+            Coll::List(l) => l.len(),
         }
     }
 
@@ -872,6 +879,7 @@ impl Coll {
             Coll::Hash(h) => h.encoding(),
             Coll::Set(s) => s.encoding(),
             Coll::ZSet(z) => z.encoding(),
+            Coll::List(l) => l.encoding(),
         }
     }
 
@@ -880,6 +888,7 @@ impl Coll {
             Coll::Hash(h) => h.heap_bytes(),
             Coll::Set(s) => s.heap_bytes(),
             Coll::ZSet(z) => z.heap_bytes(),
+            Coll::List(l) => l.heap_bytes(),
         }
     }
 }

@@ -32,7 +32,8 @@ pub enum Kind {
     Hash,
     Set,
     ZSet,
-    // Lists and streams join here (docs/storage-format.md reserves their tags).
+    List,
+    // Streams join here (docs/storage-format.md reserves their tags).
 }
 
 impl Kind {
@@ -43,12 +44,13 @@ impl Kind {
             Kind::Hash => "hash",
             Kind::Set => "set",
             Kind::ZSet => "zset",
+            Kind::List => "list",
         }
     }
 
     /// The kind `SCAN ... TYPE name` asks for (Redis compares case-insensitively).
     pub fn from_type_name(name: &[u8]) -> Option<Kind> {
-        [Kind::String, Kind::Hash, Kind::Set, Kind::ZSet]
+        [Kind::String, Kind::Hash, Kind::Set, Kind::ZSet, Kind::List]
             .into_iter()
             .find(|k| k.type_name().as_bytes().eq_ignore_ascii_case(name))
     }
@@ -67,6 +69,8 @@ pub enum Value {
     Set(Vec<Bytes>),
     /// Distinct members with their scores (never NaN), in no particular order.
     ZSet(Vec<(Bytes, f64)>),
+    /// Elements head to tail.
+    List(Vec<Bytes>),
 }
 
 impl Value {
@@ -76,6 +80,7 @@ impl Value {
             Value::Hash(_) => Kind::Hash,
             Value::Set(_) => Kind::Set,
             Value::ZSet(_) => Kind::ZSet,
+            Value::List(_) => Kind::List,
         }
     }
 
@@ -91,6 +96,7 @@ impl Value {
             Value::Hash(p) => p.len(),
             Value::Set(m) => m.len(),
             Value::ZSet(p) => p.len(),
+            Value::List(e) => e.len(),
         }
     }
 
@@ -172,6 +178,57 @@ pub enum Effect {
         members: Vec<Bytes>,
         expires_at_ms: Option<u64>,
     },
+    /// The elements were pushed, one by one in order, at the head (`left`) or the tail of the
+    /// list `key` (created if absent): LPUSH a b c leaves c b a at the head.
+    ListPush {
+        db: DbIndex,
+        key: Bytes,
+        left: bool,
+        elements: Vec<Bytes>,
+        expires_at_ms: Option<u64>,
+    },
+    /// `count` elements were popped from the head (`left`) or the tail; a list left empty is
+    /// removed. Every pop (LPOP, the pop of LMOVE, a blocked client served) logs this.
+    ListPop {
+        db: DbIndex,
+        key: Bytes,
+        left: bool,
+        count: u64,
+        expires_at_ms: Option<u64>,
+    },
+    /// LSET: the element at `index` (from the head) is now `element`.
+    ListSet {
+        db: DbIndex,
+        key: Bytes,
+        index: u64,
+        element: Bytes,
+        expires_at_ms: Option<u64>,
+    },
+    /// LINSERT, resolved: `element` was inserted so that it is now at `index`.
+    ListInsert {
+        db: DbIndex,
+        key: Bytes,
+        index: u64,
+        element: Bytes,
+        expires_at_ms: Option<u64>,
+    },
+    /// LREM as given (`count` > 0 from the head, < 0 from the tail, 0 all): deterministic on
+    /// the list it was applied to, which replay reproduces. A list left empty is removed.
+    ListRem {
+        db: DbIndex,
+        key: Bytes,
+        count: i64,
+        element: Bytes,
+        expires_at_ms: Option<u64>,
+    },
+    /// LTRIM, resolved: `front` elements were dropped from the head and `back` from the tail.
+    ListTrim {
+        db: DbIndex,
+        key: Bytes,
+        front: u64,
+        back: u64,
+        expires_at_ms: Option<u64>,
+    },
 }
 
 impl Effect {
@@ -186,7 +243,13 @@ impl Effect {
             | Effect::SetAdd { db, key, .. }
             | Effect::SetRem { db, key, .. }
             | Effect::ZAdd { db, key, .. }
-            | Effect::ZRem { db, key, .. } => Some((*db, key)),
+            | Effect::ZRem { db, key, .. }
+            | Effect::ListPush { db, key, .. }
+            | Effect::ListPop { db, key, .. }
+            | Effect::ListSet { db, key, .. }
+            | Effect::ListInsert { db, key, .. }
+            | Effect::ListRem { db, key, .. }
+            | Effect::ListTrim { db, key, .. } => Some((*db, key)),
             Effect::FlushDb { .. } | Effect::FlushAll => None,
         }
     }

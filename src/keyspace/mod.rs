@@ -17,14 +17,18 @@
 //!
 //! The keyspace knows nothing about files or sockets.
 
+pub mod blocked;
 pub mod clock;
 pub mod coll;
 pub mod effect;
+pub mod list;
 mod table;
 pub mod zset;
 
+pub use blocked::{BlockOp, Served, Waiter};
 pub use coll::{Coll, HashObj, Limits, Member, SetObj};
 pub use effect::{db_indexes, DbIndex, Effect, Kind, Piece, Record, Value, MAX_DATABASES};
+pub use list::ListObj;
 pub use table::{Entry, Table};
 pub use zset::{cmp_elem, LexBound, ScoreBound, ZSetObj};
 
@@ -36,7 +40,7 @@ use bytes::Bytes;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, MutexGuard};
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,6 +56,10 @@ pub struct Shard {
     /// (expires_at_ms, db, key) for every key with an expiry.
     expires: BTreeSet<(u64, DbIndex, Bytes)>,
     watched: HashMap<(DbIndex, Bytes), Vec<WatchFlag>>,
+    /// Clients blocked on a key of this shard, in the order they blocked (see [`blocked`]).
+    blocked: HashMap<(DbIndex, Bytes), VecDeque<Arc<Waiter>>>,
+    /// Keys with waiters that a write touched since the last serve, in touch order.
+    ready: Vec<(DbIndex, Bytes)>,
     last_seq: u64,
 }
 
@@ -62,6 +70,21 @@ fn touch_watchers(watched: &HashMap<(DbIndex, Bytes), Vec<WatchFlag>>, db: DbInd
     if let Some(flags) = watched.get(&(db, Bytes::copy_from_slice(key))) {
         for f in flags {
             f.store(true, Ordering::Release);
+        }
+    }
+}
+
+fn remove_waiter(
+    blocked: &mut HashMap<(DbIndex, Bytes), VecDeque<Arc<Waiter>>>,
+    db: DbIndex,
+    key: &[u8],
+    w: &Waiter,
+) {
+    let k = (db, Bytes::copy_from_slice(key));
+    if let Some(q) = blocked.get_mut(&k) {
+        q.retain(|x| !std::ptr::eq(Arc::as_ptr(x), w));
+        if q.is_empty() {
+            blocked.remove(&k);
         }
     }
 }
@@ -91,12 +114,22 @@ impl Shard {
             dbs: (0..databases).map(|_| Table::default()).collect(),
             expires: BTreeSet::new(),
             watched: HashMap::new(),
+            blocked: HashMap::new(),
+            ready: Vec::new(),
             last_seq: 0,
         }
     }
 
+    /// A write changed `key`: flags its WATCHers and, if clients are blocked on it, notes it
+    /// as ready to serve them.
     fn touch_watchers(&mut self, db: DbIndex, key: &[u8]) {
         touch_watchers(&self.watched, db, key);
+        if !self.blocked.is_empty() {
+            let k = (db, Bytes::copy_from_slice(key));
+            if self.blocked.contains_key(&k) && !self.ready.contains(&k) {
+                self.ready.push(k);
+            }
+        }
     }
 
     fn index_expiry(&mut self, db: DbIndex, key: &[u8], old: u64, new: u64) {
@@ -261,7 +294,7 @@ pub struct Keyspace {
 
 /// [`Limits`] readable without a lock on every write.
 #[derive(Default)]
-struct LimitCell([std::sync::atomic::AtomicUsize; 7]);
+struct LimitCell([std::sync::atomic::AtomicUsize; 8]);
 
 impl LimitCell {
     fn get(&self) -> Limits {
@@ -274,6 +307,8 @@ impl LimitCell {
             set_max_listpack_value: v(4),
             zset_max_listpack_entries: v(5),
             zset_max_listpack_value: v(6),
+            // Stored as the bits of the i64 (the parameter may be negative).
+            list_max_listpack_size: v(7) as i64,
         }
     }
 
@@ -286,6 +321,7 @@ impl LimitCell {
             l.set_max_listpack_value,
             l.zset_max_listpack_entries,
             l.zset_max_listpack_value,
+            l.list_max_listpack_size as usize,
         ];
         for (a, v) in self.0.iter().zip(vals) {
             a.store(v, Ordering::Relaxed);
@@ -471,6 +507,15 @@ impl Keyspace {
         }
     }
 
+    /// Removes `w` from the queue of every key it waits on (a client that stops waiting:
+    /// timeout, CLIENT UNBLOCK, disconnection, or served through one of its keys).
+    pub fn unblock(&self, w: &Waiter) {
+        for key in &w.keys {
+            let mut s = self.lock_shard(self.shard_of(key));
+            remove_waiter(&mut s.blocked, w.db, key, w);
+        }
+    }
+
     /// Recovery: installs a snapshot record as it was (expired ones are dropped).
     pub fn load_record(&self, rec: Record, now_ms: u64) {
         self.advance_clock(rec.version);
@@ -653,6 +698,98 @@ impl Keyspace {
                     }
                 });
             }
+            Effect::ListPush {
+                db,
+                key,
+                left,
+                elements,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
+                    if let Coll::List(l) = c {
+                        for e in elements {
+                            l.push(*left, e, limits);
+                        }
+                    }
+                });
+            }
+            Effect::ListPop {
+                db,
+                key,
+                left,
+                count,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
+                    if let Coll::List(l) = c {
+                        for _ in 0..*count {
+                            if l.pop(*left, limits).is_none() {
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+            Effect::ListSet {
+                db,
+                key,
+                index,
+                element,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
+                    if let Coll::List(l) = c {
+                        l.set(usize::try_from(*index).unwrap_or(usize::MAX), element, limits);
+                    }
+                });
+            }
+            Effect::ListInsert {
+                db,
+                key,
+                index,
+                element,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
+                    if let Coll::List(l) = c {
+                        let i = usize::try_from(*index).unwrap_or(usize::MAX).min(l.len());
+                        l.insert(i, element, limits);
+                    }
+                });
+            }
+            Effect::ListRem {
+                db,
+                key,
+                count,
+                element,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
+                    if let Coll::List(l) = c {
+                        l.remove_matching(*count, element, limits);
+                    }
+                });
+            }
+            Effect::ListTrim {
+                db,
+                key,
+                front,
+                back,
+                expires_at_ms,
+            } => {
+                let exp = expires_at_ms.unwrap_or(0);
+                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
+                    if let Coll::List(l) = c {
+                        let n = |v: &u64| usize::try_from(*v).unwrap_or(usize::MAX);
+                        l.trim(n(front), n(back), limits);
+                    }
+                });
+            }
             Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq, decided),
             Effect::FlushAll => self.flush_older_than(None, seq, decided),
         }
@@ -743,6 +880,28 @@ impl Keyspace {
                     break;
                 };
                 let Some(coll) = e.as_coll() else { break };
+                if let Coll::List(l) = coll {
+                    // A list's deltas are positional (pops, LSET, LINSERT): a batch taken
+                    // after some of them would not be the state the header's version names.
+                    // So a big list is copied whole under one lock hold (a copy of its nodes)
+                    // and written from the copy. (Turned into a list after a first batch of
+                    // another kind: stop; its Put is in the replayed WAL.)
+                    if kind.is_none() {
+                        let (version, expires_at_ms, list) = (e.version(), e.expiry(), l.clone());
+                        MutexGuard::unlock_fair(s);
+                        f(Some(&Piece::Header {
+                            db,
+                            key: key.clone(),
+                            kind: Kind::List,
+                            version,
+                            expires_at_ms,
+                            members: list.len() as u64,
+                        }));
+                        list_batches(&list, &mut |p| f(Some(p)));
+                        f(None);
+                    }
+                    break;
+                }
                 match kind {
                     None => {
                         kind = Some(coll.kind());
@@ -782,6 +941,7 @@ impl Keyspace {
                             Value::ZSet(items.into_iter().map(|(m, s)| (b(m), s)).collect()),
                         )
                     }
+                    Coll::List(_) => break,
                 };
                 if !batch.is_empty() {
                     f(Some(&Piece::Members(batch)));
@@ -864,6 +1024,21 @@ pub fn visit_entry(db: DbIndex, e: &Entry, f: &mut dyn FnMut(&Piece)) {
                 f(&Piece::Members(Value::ZSet(batch)));
             }
         }
+        Coll::List(l) => list_batches(l, f),
+    }
+}
+
+/// A list's elements, head to tail, as batches of [`SNAPSHOT_BATCH`].
+fn list_batches(l: &ListObj, f: &mut dyn FnMut(&Piece)) {
+    let mut batch = Vec::with_capacity(SNAPSHOT_BATCH);
+    for e in l.iter() {
+        batch.push(Bytes::copy_from_slice(e));
+        if batch.len() == SNAPSHOT_BATCH {
+            f(&Piece::Members(Value::List(std::mem::take(&mut batch))));
+        }
+    }
+    if !batch.is_empty() {
+        f(&Piece::Members(Value::List(batch)));
     }
 }
 
@@ -888,6 +1063,12 @@ pub fn record_pieces(r: &Record, f: &mut dyn FnMut(&Piece)) {
             f(&record_header(r, Kind::ZSet, pairs.len()));
             for chunk in pairs.chunks(SNAPSHOT_BATCH) {
                 f(&Piece::Members(Value::ZSet(chunk.to_vec())));
+            }
+        }
+        Value::List(elements) if elements.len() > SNAPSHOT_BATCH => {
+            f(&record_header(r, Kind::List, elements.len()));
+            for chunk in elements.chunks(SNAPSHOT_BATCH) {
+                f(&Piece::Members(Value::List(chunk.to_vec())));
             }
         }
         _ => f(&Piece::Record(r.clone())),
@@ -973,6 +1154,12 @@ impl PieceLoader<'_> {
                         *due = due.saturating_sub(pairs.len() as u64);
                         for (m, score) in &pairs {
                             z.insert(m, *score, limits);
+                        }
+                    }
+                    (Coll::List(l), Value::List(elements)) => {
+                        *due = due.saturating_sub(elements.len() as u64);
+                        for e in &elements {
+                            l.push(false, e, limits);
                         }
                     }
                     _ => {}
@@ -1122,6 +1309,59 @@ impl<'a> Locked<'a> {
                 shard.watched.remove(&k);
             }
         }
+    }
+
+    /// Queues `w` as blocked on `key` (whose shard this command holds), after every client
+    /// already blocked on it.
+    pub fn block(&mut self, db: DbIndex, key: &Bytes, w: &Arc<Waiter>) {
+        self.shard_mut(key)
+            .blocked
+            .entry((db, key.clone()))
+            .or_default()
+            .push_back(w.clone());
+    }
+
+    /// The next key a write touched while clients were blocked on it, from the held shards.
+    pub fn take_ready(&mut self) -> Option<(DbIndex, Bytes)> {
+        self.guards
+            .iter_mut()
+            .find(|(_, g)| !g.ready.is_empty())
+            .map(|(_, g)| g.ready.remove(0))
+    }
+
+    /// The first client blocked on `key` that a value of `kind` serves and that is still
+    /// waiting; answered ones met on the way are dropped from the queue.
+    pub fn next_waiter(&mut self, db: DbIndex, key: &[u8], kind: Kind) -> Option<Arc<Waiter>> {
+        let shard = self.shard_mut(key);
+        let k = (db, Bytes::copy_from_slice(key));
+        let q = shard.blocked.get_mut(&k)?;
+        q.retain(|w| !w.is_claimed());
+        let found = q.iter().find(|w| w.op.wants() == kind).cloned();
+        if q.is_empty() {
+            shard.blocked.remove(&k);
+        }
+        found
+    }
+
+    /// Removes `w` from `key`'s queue (the server is serving it through this key).
+    pub fn remove_waiter(&mut self, db: DbIndex, key: &[u8], w: &Waiter) {
+        remove_waiter(&mut self.shard_mut(key).blocked, db, key, w);
+    }
+
+    /// Whether this command holds the shard of `key`, taking it now if it is free. Never
+    /// waits (so it cannot deadlock against a command locking in ascending order): false if
+    /// another command holds it.
+    pub fn try_hold(&mut self, key: &[u8]) -> bool {
+        let idx = self.ks.shard_of(key);
+        if self.guards.iter().any(|(i, _)| *i == idx) {
+            return true;
+        }
+        let Some(g) = self.ks.shards[idx].try_lock() else {
+            return false;
+        };
+        self.observed = self.observed.max(g.last_seq);
+        self.guards.push((idx, g));
+        true
     }
 
     /// The locked shard with index `i`, if this command holds it.
@@ -1296,6 +1536,76 @@ enum Outcome<R> {
     Unchanged(R),
     /// The collection changed; the effect to log (given the key's expiry) and the result.
     Changed(R, Box<dyn FnOnce(Option<u64>) -> Effect>),
+    /// A list changed: its deltas, in the order they were applied (LMOVE within one list
+    /// logs its pop and its push).
+    ChangedList(R, Vec<ListDelta>),
+}
+
+/// One change to a list, for [`Locked::list_write`] to log as an effect (see [`Effect`]'s
+/// list variants for what each means on replay).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ListDelta {
+    Push { left: bool, elements: Vec<Bytes> },
+    Pop { left: bool, count: u64 },
+    Set { index: u64, element: Bytes },
+    Insert { index: u64, element: Bytes },
+    Rem { count: i64, element: Bytes },
+    Trim { front: u64, back: u64 },
+}
+
+impl ListDelta {
+    fn effect(self, db: DbIndex, key: Bytes, expires_at_ms: Option<u64>) -> Effect {
+        match self {
+            ListDelta::Push { left, elements } => Effect::ListPush {
+                db,
+                key,
+                left,
+                elements,
+                expires_at_ms,
+            },
+            ListDelta::Pop { left, count } => Effect::ListPop {
+                db,
+                key,
+                left,
+                count,
+                expires_at_ms,
+            },
+            ListDelta::Set { index, element } => Effect::ListSet {
+                db,
+                key,
+                index,
+                element,
+                expires_at_ms,
+            },
+            ListDelta::Insert { index, element } => Effect::ListInsert {
+                db,
+                key,
+                index,
+                element,
+                expires_at_ms,
+            },
+            ListDelta::Rem { count, element } => Effect::ListRem {
+                db,
+                key,
+                count,
+                element,
+                expires_at_ms,
+            },
+            ListDelta::Trim { front, back } => Effect::ListTrim {
+                db,
+                key,
+                front,
+                back,
+                expires_at_ms,
+            },
+        }
+    }
+}
+
+/// What a logged collection write appends to the entry.
+enum Log {
+    One(Box<dyn FnOnce(Option<u64>) -> Effect>),
+    List(Vec<ListDelta>),
 }
 
 impl<'a> Locked<'a> {
@@ -1349,7 +1659,9 @@ impl<'a> Locked<'a> {
         };
         let (result, log) = match f(coll, &limits) {
             Outcome::Unchanged(r) => (r, None),
-            Outcome::Changed(r, log) => (r, Some(log)),
+            Outcome::Changed(r, log) => (r, Some(Log::One(log))),
+            Outcome::ChangedList(r, deltas) if !deltas.is_empty() => (r, Some(Log::List(deltas))),
+            Outcome::ChangedList(r, _) => (r, None),
         };
         let empty = coll.is_empty();
         let Some(log) = log else {
@@ -1377,8 +1689,48 @@ impl<'a> Locked<'a> {
         if empty {
             shard.remove_unlogged(db, key);
         }
-        effects.push(log(exp));
+        match log {
+            Log::One(log) => effects.push(log(exp)),
+            Log::List(deltas) => {
+                let k = Bytes::copy_from_slice(key);
+                effects.extend(deltas.into_iter().map(|d| d.effect(db, k.clone(), exp)));
+            }
+        }
         Ok(Some(result))
+    }
+
+    /// The one write path of the list commands: `f` changes the list under `key` (created
+    /// empty if absent and `create`) and returns its result with the deltas it applied, in
+    /// order (none: nothing changed, nothing logged). `Ok(None)`: absent and `create` false.
+    pub fn list_write<R>(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        create: bool,
+        now_ms: u64,
+        f: impl FnOnce(&mut ListObj, &Limits) -> (R, Vec<ListDelta>),
+    ) -> Result<Option<R>, WrongType> {
+        self.write_coll(db, key, Kind::List, create, now_ms, move |c, limits| {
+            // write_coll has refused other kinds: this is always a list.
+            let Coll::List(l) = c else {
+                return Outcome::Unchanged(f(&mut ListObj::default(), limits).0);
+            };
+            let (r, deltas) = f(l, limits);
+            Outcome::ChangedList(r, deltas)
+        })
+    }
+
+    /// The live list under `key`: `Ok(None)` if absent, [`WrongType`] if another kind.
+    pub fn get_list(
+        &mut self,
+        db: DbIndex,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<&ListObj>, WrongType> {
+        match self.get(db, key, now_ms) {
+            None => Ok(None),
+            Some(e) => e.as_list().map(Some).ok_or(WrongType),
+        }
     }
 
     /// HSET: sets each field; returns how many were new. Creates the hash if absent.

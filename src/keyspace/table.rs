@@ -19,6 +19,7 @@ use hashbrown::hash_table::{Entry as Slot, HashTable};
 use std::hash::BuildHasher;
 
 use super::coll::{Coll, HashObj, SetObj};
+use super::list::ListObj;
 use super::effect::Kind;
 use super::zset::ZSetObj;
 use super::Value;
@@ -128,6 +129,15 @@ impl Entry {
                 version,
                 expires_at_ms,
             ),
+            Value::List(elements) => Entry::new_coll(
+                key,
+                Coll::List(ListObj::from_elements(
+                    elements.iter().map(|e| &e[..]),
+                    limits,
+                )),
+                version,
+                expires_at_ms,
+            ),
         }
     }
 
@@ -188,6 +198,16 @@ impl Entry {
         }
     }
 
+    pub fn as_list(&self) -> Option<&ListObj> {
+        match self {
+            Entry::Coll(c) => match &c.coll {
+                Coll::List(l) => Some(l),
+                _ => None,
+            },
+            Entry::Str(_) => None,
+        }
+    }
+
     pub fn as_coll(&self) -> Option<&Coll> {
         match self {
             Entry::Coll(c) => Some(&c.coll),
@@ -236,6 +256,7 @@ impl Entry {
                         .map(|(m, s)| (Bytes::copy_from_slice(m), s))
                         .collect(),
                 ),
+                Coll::List(l) => Value::List(l.iter().map(Bytes::copy_from_slice).collect()),
             },
         }
     }

@@ -523,11 +523,17 @@ fn existence_evidence(
             Effect::Put { db, key, .. }
             | Effect::HashSet { db, key, .. }
             | Effect::SetAdd { db, key, .. }
-            | Effect::ZAdd { db, key, .. } => (*db, key, false),
+            | Effect::ZAdd { db, key, .. }
+            | Effect::ListPush { db, key, .. } => (*db, key, false),
             // Deltas that remove something are only logged when the key held it.
             Effect::HashDel { db, key, .. }
             | Effect::SetRem { db, key, .. }
-            | Effect::ZRem { db, key, .. } => (*db, key, true),
+            | Effect::ZRem { db, key, .. }
+            | Effect::ListPop { db, key, .. }
+            | Effect::ListSet { db, key, .. }
+            | Effect::ListInsert { db, key, .. }
+            | Effect::ListRem { db, key, .. }
+            | Effect::ListTrim { db, key, .. } => (*db, key, true),
             Effect::Del { db, key } | Effect::SetExpiry { db, key, .. } => (*db, key, true),
             Effect::FlushDb { db } => {
                 flushed.insert(Some(*db));

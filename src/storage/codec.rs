@@ -45,8 +45,14 @@ pub mod effect_tag {
     pub const ZSET_FIRST: u64 = 30;
     pub const ZSET_ADD: u64 = 30;
     pub const ZSET_REM: u64 = 31;
-    /// 40..=49: list deltas (reserved).
+    /// 40..=49: list deltas.
     pub const LIST_FIRST: u64 = 40;
+    pub const LIST_PUSH: u64 = 40;
+    pub const LIST_POP: u64 = 41;
+    pub const LIST_SET: u64 = 42;
+    pub const LIST_INSERT: u64 = 43;
+    pub const LIST_REM: u64 = 44;
+    pub const LIST_TRIM: u64 = 45;
     /// 50..=59: stream deltas (reserved).
     pub const STREAM_FIRST: u64 = 50;
 }
@@ -57,7 +63,6 @@ pub mod kind_tag {
     pub const HASH: u64 = 1;
     pub const SET: u64 = 2;
     pub const ZSET: u64 = 3;
-    /// Reserved for lists.
     pub const LIST: u64 = 4;
     /// Reserved for streams.
     pub const STREAM: u64 = 5;
@@ -144,6 +149,7 @@ fn kind_number(k: Kind) -> u64 {
         Kind::Hash => kind_tag::HASH,
         Kind::Set => kind_tag::SET,
         Kind::ZSet => kind_tag::ZSET,
+        Kind::List => kind_tag::LIST,
     }
 }
 
@@ -166,6 +172,10 @@ pub fn encode_value(v: &Value, out: &mut Vec<u8>) -> Enc {
         Value::ZSet(pairs) => {
             w_uint(out, kind_tag::ZSET)?;
             w_scored(out, pairs)
+        }
+        Value::List(elements) => {
+            w_uint(out, kind_tag::LIST)?;
+            w_bins(out, elements)
         }
     }
 }
@@ -228,6 +238,69 @@ pub fn encode_effect(e: &Effect, out: &mut Vec<u8>) -> Enc {
         } => w_delta(out, effect_tag::ZSET_ADD, *db, key, *expires_at_ms, |o| {
             w_scored(o, pairs)
         }),
+        Effect::ListPush {
+            db,
+            key,
+            left,
+            elements,
+            expires_at_ms,
+        } => w_list(out, effect_tag::LIST_PUSH, *db, key, *expires_at_ms, |o| {
+            w_uint(o, u64::from(*left))?;
+            w_bins(o, elements)
+        }),
+        Effect::ListPop {
+            db,
+            key,
+            left,
+            count,
+            expires_at_ms,
+        } => w_list(out, effect_tag::LIST_POP, *db, key, *expires_at_ms, |o| {
+            w_uint(o, u64::from(*left))?;
+            w_uint(o, *count)
+        }),
+        Effect::ListSet {
+            db,
+            key,
+            index,
+            element,
+            expires_at_ms,
+        }
+        | Effect::ListInsert {
+            db,
+            key,
+            index,
+            element,
+            expires_at_ms,
+        } => {
+            let tag = match e {
+                Effect::ListSet { .. } => effect_tag::LIST_SET,
+                _ => effect_tag::LIST_INSERT,
+            };
+            w_list(out, tag, *db, key, *expires_at_ms, |o| {
+                w_uint(o, *index)?;
+                w_bin(o, element)
+            })
+        }
+        Effect::ListRem {
+            db,
+            key,
+            count,
+            element,
+            expires_at_ms,
+        } => w_list(out, effect_tag::LIST_REM, *db, key, *expires_at_ms, |o| {
+            rmp::encode::write_sint(o, *count).map_err(enc_err)?;
+            w_bin(o, element)
+        }),
+        Effect::ListTrim {
+            db,
+            key,
+            front,
+            back,
+            expires_at_ms,
+        } => w_list(out, effect_tag::LIST_TRIM, *db, key, *expires_at_ms, |o| {
+            w_uint(o, *front)?;
+            w_uint(o, *back)
+        }),
         Effect::HashDel {
             db,
             key,
@@ -277,6 +350,23 @@ fn w_delta(
     w_uint(out, u64::from(db))?;
     w_bin(out, key)?;
     payload(out)?;
+    w_exp(out, exp)
+}
+
+/// A list delta: `[tag, db, key, a, b, exp]`, its two operands written by `operands`.
+fn w_list(
+    out: &mut Vec<u8>,
+    tag: u64,
+    db: DbIndex,
+    key: &[u8],
+    exp: Option<u64>,
+    operands: impl FnOnce(&mut Vec<u8>) -> Enc,
+) -> Enc {
+    w_array(out, 6)?;
+    w_uint(out, tag)?;
+    w_uint(out, u64::from(db))?;
+    w_bin(out, key)?;
+    operands(out)?;
     w_exp(out, exp)
 }
 
@@ -362,6 +452,22 @@ impl<'a> Dec<'a> {
         let at = self.pos();
         rmp::decode::read_int::<u64, _>(&mut self.rest)
             .or_else(|e| self.err(at, format!("{what}: expected an unsigned integer ({e})")))
+    }
+
+    /// A list end: 1 = head (left), 0 = tail.
+    fn list_end(&mut self) -> Dr<bool> {
+        let at = self.pos();
+        match self.uint("list end")? {
+            0 => Ok(false),
+            1 => Ok(true),
+            n => self.err(at, format!("list end {n} (0 or 1 expected)")),
+        }
+    }
+
+    fn sint(&mut self, what: &str) -> Dr<i64> {
+        let at = self.pos();
+        rmp::decode::read_int(&mut self.rest)
+            .or_else(|e| self.err(at, format!("{what}: expected an integer ({e})")))
     }
 
     fn db(&mut self) -> Dr<DbIndex> {
@@ -550,6 +656,7 @@ impl<'a> Dec<'a> {
                     Kind::Hash => Ok(Value::Hash(self.pairs(form)?)),
                     Kind::Set => Ok(Value::Set(self.bins(form, "member")?)),
                     Kind::ZSet => Ok(Value::ZSet(self.scored(form)?)),
+                    Kind::List => Ok(Value::List(self.bins(form, "element")?)),
                 }
             }
             Form::Legacy => {
@@ -590,6 +697,12 @@ impl<'a> Dec<'a> {
             | effect_tag::SET_REM
             | effect_tag::ZSET_ADD
             | effect_tag::ZSET_REM => 5,
+            effect_tag::LIST_PUSH
+            | effect_tag::LIST_POP
+            | effect_tag::LIST_SET
+            | effect_tag::LIST_INSERT
+            | effect_tag::LIST_REM
+            | effect_tag::LIST_TRIM => 6,
             t => return self.err(at, format!("unknown effect tag {t}{}", reserved_effect(t))),
         };
         if n != want {
@@ -648,10 +761,52 @@ impl<'a> Dec<'a> {
                         pairs: self.scored(f)?,
                         expires_at_ms: self.exp()?,
                     },
-                    _ => Effect::ZRem {
+                    effect_tag::ZSET_REM => Effect::ZRem {
                         db,
                         key,
                         members: self.bins(f, "member")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    effect_tag::LIST_PUSH => Effect::ListPush {
+                        db,
+                        key,
+                        left: self.list_end()?,
+                        elements: self.bins(f, "element")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    effect_tag::LIST_POP => Effect::ListPop {
+                        db,
+                        key,
+                        left: self.list_end()?,
+                        count: self.uint("pop count")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    effect_tag::LIST_SET => Effect::ListSet {
+                        db,
+                        key,
+                        index: self.uint("index")?,
+                        element: self.bytes(f, "element")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    effect_tag::LIST_INSERT => Effect::ListInsert {
+                        db,
+                        key,
+                        index: self.uint("index")?,
+                        element: self.bytes(f, "element")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    effect_tag::LIST_REM => Effect::ListRem {
+                        db,
+                        key,
+                        count: self.sint("LREM count")?,
+                        element: self.bytes(f, "element")?,
+                        expires_at_ms: self.exp()?,
+                    },
+                    _ => Effect::ListTrim {
+                        db,
+                        key,
+                        front: self.uint("trim front")?,
+                        back: self.uint("trim back")?,
                         expires_at_ms: self.exp()?,
                     },
                 }
@@ -841,7 +996,7 @@ fn kind_from_number(k: u64) -> Result<Kind, String> {
         kind_tag::HASH => Ok(Kind::Hash),
         kind_tag::SET => Ok(Kind::Set),
         kind_tag::ZSET => Ok(Kind::ZSet),
-        kind_tag::LIST => Err("kind 4 (reserved for lists) is not supported by this build".into()),
+        kind_tag::LIST => Ok(Kind::List),
         kind_tag::STREAM => {
             Err("kind 5 (reserved for streams) is not supported by this build".into())
         }
@@ -852,7 +1007,7 @@ fn kind_from_number(k: u64) -> Result<Kind, String> {
 fn reserved_effect(t: u64) -> &'static str {
     match t {
         32..=39 => " (reserved for sorted sets; not supported by this build)",
-        40..=49 => " (reserved for lists; not supported by this build)",
+        46..=49 => " (reserved for lists; not supported by this build)",
         50..=59 => " (reserved for streams; not supported by this build)",
         _ => "",
     }
