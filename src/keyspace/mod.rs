@@ -1321,6 +1321,27 @@ impl<'a> Locked<'a> {
             .push_back(w.clone());
     }
 
+    /// Notes `key` (whose shard this command holds) as ready to serve its waiters.
+    pub fn mark_ready(&mut self, db: DbIndex, key: &[u8]) {
+        let shard = self.shard_mut(key);
+        let k = (db, Bytes::copy_from_slice(key));
+        if shard.blocked.contains_key(&k) && !shard.ready.contains(&k) {
+            shard.ready.push(k);
+        }
+    }
+
+    /// The first client blocked on `key` (whose shard this command holds) that is still
+    /// waiting, whatever it waits for.
+    pub fn peek_waiter(&mut self, db: DbIndex, key: &[u8]) -> Option<Arc<Waiter>> {
+        let k = (db, Bytes::copy_from_slice(key));
+        self.shard_mut(key)
+            .blocked
+            .get(&k)?
+            .iter()
+            .find(|w| !w.is_claimed())
+            .cloned()
+    }
+
     /// The next key a write touched while clients were blocked on it, from the held shards.
     pub fn take_ready(&mut self) -> Option<(DbIndex, Bytes)> {
         self.guards
