@@ -156,7 +156,6 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 const ERR_TIMEOUT_FLOAT: &str = "ERR timeout is not a float or out of range";
 const ERR_TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
-const ERR_TIMEOUT_RANGE: &str = "ERR timeout is out of range";
 const ERR_NUMKEYS: &str = "ERR numkeys should be greater than 0";
 const ERR_COUNT: &str = "ERR count should be greater than 0";
 
@@ -168,38 +167,29 @@ pub struct Blocked {
     pub timeout: Option<std::time::Duration>,
 }
 
-/// A blocking timeout in seconds as Redis 7.0 reads it: a float (no NaN), not negative,
-/// `0` = forever, rounded up to whole milliseconds.
+/// A blocking timeout in seconds as Redis 7.0 reads it: a float (no NaN), times 1000 rounded
+/// up to whole milliseconds, `0` = forever. A tiny negative rounds up to 0 (forever); a value
+/// whose milliseconds pass `i64::MAX` wraps negative in Redis, so it too is "negative".
 fn parse_timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, &'static str> {
     let secs = super::zset::parse_score(arg).ok_or(ERR_TIMEOUT_FLOAT)?;
     let ms = (secs * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        return Err(ERR_TIMEOUT_RANGE);
-    }
-    if ms < 0.0 {
+    if !(0.0..i64::MAX as f64).contains(&ms) {
         return Err(ERR_TIMEOUT_NEGATIVE);
     }
     if ms == 0.0 {
         return Ok(None);
     }
-    let due = now_ms().saturating_add(ms as u64);
-    if due > i64::MAX as u64 {
-        return Err(ERR_TIMEOUT_RANGE);
-    }
     Ok(Some(std::time::Duration::from_millis(ms as u64)))
 }
 
-/// What a blocked client gets when its time is up (or CLIENT UNBLOCK ... TIMEOUT): a null
-/// bulk for the move commands, a null array for the others (`_` in RESP3).
-pub fn timeout_reply(op: &BlockOp, resp3: bool) -> Vec<u8> {
+/// What a blocked client gets when its time is up (or CLIENT UNBLOCK ... TIMEOUT): the null
+/// array for every blocking command, BLMOVE included (`_` in RESP3).
+pub fn timeout_reply(_op: &BlockOp, resp3: bool) -> Vec<u8> {
     let mut out = ReplyWriter {
         buf: bytes::BytesMut::new(),
         resp3,
     };
-    match op {
-        BlockOp::ListMove { .. } => out.null(),
-        _ => out.null_array(),
-    }
+    out.null_array();
     out.buf.to_vec()
 }
 
@@ -360,9 +350,12 @@ fn block_on(c: &mut Ctx, keys: &[Bytes], op: BlockOp, timeout: Option<std::time:
         }
     }
     if c.conn.in_exec {
-        let reply = timeout_reply(&op, c.out.resp3);
-        c.out.buf.extend_from_slice(&reply);
-        return;
+        // Inside EXEC nothing blocks: the move commands answer a null bulk, the others a
+        // null array (unlike a timeout, where all answer a null array).
+        return match op {
+            BlockOp::ListMove { .. } => c.out.null(),
+            _ => c.out.null_array(),
+        };
     }
     let mut unique: Vec<Bytes> = Vec::with_capacity(keys.len());
     for k in keys {
@@ -370,7 +363,7 @@ fn block_on(c: &mut Ctx, keys: &[Bytes], op: BlockOp, timeout: Option<std::time:
             unique.push(k.clone());
         }
     }
-    let (w, rx) = Waiter::new(c.conn.id, db, unique, op, c.conn.resp3);
+    let (w, rx) = Waiter::new(c.conn.id, db, unique, op, c.conn.resp3, timeout.is_some());
     let w = Arc::new(w);
     for k in &w.keys {
         c.ks.block(db, k, &w);
@@ -493,13 +486,14 @@ fn parse_mpop<'a>(
     Ok((&argv[at + 1..where_at], first, count.unwrap_or(1)))
 }
 
+/// BLMPOP: numkeys, the end and COUNT are checked before the timeout (Redis's order).
 fn blmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let timeout = match parse_timeout(&argv[1]) {
-        Ok(t) => t,
-        Err(e) => return c.out.error(e),
-    };
     let (keys, left, count) = match parse_mpop(argv, 2, ["left", "right"]) {
         Ok(a) => a,
+        Err(e) => return c.out.error(e),
+    };
+    let timeout = match parse_timeout(&argv[1]) {
+        Ok(t) => t,
         Err(e) => return c.out.error(e),
     };
     let op = BlockOp::ListPop {
@@ -528,13 +522,14 @@ fn bzpopmax(c: &mut Ctx, argv: &[Bytes]) {
     bzpop(c, argv, false)
 }
 
+/// BZMPOP: like BLMPOP, the timeout is checked last.
 fn bzmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let timeout = match parse_timeout(&argv[1]) {
-        Ok(t) => t,
-        Err(e) => return c.out.error(e),
-    };
     let (keys, min, count) = match parse_mpop(argv, 2, ["min", "max"]) {
         Ok(a) => a,
+        Err(e) => return c.out.error(e),
+    };
+    let timeout = match parse_timeout(&argv[1]) {
+        Ok(t) => t,
         Err(e) => return c.out.error(e),
     };
     let op = BlockOp::ZPop {

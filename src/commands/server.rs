@@ -735,7 +735,7 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
                 sh.clients.count(),
                 sh.config.get_i64("maxclients"),
                 sh.clients.blocked_count(),
-                sh.clients.blocked_count(),
+                sh.clients.timed_count(),
             );
         }
         "memory" => {

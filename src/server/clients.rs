@@ -106,8 +106,10 @@ impl ClientInfo {
 pub struct Clients {
     next_id: AtomicU64,
     map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
-    /// Clients waiting in a blocking command (INFO `blocked_clients`).
+    /// Clients waiting in a blocking command (INFO `blocked_clients`), and those of them
+    /// with a timeout (`clients_in_timeout_table`).
     blocked: AtomicUsize,
+    timed: AtomicUsize,
 }
 
 impl Clients {
@@ -153,20 +155,31 @@ impl Clients {
 
     /// `info`'s client starts waiting in `w`.
     pub fn set_blocked(&self, info: &ClientInfo, w: Arc<crate::keyspace::Waiter>) {
+        let timed = w.timed;
         if info.blocked.lock().replace(w).is_none() {
             self.blocked.fetch_add(1, Ordering::Relaxed);
+            if timed {
+                self.timed.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
     /// `info`'s client stopped waiting.
     pub fn clear_blocked(&self, info: &ClientInfo) {
-        if info.blocked.lock().take().is_some() {
+        if let Some(w) = info.blocked.lock().take() {
             self.blocked.fetch_sub(1, Ordering::Relaxed);
+            if w.timed {
+                self.timed.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 
     pub fn blocked_count(&self) -> usize {
         self.blocked.load(Ordering::Relaxed)
+    }
+
+    pub fn timed_count(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
     }
 
     pub fn all(&self) -> Vec<Arc<ClientInfo>> {
