@@ -542,7 +542,7 @@ def test_timeouts_of_several_waiters_are_independent(admin, waiter, w):
     short, long_, forever = waiter(), waiter(), waiter()
     forever.block(admin, 1, "BLPOP", "k", 0)
     long_.block(admin, 2, "BLPOP", "k", 5)
-    short.block(admin, 3, "BLPOP", "k", "0.1")
+    short.block(admin, 3, "BLPOP", "k", "0.3")
     assert short.reply(timeout=3) == w.nil_array
     wait_blocked(admin, 2)
     assert admin.cmd("RPUSH", "k", "1", "2") == 2
