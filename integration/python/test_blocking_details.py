@@ -548,3 +548,74 @@ def test_timeouts_of_several_waiters_are_independent(admin, waiter, w):
     assert admin.cmd("RPUSH", "k", "1", "2") == 2
     assert forever.reply() == w.arr(w.bulk("k"), w.bulk("1"))
     assert long_.reply() == w.arr(w.bulk("k"), w.bulk("2"))
+
+
+# --------------------------------------------------------------------------
+# Many waiters, binary keys, unblock in the middle of a queue
+# --------------------------------------------------------------------------
+
+def test_twenty_waiters_one_push_fifo(admin, waiter, w):
+    cs = [waiter() for _ in range(20)]
+    for i, c in enumerate(cs):
+        c.block(admin, i + 1, "BLPOP", "q", 0)
+    assert admin.cmd("RPUSH", "q", *[f"job{i}" for i in range(25)]) == 25
+    for i, c in enumerate(cs):
+        assert c.reply() == w.arr(w.bulk("q"), w.bulk(f"job{i}"))
+    assert admin.cmd("LRANGE", "q", 0, -1) == [f"job{i}".encode() for i in range(20, 25)]
+    wait_blocked(admin, 0)
+
+
+def test_transaction_pushing_many_keys_serves_each_waiter(admin, waiter, w):
+    cs = [waiter() for _ in range(5)]
+    for i, c in enumerate(cs):
+        c.block(admin, i + 1, "BRPOP", f"k{i}", 0)
+    assert admin.cmd("MULTI") == "OK"
+    for i in reversed(range(5)):
+        assert admin.cmd("LPUSH", f"k{i}", f"v{i}") == "QUEUED"
+    assert admin.cmd("EXEC") == [1] * 5
+    for i, c in enumerate(cs):
+        assert c.reply() == w.arr(w.bulk(f"k{i}"), w.bulk(f"v{i}"))
+    assert admin.cmd("EXISTS", *[f"k{i}" for i in range(5)]) == 0
+
+
+def test_binary_key_and_element(admin, waiter, w):
+    key, value = b"k\x00\xff\r\n ", b"\x00v\r\n\xfe"
+    c = waiter()
+    c.block(admin, 1, "BLPOP", "other", key, 0)
+    assert admin.cmd("RPUSH", key, value) == 1
+    assert c.reply() == w.arr(w.bulk(key), w.bulk(value))
+    c.block(admin, 1, "BLMOVE", key, b"d\x00", "LEFT", "LEFT", 0)
+    assert admin.cmd("RPUSH", key, b"") == 1        # empty element
+    assert c.reply() == w.bulk(b"")
+    assert admin.cmd("LRANGE", b"d\x00", 0, -1) == [b""]
+
+
+def test_unblocking_middle_waiter_keeps_fifo(admin, waiter, w):
+    c1, c2, c3 = waiter(), waiter(), waiter()
+    for i, c in enumerate((c1, c2, c3)):
+        c.block(admin, i + 1, "BLPOP", "k", 0)
+    assert admin.cmd("CLIENT", "UNBLOCK", c2.id) == 1
+    assert c2.reply() == w.nil_array
+    wait_blocked(admin, 2)
+    assert admin.cmd("RPUSH", "k", "a", "b", "c") == 3
+    assert c1.reply() == w.arr(w.bulk("k"), w.bulk("a"))
+    assert c3.reply() == w.arr(w.bulk("k"), w.bulk("b"))
+    assert c2.silent()
+    assert admin.cmd("LRANGE", "k", 0, -1) == [b"c"]
+    # the unblocked client can block again and goes to the back of the queue
+    c2.block(admin, 1, "BLPOP", "k2", 0)
+    c1.block(admin, 2, "BLPOP", "k2", 0)
+    assert admin.cmd("RPUSH", "k2", "x") == 1
+    assert c2.reply() == w.arr(w.bulk("k2"), w.bulk("x"))
+    assert c1.silent()
+
+
+def test_served_before_timeout_replies_at_once(admin, waiter, w):
+    c = waiter()
+    c.block(admin, 1, "BZPOPMIN", "z", 30)
+    t0 = time.monotonic()
+    assert admin.cmd("ZADD", "z", 1, "m") == 1
+    assert c.reply(timeout=3) == w.arr(w.bulk("z"), w.bulk("m"), w.score("1"))
+    assert time.monotonic() - t0 < 2
+    assert c.silent(0.2)            # exactly one reply
+    assert c.cmd("PING") == "PONG"
