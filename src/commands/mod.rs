@@ -16,6 +16,7 @@ pub mod expire;
 mod generic_tests;
 pub mod hash;
 pub mod keyspace;
+pub mod list;
 pub mod longdouble;
 pub mod server;
 pub mod set;
@@ -182,6 +183,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
             zset_range::COMMANDS,
             zset_algebra::COMMANDS,
             zset_pop::COMMANDS,
+            list::COMMANDS,
             blocking::COMMANDS,
         ] {
             v.extend(family.iter());
