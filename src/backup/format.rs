@@ -1395,7 +1395,8 @@ mod tests {
                 (Kind::String, 1),
                 (Kind::Hash, 1),
                 (Kind::Set, 2),
-                (Kind::ZSet, 0)
+                (Kind::ZSet, 0),
+                (Kind::List, 0)
             ]
         );
         assert!(d
@@ -1462,7 +1463,8 @@ mod tests {
                 (Kind::String, 0),
                 (Kind::Hash, 0),
                 (Kind::Set, 0),
-                (Kind::ZSet, 2)
+                (Kind::ZSet, 2),
+                (Kind::List, 0)
             ]
         );
         let (back, skipped) = d.into_records(100, 0);
@@ -1593,7 +1595,8 @@ mod tests {
                 (Kind::String, 1),
                 (Kind::Hash, 0),
                 (Kind::Set, 1),
-                (Kind::ZSet, 2)
+                (Kind::ZSet, 2),
+                (Kind::List, 0)
             ]
         );
     }
