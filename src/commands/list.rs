@@ -887,3 +887,7 @@ fn lmpop(c: &mut Ctx, argv: &[Bytes]) {
         Ok(Some((key, taken))) => reply_mpop(c.out, &key, &taken),
     }
 }
+
+#[cfg(test)]
+#[path = "list_tests.rs"]
+mod tests;
