@@ -73,7 +73,10 @@ fn pushes_log_their_elements_in_order() {
     assert_eq!(r.logged(), vec![vec![push("l", true, &["a", "b", "c"])]]);
     assert_eq!(r.ask(&["RPUSH", "l", "x"]), ":4\r\n");
     assert_eq!(r.logged(), vec![vec![push("l", false, &["x"])]]);
-    assert_eq!(r.ask(&["LRANGE", "l", "0", "-1"]), arr(&["c", "b", "a", "x"]));
+    assert_eq!(
+        r.ask(&["LRANGE", "l", "0", "-1"]),
+        arr(&["c", "b", "a", "x"])
+    );
     assert_eq!(r.ask(&["RPUSHX", "l", "y", "z"]), ":6\r\n");
     assert_eq!(r.logged(), vec![vec![push("l", false, &["y", "z"])]]);
 }
@@ -164,8 +167,14 @@ fn lset_logs_the_resolved_index_even_for_the_same_value() {
     // Redis signals the key even when the value is the same: logged (WATCH sees it)
     assert_eq!(r.ask(&["LSET", "l", "0", "a"]), "+OK\r\n");
     assert_eq!(r.logged(), vec![vec![set(0, "a")]]);
-    assert_eq!(r.ask(&["LSET", "l", "3", "q"]), "-ERR index out of range\r\n");
-    assert_eq!(r.ask(&["LSET", "l", "-4", "q"]), "-ERR index out of range\r\n");
+    assert_eq!(
+        r.ask(&["LSET", "l", "3", "q"]),
+        "-ERR index out of range\r\n"
+    );
+    assert_eq!(
+        r.ask(&["LSET", "l", "-4", "q"]),
+        "-ERR index out of range\r\n"
+    );
     assert_eq!(
         r.ask(&["LSET", "l", "x", "q"]),
         "-ERR value is not an integer or out of range\r\n"
@@ -312,7 +321,10 @@ fn lmove_between_lists_logs_both_keys_in_one_entry() {
     let mut r = Rig::new();
     r.ask(&["RPUSH", "src", "a", "b"]);
     r.logged();
-    assert_eq!(r.ask(&["LMOVE", "src", "dst", "RIGHT", "LEFT"]), "$1\r\nb\r\n");
+    assert_eq!(
+        r.ask(&["LMOVE", "src", "dst", "RIGHT", "LEFT"]),
+        "$1\r\nb\r\n"
+    );
     assert_eq!(
         r.logged(),
         vec![vec![pop("src", false, 1), push("dst", true, &["b"])]]
@@ -373,8 +385,14 @@ fn lmpop_argument_errors() {
         (&["LMPOP", "1", "a", "UP"], syntax),
         (&["LMPOP", "1", "a", "LEFT", "COUNT"], syntax),
         (&["LMPOP", "1", "a", "LEFT", "COUNT", "0"], count),
-        (&["LMPOP", "1", "a", "LEFT", "COUNT", "9223372036854775808"], count),
-        (&["LMPOP", "1", "a", "LEFT", "COUNT", "1", "COUNT", "1"], syntax),
+        (
+            &["LMPOP", "1", "a", "LEFT", "COUNT", "9223372036854775808"],
+            count,
+        ),
+        (
+            &["LMPOP", "1", "a", "LEFT", "COUNT", "1", "COUNT", "1"],
+            syntax,
+        ),
         (&["LMPOP", "1", "a", "LEFT", "junk"], syntax),
     ] {
         assert_eq!(r.ask(argv), want, "{argv:?}");
@@ -409,12 +427,7 @@ fn lrange_and_lindex_indices() {
     assert_eq!(r.ask(&["LRANGE", "l", "-2", "100"]), arr(&["d", "e"]));
     assert_eq!(r.ask(&["LRANGE", "l", "3", "1"]), "*0\r\n");
     assert_eq!(
-        r.ask(&[
-            "LRANGE",
-            "l",
-            "-9223372036854775808",
-            "9223372036854775807"
-        ]),
+        r.ask(&["LRANGE", "l", "-9223372036854775808", "9223372036854775807"]),
         arr(&["a", "b", "c", "d", "e"])
     );
     assert_eq!(r.ask(&["LINDEX", "l", "-1"]), "$1\r\ne\r\n");
@@ -469,7 +482,10 @@ fn lpos_options_and_scans() {
     );
     assert_eq!(r.ask(&["LPOS", "l", "z", "COUNT", "3"]), "*0\r\n");
     // the last of a repeated option wins
-    assert_eq!(r.ask(&["LPOS", "l", "c", "RANK", "1", "RANK", "2"]), ":6\r\n");
+    assert_eq!(
+        r.ask(&["LPOS", "l", "c", "RANK", "1", "RANK", "2"]),
+        ":6\r\n"
+    );
     assert_eq!(r.ask(&["LPOS", "l", "01"]), "$-1\r\n");
 }
 
@@ -499,7 +515,9 @@ fn lpos_errors_in_argument_order() {
         argv.extend_from_slice(args);
         assert_eq!(r.ask(&argv), want, "{args:?}");
     }
-    assert!(r.ask(&["LPOS", "s", "a", "RANK", "1"]).starts_with("-WRONGTYPE"));
+    assert!(r
+        .ask(&["LPOS", "s", "a", "RANK", "1"])
+        .starts_with("-WRONGTYPE"));
 }
 
 #[test]
@@ -518,8 +536,14 @@ fn lpos_rank_llong_min_takes_the_first_match_from_the_tail() {
 #[test]
 fn key_finders_and_direction_words() {
     let v = |a: &[&str]| bs(a);
-    assert_eq!(lmpop_keys(&v(&["lmpop", "2", "a", "b", "LEFT"])), vec![2, 3]);
-    assert_eq!(lmpop_keys(&v(&["lmpop", "3", "a", "b", "LEFT"])), vec![2, 3, 4]);
+    assert_eq!(
+        lmpop_keys(&v(&["lmpop", "2", "a", "b", "LEFT"])),
+        vec![2, 3]
+    );
+    assert_eq!(
+        lmpop_keys(&v(&["lmpop", "3", "a", "b", "LEFT"])),
+        vec![2, 3, 4]
+    );
     assert!(lmpop_keys(&v(&["lmpop", "4", "a", "b", "LEFT"])).is_empty());
     assert!(lmpop_keys(&v(&["lmpop", "0", "a", "LEFT"])).is_empty());
     assert!(lmpop_keys(&v(&["lmpop", "x", "a", "LEFT"])).is_empty());
