@@ -305,6 +305,7 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             c.out.verbatim(&line);
         }
         "list" => client_list(c, argv),
+        "unblock" if n == 3 || n == 4 => client_unblock(c, argv),
         "kill" if n >= 3 => client_kill(c, argv),
         "no-evict" | "no-touch" if n == 3 => {
             let on = if eq(&argv[2], "on") {
@@ -346,10 +347,13 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
                 "    Set client meta attr. Options are LIB-NAME and LIB-VER.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
+                "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                "    Unblock the specified blocked client.",
             ];
             c.out.help(&lines);
         }
-        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch" => {
+        "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch"
+        | "unblock" => {
             wrong(c)
         }
         _ => c.out.error(&unknown_subcommand(argv, "CLIENT")),
@@ -395,6 +399,41 @@ fn client_list(c: &mut Ctx, argv: &[Bytes]) {
         text.push('\n');
     }
     c.out.verbatim(&text);
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: answers a client blocked in BLPOP & co. as if its
+/// timeout had passed, or with an error; 1 if it was blocked, else 0.
+fn client_unblock(c: &mut Ctx, argv: &[Bytes]) {
+    let Some(id) = parse_i64(&argv[2]) else {
+        return c.out.error(ERR_NOT_INT);
+    };
+    let error = match argv.get(3) {
+        None => false,
+        Some(a) if eq(a, "timeout") => false,
+        Some(a) if eq(a, "error") => true,
+        Some(_) => {
+            return c
+                .out
+                .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        }
+    };
+    let waiter = u64::try_from(id)
+        .ok()
+        .and_then(|id| c.shared.clients.get(id))
+        .and_then(|client| client.blocked.lock().clone());
+    let Some(w) = waiter else {
+        return c.out.int(0);
+    };
+    let Some(tx) = w.claim() else {
+        return c.out.int(0);
+    };
+    let reply = if error {
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n".to_vec()
+    } else {
+        super::blocking::timeout_reply(&w.op, w.resp3)
+    };
+    let _ = tx.send(crate::keyspace::Served { reply, seq: 0 });
+    c.out.int(1);
 }
 
 fn client_kill(c: &mut Ctx, argv: &[Bytes]) {

@@ -9,12 +9,14 @@
 //! WAL) -> lock shards -> run -> the entry is submitted to the WAL when the locks drop.
 
 pub mod backup;
+pub mod blocking;
 pub mod connection;
 pub mod expire;
 #[cfg(test)]
 mod generic_tests;
 pub mod hash;
 pub mod keyspace;
+pub mod list;
 pub mod longdouble;
 pub mod server;
 pub mod set;
@@ -130,6 +132,18 @@ pub enum After {
         numreplicas: bool,
         timeout_ms: u64,
     },
+    /// A blocking command queued its waiter: wait for the answer, the timeout or the client's
+    /// departure (see `blocking`).
+    Block(Box<blocking::Blocked>),
+}
+
+impl std::fmt::Debug for blocking::Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blocked")
+            .field("waiter", &self.waiter)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// Everything a handler may touch.
@@ -169,6 +183,8 @@ pub fn all() -> &'static [&'static CommandSpec] {
             zset_range::COMMANDS,
             zset_algebra::COMMANDS,
             zset_pop::COMMANDS,
+            list::COMMANDS,
+            blocking::COMMANDS,
         ] {
             v.extend(family.iter());
         }
@@ -191,8 +207,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "client",
         &[
-            "id", "getname", "setname", "setinfo", "info", "list", "kill", "no-evict", "no-touch",
-            "help",
+            "id", "getname", "setname", "setinfo", "info", "list", "kill", "unblock", "no-evict",
+            "no-touch", "help",
         ],
     ),
     ("config", &["get", "set", "resetstat", "rewrite", "help"]),

@@ -175,6 +175,7 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
     }
 
     c.out.array(queued.len());
+    c.conn.in_exec = true;
     for (argv, spec) in queued.iter().zip(specs) {
         if spec.is_write() && shared.poisoned() {
             c.out.error(MISCONF);
@@ -200,7 +201,14 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         }
         c.out.resp3 = c.conn.resp3;
     }
+    c.conn.in_exec = false;
+    // Waiters on keys the transaction left non-empty are served now, under its locks.
+    let deferred = super::blocking::serve_ready(&mut locked, now);
     c.conn.observe(locked.observed());
+    drop(locked);
+    if !deferred.is_empty() {
+        super::blocking::serve_deferred(shared, deferred, now);
+    }
 }
 
 /// Whether `key` exists but has passed its expiry (not yet removed).

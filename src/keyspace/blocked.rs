@@ -62,6 +62,8 @@ pub struct Waiter {
     pub op: BlockOp,
     /// Whether its replies are RESP3.
     pub resp3: bool,
+    /// Whether it has a timeout (INFO `clients_in_timeout_table`).
+    pub timed: bool,
     tx: Mutex<Option<oneshot::Sender<Served>>>,
 }
 
@@ -73,6 +75,7 @@ impl Waiter {
         keys: Vec<Bytes>,
         op: BlockOp,
         resp3: bool,
+        timed: bool,
     ) -> (Waiter, oneshot::Receiver<Served>) {
         let (tx, rx) = oneshot::channel();
         let w = Waiter {
@@ -81,6 +84,7 @@ impl Waiter {
             keys,
             op,
             resp3,
+            timed,
             tx: Mutex::new(Some(tx)),
         };
         (w, rx)

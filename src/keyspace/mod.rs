@@ -48,6 +48,16 @@ use std::sync::Arc;
 /// Number of shards. A power of two; SCAN walks one shard per step.
 pub const SHARDS: usize = 256;
 
+/// Orders ready keys across shards (see `Shard::ready`).
+static READY_TICK: AtomicU64 = AtomicU64::new(0);
+
+fn note_ready(ready: &mut Vec<(u64, DbIndex, Bytes)>, db: DbIndex, key: &[u8]) {
+    if !ready.iter().any(|(_, d, k)| *d == db && k == key) {
+        let tick = READY_TICK.fetch_add(1, Ordering::Relaxed);
+        ready.push((tick, db, Bytes::copy_from_slice(key)));
+    }
+}
+
 /// The flag a WATCHing client shares with the shards: set when a watched key changes.
 pub type WatchFlag = Arc<AtomicBool>;
 
@@ -58,8 +68,10 @@ pub struct Shard {
     watched: HashMap<(DbIndex, Bytes), Vec<WatchFlag>>,
     /// Clients blocked on a key of this shard, in the order they blocked (see [`blocked`]).
     blocked: HashMap<(DbIndex, Bytes), VecDeque<Arc<Waiter>>>,
-    /// Keys with waiters that a write touched since the last serve, in touch order.
-    ready: Vec<(DbIndex, Bytes)>,
+    /// Keys with waiters that a write touched since the last serve, each with the
+    /// [`READY_TICK`] of its first touch (waiters are served key by key in that order, across
+    /// shards, as Redis serves its ready keys in the order they became ready).
+    ready: Vec<(u64, DbIndex, Bytes)>,
     last_seq: u64,
 }
 
@@ -124,11 +136,9 @@ impl Shard {
     /// as ready to serve them.
     fn touch_watchers(&mut self, db: DbIndex, key: &[u8]) {
         touch_watchers(&self.watched, db, key);
-        if !self.blocked.is_empty() {
-            let k = (db, Bytes::copy_from_slice(key));
-            if self.blocked.contains_key(&k) && !self.ready.contains(&k) {
-                self.ready.push(k);
-            }
+        if !self.blocked.is_empty() && self.blocked.contains_key(&(db, Bytes::copy_from_slice(key)))
+        {
+            note_ready(&mut self.ready, db, key);
         }
     }
 
@@ -1321,12 +1331,36 @@ impl<'a> Locked<'a> {
             .push_back(w.clone());
     }
 
+    /// Notes `key` (whose shard this command holds) as ready to serve its waiters.
+    pub fn mark_ready(&mut self, db: DbIndex, key: &[u8]) {
+        let shard = self.shard_mut(key);
+        if shard.blocked.contains_key(&(db, Bytes::copy_from_slice(key))) {
+            note_ready(&mut shard.ready, db, key);
+        }
+    }
+
+    /// The first client blocked on `key` (whose shard this command holds) that is still
+    /// waiting, whatever it waits for.
+    pub fn peek_waiter(&mut self, db: DbIndex, key: &[u8]) -> Option<Arc<Waiter>> {
+        let k = (db, Bytes::copy_from_slice(key));
+        self.shard_mut(key)
+            .blocked
+            .get(&k)?
+            .iter()
+            .find(|w| !w.is_claimed())
+            .cloned()
+    }
+
     /// The next key a write touched while clients were blocked on it, from the held shards.
     pub fn take_ready(&mut self) -> Option<(DbIndex, Bytes)> {
-        self.guards
+        let (_, g) = self
+            .guards
             .iter_mut()
-            .find(|(_, g)| !g.ready.is_empty())
-            .map(|(_, g)| g.ready.remove(0))
+            .filter(|(_, g)| !g.ready.is_empty())
+            .min_by_key(|(_, g)| g.ready.iter().map(|r| r.0).min().unwrap_or(u64::MAX))?;
+        let first = (0..g.ready.len()).min_by_key(|&i| g.ready[i].0)?;
+        let (_, db, key) = g.ready.remove(first);
+        Some((db, key))
     }
 
     /// The first client blocked on `key` that a value of `kind` serves and that is still

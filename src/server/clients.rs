@@ -33,6 +33,9 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL; the connection closes at its next wake-up.
     pub killed: AtomicBool,
     pub kill_notify: Notify,
+    /// The blocked command this client waits in (BLPOP ...), for CLIENT UNBLOCK and the `b`
+    /// flag of CLIENT LIST.
+    pub blocked: Mutex<Option<Arc<crate::keyspace::Waiter>>>,
 }
 
 impl ClientInfo {
@@ -64,6 +67,9 @@ impl ClientInfo {
             -1
         };
         let mut flags = String::new();
+        if self.blocked.lock().is_some() {
+            flags.push('b');
+        }
         if self.in_multi.load(Ordering::Relaxed) {
             flags.push('x');
         }
@@ -100,6 +106,10 @@ impl ClientInfo {
 pub struct Clients {
     next_id: AtomicU64,
     map: Mutex<BTreeMap<u64, Arc<ClientInfo>>>,
+    /// Clients waiting in a blocking command (INFO `blocked_clients`), and those of them
+    /// with a timeout (`clients_in_timeout_table`).
+    blocked: AtomicUsize,
+    timed: AtomicUsize,
 }
 
 impl Clients {
@@ -125,6 +135,7 @@ impl Clients {
             no_touch: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
+            blocked: Mutex::new(None),
         });
         self.map.lock().insert(id, info.clone());
         info
@@ -136,6 +147,39 @@ impl Clients {
 
     pub fn count(&self) -> usize {
         self.map.lock().len()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
+        self.map.lock().get(&id).cloned()
+    }
+
+    /// `info`'s client starts waiting in `w`.
+    pub fn set_blocked(&self, info: &ClientInfo, w: Arc<crate::keyspace::Waiter>) {
+        let timed = w.timed;
+        if info.blocked.lock().replace(w).is_none() {
+            self.blocked.fetch_add(1, Ordering::Relaxed);
+            if timed {
+                self.timed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `info`'s client stopped waiting.
+    pub fn clear_blocked(&self, info: &ClientInfo) {
+        if let Some(w) = info.blocked.lock().take() {
+            self.blocked.fetch_sub(1, Ordering::Relaxed);
+            if w.timed {
+                self.timed.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn blocked_count(&self) -> usize {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
+    pub fn timed_count(&self) -> usize {
+        self.timed.load(Ordering::Relaxed)
     }
 
     pub fn all(&self) -> Vec<Arc<ClientInfo>> {

@@ -24,6 +24,8 @@ pub struct ConnState {
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A command failed to queue: EXEC must answer EXECABORT.
     pub multi_error: bool,
+    /// EXEC is running the queued commands: a blocking command answers at once.
+    pub in_exec: bool,
     pub watch_flag: WatchFlag,
     /// (db, key, was expired at WATCH time).
     pub watched: Vec<(DbIndex, Bytes, bool)>,
@@ -56,6 +58,7 @@ impl ConnState {
             resp3: false,
             multi: None,
             multi_error: false,
+            in_exec: false,
             watch_flag: Arc::new(AtomicBool::new(false)),
             watched: Vec::new(),
             need_seq: 0,
@@ -224,6 +227,13 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        // A task dropped while blocked (shutdown, a panic): no one may serve it any more.
+        let waiting = self.conn.info.blocked.lock().clone();
+        if let Some(w) = waiting {
+            w.claim();
+            self.shared.keyspace.unblock(&w);
+            self.shared.clients.clear_blocked(&self.conn.info);
+        }
         self.conn.unwatch_all(&self.shared);
         self.shared.clients.unregister(self.conn.id);
     }
@@ -386,6 +396,19 @@ async fn connection_loop(
                     Ok(_) => out.ok(),
                     Err(e) => out.error(&format!("ERR snapshot failed: {e}")),
                 },
+                After::Block(blocked) => {
+                    flush(shared, sock, conn, &mut out).await?;
+                    let Some(served) =
+                        wait_blocked(shared, sock, &mut buf, conn, *blocked, qbuf_limit, &mut killed, &mut stopping)
+                            .await?
+                    else {
+                        return Ok(());
+                    };
+                    conn.begin_command();
+                    let start = out.buf.len();
+                    out.buf.extend_from_slice(&served.reply);
+                    conn.end_command(start, out.buf.len(), served.seq, served.seq);
+                }
                 After::WaitAof {
                     numlocal,
                     numreplicas,
@@ -421,6 +444,71 @@ async fn connection_loop(
             return Ok(());
         }
     }
+}
+
+/// Waits in a blocking command: for the server to serve it, its timeout, CLIENT UNBLOCK
+/// (which answers through the same channel), or the client's departure. Pipelined input is
+/// read and kept meanwhile (up to the query buffer limit), as Redis does, so a disconnection
+/// is seen at once. `None`: the connection is over (the waiter has been given up). However
+/// it ends, the waiter leaves every key's queue and the client's blocked state.
+#[allow(clippy::too_many_arguments)]
+async fn wait_blocked(
+    shared: &Shared,
+    sock: &mut TcpStream,
+    buf: &mut BytesMut,
+    conn: &mut ConnState,
+    blocked: crate::commands::blocking::Blocked,
+    qbuf_limit: i64,
+    killed: &mut std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    stopping: &mut std::pin::Pin<
+        &mut impl std::future::Future<Output = Result<(), tokio::sync::watch::error::RecvError>>,
+    >,
+) -> std::io::Result<Option<crate::keyspace::Served>> {
+    let crate::commands::blocking::Blocked {
+        waiter,
+        mut rx,
+        timeout,
+    } = blocked;
+    shared.clients.set_blocked(&conn.info, waiter.clone());
+    let timer = async {
+        match timeout {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let mut timer = std::pin::pin!(timer);
+    let result = loop {
+        tokio::select! {
+            r = &mut rx => {
+                // The sender never goes without an answer; if it did, answer as a timeout.
+                break Ok(Some(r.unwrap_or_else(|_| crate::keyspace::Served {
+                    reply: crate::commands::blocking::timeout_reply(&waiter.op, waiter.resp3),
+                    seq: 0,
+                })));
+            }
+            _ = &mut timer => {
+                if let Some(tx) = waiter.claim() {
+                    drop(tx);
+                    let reply = crate::commands::blocking::timeout_reply(&waiter.op, waiter.resp3);
+                    break Ok(Some(crate::keyspace::Served { reply, seq: 0 }));
+                }
+                // Claimed by the server serving it (or CLIENT UNBLOCK): its answer is coming.
+                break Ok((&mut rx).await.ok());
+            }
+            r = sock.read_buf(buf), if (buf.len() as i64) <= qbuf_limit => {
+                match r {
+                    Ok(0) => { waiter.claim(); break Ok(None) }
+                    Ok(_) => {}
+                    Err(e) => { waiter.claim(); break Err(e) }
+                }
+            }
+            _ = &mut *killed => { waiter.claim(); break Ok(None) }
+            _ = &mut *stopping => { waiter.claim(); break Ok(None) }
+        }
+    };
+    shared.keyspace.unblock(&waiter);
+    shared.clients.clear_blocked(&conn.info);
+    result
 }
 
 #[cfg(test)]

@@ -218,7 +218,15 @@ pub fn run(
     };
     (spec.handler)(&mut ctx, argv);
     let after = std::mem::take(&mut ctx.after);
+    let now = ctx.now_ms;
+    // Clients blocked on keys this command touched are served under its locks, their pops in
+    // its WAL entry (so its reply waits for them too: one entry, one sequence).
+    let deferred = commands::blocking::serve_ready(&mut locked, now);
     conn.end_command(start, out.buf.len(), locked.revealed(), locked.observed());
+    drop(locked);
+    if !deferred.is_empty() {
+        commands::blocking::serve_deferred(shared, deferred, now);
+    }
     after
 }
 
