@@ -83,11 +83,6 @@ fn entry_len(n: usize) -> usize {
     t + back_len(t)
 }
 
-/// Bytes one element takes in a listpack (header, data, back-length), for the size rule.
-fn packed_len(e: &[u8]) -> usize {
-    entry_len(e.len())
-}
-
 /// The header and back-length of an entry of `n` bytes, as small arrays.
 struct Frame {
     hdr: [u8; 9],
@@ -206,6 +201,14 @@ impl Budget {
         }
     }
 
+    /// The live bytes a chain node may grow to (its free room stays within this).
+    fn room(self) -> usize {
+        match self {
+            Budget::Bytes(b) => b.saturating_sub(PACK_OVERHEAD),
+            Budget::Count(_) => SAFETY_BYTES - PACK_OVERHEAD,
+        }
+    }
+
     /// Whether a chain node of `count` elements in `bytes` is within budget (one element
     /// always is).
     fn node_fits(self, count: usize, bytes: usize) -> bool {
@@ -219,13 +222,23 @@ impl Budget {
 
 // ---- Node -----------------------------------------------------------------------------------
 
-/// One compact block of entries; the live ones are `buf[head..]`.
+/// One compact block of entries; the live ones are `buf[head..end]`.
+///
+/// `end` is the block's end unless [`TAIL_ROOM`] is set in `count`: then the block ends in free
+/// room (at least 4 bytes) whose last 4 bytes hold its length. Only the end nodes of a chain
+/// keep such room (grown by doubling up to the node budget, so that a run of pushes copies
+/// each byte a bounded number of times and visits few allocator size classes); a node is
+/// sealed to its exact size when the chain moves past it.
 #[derive(Clone, Default)]
 struct Node {
     buf: Box<[u8]>,
     head: u32,
+    /// Element count (below 2^31: `list-max-listpack-size` is an i32) and the [`TAIL_ROOM`]
+    /// flag.
     count: u32,
 }
+
+const TAIL_ROOM: u32 = 1 << 31;
 
 impl Node {
     fn from_vec(v: Vec<u8>, count: usize) -> Node {
@@ -243,7 +256,41 @@ impl Node {
 
     #[inline]
     fn end(&self) -> usize {
-        self.buf.len()
+        let n = self.buf.len();
+        if self.count & TAIL_ROOM == 0 {
+            return n;
+        }
+        let room = self
+            .buf
+            .get(n.saturating_sub(4)..n)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, |a| u32::from_le_bytes(a) as usize);
+        n.saturating_sub(room)
+    }
+
+    /// Sets the element count, keeping the room flag.
+    fn set_count(&mut self, count: usize) {
+        let c = u32::try_from(count).unwrap_or(u32::MAX) & !TAIL_ROOM;
+        self.count = (self.count & TAIL_ROOM) | c;
+    }
+
+    /// Records that the live bytes end `room` bytes before the block's end (0 or >= 4).
+    fn set_room(&mut self, room: usize) {
+        let n = self.buf.len();
+        match (u32::try_from(room), self.buf.get_mut(n.saturating_sub(4)..n)) {
+            (Ok(r), Some(tail)) if room >= 4 => {
+                tail.copy_from_slice(&r.to_le_bytes());
+                self.count |= TAIL_ROOM;
+            }
+            _ => self.count &= !TAIL_ROOM,
+        }
+    }
+
+    /// Drops free room at either end (a node the chain has moved past).
+    fn seal(&mut self) {
+        if self.head != 0 || self.count & TAIL_ROOM != 0 {
+            self.keep(self.start(), self.end(), self.len());
+        }
     }
 
     #[inline]
@@ -253,11 +300,11 @@ impl Node {
 
     #[inline]
     fn len(&self) -> usize {
-        self.count as usize
+        (self.count & !TAIL_ROOM) as usize
     }
 
     fn live(&self) -> &[u8] {
-        self.buf.get(self.start()..).unwrap_or_default()
+        self.buf.get(self.start()..self.end()).unwrap_or_default()
     }
 
     /// The element at byte offset `p` and the offset of the next one.
@@ -309,8 +356,11 @@ impl Node {
     }
 
     fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut p = self.start();
+        let (mut p, end) = (self.start(), self.end());
         std::iter::from_fn(move || {
+            if p >= end {
+                return None;
+            }
             let (d, next) = self.at(p)?;
             p = next;
             Some(d)
@@ -331,73 +381,111 @@ impl Node {
         *self = Node::from_vec(v, count);
     }
 
-    /// Moves the live start to `p` (after front removals), compacting once the free room
-    /// before it passes a quarter of the live bytes.
-    fn set_head(&mut self, p: usize, count: usize) {
+    /// Moves the live start to `p` (after front removals). A chain node (`keep_room`) keeps
+    /// the room (it is within the node budget and the node goes when empty); the listpack
+    /// node is compacted once that room passes a quarter of the live bytes.
+    fn set_head(&mut self, p: usize, count: usize, keep_room: bool) {
         if count == 0 {
             self.clear();
             return;
         }
         let live = self.end().saturating_sub(p);
         match u32::try_from(p) {
-            Ok(h) if p <= live / 4 => {
+            Ok(h) if keep_room || p <= live / 4 => {
                 self.head = h;
-                self.count = u32::try_from(count).unwrap_or(u32::MAX);
+                self.set_count(count);
             }
             _ => self.keep(p, self.end(), count),
         }
     }
 
-    fn push_back(&mut self, e: &[u8]) {
+    /// Appends `e`. `room`: for a chain end node, the live bytes the node may grow to (it
+    /// then grows by doubling into free room); `None` grows the block exactly.
+    fn push_back(&mut self, e: &[u8], room: Option<usize>) {
+        let el = entry_len(e.len());
+        let end = self.end();
+        let free = self.buf.len() - end;
+        if free == el || free >= el + 4 {
+            if let Some(dst) = self.buf.get_mut(end..end + el) {
+                write_entry_into(dst, e);
+                self.set_room(free - el);
+                self.set_count(self.len() + 1);
+                return;
+            }
+        }
+        let live = end - self.start();
+        let want = match room {
+            Some(r) => (2 * live).min(r).max(live + el),
+            None => live + el,
+        };
+        let extra = match want - (live + el) {
+            x if x >= 4 => x,
+            _ => 0,
+        };
+        let total = end + el + extra;
         let mut v = std::mem::take(&mut self.buf).into_vec();
-        v.reserve_exact(entry_len(e.len()));
+        v.truncate(end);
+        v.reserve_exact(total - end);
         write_entry(&mut v, e);
+        v.resize(total, 0);
         self.buf = v.into_boxed_slice();
-        self.count += 1;
+        self.set_room(extra);
+        self.set_count(self.len() + 1);
     }
 
-    fn push_front(&mut self, e: &[u8]) {
+    /// Prepends `e`; `room` as for [`Node::push_back`]. The listpack node leaves an eighth
+    /// of its live bytes free in front when it grows.
+    fn push_front(&mut self, e: &[u8], room: Option<usize>) {
         let el = entry_len(e.len());
         let h = self.start();
         if h >= el {
             if let Some(dst) = self.buf.get_mut(h - el..h) {
                 write_entry_into(dst, e);
                 self.head -= el as u32;
-                self.count += 1;
+                self.set_count(self.len() + 1);
                 return;
             }
         }
-        // Leave an eighth of the live bytes free in front, so that a run of front pushes
-        // copies each byte a bounded number of times.
         let live = self.bytes();
-        let slack = (live / 8).min(1 << 20);
+        let slack = match room {
+            Some(r) => live.max(el).min(r.saturating_sub(live + el)),
+            None => live / 8,
+        }
+        .min(1 << 20);
         let mut v = Vec::with_capacity(slack + el + live);
         v.resize(slack, 0);
         write_entry(&mut v, e);
         v.extend_from_slice(self.live());
-        self.buf = v.into_boxed_slice();
+        let count = self.len() + 1;
+        *self = Node::from_vec(v, count);
         self.head = slack as u32;
-        self.count += 1;
     }
 
-    fn pop_front(&mut self) -> Option<Bytes> {
+    fn pop_front(&mut self, keep_room: bool) -> Option<Bytes> {
         let (d, next) = self.at(self.start())?;
         let b = Bytes::copy_from_slice(d);
-        self.set_head(next, self.len() - 1);
+        self.set_head(next, self.len() - 1, keep_room);
         Some(b)
     }
 
-    fn pop_back(&mut self) -> Option<Bytes> {
+    fn pop_back(&mut self, keep_room: bool) -> Option<Bytes> {
         let (d, s) = self.before(self.end())?;
         let b = Bytes::copy_from_slice(d);
-        self.truncate(s, self.len() - 1);
+        self.truncate(s, self.len() - 1, keep_room);
         Some(b)
     }
 
-    /// Cuts the node at byte offset `p`, keeping `count` elements before it.
-    fn truncate(&mut self, p: usize, count: usize) {
+    /// Cuts the node at byte offset `p`, keeping `count` elements before it; a chain node
+    /// (`keep_room`) keeps the freed bytes as room.
+    fn truncate(&mut self, p: usize, count: usize, keep_room: bool) {
         if count == 0 {
             self.clear();
+            return;
+        }
+        let free = self.buf.len().saturating_sub(p);
+        if keep_room && free >= 4 {
+            self.set_room(free);
+            self.set_count(count);
             return;
         }
         if self.start() > p.saturating_sub(self.start()) / 4 {
@@ -407,7 +495,8 @@ impl Node {
         let mut v = std::mem::take(&mut self.buf).into_vec();
         v.truncate(p);
         self.buf = v.into_boxed_slice();
-        self.count = u32::try_from(count).unwrap_or(u32::MAX);
+        self.count = 0;
+        self.set_count(count);
     }
 
     /// Replaces the bytes `from..to` (element boundaries, `removed` elements) with the entries
@@ -419,7 +508,7 @@ impl Node {
             if add == to - from {
                 if let Some(dst) = self.buf.get_mut(from..to) {
                     write_entry_into(dst, e);
-                    self.count = u32::try_from(count).unwrap_or(u32::MAX);
+                    self.set_count(count);
                     return;
                 }
             }
@@ -433,7 +522,7 @@ impl Node {
         for e in with {
             write_entry(&mut v, e);
         }
-        v.extend_from_slice(self.buf.get(to..).unwrap_or_default());
+        v.extend_from_slice(self.buf.get(to..self.end()).unwrap_or_default());
         *self = Node::from_vec(v, count);
     }
 
@@ -450,12 +539,12 @@ impl Node {
 
     /// Inserts `e` before element `local` (`local == len` appends).
     fn insert(&mut self, local: usize, e: &[u8]) -> bool {
-        if local == 0 {
-            self.push_front(e);
+        if local == 0 && self.start() >= entry_len(e.len()) {
+            self.push_front(e, None);
             return true;
         }
         if local == self.len() {
-            self.push_back(e);
+            self.push_back(e, None);
             return true;
         }
         let Some(p) = self.offset_of(local) else {
@@ -468,8 +557,9 @@ impl Node {
     /// Removes up to `max` elements equal to `e`, the first ones or (`from_tail`) the last.
     fn remove_matching(&mut self, e: &[u8], max: usize, from_tail: bool) -> usize {
         let mut spans = Vec::new();
-        let mut p = self.start();
-        while let Some((d, next)) = self.at(p) {
+        let (mut p, end) = (self.start(), self.end());
+        while p < end {
+            let Some((d, next)) = self.at(p) else { break };
             if d == e {
                 spans.push((p, next));
             }
@@ -496,7 +586,7 @@ impl Node {
             v.extend_from_slice(self.buf.get(at..a).unwrap_or_default());
             at = b;
         }
-        v.extend_from_slice(self.buf.get(at..).unwrap_or_default());
+        v.extend_from_slice(self.buf.get(at..self.end()).unwrap_or_default());
         *self = Node::from_vec(v, count);
         k
     }
@@ -513,9 +603,9 @@ impl Node {
             return;
         };
         if back == 0 {
-            self.set_head(a, keep);
+            self.set_head(a, keep, false);
         } else if front == 0 {
-            self.truncate(b, keep);
+            self.truncate(b, keep, false);
         } else {
             self.keep(a, b, keep);
         }
@@ -527,7 +617,10 @@ impl Node {
         let Some(p) = self.offset_of(local) else {
             return Node::default();
         };
-        let tail = Node::from_vec(self.buf.get(p..).unwrap_or_default().to_vec(), count - local);
+        let tail = Node::from_vec(
+            self.buf.get(p..self.end()).unwrap_or_default().to_vec(),
+            count - local,
+        );
         self.keep(self.start(), p, local);
         tail
     }
@@ -621,17 +714,26 @@ impl Chain {
         } else {
             self.nodes.back_mut()
         };
+        let room = Some(budget.room());
         match end {
             Some(n) if budget.node_fits(n.len() + 1, n.bytes() + el) => {
                 if left {
-                    n.push_front(e)
+                    n.push_front(e, room)
                 } else {
-                    n.push_back(e)
+                    n.push_back(e, room)
                 }
             }
-            _ => {
+            end => {
+                // The old end node is now inside the chain: drop its free room.
+                if let Some(old) = end {
+                    old.seal();
+                }
                 let mut n = Node::default();
-                n.push_back(e);
+                if left {
+                    n.push_front(e, room);
+                } else {
+                    n.push_back(e, room);
+                }
                 if left {
                     self.nodes.push_front(n)
                 } else {
@@ -649,7 +751,11 @@ impl Chain {
         } else {
             self.nodes.back_mut()
         }?;
-        let b = if left { n.pop_front() } else { n.pop_back() }?;
+        let b = if left {
+            n.pop_front(true)
+        } else {
+            n.pop_back(true)
+        }?;
         if n.len() == 0 {
             if left {
                 self.nodes.pop_front();
@@ -958,8 +1064,9 @@ impl ListObj {
         }
     }
 
-    /// Sum of the elements' listpack sizes.
-    fn packed(&self) -> usize {
+    /// Sum of the elements' listpack entry sizes (what the `list-max-listpack-size` rule
+    /// measures).
+    pub fn packed_bytes(&self) -> usize {
         match &self.0 {
             Repr::Pack(n) => n.bytes(),
             Repr::Quick(c) => c.packed,
@@ -1011,7 +1118,9 @@ impl ListObj {
             Repr::Quick(c) => {
                 if budget.one_node(c.len * 2, c.packed * 2) {
                     let n = if c.nodes.len() == 1 {
-                        c.nodes.pop_front().unwrap_or_default()
+                        let mut n = c.nodes.pop_front().unwrap_or_default();
+                        n.seal();
+                        n
                     } else {
                         merge_all(c.nodes.iter(), c.packed)
                     };
@@ -1026,9 +1135,9 @@ impl ListObj {
         if let Repr::Pack(n) = &mut self.0 {
             if budget.one_node(n.len() + 1, n.bytes() + entry_len(e.len())) {
                 if left {
-                    n.push_front(e)
+                    n.push_front(e, None)
                 } else {
-                    n.push_back(e)
+                    n.push_back(e, None)
                 }
                 return;
             }
@@ -1044,9 +1153,9 @@ impl ListObj {
         let b = match &mut self.0 {
             Repr::Pack(n) => {
                 if left {
-                    n.pop_front()
+                    n.pop_front(false)
                 } else {
-                    n.pop_back()
+                    n.pop_back(false)
                 }
             }
             Repr::Quick(c) => c.pop(left),
@@ -1287,13 +1396,18 @@ mod tests {
         match &l.0 {
             Repr::Pack(n) => {
                 check_node(n);
+                assert_eq!(n.count & TAIL_ROOM, 0, "listpack node with tail room");
                 len = n.len();
                 packed = n.bytes();
                 assert!(budget.one_node(len, packed), "listpack that does not fit");
             }
             Repr::Quick(c) => {
-                for n in &c.nodes {
+                for (i, n) in c.nodes.iter().enumerate() {
                     check_node(n);
+                    if i > 0 && i + 1 < c.nodes.len() {
+                        assert_eq!(n.buf.len(), n.bytes(), "inner node not sealed");
+                    }
+                    assert!(n.buf.len() - n.bytes() <= budget.room(), "room over budget");
                     assert!(n.len() > 0, "empty chain node");
                     assert!(budget.node_fits(n.len(), n.bytes()), "node over budget");
                     len += n.len();
@@ -1434,7 +1548,7 @@ mod tests {
         }
         // 8187 bytes less 256 front entries of 16: 4091, and 2 * 4091 + 7 <= 8192.
         l.pop(true, &limits);
-        assert_eq!(l.encoding(), "listpack", "{} {}", l.len(), l.packed());
+        assert_eq!(l.encoding(), "listpack", "{} {}", l.len(), l.packed_bytes());
         check(&l, &limits);
         // One big element makes a quicklist at once.
         let big = vec![b'z'; 9000];
@@ -1741,7 +1855,7 @@ mod tests {
         check(&l, &limits);
         // 14-16 byte elements take 16-18 bytes each; nodes add little.
         let per = l.heap_bytes() as f64 / l.len() as f64;
-        let packed = l.packed() as f64 / l.len() as f64;
+        let packed = l.packed_bytes() as f64 / l.len() as f64;
         assert!(per < packed * 1.02 + 1.0, "{per} bytes per element, packed {packed}");
         l.trim(1000, 1000, &limits);
         assert_eq!(l.len(), n + 1 - 2000);
