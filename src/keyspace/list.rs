@@ -288,8 +288,15 @@ impl Node {
 
     /// Drops free room at either end (a node the chain has moved past).
     fn seal(&mut self) {
-        if self.head != 0 || self.count & TAIL_ROOM != 0 {
+        if self.head != 0 {
             self.keep(self.start(), self.end(), self.len());
+        } else if self.count & TAIL_ROOM != 0 {
+            // Shrinking in place (the allocator keeps the block within its size class).
+            let end = self.end();
+            let mut v = std::mem::take(&mut self.buf).into_vec();
+            v.truncate(end);
+            self.buf = v.into_boxed_slice();
+            self.count &= !TAIL_ROOM;
         }
     }
 
