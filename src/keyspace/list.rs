@@ -123,6 +123,13 @@ fn frame(n: usize) -> Frame {
 }
 
 fn write_entry(out: &mut Vec<u8>, e: &[u8]) {
+    if e.len() < 64 {
+        // One header byte, one back-length byte (1 + 63 < 128).
+        out.push(e.len() as u8);
+        out.extend_from_slice(e);
+        out.push(e.len() as u8 + 1);
+        return;
+    }
     let f = frame(e.len());
     out.extend_from_slice(&f.hdr[..f.hl]);
     out.extend_from_slice(e);
@@ -131,6 +138,19 @@ fn write_entry(out: &mut Vec<u8>, e: &[u8]) {
 
 /// Writes the entry for `e` over `dst`, which is exactly [`entry_len`] long.
 fn write_entry_into(dst: &mut [u8], e: &[u8]) {
+    let n = e.len();
+    if n < 64 {
+        if let Some((first, rest)) = dst.split_first_mut() {
+            *first = n as u8;
+            if let Some((last, mid)) = rest.split_last_mut() {
+                *last = n as u8 + 1;
+                if mid.len() == n {
+                    mid.copy_from_slice(e);
+                }
+            }
+        }
+        return;
+    }
     let f = frame(e.len());
     let (h, rest) = dst.split_at_mut(f.hl.min(dst.len()));
     h.copy_from_slice(&f.hdr[..h.len()]);
