@@ -15,10 +15,14 @@
 //!
 //! These are the sizes of a Redis listpack string entry, so a node's byte count is exactly the
 //! `listpack` size Redis's `list-max-listpack-size` rules measure (the layout itself is ours).
-//! Bytes before `head` are free room left by front pops and front pushes; a front pop is O(1)
-//! and the node is compacted once that room passes a quarter of the live bytes. A node grows
-//! and shrinks exactly (no doubling): the allocator (mimalloc) resizes in place within a size
-//! class. Edits in the middle of a node rebuild that node only.
+//! Bytes before `head` are free room left by front pops and front pushes, so a front pop is
+//! O(1). The listpack node grows and shrinks exactly (the allocator, mimalloc, resizes in place
+//! within a size class) and is compacted once its front room passes a quarter of the live
+//! bytes. The two end nodes of a chain grow by doubling into free room at the end they are
+//! pushed at, up to the node budget, and are sealed to their exact size once the chain moves
+//! past them: pushes copy each byte a bounded number of times, visit few allocator size
+//! classes (which keeps RSS close to the live bytes), and only the end nodes hold room.
+//! Edits in the middle of a node rebuild that node only.
 //!
 //! A list is either one node inline ([`Repr::Pack`], the `listpack` encoding: one allocation)
 //! or a boxed [`Chain`] of non-empty nodes, each within the node budget (the `quicklist`
@@ -1116,7 +1120,7 @@ impl ListObj {
     }
 
     /// Moves to the chain form, cutting the node to the budget.
-    fn to_quick(&mut self, budget: Budget) {
+    fn make_quick(&mut self, budget: Budget) {
         let Repr::Pack(n) = &mut self.0 else {
             return;
         };
@@ -1139,7 +1143,7 @@ impl ListObj {
         match &mut self.0 {
             Repr::Pack(n) => {
                 if !budget.one_node(n.len(), n.bytes()) {
-                    self.to_quick(budget);
+                    self.make_quick(budget);
                 }
             }
             Repr::Quick(c) => {
@@ -1168,7 +1172,7 @@ impl ListObj {
                 }
                 return;
             }
-            self.to_quick(budget);
+            self.make_quick(budget);
         }
         if let Repr::Quick(c) = &mut self.0 {
             c.push(left, e, budget);
