@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from blocking_helpers import (COUNT, NEGATIVE, NOT_FLOAT, NUMKEYS, SYNTAX,  # noqa: F401
+from blocking_helpers import (needs_command, COUNT, NEGATIVE, NOT_FLOAT, NUMKEYS, SYNTAX,  # noqa: F401
                               WRONGTYPE, admin, arity, blocked_clients, w, wait_blocked,
                               waiter)
 from helpers import RespError, raises_error
@@ -271,11 +271,13 @@ def _rpoplpush(a):
 
 
 def _sort_store(a):
+    needs_command(a, "sort")
     a.cmd("RPUSH", "src", "w2", "w1")
     assert a.cmd("SORT", "src", "ALPHA", "STORE", "k") == 2
 
 
 def _restore(a):
+    needs_command(a, "dump", "restore")
     a.cmd("RPUSH", "src", "w1", "w2")
     payload = a.cmd("DUMP", "src")
     assert a.cmd("RESTORE", "k", 0, payload) == "OK"
@@ -307,6 +309,7 @@ def test_writes_that_create_a_list_wake_waiters(admin, waiter, w, make):
 
 
 def test_swapdb_wakes_waiter(admin, waiter, w):
+    needs_command(admin, "swapdb")
     c = waiter()
     c.block(admin, 1, "BLPOP", "k", 0)
     assert admin.cmd("SELECT", 1) == "OK"
@@ -356,6 +359,7 @@ def test_expired_key_counts_as_missing(admin, waiter, w):
 # --------------------------------------------------------------------------
 
 def test_script_push_and_pop_wakes_nobody(admin, waiter, w):
+    needs_command(admin, "eval")
     c = waiter()
     c.block(admin, 1, "BLPOP", "k", 0)
     script = "redis.call('lpush', KEYS[1], 's'); redis.call('lpop', KEYS[1]); return 1"
@@ -377,6 +381,7 @@ def test_script_push_and_pop_wakes_nobody(admin, waiter, w):
 ])
 def test_blocking_commands_refused_in_scripts(admin, waiter, call):
     """The six older blocking commands are 'noscript' in Redis 7.0."""
+    needs_command(admin, "eval")
     c = waiter()
     admin.cmd("RPUSH", "k", "x")
     got = c.cmd("EVAL", "return " + call, 1, "k")
@@ -388,6 +393,7 @@ def test_blocking_commands_refused_in_scripts(admin, waiter, call):
 def test_blmpop_bzmpop_run_non_blocking_in_scripts(admin, waiter, w):
     """BLMPOP and BZMPOP are allowed in scripts: they pop when there is data
     and return nil (Lua false) at once when not, whatever the timeout."""
+    needs_command(admin, "eval")
     admin.cmd("RPUSH", "k", "x", "y")
     admin.cmd("ZADD", "z", 1, "m")
     c = waiter()

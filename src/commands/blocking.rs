@@ -171,7 +171,12 @@ pub struct Blocked {
 /// up to whole milliseconds, `0` = forever. A tiny negative rounds up to 0 (forever); a value
 /// whose milliseconds pass `i64::MAX` wraps negative in Redis, so it too is "negative".
 fn parse_timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, &'static str> {
-    let secs = super::zset::parse_score(arg).ok_or(ERR_TIMEOUT_FLOAT)?;
+    let secs = match super::zset::parse_score(arg) {
+        Some(v) => v,
+        // Beyond a double's range but within a long double's (Redis reads a long double):
+        // `1e-400` is a tiny positive (one millisecond), `1e400` a huge one.
+        None => out_of_double_range(arg).ok_or(ERR_TIMEOUT_FLOAT)?,
+    };
     let ms = (secs * 1000.0).ceil();
     if !(0.0..i64::MAX as f64).contains(&ms) {
         return Err(ERR_TIMEOUT_NEGATIVE);
@@ -180,6 +185,30 @@ fn parse_timeout(arg: &[u8]) -> Result<Option<std::time::Duration>, &'static str
         return Ok(None);
     }
     Ok(Some(std::time::Duration::from_millis(ms as u64)))
+}
+
+/// A decimal number with an exponent that a double cannot hold but a long double can, as a
+/// double standing for it: the smallest positive (or negative) double for an underflow, an
+/// infinity for an overflow. `None` for anything else.
+fn out_of_double_range(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    let plain = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'e' | b'E' | b'+' | b'-' | b'.'));
+    if !plain || !s.contains(['e', 'E']) {
+        return None;
+    }
+    let v: f64 = s.parse().ok()?;
+    let negative = s.starts_with('-');
+    if v == 0.0 && s.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        // Only the mantissa's digits matter: "0e-400" is a plain zero, "1e-400" is not.
+        let mantissa = s.split(['e', 'E']).next().unwrap_or("");
+        if mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+            return Some(if negative { -f64::MIN_POSITIVE } else { f64::MIN_POSITIVE });
+        }
+        return Some(0.0);
+    }
+    v.is_infinite().then_some(v)
 }
 
 /// What a blocked client gets when its time is up (or CLIENT UNBLOCK ... TIMEOUT): the null

@@ -306,6 +306,11 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
         }
         "list" => client_list(c, argv),
         "unblock" if n == 3 || n == 4 => client_unblock(c, argv),
+        // Redis's arity for CLIENT UNBLOCK is -3: more arguments reach its handler, which
+        // answers this.
+        "unblock" if n > 4 => c.out.error(
+            "ERR unknown subcommand or wrong number of arguments for 'UNBLOCK'. Try CLIENT HELP.",
+        ),
         "kill" if n >= 3 => client_kill(c, argv),
         "no-evict" | "no-touch" if n == 3 => {
             let on = if eq(&argv[2], "on") {
