@@ -465,7 +465,8 @@ fn files_with_collections_are_verified_by_their_manifest_and_counted_by_type() {
         assert_eq!(types["hash"], count("hash"));
         assert_eq!(types["set"], count("set"));
         assert_eq!(types["zset"], count("zset"));
-        assert_eq!(types.len(), 4);
+        assert_eq!(types["list"], count("list"));
+        assert_eq!(types.len(), 5);
     }
     let (code, out, err) = vaylix(&["backup", "verify", p(&file)]);
     assert_eq!(code, 0, "{out}{err}");
