@@ -27,7 +27,13 @@ fn lists() -> Vec<(u8, E, Vec<E>, Option<i64>)> {
         (
             0,
             b"queue".to_vec(),
-            vec![b"c".to_vec(), b"a".to_vec(), b"b".to_vec(), b"a".to_vec(), Vec::new()],
+            vec![
+                b"c".to_vec(),
+                b"a".to_vec(),
+                b"b".to_vec(),
+                b"a".to_vec(),
+                Vec::new(),
+            ],
             None,
         ),
         (0, b"big".to_vec(), big, Some(80_000_000)),
@@ -54,8 +60,17 @@ fn build(c: &mut redis::Connection) {
     select(c, 0);
     // A string next to them, and a list changed after creation (LSET, LPOP, LINSERT).
     let _: () = redis::cmd("SET").arg("s").arg("v").query(c).unwrap();
-    let _: i64 = redis::cmd("RPUSH").arg("changed").arg(&["1", "2", "3"]).query(c).unwrap();
-    let _: String = redis::cmd("LSET").arg("changed").arg(-1).arg("three").query(c).unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("changed")
+        .arg(&["1", "2", "3"])
+        .query(c)
+        .unwrap();
+    let _: String = redis::cmd("LSET")
+        .arg("changed")
+        .arg(-1)
+        .arg("three")
+        .query(c)
+        .unwrap();
     let _: Option<E> = redis::cmd("LPOP").arg("changed").query(c).unwrap();
     let _: i64 = redis::cmd("LINSERT")
         .arg("changed")
@@ -66,8 +81,11 @@ fn build(c: &mut redis::Connection) {
         .unwrap();
 }
 
-/// Everything a client sees of the keys: (db, key) -> (elements, PEXPIRETIME, VERSION).
-fn seen(c: &mut redis::Connection) -> Vec<(u8, E, Vec<E>, i64, Option<u64>)> {
+/// (db, key, elements, PEXPIRETIME, VERSION) of one key.
+type Seen = (u8, E, Vec<E>, i64, Option<u64>);
+
+/// Everything a client sees of the keys.
+fn seen(c: &mut redis::Connection) -> Vec<Seen> {
     let mut out = Vec::new();
     for db in [0u8, 1] {
         select(c, db);
@@ -76,7 +94,12 @@ fn seen(c: &mut redis::Connection) -> Vec<(u8, E, Vec<E>, i64, Option<u64>)> {
         for k in keys {
             let t: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
             let el: Vec<E> = if t == "list" {
-                redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(c).unwrap()
+                redis::cmd("LRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .query(c)
+                    .unwrap()
             } else {
                 vec![redis::cmd("GET").arg(&k).query(c).unwrap()]
             };
@@ -116,8 +139,15 @@ fn lists_back_up_in_order_restore_exactly_and_survive_kill9() {
         b64(b"three")
     );
     assert!(dump.contains(&changed), "LSET/LPOP/LINSERT order");
-    assert!(dump.contains(&format!("\"key_base64\":\"{}\",\"type\":\"list\"", b64(b"\xfe\xffbin"))));
-    let v: Fields = redis::cmd("BACKUP").arg("VERIFY").arg(&dump).query(&mut c).unwrap();
+    assert!(dump.contains(&format!(
+        "\"key_base64\":\"{}\",\"type\":\"list\"",
+        b64(b"\xfe\xffbin")
+    )));
+    let v: Fields = redis::cmd("BACKUP")
+        .arg("VERIFY")
+        .arg(&dump)
+        .query(&mut c)
+        .unwrap();
     let types: std::collections::HashMap<String, i64> =
         redis::from_redis_value(v.get("types").unwrap().clone()).unwrap();
     assert_eq!(types["list"], 5, "{types:?}");
@@ -127,13 +157,25 @@ fn lists_back_up_in_order_restore_exactly_and_survive_kill9() {
     // Into another server: the same lists, versions and expiries, and the same dump.
     let mut b = Server::start(&["--appendfsync", "always"]);
     let mut d = b.client();
-    let _: () = redis::cmd("SET").arg("old").arg("gone").query(&mut d).unwrap();
-    let chk: Fields = redis::cmd("RESTORE").arg("CHECK").arg(&dump).query(&mut d).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("old")
+        .arg("gone")
+        .query(&mut d)
+        .unwrap();
+    let chk: Fields = redis::cmd("RESTORE")
+        .arg("CHECK")
+        .arg(&dump)
+        .query(&mut d)
+        .unwrap();
     assert_eq!(int(&chk, "entries"), 6);
     let r: Fields = redis::cmd("RESTORE").arg(&dump).query(&mut d).unwrap();
     assert_eq!(int(&r, "restored"), 6);
     assert_eq!(seen(&mut d), want);
-    let enc: String = redis::cmd("OBJECT").arg("ENCODING").arg("big").query(&mut d).unwrap();
+    let enc: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("big")
+        .query(&mut d)
+        .unwrap();
     assert_eq!(enc, "quicklist");
     let again: String = redis::cmd("BACKUP").query(&mut d).unwrap();
     assert_eq!(entries_part(&again), entries_part(&dump));
@@ -144,8 +186,16 @@ fn lists_back_up_in_order_restore_exactly_and_survive_kill9() {
     b.kill9();
     b.spawn();
     let mut d = b.client();
-    let q: Vec<E> = redis::cmd("LRANGE").arg("queue").arg(0).arg(-1).query(&mut d).unwrap();
-    assert_eq!(q, vec![b"a".to_vec(), b"b".to_vec(), b"a".to_vec(), Vec::new()]);
+    let q: Vec<E> = redis::cmd("LRANGE")
+        .arg("queue")
+        .arg(0)
+        .arg(-1)
+        .query(&mut d)
+        .unwrap();
+    assert_eq!(
+        q,
+        vec![b"a".to_vec(), b"b".to_vec(), b"a".to_vec(), Vec::new()]
+    );
     let after: Vec<_> = seen(&mut d)
         .into_iter()
         .filter(|k| !(k.0 == 0 && k.1 == b"queue"))
@@ -167,7 +217,11 @@ fn one(entry: &str) -> String {
 fn restore_check_refuses_bad_list_entries_naming_the_entry_and_changes_nothing() {
     let srv = Server::start(&[]);
     let mut c = srv.client();
-    let _: i64 = redis::cmd("RPUSH").arg("keep").arg("me").query(&mut c).unwrap();
+    let _: i64 = redis::cmd("RPUSH")
+        .arg("keep")
+        .arg("me")
+        .query(&mut c)
+        .unwrap();
     let cases = [
         (
             r#"{"key":"l","type":"list","version":2}"#,
@@ -208,7 +262,11 @@ fn restore_check_refuses_bad_list_entries_naming_the_entry_and_changes_nothing()
     ];
     for (entry, want) in cases {
         let dump = one(entry);
-        for form in [&["RESTORE", "CHECK"][..], &["RESTORE"], &["BACKUP", "VERIFY"]] {
+        for form in [
+            &["RESTORE", "CHECK"][..],
+            &["RESTORE"],
+            &["BACKUP", "VERIFY"],
+        ] {
             let mut cmd = redis::cmd(form[0]);
             cmd.arg(&form[1..]).arg(&dump);
             let e = err_text(cmd.query::<Fields>(&mut c));
@@ -218,13 +276,23 @@ fn restore_check_refuses_bad_list_entries_naming_the_entry_and_changes_nothing()
     // Nothing changed.
     let keys = common::all_keys(&mut c);
     assert_eq!(keys, vec![b"keep".to_vec()]);
-    let l: Vec<E> = redis::cmd("LRANGE").arg("keep").arg(0).arg(-1).query(&mut c).unwrap();
+    let l: Vec<E> = redis::cmd("LRANGE")
+        .arg("keep")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(l, vec![b"me".to_vec()]);
     // Repeated elements are a list's right (not a "twice" error as in a set).
     let ok = one(r#"{"key":"l","type":"list","elements":["YQ==","YQ==",""],"version":2}"#);
     let r: Fields = redis::cmd("RESTORE").arg(&ok).query(&mut c).unwrap();
     assert_eq!(int(&r, "restored"), 2);
-    let l: Vec<E> = redis::cmd("LRANGE").arg("l").arg(0).arg(-1).query(&mut c).unwrap();
+    let l: Vec<E> = redis::cmd("LRANGE")
+        .arg("l")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(l, vec![b"a".to_vec(), b"a".to_vec(), Vec::new()]);
 }
 
@@ -233,7 +301,11 @@ fn backup_files_with_lists_are_verified_offline_and_counted() {
     let srv = Server::start(&[]);
     let mut c = srv.client();
     build(&mut c);
-    let w: Fields = redis::cmd("BACKUP").arg("TO").arg("lists.json").query(&mut c).unwrap();
+    let w: Fields = redis::cmd("BACKUP")
+        .arg("TO")
+        .arg("lists.json")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(int(&w, "entries"), 6);
     let v: Fields = redis::cmd("RESTORE")
         .arg("CHECK")
@@ -264,5 +336,8 @@ fn backup_files_with_lists_are_verified_offline_and_counted() {
     std::fs::write(&bad_file, &bad).unwrap();
     let (code, _, err) = vaylix(&["backup", "verify", p(&bad_file)]);
     assert_eq!(code, 1);
-    assert!(err.contains("list \"big\": elements[7] is not valid base64"), "{err}");
+    assert!(
+        err.contains("list \"big\": elements[7] is not valid base64"),
+        "{err}"
+    );
 }

@@ -605,7 +605,10 @@ mod lists {
         push(&ks, 0, b"l:small", true, vec![bs("h1"), bs("h2")]);
         write_list(&ks, 0, b"l:small", |list, limits| {
             list.pop(false, limits);
-            vec![ListDelta::Pop { left: false, count: 1 }]
+            vec![ListDelta::Pop {
+                left: false,
+                count: 1,
+            }]
         });
         write_list(&ks, 0, b"l:small", |list, limits| {
             assert!(list.set(1, b"set-1", limits));
@@ -632,7 +635,10 @@ mod lists {
             for _ in 0..3 {
                 list.pop(true, limits);
             }
-            vec![ListDelta::Pop { left: true, count: 3 }]
+            vec![ListDelta::Pop {
+                left: true,
+                count: 3,
+            }]
         });
         write_list(&ks, 0, b"l:big", |list, limits| {
             assert!(list.set(2500, b"middle", limits));
@@ -650,7 +656,10 @@ mod lists {
             let e = list.pop(false, limits).unwrap();
             list.push(true, &e, limits);
             vec![
-                ListDelta::Pop { left: false, count: 1 },
+                ListDelta::Pop {
+                    left: false,
+                    count: 1,
+                },
                 ListDelta::Push {
                     left: true,
                     elements: vec![e],
@@ -664,7 +673,13 @@ mod lists {
             let e = l
                 .list_write(1, b"l:db1", false, 0, |list, limits| {
                     let e = list.pop(true, limits);
-                    (e, vec![ListDelta::Pop { left: true, count: 1 }])
+                    (
+                        e,
+                        vec![ListDelta::Pop {
+                            left: true,
+                            count: 1,
+                        }],
+                    )
                 })
                 .unwrap()
                 .flatten()
@@ -690,7 +705,10 @@ mod lists {
                     left: false,
                     elements: vec![bs("job-1"), bs("job-2")],
                 },
-                ListDelta::Pop { left: true, count: 1 },
+                ListDelta::Pop {
+                    left: true,
+                    count: 1,
+                },
             ]
         });
         let wal_big: Vec<bytes::Bytes> = (0..1500).map(|i| bs(&format!("w{i}"))).collect();
@@ -699,7 +717,10 @@ mod lists {
         write_list(&ks, 0, b"l:gone", |list, limits| {
             list.pop(true, limits);
             list.pop(true, limits);
-            vec![ListDelta::Pop { left: true, count: 2 }]
+            vec![ListDelta::Pop {
+                left: true,
+                count: 2,
+            }]
         });
         wait_durable(&st, ks.current_seq());
         let doc = serde_json::json!({
@@ -735,9 +756,9 @@ fn list_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_ki
         .join(format!("{}.expected.json", lists::NAME));
     let want: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let keys = want["keys"].as_array().unwrap();
-    assert!(keys
-        .iter()
-        .any(|k| k["type"] == "list" && k["count"].as_u64() > Some(1024) && k["expires_at_ms"].is_u64()));
+    assert!(keys.iter().any(|k| k["type"] == "list"
+        && k["count"].as_u64() > Some(1024)
+        && k["expires_at_ms"].is_u64()));
     assert!(keys.iter().any(|k| k["type"] == "list" && k["db"] == 1));
     loads_back_exactly_across_kill_9(lists::NAME, &want);
     // Through the real server: order, binary elements, the big list's LSET and ends.
@@ -759,17 +780,28 @@ fn list_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_ki
     assert_eq!(len, 5000 - 3 - 17);
     assert_eq!(range(&mut c, b"l:big", 0, 1), v(&[b"e:04992", b"e:00013"]));
     assert_eq!(range(&mut c, b"l:big", -1, -1), v(&[b"e:04991"]));
-    let mid: Vec<u8> = redis::cmd("LINDEX").arg("l:big").arg(2500 - 10 + 1).query(&mut c).unwrap();
+    let mid: Vec<u8> = redis::cmd("LINDEX")
+        .arg("l:big")
+        .arg(2500 - 10 + 1)
+        .query(&mut c)
+        .unwrap();
     assert_eq!(mid, b"middle");
     let enc = |c: &mut redis::Connection, k: &str| -> String {
-        redis::cmd("OBJECT").arg("ENCODING").arg(k).query(c).unwrap()
+        redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(k)
+            .query(c)
+            .unwrap()
     };
     assert_eq!(enc(&mut c, "l:big"), "quicklist");
     assert_eq!(enc(&mut c, "l:small"), "listpack");
     let _: () = redis::cmd("SELECT").arg(1).query(&mut c).unwrap();
     assert_eq!(range(&mut c, b"l:db1", 0, -1), v(&[b"y", b"x"]));
     assert_eq!(range(&mut c, b"l:db1-dst", 0, -1), v(&[b"z"]));
-    let pttl: i64 = redis::cmd("PEXPIRETIME").arg("l:db1").query(&mut c).unwrap();
+    let pttl: i64 = redis::cmd("PEXPIRETIME")
+        .arg("l:db1")
+        .query(&mut c)
+        .unwrap();
     assert_eq!(pttl, typed::EXP as i64 + 1);
 }
 

@@ -50,7 +50,12 @@ fn server_state(c: &mut redis::Connection) -> Model {
         for k in common::all_keys(c) {
             let t: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
             assert_eq!(t, "list", "key {:?}", String::from_utf8_lossy(&k));
-            let l: Vec<E> = redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(c).unwrap();
+            let l: Vec<E> = redis::cmd("LRANGE")
+                .arg(&k)
+                .arg(0)
+                .arg(-1)
+                .query(c)
+                .unwrap();
             let len: usize = redis::cmd("LLEN").arg(&k).query(c).unwrap();
             assert_eq!(len, l.len());
             let at: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
@@ -77,8 +82,15 @@ fn assert_same(got: &Model, want: &Model, what: &str) {
             g.and_then(|g| g.iter().zip(l).position(|(a, b)| a != b))
         );
     }
-    let extra: Vec<_> = got.lists.keys().filter(|k| !want.lists.contains_key(*k)).collect();
-    assert!(extra.is_empty(), "{what}: keys the model does not have: {extra:?}");
+    let extra: Vec<_> = got
+        .lists
+        .keys()
+        .filter(|k| !want.lists.contains_key(*k))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "{what}: keys the model does not have: {extra:?}"
+    );
     assert_eq!(got.exp, want.exp, "{what}: expiries");
 }
 
@@ -221,9 +233,10 @@ fn step(srv: &Server, c: &mut redis::Connection, m: &mut Model, rng: &mut StdRng
                 assert_eq!(got, want, "{name}");
             } else {
                 let got: Option<Vec<E>> = redis::cmd(name).arg(kname).arg(count).query(c).unwrap();
-                let want = m.lists.get_mut(&k).map(|l| {
-                    (0..count).filter_map(|_| pop(l, left)).collect::<Vec<_>>()
-                });
+                let want = m
+                    .lists
+                    .get_mut(&k)
+                    .map(|l| (0..count).filter_map(|_| pop(l, left)).collect::<Vec<_>>());
                 assert_eq!(got, want, "{name} {count}");
             }
         }
@@ -231,7 +244,8 @@ fn step(srv: &Server, c: &mut redis::Connection, m: &mut Model, rng: &mut StdRng
             let i: i64 = rng.random_range(-6..6);
             let e = elem(rng);
             let ni = norm(i, len);
-            let r: redis::RedisResult<String> = redis::cmd("LSET").arg(kname).arg(i).arg(&e).query(c);
+            let r: redis::RedisResult<String> =
+                redis::cmd("LSET").arg(kname).arg(i).arg(&e).query(c);
             if len > 0 && ni >= 0 && (ni as usize) < len {
                 assert_eq!(r.unwrap(), "OK");
                 m.lists.get_mut(&k).unwrap()[ni as usize] = e;
@@ -264,10 +278,19 @@ fn step(srv: &Server, c: &mut redis::Connection, m: &mut Model, rng: &mut StdRng
         7 => {
             let count: i64 = rng.random_range(-3..4);
             let e = elem(rng);
-            let n: usize = redis::cmd("LREM").arg(kname).arg(count).arg(&e).query(c).unwrap();
+            let n: usize = redis::cmd("LREM")
+                .arg(kname)
+                .arg(count)
+                .arg(&e)
+                .query(c)
+                .unwrap();
             let mut removed = 0;
             if let Some(l) = m.lists.get_mut(&k) {
-                let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                let limit = if count == 0 {
+                    usize::MAX
+                } else {
+                    count.unsigned_abs() as usize
+                };
                 let mut hits: Vec<usize> = (0..l.len()).filter(|i| l[*i] == e).collect();
                 if count < 0 {
                     hits.reverse();
@@ -283,7 +306,12 @@ fn step(srv: &Server, c: &mut redis::Connection, m: &mut Model, rng: &mut StdRng
         }
         8 => {
             let (a, b): (i64, i64) = (rng.random_range(-8..8), rng.random_range(-8..8));
-            let _: String = redis::cmd("LTRIM").arg(kname).arg(a).arg(b).query(c).unwrap();
+            let _: String = redis::cmd("LTRIM")
+                .arg(kname)
+                .arg(a)
+                .arg(b)
+                .query(c)
+                .unwrap();
             if let Some(l) = m.lists.get_mut(&k) {
                 let n = l.len() as i64;
                 let s = norm(a, l.len()).max(0);
@@ -308,7 +336,11 @@ fn step(srv: &Server, c: &mut redis::Connection, m: &mut Model, rng: &mut StdRng
             let (to, tname) = end(rng);
             let rpoplpush = rng.random_range(0..4) == 0;
             let got: Option<E> = if rpoplpush {
-                redis::cmd("RPOPLPUSH").arg(kname).arg(dname).query(c).unwrap()
+                redis::cmd("RPOPLPUSH")
+                    .arg(kname)
+                    .arg(dname)
+                    .query(c)
+                    .unwrap()
             } else {
                 redis::cmd("LMOVE")
                     .arg(kname)
@@ -477,9 +509,13 @@ fn persistence(c: &mut redis::Connection, name: &str) -> u64 {
 
 fn wait_snapshot(c: &mut redis::Connection, seq: u64) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !(persistence(c, "snapshot_last_seq") >= seq && persistence(c, "snapshot_in_progress") == 0)
+    while !(persistence(c, "snapshot_last_seq") >= seq
+        && persistence(c, "snapshot_in_progress") == 0)
     {
-        assert!(Instant::now() < deadline, "BGSAVE did not finish within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "BGSAVE did not finish within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -511,7 +547,11 @@ fn random_life(seed: u64, snap: Snap) {
     let mut m = Model::default();
     make_big(&mut c, &mut m, "big", 5000);
     let at = now_ms() as i64 + 500_000_000;
-    let _: i64 = redis::cmd("PEXPIREAT").arg("big").arg(at).query(&mut c).unwrap();
+    let _: i64 = redis::cmd("PEXPIREAT")
+        .arg("big")
+        .arg(at)
+        .query(&mut c)
+        .unwrap();
     m.exp.insert((0, b"big".to_vec()), at);
     for round in 0..3 {
         for i in 0..250 {
@@ -549,7 +589,9 @@ fn random_life(seed: u64, snap: Snap) {
         .unwrap_or(0);
     assert_eq!(snaps > 0, snap != Snap::None, "snapshot files: {snaps}");
     assert!(
-        m.lists.get(&(0, b"big".to_vec())).is_some_and(|l| l.len() > 1024),
+        m.lists
+            .get(&(0, b"big".to_vec()))
+            .is_some_and(|l| l.len() > 1024),
         "the big list stayed big"
     );
 }
@@ -609,8 +651,12 @@ fn big_lists_changed_all_through_a_bgsave_recover_exactly_after_kill9() {
                         let l = m.lists.get_mut(&kk).unwrap();
                         let i = rng.random_range(0..l.len());
                         let e = format!("set{n}").into_bytes();
-                        let _: String =
-                            redis::cmd("LSET").arg(k).arg(i).arg(&e).query(&mut w).unwrap();
+                        let _: String = redis::cmd("LSET")
+                            .arg(k)
+                            .arg(i)
+                            .arg(&e)
+                            .query(&mut w)
+                            .unwrap();
                         l[i] = e;
                     }
                     _ => {
@@ -625,7 +671,10 @@ fn big_lists_changed_all_through_a_bgsave_recover_exactly_after_kill9() {
                         let e = m.lists.get_mut(&kk).and_then(|l| l.pop_back());
                         assert_eq!(got, e);
                         if let Some(e) = e {
-                            m.lists.entry((0, d.as_bytes().to_vec())).or_default().push_front(e);
+                            m.lists
+                                .entry((0, d.as_bytes().to_vec()))
+                                .or_default()
+                                .push_front(e);
                         }
                     }
                 }
@@ -690,7 +739,8 @@ fn acknowledged_pushes_are_never_lost_and_received_pops_never_come_back() {
                     return;
                 }
                 let job = format!("job-{i}");
-                let r: redis::RedisResult<i64> = redis::cmd("RPUSH").arg("q").arg(&job).query(&mut c);
+                let r: redis::RedisResult<i64> =
+                    redis::cmd("RPUSH").arg("q").arg(&job).query(&mut c);
                 match r {
                     Ok(_) => acked.lock().unwrap().push(job),
                     Err(_) => return,
@@ -715,7 +765,12 @@ fn acknowledged_pushes_are_never_lost_and_received_pops_never_come_back() {
     let acked = acked.lock().unwrap().clone();
     let received = received.lock().unwrap().clone();
     let mut c = s2.client();
-    let q: Vec<String> = redis::cmd("LRANGE").arg("q").arg(0).arg(-1).query(&mut c).unwrap();
+    let q: Vec<String> = redis::cmd("LRANGE")
+        .arg("q")
+        .arg(0)
+        .arg(-1)
+        .query(&mut c)
+        .unwrap();
     let got: HashSet<&String> = q.iter().collect();
     let back: Vec<_> = received.iter().filter(|j| got.contains(j)).collect();
     assert!(back.is_empty(), "popped jobs came back: {back:?}");
@@ -729,7 +784,10 @@ fn acknowledged_pushes_are_never_lost_and_received_pops_never_come_back() {
     if let Some(j) = lost.first() {
         let idx = |j: &str| j[4..].parse::<u64>().unwrap();
         let before_q = q.first().map_or(u64::MAX, |h| idx(h));
-        assert!(idx(j) < before_q, "a lost job {j} is not the one right before the queue head");
+        assert!(
+            idx(j) < before_q,
+            "a lost job {j} is not the one right before the queue head"
+        );
     }
     // Order kept, and nothing that was never pushed.
     let idx: Vec<u64> = q.iter().map(|j| j[4..].parse().unwrap()).collect();
@@ -750,7 +808,12 @@ fn acknowledged_pushes_are_never_lost_and_received_pops_never_come_back() {
             &mut c,
             0,
             vec![b"BLPOP".to_vec(), b"pq".to_vec(), b"0".to_vec()],
-            vec![b"RPUSH".to_vec(), b"pq".to_vec(), job.clone(), extra.clone()],
+            vec![
+                b"RPUSH".to_vec(),
+                b"pq".to_vec(),
+                job.clone(),
+                extra.clone(),
+            ],
         );
         assert_eq!(bulk(&arr(&r)[1]), job);
         // Leave the extra element in another list, so that `pq` is empty for the next pair.
@@ -762,7 +825,10 @@ fn acknowledged_pushes_are_never_lost_and_received_pops_never_come_back() {
             .query(&mut c)
             .unwrap();
         assert_eq!(got.as_ref(), Some(&extra));
-        m.lists.entry((0, b"kept".to_vec())).or_default().push_back(extra);
+        m.lists
+            .entry((0, b"kept".to_vec()))
+            .or_default()
+            .push_back(extra);
     }
     drop(c);
     let s3 = restart(&mut s2);

@@ -24,7 +24,12 @@ fn info(c: &mut Connection, name: &str) -> u64 {
 fn state(c: &mut Connection) -> Model {
     let mut m = Model::new();
     for k in common::all_keys(c) {
-        let l: Vec<E> = redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(c).unwrap();
+        let l: Vec<E> = redis::cmd("LRANGE")
+            .arg(&k)
+            .arg(0)
+            .arg(-1)
+            .query(c)
+            .unwrap();
         let at: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
         m.insert(k, (l.into_iter().collect(), at));
     }
@@ -100,9 +105,18 @@ fn step(srv: &Server, c: &mut Connection, m: &mut Model, rng: &mut StdRng) {
         }
         5 => {
             let count: i64 = rng.random_range(-2..3);
-            let _: i64 = redis::cmd("LREM").arg(k).arg(count).arg(&e).query(c).unwrap();
+            let _: i64 = redis::cmd("LREM")
+                .arg(k)
+                .arg(count)
+                .arg(&e)
+                .query(c)
+                .unwrap();
             if let Some((l, _)) = m.get_mut(&kb) {
-                let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                let limit = if count == 0 {
+                    usize::MAX
+                } else {
+                    count.unsigned_abs() as usize
+                };
                 let mut hits: Vec<usize> = (0..l.len()).filter(|i| l[*i] == e).collect();
                 if count < 0 {
                     hits.reverse();
@@ -136,7 +150,10 @@ fn step(srv: &Server, c: &mut Connection, m: &mut Model, rng: &mut StdRng) {
                 .query(c)
                 .unwrap();
             if let Some(x) = m.get_mut(&kb).and_then(|(l, _)| pop(l, left)) {
-                let dl = &mut m.entry(d.as_bytes().to_vec()).or_insert((VecDeque::new(), -1)).0;
+                let dl = &mut m
+                    .entry(d.as_bytes().to_vec())
+                    .or_insert((VecDeque::new(), -1))
+                    .0;
                 if to {
                     dl.push_front(x)
                 } else {
@@ -155,8 +172,7 @@ fn step(srv: &Server, c: &mut Connection, m: &mut Model, rng: &mut StdRng) {
             // A blocked BLPOP on an empty key, served by a push: push and pop in one entry.
             let mut b = srv.client();
             let t = std::thread::spawn(move || {
-                let r: Option<(E, E)> =
-                    redis::cmd("BLPOP").arg("w").arg(0).query(&mut b).unwrap();
+                let r: Option<(E, E)> = redis::cmd("BLPOP").arg("w").arg(0).query(&mut b).unwrap();
                 r
             });
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -194,7 +210,11 @@ fn pitr_restore_of_list_effects_gives_the_exact_lists_at_each_target() {
     let mut m = Model::new();
     let big: Vec<E> = (0..5000).map(|i| format!("big{i}").into_bytes()).collect();
     for part in big.chunks(1000) {
-        let _: i64 = redis::cmd("RPUSH").arg("big").arg(part).query(&mut c).unwrap();
+        let _: i64 = redis::cmd("RPUSH")
+            .arg("big")
+            .arg(part)
+            .query(&mut c)
+            .unwrap();
     }
     m.insert(b"big".to_vec(), (big.into_iter().collect(), -1));
     let mut states: BTreeMap<u64, Model> = BTreeMap::new();
@@ -263,10 +283,20 @@ fn pitr_restore_of_list_effects_gives_the_exact_lists_at_each_target() {
             let diff: Vec<_> = want
                 .iter()
                 .filter(|(k, v)| got.get(*k) != Some(*v))
-                .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.0.len(), got.get(k).map(|g| g.0.len())))
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8_lossy(k).into_owned(),
+                        v.0.len(),
+                        got.get(k).map(|g| g.0.len()),
+                    )
+                })
                 .collect();
-            panic!("restore to {n}: differs from the live state then: {diff:?}; extra keys {:?}",
-                got.keys().filter(|k| !want.contains_key(*k)).collect::<Vec<_>>());
+            panic!(
+                "restore to {n}: differs from the live state then: {diff:?}; extra keys {:?}",
+                got.keys()
+                    .filter(|k| !want.contains_key(*k))
+                    .collect::<Vec<_>>()
+            );
         }
     }
 }
