@@ -337,8 +337,9 @@ mod typed {
         Json::String(base64::engine::general_purpose::STANDARD.encode(b))
     }
 
-    /// Every key as JSON: type, version, expiry, and the elements (sorted) when at most 16,
-    /// else their count and the SHA-256 of the sorted, length-prefixed elements.
+    /// Every key as JSON: type, version, expiry, and the elements (sorted; a list's in list
+    /// order) when at most 16, else their count and the SHA-256 of the sorted (list: ordered),
+    /// length-prefixed elements.
     pub fn describe(ks: &Keyspace) -> Vec<Json> {
         let mut recs = ks.lock_all().records(now_ms());
         recs.sort_by(|a, b| (a.db, &a.key).cmp(&(b.db, &b.key)));
@@ -374,7 +375,7 @@ mod typed {
                         p.sort();
                         p
                     }
-                    // In list order: the order is the value.
+                    // In list order, head first: the order is the value.
                     Value::List(e) => e.iter().map(|x| vec![x.to_vec()]).collect(),
                 };
                 if elems.len() <= 16 {
@@ -526,6 +527,282 @@ mod zsets {
         drop(ks);
         st.shutdown().unwrap();
     }
+}
+
+// ---- list-v3: lists in the typed codec ------------------------------------------------------
+
+mod lists {
+    use super::typed::{bs, open, wait_durable, Source, EXP};
+    use super::*;
+    use vaylix::keyspace::{Keyspace, ListDelta};
+
+    pub const NAME: &str = "list-v3";
+
+    /// One list command as the list commands write it: `f` changes the list and returns the
+    /// deltas it applied, in order; all of one call is one WAL entry.
+    fn write_list(
+        ks: &Keyspace,
+        db: u8,
+        key: &[u8],
+        f: impl FnOnce(&mut vaylix::keyspace::ListObj, &vaylix::keyspace::Limits) -> Vec<ListDelta>,
+    ) {
+        let mut l = ks.lock_all();
+        l.list_write(db, key, true, 0, |list, limits| ((), f(list, limits)))
+            .unwrap();
+    }
+
+    fn push(ks: &Keyspace, db: u8, key: &[u8], left: bool, elements: Vec<bytes::Bytes>) {
+        write_list(ks, db, key, |list, limits| {
+            for e in &elements {
+                list.push(left, e, limits);
+            }
+            vec![ListDelta::Push { left, elements }]
+        });
+    }
+
+    /// The fixture's life: small lists (listpack) with binary and empty elements, a
+    /// 5,000-element list with TTL (a header and batches in the snapshot), a list in db 1
+    /// with TTL, a snapshot, then every list delta in the WAL: pushes at both ends, pops,
+    /// LSET, LINSERT, LREM from both ends, LTRIM, an LMOVE within one list and one across
+    /// lists (one entry each), a push served to a blocked client (push + pop in one entry),
+    /// a 1,500-element list created in the WAL in db 1, a list created and emptied.
+    pub fn write(dir: &Path) {
+        let (ks, st, last) = open(dir);
+        assert_eq!(last, 0, "generate into an empty directory");
+        ks.set_sink(st.clone());
+        push(
+            &ks,
+            0,
+            b"l:small",
+            false,
+            vec![
+                bs("a"),
+                bs("b"),
+                bytes::Bytes::from_static(b"bin\0\xff\r\n"),
+                bs(""),
+                bs("a"),
+                bs("c"),
+            ],
+        );
+        let big: Vec<bytes::Bytes> = (0..5000).map(|i| bs(&format!("e:{i:05}"))).collect();
+        for part in big.chunks(1000) {
+            push(&ks, 0, b"l:big", false, part.to_vec());
+        }
+        {
+            let mut l = ks.lock_all();
+            l.set_expiry(0, b"l:big", EXP, 0);
+        }
+        push(&ks, 1, b"l:db1", true, vec![bs("x"), bs("y"), bs("z")]);
+        {
+            let mut l = ks.lock_all();
+            l.set_expiry(1, b"l:db1", EXP + 1, 0);
+        }
+        push(&ks, 0, b"\x00l:bin-key\xff", false, vec![bs("only")]);
+        wait_durable(&st, ks.current_seq());
+        let info = st.snapshot(&Source(&ks)).unwrap();
+        assert!(info.written);
+        // After the snapshot: every list delta, in the WAL only.
+        push(&ks, 0, b"l:small", true, vec![bs("h1"), bs("h2")]);
+        write_list(&ks, 0, b"l:small", |list, limits| {
+            list.pop(false, limits);
+            vec![ListDelta::Pop {
+                left: false,
+                count: 1,
+            }]
+        });
+        write_list(&ks, 0, b"l:small", |list, limits| {
+            assert!(list.set(1, b"set-1", limits));
+            vec![ListDelta::Set {
+                index: 1,
+                element: bs("set-1"),
+            }]
+        });
+        write_list(&ks, 0, b"l:small", |list, limits| {
+            assert!(list.insert(3, b"ins-3", limits));
+            vec![ListDelta::Insert {
+                index: 3,
+                element: bs("ins-3"),
+            }]
+        });
+        write_list(&ks, 0, b"l:small", |list, limits| {
+            assert_eq!(list.remove_matching(-1, b"a", limits), 1);
+            vec![ListDelta::Rem {
+                count: -1,
+                element: bs("a"),
+            }]
+        });
+        write_list(&ks, 0, b"l:big", |list, limits| {
+            for _ in 0..3 {
+                list.pop(true, limits);
+            }
+            vec![ListDelta::Pop {
+                left: true,
+                count: 3,
+            }]
+        });
+        write_list(&ks, 0, b"l:big", |list, limits| {
+            assert!(list.set(2500, b"middle", limits));
+            vec![ListDelta::Set {
+                index: 2500,
+                element: bs("middle"),
+            }]
+        });
+        write_list(&ks, 0, b"l:big", |list, limits| {
+            list.trim(10, 7, limits);
+            vec![ListDelta::Trim { front: 10, back: 7 }]
+        });
+        // LMOVE l:big l:big RIGHT LEFT: a pop and a push of one list in one entry.
+        write_list(&ks, 0, b"l:big", |list, limits| {
+            let e = list.pop(false, limits).unwrap();
+            list.push(true, &e, limits);
+            vec![
+                ListDelta::Pop {
+                    left: false,
+                    count: 1,
+                },
+                ListDelta::Push {
+                    left: true,
+                    elements: vec![e],
+                },
+            ]
+        });
+        // LMOVE l:db1 l:db1-dst LEFT RIGHT, and a push to l:served that a blocked BLPOP
+        // took at once: one entry each.
+        {
+            let mut l = ks.lock_all();
+            let e = l
+                .list_write(1, b"l:db1", false, 0, |list, limits| {
+                    let e = list.pop(true, limits);
+                    (
+                        e,
+                        vec![ListDelta::Pop {
+                            left: true,
+                            count: 1,
+                        }],
+                    )
+                })
+                .unwrap()
+                .flatten()
+                .unwrap();
+            l.list_write(1, b"l:db1-dst", true, 0, |list, limits| {
+                list.push(false, &e, limits);
+                (
+                    (),
+                    vec![ListDelta::Push {
+                        left: false,
+                        elements: vec![e],
+                    }],
+                )
+            })
+            .unwrap();
+        }
+        write_list(&ks, 0, b"l:served", |list, limits| {
+            list.push(false, b"job-1", limits);
+            list.push(false, b"job-2", limits);
+            list.pop(true, limits);
+            vec![
+                ListDelta::Push {
+                    left: false,
+                    elements: vec![bs("job-1"), bs("job-2")],
+                },
+                ListDelta::Pop {
+                    left: true,
+                    count: 1,
+                },
+            ]
+        });
+        let wal_big: Vec<bytes::Bytes> = (0..1500).map(|i| bs(&format!("w{i}"))).collect();
+        push(&ks, 1, b"l:wal-big", true, wal_big);
+        push(&ks, 0, b"l:gone", false, vec![bs("q"), bs("r")]);
+        write_list(&ks, 0, b"l:gone", |list, limits| {
+            list.pop(true, limits);
+            list.pop(true, limits);
+            vec![ListDelta::Pop {
+                left: true,
+                count: 2,
+            }]
+        });
+        wait_durable(&st, ks.current_seq());
+        let doc = serde_json::json!({
+            "written_by": "vaylix 0.1.0, typed codec (storage format 3) with lists, tests/fixture_datadirs.rs generate_list_fixture",
+            "wal_last_seq": ks.current_seq(),
+            "snapshot_seq": info.seq,
+            "keys": super::typed::describe(&ks),
+        });
+        std::fs::write(
+            dir.with_file_name(format!("{NAME}.expected.json")),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .unwrap();
+        drop(ks);
+        st.shutdown().unwrap();
+        let _ = std::fs::remove_file(dir.join("LOCK"));
+    }
+}
+
+/// Regenerates `tests/fixtures/datadir/list-v3` (the compatibility baseline of the first
+/// build with lists): `cargo test --release --test fixture_datadirs generate_list_fixture --
+/// --ignored`.
+#[test]
+#[ignore]
+fn generate_list_fixture() {
+    regenerate(lists::NAME, lists::write);
+}
+
+#[test]
+fn list_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_kill_9() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(format!("{}.expected.json", lists::NAME));
+    let want: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let keys = want["keys"].as_array().unwrap();
+    assert!(keys.iter().any(|k| k["type"] == "list"
+        && k["count"].as_u64() > Some(1024)
+        && k["expires_at_ms"].is_u64()));
+    assert!(keys.iter().any(|k| k["type"] == "list" && k["db"] == 1));
+    loads_back_exactly_across_kill_9(lists::NAME, &want);
+    // Through the real server: order, binary elements, the big list's LSET and ends.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::fixture_dir(tmp.path(), lists::NAME);
+    let srv = Server::start_in(&dir, &[]);
+    let mut c = srv.client();
+    let range = |c: &mut redis::Connection, k: &[u8], a: i64, b: i64| -> Vec<Vec<u8>> {
+        redis::cmd("LRANGE").arg(k).arg(a).arg(b).query(c).unwrap()
+    };
+    let v = |xs: &[&[u8]]| xs.iter().map(|x| x.to_vec()).collect::<Vec<_>>();
+    assert_eq!(
+        range(&mut c, b"l:small", 0, -1),
+        v(&[b"h2", b"set-1", b"a", b"ins-3", b"b", b"bin\0\xff\r\n", b""])
+    );
+    assert_eq!(range(&mut c, b"l:served", 0, -1), v(&[b"job-2"]));
+    assert_eq!(range(&mut c, b"\x00l:bin-key\xff", 0, -1), v(&[b"only"]));
+    let len: i64 = redis::cmd("LLEN").arg("l:big").query(&mut c).unwrap();
+    assert_eq!(len, 5000 - 3 - 17);
+    assert_eq!(range(&mut c, b"l:big", 0, 1), v(&[b"e:04992", b"e:00013"]));
+    assert_eq!(range(&mut c, b"l:big", -1, -1), v(&[b"e:04991"]));
+    let mid: Vec<u8> = redis::cmd("LINDEX")
+        .arg("l:big")
+        .arg(2500 - 10 + 1)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(mid, b"middle");
+    let enc = |c: &mut redis::Connection, k: &str| -> String {
+        redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(k)
+            .query(c)
+            .unwrap()
+    };
+    assert_eq!(enc(&mut c, "l:big"), "quicklist");
+    assert_eq!(enc(&mut c, "l:small"), "listpack");
+    let _: () = redis::cmd("SELECT").arg(1).query(&mut c).unwrap();
+    assert_eq!(range(&mut c, b"l:db1", 0, -1), v(&[b"y", b"x"]));
+    assert_eq!(range(&mut c, b"l:db1-dst", 0, -1), v(&[b"z"]));
+    let pttl: i64 = redis::cmd("PEXPIRETIME")
+        .arg("l:db1")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(pttl, typed::EXP as i64 + 1);
 }
 
 /// Regenerates `tests/fixtures/datadir/zset-v3` (the compatibility baseline of the first

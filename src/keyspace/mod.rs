@@ -2129,3 +2129,5 @@ impl Drop for Locked<'_> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod list_tests;

@@ -447,7 +447,7 @@ fn state(ks: &Keyspace, now_ms: u64) -> Vec<Record> {
             Value::Hash(p) => p.sort(),
             Value::Set(m) => m.sort(),
             Value::ZSet(p) => p.sort_by(|a, b| a.0.cmp(&b.0)),
-            // A list's order is its value.
+            // A list's order is its content.
             Value::String(_) | Value::List(_) => {}
         }
     }

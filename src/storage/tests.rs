@@ -39,11 +39,68 @@ struct Model {
 /// Collections in the model are kept sorted so that equal states compare equal.
 fn norm(v: &mut Value) {
     match v {
-        // A list's order is its value.
-        Value::String(_) | Value::List(_) => {}
+        Value::String(_) => {}
         Value::Hash(p) => p.sort(),
         Value::Set(m) => m.sort(),
         Value::ZSet(p) => p.sort_by(|a, b| a.0.cmp(&b.0)),
+        // A list's order is its content.
+        Value::List(_) => {}
+    }
+}
+
+/// A list delta on a plain `Vec` (head first), written independently of `ListObj`: what the
+/// effect means, per `keyspace::Effect`'s documentation.
+fn model_list(l: &mut Vec<Bytes>, e: &Effect) {
+    let at = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    match e {
+        Effect::ListPush { left, elements, .. } => {
+            for x in elements {
+                if *left {
+                    l.insert(0, x.clone());
+                } else {
+                    l.push(x.clone());
+                }
+            }
+        }
+        Effect::ListPop { left, count, .. } => {
+            let n = at(*count).min(l.len());
+            if *left {
+                l.drain(..n);
+            } else {
+                l.truncate(l.len() - n);
+            }
+        }
+        Effect::ListSet { index, element, .. } => {
+            if let Some(slot) = l.get_mut(at(*index)) {
+                *slot = element.clone();
+            }
+        }
+        Effect::ListInsert { index, element, .. } => {
+            let i = at(*index).min(l.len());
+            l.insert(i, element.clone());
+        }
+        Effect::ListRem { count, element, .. } => {
+            let limit = match *count {
+                0 => usize::MAX,
+                c => usize::try_from(c.unsigned_abs()).unwrap_or(usize::MAX),
+            };
+            let mut hits: Vec<usize> = (0..l.len()).filter(|i| l[*i] == *element).collect();
+            if *count < 0 {
+                hits.reverse();
+            }
+            hits.truncate(limit);
+            hits.sort_unstable();
+            for i in hits.into_iter().rev() {
+                l.remove(i);
+            }
+        }
+        Effect::ListTrim { front, back, .. } => {
+            let f = at(*front).min(l.len());
+            l.drain(..f);
+            let b = at(*back).min(l.len());
+            l.truncate(l.len() - b);
+        }
+        _ => {}
     }
 }
 
@@ -217,94 +274,41 @@ impl Model {
                 Effect::ListPush {
                     db,
                     key,
-                    left,
-                    elements,
                     expires_at_ms,
-                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
-                    if let Value::List(l) = v {
-                        for e in elements {
-                            if *left {
-                                l.insert(0, e.clone());
-                            } else {
-                                l.push(e.clone());
-                            }
-                        }
-                    }
-                }),
-                Effect::ListPop {
+                    ..
+                }
+                | Effect::ListPop {
                     db,
                     key,
-                    left,
-                    count,
                     expires_at_ms,
-                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
-                    if let Value::List(l) = v {
-                        let n = (*count as usize).min(l.len());
-                        if *left {
-                            l.drain(..n);
-                        } else {
-                            l.truncate(l.len() - n);
-                        }
-                    }
-                }),
-                Effect::ListSet {
+                    ..
+                }
+                | Effect::ListSet {
                     db,
                     key,
-                    index,
-                    element,
                     expires_at_ms,
-                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
-                    if let Some(slot) = match v {
-                        Value::List(l) => l.get_mut(*index as usize),
-                        _ => None,
-                    } {
-                        *slot = element.clone();
-                    }
-                }),
-                Effect::ListInsert {
+                    ..
+                }
+                | Effect::ListInsert {
                     db,
                     key,
-                    index,
-                    element,
                     expires_at_ms,
-                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
-                    if let Value::List(l) = v {
-                        let i = (*index as usize).min(l.len());
-                        l.insert(i, element.clone());
-                    }
-                }),
-                Effect::ListRem {
+                    ..
+                }
+                | Effect::ListRem {
                     db,
                     key,
-                    count,
-                    element,
                     expires_at_ms,
-                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
-                    if let Value::List(l) = v {
-                        let limit = if *count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
-                        let mut idx: Vec<usize> = (0..l.len()).filter(|&i| l[i] == *element).collect();
-                        if *count < 0 {
-                            idx.reverse();
-                        }
-                        idx.truncate(limit);
-                        idx.sort_unstable();
-                        for i in idx.into_iter().rev() {
-                            l.remove(i);
-                        }
-                    }
-                }),
-                Effect::ListTrim {
+                    ..
+                }
+                | Effect::ListTrim {
                     db,
                     key,
-                    front,
-                    back,
                     expires_at_ms,
+                    ..
                 } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
                     if let Value::List(l) = v {
-                        let f = (*front as usize).min(l.len());
-                        l.drain(..f);
-                        let b = (*back as usize).min(l.len());
-                        l.truncate(l.len() - b);
+                        model_list(l, e);
                     }
                 }),
                 Effect::FlushDb { db } => self
@@ -337,6 +341,7 @@ impl RecoverySink for Model {
                 let value = match kind {
                     crate::keyspace::Kind::Hash => Value::Hash(vec![]),
                     crate::keyspace::Kind::ZSet => Value::ZSet(vec![]),
+                    crate::keyspace::Kind::List => Value::List(vec![]),
                     _ => Value::Set(vec![]),
                 };
                 let rec = Record {
@@ -359,6 +364,7 @@ impl RecoverySink for Model {
                         (Value::Hash(h), Value::Hash(b)) => h.extend(b),
                         (Value::Set(s), Value::Set(b)) => s.extend(b),
                         (Value::ZSet(z), Value::ZSet(b)) => z.extend(b),
+                        (Value::List(l), Value::List(b)) => l.extend(b),
                         _ => panic!("members of another kind"),
                     }
                     norm(&mut r.value);
@@ -397,7 +403,7 @@ impl SnapshotSource for Live {
     }
 }
 
-/// A random hash, set or sorted-set write on `key`: a field/member delta (small fields and members, so
+/// A random hash, set, sorted-set or list write on `key`: a field/member delta (small fields and members, so
 /// deltas hit each other), or now and then a whole collection of more than
 /// [`crate::keyspace::SNAPSHOT_BATCH`] elements (written to snapshots as a header and batches),
 /// some with an expiry far in the future.
@@ -416,7 +422,67 @@ fn collection_effect(rng: &mut StdRng, db: u8, key: Bytes) -> Effect {
         4 => f64::from(rng.random_range(-5..5)),
         _ => f64::from(rng.random_range(-1000..1000)) / 7.0,
     };
-    match rng.random_range(0..16) {
+    let elem = |rng: &mut StdRng| match rng.random_range(0..4) {
+        // Binary, empty and repeated elements (LREM hits several).
+        0 => Bytes::from(vec![0u8, 0xff, rng.random_range(0..3)]),
+        1 => Bytes::new(),
+        _ => word(rng, "e", 6),
+    };
+    let small = |rng: &mut StdRng| rng.random_range(0..6u64);
+    match rng.random_range(0..24) {
+        16..=17 => Effect::ListPush {
+            db,
+            key,
+            left: rng.random(),
+            elements: (0..few).map(|_| elem(rng)).collect(),
+            expires_at_ms: exp,
+        },
+        18 => Effect::ListPop {
+            db,
+            key,
+            left: rng.random(),
+            count: small(rng),
+            expires_at_ms: exp,
+        },
+        19 => Effect::ListSet {
+            db,
+            key,
+            index: small(rng),
+            element: elem(rng),
+            expires_at_ms: exp,
+        },
+        20 => Effect::ListInsert {
+            db,
+            key,
+            index: small(rng),
+            element: elem(rng),
+            expires_at_ms: exp,
+        },
+        21 => Effect::ListRem {
+            db,
+            key,
+            count: rng.random_range(-2..3),
+            element: elem(rng),
+            expires_at_ms: exp,
+        },
+        22 => Effect::ListTrim {
+            db,
+            key,
+            front: small(rng) / 2,
+            back: small(rng) / 2,
+            expires_at_ms: exp,
+        },
+        23 => {
+            // A big list (header and batches in a snapshot), elements in a known order.
+            let n = rng.random_range(1000..2600);
+            let elements = (0..n).map(|i| Bytes::from(format!("e{}", n - i))).collect();
+            Effect::Put {
+                db,
+                key,
+                value: Value::List(elements),
+                expires_at_ms: exp,
+            }
+        }
         12..=13 => Effect::ZAdd {
             db,
             key,
