@@ -1118,7 +1118,7 @@ mod tests {
             ("{\"version\":3,\"entries\":[]}", "unsupported backup version 3"),
             ("{\"entries\":[]}", "missing field 'version'"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"string\",\"value_base64\":\"@@\",\"version\":1}]}", "not valid base64"),
-            ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"list\",\"value_base64\":\"\",\"version\":1}]}", "entry 0: unsupported type 'list'"),
+            ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"stream\",\"value_base64\":\"\",\"version\":1}]}", "entry 0: unsupported type 'stream'"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"type\":\"string\",\"value_base64\":\"\"}]}", "missing version"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"value_base64\":\"\",\"version\":\"x\"}]}", "invalid type"),
             ("{\"version\":2,\"entries\":[{\"key\":\"a\",\"value_base64\":\"\",\"version\":1},{\"key\":\"a\",\"value_base64\":\"\",\"version\":2}]}", "duplicate key"),
@@ -1333,7 +1333,7 @@ mod tests {
             (r#"{"key":"h","type":"hash","fields":null,"version":2}"#, r#"entry 1: hash "h" has no 'fields'"#),
             (r#"{"key":"s","type":"set","version":2}"#, r#"entry 1: set "s" has no 'members'"#),
             (r#"{"key":"s","type":"set","members":["YQ=="]}"#, "entry 1: missing version"),
-            (r#"{"key":"x","type":"list","members":["YQ=="],"version":2}"#, "entry 1: unsupported type 'list'"),
+            (r#"{"key":"x","type":"stream","members":["YQ=="],"version":2}"#, "entry 1: unsupported type 'stream'"),
             (r#"{"key":"h","type":"hash","value_base64":"","version":2}"#,
              "entry 1: a hash entry has no 'value_base64' (that member belongs to string entries)"),
             (r#"{"key":"h","type":"hash","fields":[["YQ==","YQ=="]],"members":["YQ=="],"version":2}"#,
@@ -1395,7 +1395,8 @@ mod tests {
                 (Kind::String, 1),
                 (Kind::Hash, 1),
                 (Kind::Set, 2),
-                (Kind::ZSet, 0)
+                (Kind::ZSet, 0),
+                (Kind::List, 0)
             ]
         );
         assert!(d
@@ -1462,7 +1463,8 @@ mod tests {
                 (Kind::String, 0),
                 (Kind::Hash, 0),
                 (Kind::Set, 0),
-                (Kind::ZSet, 2)
+                (Kind::ZSet, 2),
+                (Kind::List, 0)
             ]
         );
         let (back, skipped) = d.into_records(100, 0);
@@ -1593,7 +1595,8 @@ mod tests {
                 (Kind::String, 1),
                 (Kind::Hash, 0),
                 (Kind::Set, 1),
-                (Kind::ZSet, 2)
+                (Kind::ZSet, 2),
+                (Kind::List, 0)
             ]
         );
     }

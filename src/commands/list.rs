@@ -412,16 +412,17 @@ fn resolve_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
 fn push(c: &mut Ctx, argv: &[Bytes], left: bool, create: bool) {
     let db = c.db();
     let elements = &argv[2..];
-    let r = c.ks.list_write(db, &argv[1], create, c.now_ms, |l, limits| {
-        for e in elements {
-            l.push(left, e, limits);
-        }
-        let delta = ListDelta::Push {
-            left,
-            elements: elements.to_vec(),
-        };
-        (l.len(), vec![delta])
-    });
+    let r =
+        c.ks.list_write(db, &argv[1], create, c.now_ms, |l, limits| {
+            for e in elements {
+                l.push(left, e, limits);
+            }
+            let delta = ListDelta::Push {
+                left,
+                elements: elements.to_vec(),
+            };
+            (l.len(), vec![delta])
+        });
     match r {
         Err(_) => c.out.error(ERR_WRONGTYPE),
         Ok(None) => c.out.int(0),
@@ -887,3 +888,7 @@ fn lmpop(c: &mut Ctx, argv: &[Bytes]) {
         Ok(Some((key, taken))) => reply_mpop(c.out, &key, &taken),
     }
 }
+
+#[cfg(test)]
+#[path = "list_tests.rs"]
+mod tests;

@@ -447,7 +447,8 @@ fn state(ks: &Keyspace, now_ms: u64) -> Vec<Record> {
             Value::Hash(p) => p.sort(),
             Value::Set(m) => m.sort(),
             Value::ZSet(p) => p.sort_by(|a, b| a.0.cmp(&b.0)),
-            Value::String(_) => {}
+            // A list's order is its value.
+            Value::String(_) | Value::List(_) => {}
         }
     }
     recs.sort_by(|a, b| (a.db, &a.key).cmp(&(b.db, &b.key)));

@@ -286,9 +286,9 @@ fn reserved_and_unknown_tags_are_refused_with_their_position() {
     let e = decode_effect(&unhex("932000c4016b"), Form::Typed).unwrap_err();
     assert!(e.detail.contains("sorted sets"), "{e}");
     assert_eq!(e.at, 0);
-    // A value of kind 4 (lists) inside a Put, at byte 6.
-    let e = decode_effect(&unhex("950000c4016b9204c40176c0"), Form::Typed).unwrap_err();
-    assert!(e.detail.contains("lists"), "{e}");
+    // A value of kind 5 (streams) inside a Put, at byte 6.
+    let e = decode_effect(&unhex("950000c4016b9205c40176c0"), Form::Typed).unwrap_err();
+    assert!(e.detail.contains("streams"), "{e}");
     assert_eq!(e.at, 6);
     let e = decode_piece(&unhex("9209"), Form::Typed).unwrap_err();
     assert!(e.detail.contains("unknown piece tag 9"), "{e}");
@@ -507,8 +507,8 @@ fn zset_nan_and_malformed_scores_are_refused_with_their_position() {
     // A ZRem with scores in place of members.
     assert!(decode_effect(&unhex("951f00c4017a91cb3ff0000000000000c0"), Form::Typed).is_err());
     // A zset header with a kind the header does not know is refused; kind 3 is accepted.
-    let e = decode_piece(&unhex("970100c4017a04cd012cc0cd07d0"), Form::Typed).unwrap_err();
-    assert!(e.detail.contains("lists"), "{e}");
+    let e = decode_piece(&unhex("970100c4017a05cd012cc0cd07d0"), Form::Typed).unwrap_err();
+    assert!(e.detail.contains("streams"), "{e}");
     // Tags 32..=39 are still reserved.
     for t in 0x20..=0x27u8 {
         let e = decode_effect(&unhex(&format!("93{t:02x}00c4017a")), Form::Typed).unwrap_err();

@@ -39,7 +39,8 @@ struct Model {
 /// Collections in the model are kept sorted so that equal states compare equal.
 fn norm(v: &mut Value) {
     match v {
-        Value::String(_) => {}
+        // A list's order is its value.
+        Value::String(_) | Value::List(_) => {}
         Value::Hash(p) => p.sort(),
         Value::Set(m) => m.sort(),
         Value::ZSet(p) => p.sort_by(|a, b| a.0.cmp(&b.0)),
@@ -211,6 +212,99 @@ impl Model {
                 } => self.delta(seq, *db, key, *expires_at_ms, Value::ZSet(vec![]), |v| {
                     if let Value::ZSet(z) = v {
                         z.retain(|(x, _)| !members.contains(x));
+                    }
+                }),
+                Effect::ListPush {
+                    db,
+                    key,
+                    left,
+                    elements,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
+                    if let Value::List(l) = v {
+                        for e in elements {
+                            if *left {
+                                l.insert(0, e.clone());
+                            } else {
+                                l.push(e.clone());
+                            }
+                        }
+                    }
+                }),
+                Effect::ListPop {
+                    db,
+                    key,
+                    left,
+                    count,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
+                    if let Value::List(l) = v {
+                        let n = (*count as usize).min(l.len());
+                        if *left {
+                            l.drain(..n);
+                        } else {
+                            l.truncate(l.len() - n);
+                        }
+                    }
+                }),
+                Effect::ListSet {
+                    db,
+                    key,
+                    index,
+                    element,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
+                    if let Some(slot) = match v {
+                        Value::List(l) => l.get_mut(*index as usize),
+                        _ => None,
+                    } {
+                        *slot = element.clone();
+                    }
+                }),
+                Effect::ListInsert {
+                    db,
+                    key,
+                    index,
+                    element,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
+                    if let Value::List(l) = v {
+                        let i = (*index as usize).min(l.len());
+                        l.insert(i, element.clone());
+                    }
+                }),
+                Effect::ListRem {
+                    db,
+                    key,
+                    count,
+                    element,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
+                    if let Value::List(l) = v {
+                        let limit = if *count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                        let mut idx: Vec<usize> = (0..l.len()).filter(|&i| l[i] == *element).collect();
+                        if *count < 0 {
+                            idx.reverse();
+                        }
+                        idx.truncate(limit);
+                        idx.sort_unstable();
+                        for i in idx.into_iter().rev() {
+                            l.remove(i);
+                        }
+                    }
+                }),
+                Effect::ListTrim {
+                    db,
+                    key,
+                    front,
+                    back,
+                    expires_at_ms,
+                } => self.delta(seq, *db, key, *expires_at_ms, Value::List(vec![]), |v| {
+                    if let Value::List(l) = v {
+                        let f = (*front as usize).min(l.len());
+                        l.drain(..f);
+                        let b = (*back as usize).min(l.len());
+                        l.truncate(l.len() - b);
                     }
                 }),
                 Effect::FlushDb { db } => self
