@@ -22,6 +22,8 @@ every list is read and checked:
   - no job is in two places (twice in the lists, or in a list and acknowledged popped/done),
     no job was acknowledged popped twice (checked as the consumers run), no unknown job;
   - a job whose move was acknowledged is not back in its queue;
+  - each queue is FIFO per producer: what is left of a producer's jobs on a key is in push
+    order and newer than every one of its acknowledged jobs on that key that is gone;
   - every acknowledged push is in a list or acknowledged popped/done. The one exception, which
     no client can tell apart from a loss: a BLPOP in flight at the kill may have popped a job
     durably and lost only its reply, so on q:pop:* up to that many (counted) jobs may be
@@ -326,10 +328,11 @@ def queue_check(binary, data_dir, port, extra, a, st):
     try:
         c = Resp(port, timeout=30)
         where = {}
+        c_lists = {}
         keys = QUEUE_KEYS + [f"proc:{i}" for i in range(a.consumers) if i % 2 == 1]
         for k in keys:
-            for j in c.call("LRANGE", k, "0", "-1") or []:
-                job = j.decode()
+            c_lists[k] = [j.decode() for j in c.call("LRANGE", k, "0", "-1") or []]
+            for job in c_lists[k]:
                 if job in where:
                     bad.append(f"{job} is in {where[job]} and in {k}")
                 where[job] = k
@@ -344,6 +347,25 @@ def queue_check(binary, data_dir, port, extra, a, st):
                 bad.append(f"{job} was acknowledged as moved but is back in its queue {k}")
             if k in QUEUE_KEYS and k != job_key(job):
                 bad.append(f"{job} is in {k}, pushed to {job_key(job)}")
+        # FIFO per key and producer: a producer's next push leaves only after the previous one
+        # was acknowledged, and pops take the head, so what is left of producer p on key k is
+        # in increasing order and newer than every acknowledged job of p on k that is gone
+        oldest_left = {}
+        for k in QUEUE_KEYS:
+            last = {}
+            for j in c_lists[k]:
+                p, seq = j.split(":")
+                if p in last and int(seq) <= last[p]:
+                    bad.append(f"{k}: {j} after {p}:{last[p]}, out of push order")
+                last[p] = int(seq)
+                oldest_left.setdefault((k, p), int(seq))
+        for job in st.push_acked:
+            if job in where:
+                continue
+            p, seq = job.split(":")
+            first = oldest_left.get((job_key(job), p))
+            if first is not None and int(seq) > first:
+                bad.append(f"{job} is gone from {job_key(job)} but the older {p}:{first} is still there")
         missing_pop = []
         for job in st.push_acked:
             if job in where or job in finished:
