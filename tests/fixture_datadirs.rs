@@ -374,6 +374,8 @@ mod typed {
                         p.sort();
                         p
                     }
+                    // In list order: the order is the value.
+                    Value::List(e) => e.iter().map(|x| vec![x.to_vec()]).collect(),
                 };
                 if elems.len() <= 16 {
                     o["elements"] = elems

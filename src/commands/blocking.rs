@@ -16,9 +16,10 @@
 //! destination lies in a shard another command holds cannot be served under these locks; its
 //! key is served again right after, under fresh locks ([`serve_deferred`]).
 
+use super::list::{move_one, parse_end, pop_logged, reply_mpop, MoveError};
 use super::zset_pop::{pop_from, End};
 use super::*;
-use crate::keyspace::{BlockOp, Kind, ListDelta, Served, Waiter, WrongType};
+use crate::keyspace::{BlockOp, Kind, Served, Waiter, WrongType};
 use std::sync::Arc;
 
 const W_BLOCK: &[&str] = &["write", "noscript", "blocking"];
@@ -156,8 +157,6 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 const ERR_TIMEOUT_FLOAT: &str = "ERR timeout is not a float or out of range";
 const ERR_TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
-const ERR_NUMKEYS: &str = "ERR numkeys should be greater than 0";
-const ERR_COUNT: &str = "ERR count should be greater than 0";
 
 /// A blocked command's wait, handed to the connection: the waiter queued under its keys, the
 /// receiver of its answer, and how long to wait (`None`: forever).
@@ -237,31 +236,18 @@ fn execute(
     match op {
         BlockOp::ListPop { left, count } => {
             let n = count.unwrap_or(1);
-            let left = *left;
             let taken = ks.list_write(db, key, false, now, |l, limits| {
-                let mut taken = Vec::with_capacity(n.min(l.len()));
-                while taken.len() < n {
-                    match l.pop(left, limits) {
-                        Some(e) => taken.push(e),
-                        None => break,
-                    }
-                }
-                let delta = ListDelta::Pop {
-                    left,
-                    count: taken.len() as u64,
-                };
-                let deltas = if taken.is_empty() { vec![] } else { vec![delta] };
-                (taken, deltas)
+                pop_logged(l, *left, n, limits)
             })?;
             let Some(taken) = taken.filter(|t| !t.is_empty()) else {
                 return Ok(false);
             };
-            out.array(2);
-            out.bulk(key);
             if count.is_some() {
-                out.bulks(taken.iter());
-            } else if let Some(e) = taken.first() {
-                out.bulk(e);
+                reply_mpop(out, key, &taken);
+            } else {
+                out.array(2);
+                out.bulk(key);
+                out.bulks(taken.iter().take(1));
             }
             Ok(true)
         }
@@ -269,65 +255,14 @@ fn execute(
             dst,
             from_left,
             to_left,
-        } => {
-            let (from_left, to_left) = (*from_left, *to_left);
-            if ks.get_list(db, key, now)?.is_none_or(|l| l.is_empty()) {
-                return Ok(false);
+        } => match move_one(ks, db, key, dst, *from_left, *to_left, now) {
+            Err(MoveError::WrongType) => Err(WrongType),
+            Ok(None) => Ok(false),
+            Ok(Some(e)) => {
+                out.bulk(&e);
+                Ok(true)
             }
-            if dst == key {
-                let moved = ks.list_write(db, key, false, now, |l, limits| {
-                    let Some(e) = l.pop(from_left, limits) else {
-                        return (None, vec![]);
-                    };
-                    l.push(to_left, &e, limits);
-                    let deltas = vec![
-                        ListDelta::Pop {
-                            left: from_left,
-                            count: 1,
-                        },
-                        ListDelta::Push {
-                            left: to_left,
-                            elements: vec![e.clone()],
-                        },
-                    ];
-                    (Some(e), deltas)
-                })?;
-                return match moved.flatten() {
-                    Some(e) => {
-                        out.bulk(&e);
-                        Ok(true)
-                    }
-                    None => Ok(false),
-                };
-            }
-            // The destination's type is checked before anything is popped.
-            ks.get_list(db, dst, now)?;
-            let popped = ks.list_write(db, key, false, now, |l, limits| match l.pop(from_left, limits) {
-                Some(e) => (
-                    Some(e),
-                    vec![ListDelta::Pop {
-                        left: from_left,
-                        count: 1,
-                    }],
-                ),
-                None => (None, vec![]),
-            })?;
-            let Some(e) = popped.flatten() else {
-                return Ok(false);
-            };
-            ks.list_write(db, dst, true, now, |l, limits| {
-                l.push(to_left, &e, limits);
-                (
-                    (),
-                    vec![ListDelta::Push {
-                        left: to_left,
-                        elements: vec![e.clone()],
-                    }],
-                )
-            })?;
-            out.bulk(&e);
-            Ok(true)
-        }
+        },
         BlockOp::ZPop { min, count } => {
             let end = if *min { End::Min } else { End::Max };
             let n = count.unwrap_or(1) as u64;
@@ -423,16 +358,6 @@ fn brpop(c: &mut Ctx, argv: &[Bytes]) {
     bpop(c, argv, false)
 }
 
-fn parse_end(arg: &[u8]) -> Option<bool> {
-    if eq(arg, "left") {
-        Some(true)
-    } else if eq(arg, "right") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 fn brpoplpush(c: &mut Ctx, argv: &[Bytes]) {
     let timeout = match parse_timeout(&argv[3]) {
         Ok(t) => t,
@@ -466,58 +391,18 @@ fn block_move(c: &mut Ctx, src: &Bytes, op: BlockOp, timeout: Option<std::time::
     block_on(c, std::slice::from_ref(src), op, timeout)
 }
 
-/// BLMPOP/BZMPOP's key positions: `timeout numkeys key...`, the keys after `numkeys` when it
-/// fits the arguments (else none: the handler refuses the call).
+/// BLMPOP/BZMPOP's key positions: `timeout numkeys key...` (see [`mpop_keys_at`]).
 pub fn bmpop_keys(argv: &[Bytes]) -> Vec<usize> {
-    match argv.get(2).and_then(|n| parse_i64(n)) {
-        Some(n) if n >= 1 && (n as u64) <= argv.len().saturating_sub(3) as u64 => {
-            (3..3 + n as usize).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// `numkeys key... WORD [COUNT n]` from `argv[at]` on (BLMPOP/BZMPOP after their timeout),
-/// checked in Redis's order: numkeys, numkeys against the arguments, the end word, COUNT.
-/// Returns the keys, whether the first of `words` was given, and the count.
-fn parse_mpop<'a>(
-    argv: &'a [Bytes],
-    at: usize,
-    words: [&str; 2],
-) -> Result<(&'a [Bytes], bool, usize), &'static str> {
-    let numkeys = match argv.get(at).and_then(|a| parse_i64(a)) {
-        Some(n) if n >= 1 => n as u64,
-        _ => return Err(ERR_NUMKEYS),
-    };
-    if numkeys > argv.len().saturating_sub(at + 1) as u64 {
-        return Err(ERR_SYNTAX);
-    }
-    let where_at = at + 1 + numkeys as usize;
-    let first = match argv.get(where_at) {
-        Some(w) if eq(w, words[0]) => true,
-        Some(w) if eq(w, words[1]) => false,
-        _ => return Err(ERR_SYNTAX),
-    };
-    let mut count: Option<usize> = None;
-    let mut i = where_at + 1;
-    while i < argv.len() {
-        match argv.get(i + 1) {
-            Some(n) if count.is_none() && eq(&argv[i], "count") => {
-                match parse_i64(n).filter(|n| *n >= 1) {
-                    Some(n) => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
-                    None => return Err(ERR_COUNT),
-                }
-                i += 2;
-            }
-            _ => return Err(ERR_SYNTAX),
-        }
-    }
-    Ok((&argv[at + 1..where_at], first, count.unwrap_or(1)))
+    mpop_keys_at(argv, 2)
 }
 
 /// BLMPOP: numkeys, the end and COUNT are checked before the timeout (Redis's order).
 fn blmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let (keys, left, count) = match parse_mpop(argv, 2, ["left", "right"]) {
+    let MPop {
+        keys,
+        first: left,
+        count,
+    } = match parse_mpop(argv, 2, ["left", "right"]) {
         Ok(a) => a,
         Err(e) => return c.out.error(e),
     };
@@ -527,7 +412,7 @@ fn blmpop(c: &mut Ctx, argv: &[Bytes]) {
     };
     let op = BlockOp::ListPop {
         left,
-        count: Some(count),
+        count: Some(usize::try_from(count).unwrap_or(usize::MAX)),
     };
     block_on(c, keys, op, timeout)
 }
@@ -553,7 +438,11 @@ fn bzpopmax(c: &mut Ctx, argv: &[Bytes]) {
 
 /// BZMPOP: like BLMPOP, the timeout is checked last.
 fn bzmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let (keys, min, count) = match parse_mpop(argv, 2, ["min", "max"]) {
+    let MPop {
+        keys,
+        first: min,
+        count,
+    } = match parse_mpop(argv, 2, ["min", "max"]) {
         Ok(a) => a,
         Err(e) => return c.out.error(e),
     };
@@ -563,7 +452,7 @@ fn bzmpop(c: &mut Ctx, argv: &[Bytes]) {
     };
     let op = BlockOp::ZPop {
         min,
-        count: Some(count),
+        count: Some(usize::try_from(count).unwrap_or(usize::MAX)),
     };
     block_on(c, keys, op, timeout)
 }

@@ -237,8 +237,6 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 pub const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";
-pub const ERR_NUMKEYS: &str = "ERR numkeys should be greater than 0";
-pub const ERR_COUNT: &str = "ERR count should be greater than 0";
 const ERR_INDEX: &str = "ERR index out of range";
 const ERR_RANK_ZERO: &str = "ERR RANK can't be zero: use 1 to start from the first match, 2 from \
                              the second ... or use negative to start from the end of the list";
@@ -290,68 +288,9 @@ pub fn pop_logged(
     (taken, deltas)
 }
 
-/// The key positions of an LMPOP-shaped call whose `numkeys` is at argv index `at` (1 for
-/// LMPOP, 2 for BLMPOP): the `numkeys` arguments after it, or none when `numkeys` is not a
-/// positive integer that fits the arguments (the handler then refuses the call).
-pub fn mpop_keys_at(argv: &[Bytes], at: usize) -> Vec<usize> {
-    let first = at + 1;
-    match argv.get(at).and_then(|n| parse_i64(n)) {
-        Some(n) if n >= 1 && (n as u64) <= argv.len().saturating_sub(first) as u64 => {
-            (first..first + n as usize).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// LMPOP's key positions (see [`mpop_keys_at`]).
 pub fn lmpop_keys(argv: &[Bytes]) -> Vec<usize> {
     mpop_keys_at(argv, 1)
-}
-
-/// The arguments of an LMPOP-shaped call once checked.
-#[derive(Debug, PartialEq)]
-pub struct MPop<'a> {
-    pub keys: &'a [Bytes],
-    /// Pop from the head (LEFT) or the tail.
-    pub left: bool,
-    pub count: usize,
-}
-
-/// `numkeys key [key ...] LEFT|RIGHT [COUNT count]` with `numkeys` at argv index `at`, in
-/// Redis's order: numkeys, numkeys against the arguments, the direction, then the options (one
-/// COUNT at most).
-pub fn parse_mpop(argv: &[Bytes], at: usize) -> Result<MPop<'_>, &'static str> {
-    let numkeys = match argv.get(at).and_then(|a| parse_i64(a)) {
-        Some(n) if n >= 1 => n as u64,
-        _ => return Err(ERR_NUMKEYS),
-    };
-    let first = at + 1;
-    if numkeys > argv.len().saturating_sub(first) as u64 {
-        return Err(ERR_SYNTAX);
-    }
-    let where_at = first + numkeys as usize;
-    let Some(left) = argv.get(where_at).and_then(|w| parse_end(w)) else {
-        return Err(ERR_SYNTAX);
-    };
-    let mut count: Option<usize> = None;
-    let mut i = where_at + 1;
-    while i < argv.len() {
-        match argv.get(i + 1) {
-            Some(n) if count.is_none() && eq(&argv[i], "count") => {
-                match parse_i64(n).filter(|n| *n >= 1) {
-                    Some(n) => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
-                    None => return Err(ERR_COUNT),
-                }
-                i += 2;
-            }
-            _ => return Err(ERR_SYNTAX),
-        }
-    }
-    Ok(MPop {
-        keys: &argv[first..where_at],
-        left,
-        count: count.unwrap_or(1),
-    })
 }
 
 /// The `[key, [elements]]` reply of LMPOP / BLMPOP (an array in RESP3 too).
@@ -877,12 +816,13 @@ pub fn mpop_first(
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: `[key, [elements]]`, a null array
 /// when every key is absent.
 fn lmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let args = match parse_mpop(argv, 1) {
+    let args = match parse_mpop(argv, 1, ["left", "right"]) {
         Ok(a) => a,
         Err(e) => return c.out.error(e),
     };
     let db = c.db();
-    match mpop_first(c.ks, db, args.keys, args.left, args.count, c.now_ms) {
+    let count = usize::try_from(args.count).unwrap_or(usize::MAX);
+    match mpop_first(c.ks, db, args.keys, args.first, count, c.now_ms) {
         Err(_) => c.out.error(ERR_WRONGTYPE),
         Ok(None) => c.out.null_array(),
         Ok(Some((key, taken))) => reply_mpop(c.out, &key, &taken),

@@ -556,10 +556,10 @@ fn key_finders_and_direction_words() {
     assert_eq!(parse_end(b"up"), None);
     let argv = v(&["blmpop", "1.5", "2", "a", "b", "RIGHT", "COUNT", "3"]);
     assert_eq!(
-        parse_mpop(&argv, 2),
+        parse_mpop(&argv, 2, ["left", "right"]),
         Ok(MPop {
             keys: &argv[3..5],
-            left: false,
+            first: false,
             count: 3
         })
     );

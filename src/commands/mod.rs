@@ -293,6 +293,75 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Option<u64> {
     Some(if negative { n.wrapping_neg() } else { n })
 }
 
+pub const ERR_NUMKEYS: &str = "ERR numkeys should be greater than 0";
+pub const ERR_COUNT: &str = "ERR count should be greater than 0";
+
+/// The arguments of an *MPOP-shaped call (ZMPOP, LMPOP, BZMPOP, BLMPOP) once checked.
+#[derive(Debug, PartialEq)]
+pub struct MPop<'a> {
+    pub keys: &'a [Bytes],
+    /// Whether the first of the two end words was given (MIN, LEFT).
+    pub first: bool,
+    pub count: u64,
+}
+
+/// `numkeys key [key ...] WORD [COUNT count]` with `numkeys` at argv index `at` and WORD one of
+/// `words`, checked in Redis's order: numkeys, numkeys against the arguments, the word, then
+/// the options (one COUNT at most).
+pub fn parse_mpop<'a>(
+    argv: &'a [Bytes],
+    at: usize,
+    words: [&str; 2],
+) -> Result<MPop<'a>, &'static str> {
+    let numkeys = match argv.get(at).and_then(|a| parse_i64(a)) {
+        Some(n) if n >= 1 => n as u64,
+        _ => return Err(ERR_NUMKEYS),
+    };
+    let first_key = at + 1;
+    if numkeys > argv.len().saturating_sub(first_key) as u64 {
+        return Err(ERR_SYNTAX);
+    }
+    let where_at = first_key + numkeys as usize;
+    let first = match argv.get(where_at) {
+        Some(w) if eq(w, words[0]) => true,
+        Some(w) if eq(w, words[1]) => false,
+        _ => return Err(ERR_SYNTAX),
+    };
+    let mut count: Option<u64> = None;
+    let mut i = where_at + 1;
+    while i < argv.len() {
+        match argv.get(i + 1) {
+            Some(n) if count.is_none() && eq(&argv[i], "count") => {
+                match parse_i64(n).filter(|n| *n >= 1) {
+                    Some(n) => count = Some(n as u64),
+                    None => return Err(ERR_COUNT),
+                }
+                i += 2;
+            }
+            _ => return Err(ERR_SYNTAX),
+        }
+    }
+    Ok(MPop {
+        keys: &argv[first_key..where_at],
+        first,
+        count: count.unwrap_or(1),
+    })
+}
+
+/// The key positions of an *MPOP-shaped call whose `numkeys` is at argv index `at` (1 for
+/// ZMPOP/LMPOP, 2 for the blocking forms): the `numkeys` arguments after it, or none when
+/// `numkeys` is not a positive integer that fits the arguments (the handler then refuses the
+/// call before touching a key).
+pub fn mpop_keys_at(argv: &[Bytes], at: usize) -> Vec<usize> {
+    let first = at + 1;
+    match argv.get(at).and_then(|n| parse_i64(n)) {
+        Some(n) if n >= 1 && (n as u64) <= argv.len().saturating_sub(first) as u64 => {
+            (first..first + n as usize).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 pub fn wrong_args(name: &str) -> String {
     format!(
         "ERR wrong number of arguments for '{}' command",

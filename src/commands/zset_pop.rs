@@ -76,8 +76,6 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";
-const ERR_NUMKEYS: &str = "ERR numkeys should be greater than 0";
-const ERR_COUNT: &str = "ERR count should be greater than 0";
 const ERR_LONG_RANGE: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 const ERR_RANGE: &str = "ERR value is out of range";
@@ -171,72 +169,28 @@ fn zpopmax(c: &mut Ctx, argv: &[Bytes]) {
     zpop(c, argv, End::Max)
 }
 
-/// ZMPOP's key positions: `numkeys` keys after it, or none when `numkeys` does not fit the
-/// arguments (the handler then refuses the call before touching a key).
+/// ZMPOP's key positions (see [`mpop_keys_at`]).
 pub fn zmpop_keys(argv: &[Bytes]) -> Vec<usize> {
-    match argv.get(1).and_then(|n| parse_i64(n)) {
-        Some(n) if n >= 1 && (n as u64) <= argv.len().saturating_sub(2) as u64 => {
-            (2..2 + n as usize).collect()
-        }
-        _ => Vec::new(),
-    }
+    mpop_keys_at(argv, 1)
 }
 
-/// ZMPOP's arguments once checked: the keys, the end, the count.
-#[derive(Debug, PartialEq)]
-struct MPop<'a> {
-    keys: &'a [Bytes],
-    end: End,
-    count: u64,
-}
-
-/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], checked in Redis's order: numkeys,
-/// numkeys against the arguments, MIN|MAX, then the options (one COUNT at most).
-fn parse_mpop(argv: &[Bytes]) -> Result<MPop<'_>, &'static str> {
-    let numkeys = match argv.get(1).and_then(|a| parse_i64(a)) {
-        Some(n) if n >= 1 => n as u64,
-        _ => return Err(ERR_NUMKEYS),
-    };
-    if numkeys > argv.len().saturating_sub(2) as u64 {
-        return Err(ERR_SYNTAX);
-    }
-    let where_at = 2 + numkeys as usize;
-    let end = match argv.get(where_at) {
-        Some(w) if eq(w, "min") => End::Min,
-        Some(w) if eq(w, "max") => End::Max,
-        _ => return Err(ERR_SYNTAX),
-    };
-    let mut count: Option<u64> = None;
-    let mut i = where_at + 1;
-    while i < argv.len() {
-        match argv.get(i + 1) {
-            Some(n) if count.is_none() && eq(&argv[i], "count") => {
-                match parse_i64(n).filter(|n| *n >= 1) {
-                    Some(n) => count = Some(n as u64),
-                    None => return Err(ERR_COUNT),
-                }
-                i += 2;
-            }
-            _ => return Err(ERR_SYNTAX),
-        }
-    }
-    Ok(MPop {
-        keys: &argv[2..where_at],
-        end,
-        count: count.unwrap_or(1),
-    })
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] (see [`parse_mpop`]).
+fn parse_zmpop(argv: &[Bytes]) -> Result<(MPop<'_>, End), &'static str> {
+    let args = parse_mpop(argv, 1, ["min", "max"])?;
+    let end = if args.first { End::Min } else { End::Max };
+    Ok((args, end))
 }
 
 /// ZMPOP: pops from the first key that exists (a wrong type there is WRONGTYPE; keys after it
 /// are not looked at). The reply is `[key, [[m, s], ...]]` in both protocols, a null array if
 /// every key is absent.
 fn zmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let args = match parse_mpop(argv) {
+    let (args, end) = match parse_zmpop(argv) {
         Ok(a) => a,
         Err(e) => return c.out.error(e),
     };
     for key in args.keys {
-        match pop_key(c, key, args.end, args.count) {
+        match pop_key(c, key, end, args.count) {
             Err(_) => return c.out.error(ERR_WRONGTYPE),
             Ok(None) => continue,
             Ok(Some(taken)) => {

@@ -195,7 +195,7 @@ fn zmpop_pops_from_the_first_key_that_exists() {
 #[test]
 fn zmpop_arguments_are_checked_in_redis_order() {
     let argv = |a: &[&str]| -> Vec<Bytes> { a.iter().map(|s| b(s)).collect() };
-    let err = |a: &[&str]| parse_mpop(&argv(a)).err();
+    let err = |a: &[&str]| parse_zmpop(&argv(a)).err();
     for n in ["0", "-1", "x", "99999999999999999999", " 1", "+1", "01"] {
         assert_eq!(err(&["zmpop", n, "z", "min"]), Some(ERR_NUMKEYS), "{n}");
     }
@@ -226,9 +226,9 @@ fn zmpop_arguments_are_checked_in_redis_order() {
         "CoUnT",
         "9223372036854775807",
     ]);
-    let got = parse_mpop(&a).unwrap();
+    let (got, end) = parse_zmpop(&a).unwrap();
     assert_eq!(
-        (got.keys.len(), got.end, got.count),
+        (got.keys.len(), end, got.count),
         (2, End::Max, i64::MAX as u64)
     );
 }
