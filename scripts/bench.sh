@@ -6,7 +6,8 @@
 #   scripts/bench.sh --full             3 repetitions (override: --reps N), longer runs
 #   scripts/bench.sh --json out.json    also write the results as JSON
 #   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery |
-#                                       snapshot | types | typesmem | typesnap | zsetmem | zsets
+#                                       snapshot | types | typesmem | typesnap | zsetmem | zsets |
+#                                       listmem | lists | queue
 #
 # Installs nothing. Needs redis-server, redis-benchmark, redis-cli (apt: redis-server,
 # redis-tools), python3 and cargo. Servers listen on free 127.0.0.1 ports only; their data
@@ -21,16 +22,17 @@ ORIG_PWD=$PWD
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DRIVER="$ROOT/scripts/bench/driver.py"
+QUEUE="$ROOT/scripts/bench/queue.py"
 
 MODE=quick
 REPS=""
 JSON_OUT=""
 ONLY=""
-WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets)
+WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue)
 DRY_REDIS=${BENCH_VAYLIX_IS_REDIS:-0}
 [[ "$DRY_REDIS" =~ ^[01]$ ]] || die "BENCH_VAYLIX_IS_REDIS must be 0 or 1"
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -62,12 +64,14 @@ if [ "$MODE" = quick ]; then
   N_P16=300000       # requests for -P 16 runs
   N_GET_KEYS=100000
   STALL_SECS=3
+  QUEUE_SECS=5
 else
   : "${REPS:=3}"
   N_P1=200000
   N_P16=2000000
   N_GET_KEYS=100000
   STALL_SECS=10
+  QUEUE_SECS=15
 fi
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
 BENCH_COMMON=(-c 50 -d 64 -r 100000)
@@ -210,10 +214,12 @@ order() { if [ $(( $1 % 2 )) = 1 ]; then echo "vaylix redis"; else echo "redis v
 # bench SIDE METRIC_PREFIX TEST N PIPELINE [COMMAND ARG...]: one redis-benchmark run; records
 # rps, latencies, CPU. TEST is a redis-benchmark test (-t TEST), or, when a COMMAND is given, only
 # a name for the log: redis-benchmark then runs that command (its CSV row is named after it).
+# BENCH_ROW=NAME: the CSV row to read when it is not named after the test (-t lrange_100 also
+# runs an LPUSH fill and names its row "LRANGE_100 (first 100 elements)").
 bench() {
   local side=$1 m=$2 test=$3 n=$4 pl=$5 before after csv line rps p50 p99 max f0 f1 what pat
   shift 5
-  if [ $# -gt 0 ]; then what=("$@"); pat="^$*,"; else what=(-t "$test"); pat="^$test,"; fi
+  if [ $# -gt 0 ]; then what=("$@"); pat="^$*,"; else what=(-t "$test"); pat="^${BENCH_ROW:-$test},"; fi
   f0=$(info_field "$side" persistence wal_fsync_count)
   before=$(cpu_ticks "${PID[$side]}")
   csv=$(timeout 900 redis-benchmark -p "${PORT[$side]}" "${BENCH_COMMON[@]}" -P "$pl" -n "$n" \
@@ -221,7 +227,7 @@ bench() {
   after=$(cpu_ticks "${PID[$side]}")
   f1=$(info_field "$side" persistence wal_fsync_count)
   if [ -n "$f0" ] && [ -n "$f1" ] && [ $# = 0 ] && [ $((f1 - f0)) -gt 0 ]; then
-    case "$test" in set|hset|sadd|zadd|zpopmin)
+    case "$test" in set|hset|sadd|zadd|zpopmin|lpush|rpush|lpop|rpop)
       note "${m}_rps" "$side: $((f1 - f0)) WAL fsyncs, $(( n / (f1 - f0) )) ${test^^}s per fsync" ;;
     esac
   fi
@@ -623,6 +629,136 @@ w_zsets() {
     note zsets_zadd_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
     stop_server "$s"
   done
+}
+
+# --- issue 14: lists and blocking commands ------------------------------------------------------
+# listfile CASE -> path of the RESP file for one list case (generated once):
+#   list10   100k lists "list:%08d" of 10 elements (one RPUSH each)
+#   biglist  one list "biglist" of BIG elements (1,000 RPUSHes of 1,000)
+# Elements are driver.py type_value(g): 8-16 B strings ("v" + digits, never integers).
+listfile() {
+  local f="$TMP/list-$1.resp"
+  if [ ! -s "$f" ]; then
+    case "$1" in
+      list10) python3 "$DRIVER" gentypes --kind list --keys "$TYPES_SMALL_KEYS" --elems "$TYPES_SMALL_ELEMS" --out "$f" ;;
+      biglist) python3 "$DRIVER" gentypes --kind list --keys 1 --key biglist --elems "$BIG" --out "$f" ;;
+      *) die "listfile: unknown case $1" ;;
+    esac
+  fi
+  echo "$f"
+}
+
+w_listmem() {
+  log "workload listmem: 100k lists x 10 elements, 1 list x $BIG elements, each on an empty server, via redis-cli --pipe (everysec, as typesmem)"
+  local c s n u0 r0 u1 r1 key
+  for c in list10 biglist; do
+    case "$c" in
+      list10) n=$((TYPES_SMALL_KEYS * TYPES_SMALL_ELEMS)); key=list:00000000 ;;
+      *) n=$BIG; key=$c ;;
+    esac
+    for s in vaylix redis; do
+      start_server "$s" everysec "$TMP/listmem-$c-$s"
+      u0=$(info_field "$s" memory used_memory); r0=$(rss_bytes "${PID[$s]}")
+      case "$c" in
+        list10)
+          load_pipe "$s" "$(listfile list10)" "$TYPES_SMALL_KEYS"
+          expect_len "$s" "$TYPES_SMALL_ELEMS" LLEN list:00000000
+          expect_len "$s" "$TYPES_SMALL_ELEMS" LLEN "$(printf 'list:%08d' $((TYPES_SMALL_KEYS - 1)))" ;;
+        biglist) load_pipe "$s" "$(listfile biglist)" 1; expect_len "$s" "$BIG" LLEN biglist ;;
+      esac
+      wait_idle "$s"
+      sleep 1
+      u1=$(info_field "$s" memory used_memory); r1=$(rss_bytes "${PID[$s]}")
+      if [ "$u1" = "$(info_field "$s" memory used_memory_rss)" ]; then
+        note "listmem_${c}_used" "$s used_memory equals its RSS (no allocator accounting)"
+      fi
+      note "listmem_${c}_used" "$s: $key is $(encoding_of "$s" "$key")"
+      log "  $s $c: used_memory $u0 -> $u1, RSS $r0 -> $r1 ($n elements)"
+      rec "listmem_${c}_used" "$s" "$(awk -v a="$u0" -v b="$u1" -v n="$n" 'BEGIN{printf "%.2f", (b - a) / n}')"
+      rec "listmem_${c}_rss" "$s" "$(awk -v a="$r0" -v b="$r1" -v n="$n" 'BEGIN{printf "%.2f", (b - a) / n}')"
+      stop_server "$s"
+    done
+    note "listmem_${c}_used" "(after load - empty server) / $n elements, key overhead included"
+  done
+}
+
+# llen_of SIDE KEY: LLEN as a number (0 for a missing key)
+llen_of() { rcli "$1" LLEN "$2" | tr -d '\r'; }
+
+# lpop_bench SIDE METRIC TEST N PIPELINE: redis-benchmark's lpop / rpop (LPOP mylist) after
+# checking that mylist holds >= N elements, then that the N pops each took one
+lpop_bench() {
+  local s=$1 m=$2 t=$3 n=$4 pl=$5 c0 c1
+  c0=$(llen_of "$s" mylist)
+  [ "$c0" -ge "$n" ] 2>/dev/null || die "$s: mylist has '$c0' elements before $n ${t^^}s"
+  bench "$s" "$m" "$t" "$n" "$pl"
+  c1=$(llen_of "$s" mylist)
+  [ "$((c0 - c1))" = "$n" ] || die "$s: $n ${t^^}s took $((c0 - c1)) elements ($c0 -> $c1)"
+}
+
+# lrange_bench SIDE METRIC N PIPELINE: redis-benchmark -t lrange_100, which first LPUSHes N
+# elements to mylist (its "LPUSH (needed to benchmark LRANGE)" row, not recorded), then times
+# LRANGE mylist 0 99 (100 elements of -d 64 bytes)
+lrange_bench() {
+  local c
+  BENCH_ROW="LRANGE_100 (first 100 elements)" bench "$1" "$2" lrange_100 "$3" "$4"
+  c=$(rcli "$1" LRANGE mylist 0 99 | wc -l)
+  [ "$c" = 100 ] || die "$1: LRANGE mylist 0 99 gave $c elements after the lrange_100 run"
+}
+
+w_lists() {
+  log "workload lists: redis-benchmark -t lpush,rpush,lpop,rpop,lrange_100 at -P 1 ($N_P1 req) and -P 16 ($N_P16 req), appendfsync always, $REPS rep(s)"
+  local r s t pl n
+  start_server vaylix always "$TMP/lists-vaylix"
+  start_server redis always "$TMP/lists-redis"
+  for r in $(seq "$REPS"); do
+    for pl in 1 16; do
+      if [ "$pl" = 1 ]; then n=$N_P1; else n=$N_P16; fi
+      # LPUSH mylist and RPUSH mylist add 2N elements, so the LPOP and RPOP runs that follow
+      # each take an element every time (checked)
+      for t in lpush rpush; do
+        for s in $(order "$r"); do bench "$s" "lists_${t}_p$pl" "$t" "$n" "$pl"; done
+      done
+      for t in lpop rpop; do
+        for s in $(order "$((r + 1))"); do lpop_bench "$s" "lists_${t}_p$pl" "$t" "$n" "$pl"; done
+      done
+      for s in $(order "$r"); do lrange_bench "$s" "lists_lrange_p$pl" "$n" "$pl"; done
+    done
+  done
+  for s in vaylix redis; do
+    note lists_lpush_p1_rps "$s: mylist ($(encoding_of "$s" mylist)) has $(llen_of "$s" mylist) elements after the run"
+    note lists_lpush_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
+    stop_server "$s"
+  done
+}
+
+# queue_run SIDE: one run of scripts/bench/queue.py (50 producers RPUSH, 50 consumers BLPOP on
+# 4 keys, QUEUE_SECS seconds, then a drain that checks every acknowledged push was popped once)
+queue_run() {
+  local s=$1 before after out jobs pushes p50 p99 max total
+  before=$(cpu_ticks "${PID[$s]}")
+  out=$(timeout $((QUEUE_SECS + 120)) python3 "$QUEUE" --port "${PORT[$s]}" --producers 50 --consumers 50 \
+        --keys 4 --seconds "$QUEUE_SECS" --timeout 1 2>"$TMP/queue.err") ||
+    die "$s: queue.py failed: $(tail -n 3 "$TMP/queue.err")"
+  after=$(cpu_ticks "${PID[$s]}")
+  read -r jobs pushes p50 p99 max total _ <<<"$out"
+  log "  $s queue: $jobs jobs/s ($pushes pushes/s; push->pop p50 $p50 ms, p99 $p99 ms, max $max ms; $total jobs, each popped once)"
+  rec queue_jobs_rps "$s" "$jobs"
+  rec queue_p50 "$s" "$p50"; rec queue_p99 "$s" "$p99"; rec queue_max "$s" "$max"
+  rec queue_cpu "$s" "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$total" 'BEGIN{printf "%.3f", t / hz / n * 1e6}')"
+}
+
+w_queue() {
+  log "workload queue: 50 producers RPUSH + 50 consumers BLPOP (timeout 1) on 4 keys, -P 1 each, ${QUEUE_SECS}s, appendfsync always, $REPS rep(s)"
+  local r s
+  start_server vaylix always "$TMP/queue-vaylix"
+  start_server redis always "$TMP/queue-redis"
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do queue_run "$s"; done
+  done
+  note queue_jobs_rps "jobs popped per second within the window; the drain after it checked every acknowledged push popped exactly once"
+  note queue_cpu "server CPU over the run and the drain / jobs"
+  for s in vaylix redis; do stop_server "$s"; done
 }
 
 # --- run -------------------------------------------------------------------------------------------

@@ -88,6 +88,8 @@ if [ -x scripts/crash.sh ]; then
   VAYLIX_BIN="$BIN" scripts/crash.sh --quick
   log "crash run (short, appendfsync everysec)"
   VAYLIX_BIN="$BIN" scripts/crash.sh --quick-everysec
+  log "crash run (short, job queue: RPUSH / BLPOP / BLMOVE)"
+  VAYLIX_BIN="$BIN" timeout 120 scripts/crash.sh --quick-queue
 fi
 
 log "all suites passed"

@@ -4,10 +4,10 @@
 Subcommands:
   freeport                       print a free loopback TCP port
   gen --count N --size B --out F write RESP for SET key:%012d <B bytes>, i in 0..N
-  gentypes --kind hash|set|zset --keys K --elems E [--key NAME] [--batch B] --out F
-                                 write RESP for K hashes (HSET), sets (SADD) or sorted sets
-                                 (ZADD) of E elements each; see cmd_gentypes for the names,
-                                 values and scores
+  gentypes --kind hash|set|zset|list --keys K --elems E [--key NAME] [--batch B] --out F
+                                 write RESP for K hashes (HSET), sets (SADD), sorted sets
+                                 (ZADD) or lists (RPUSH) of E elements each; see cmd_gentypes
+                                 for the names, values and scores
   waitpong --port P --timeout S [--t0-ns NS]
                                  poll PING (tiny timeouts) until +PONG; print seconds since
                                  t0 (wall clock ns, e.g. `date +%s%N`) or since the call
@@ -134,10 +134,11 @@ def cmd_gentypes(a):
     set members are "member:<g>" (strings, so Redis keeps small sets in its string encodings,
     never an intset). Sorted sets (ZADD score member ...) are "zset:%08d", members
     "m:%012d" % g (the shape of redis-benchmark's __rand_int__, so `ZRANK key m:__rand_int__`
-    with -r E hits a member every time), scores zset_score(g)."""
+    with -r E hits a member every time), scores zset_score(g). Lists (RPUSH key elem ...) are
+    "list:%08d", elements type_value(g) (8-16 B strings, as the hash values)."""
     if a.keys != 1 and a.key:
         raise SystemExit("gentypes: --key needs --keys 1")
-    cmd = {"hash": b"HSET", "set": b"SADD", "zset": b"ZADD"}[a.kind]
+    cmd = {"hash": b"HSET", "set": b"SADD", "zset": b"ZADD", "list": b"RPUSH"}[a.kind]
     with open(a.out, "wb", buffering=1 << 20) as f:
         for k in range(a.keys):
             key = (a.key.encode() if a.key else b"%s:%08d" % (a.kind.encode(), k))
@@ -152,11 +153,14 @@ def cmd_gentypes(a):
                     elif a.kind == "zset":
                         sc, m = zset_score(g), b"m:%012d" % g
                         parts.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(sc), sc, len(m), m))
+                    elif a.kind == "list":
+                        v = type_value(g)
+                        parts.append(b"$%d\r\n%s\r\n" % (len(v), v))
                     else:
                         m = b"member:%d" % g
                         parts.append(b"$%d\r\n%s\r\n" % (len(m), m))
-                nargs = 2 + (hi - lo) * (1 if a.kind == "set" else 2)
-                f.write(b"*%d\r\n$4\r\n%s\r\n$%d\r\n%s\r\n" % (nargs, cmd, len(key), key))
+                nargs = 2 + (hi - lo) * (1 if a.kind in ("set", "list") else 2)
+                f.write(b"*%d\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (nargs, len(cmd), cmd, len(key), key))
                 f.write(b"".join(parts))
 
 
@@ -346,6 +350,51 @@ METRICS = [
     ("zsetmem_zset10_rss", "memory RSS/member, 100k zsets x 10", "B", False),
     ("zsetmem_bigzset_used", "memory used_memory/member, 1 zset x 1M", "B", False),
     ("zsetmem_bigzset_rss", "memory RSS/member, 1 zset x 1M", "B", False),
+    # issue 14: lists and blocking commands
+    ("lists_lpush_p1_rps", "LPUSH always -P 1", "ops/s", True),
+    ("lists_lpush_p1_p50", "LPUSH always -P 1 p50 latency", "ms", False),
+    ("lists_lpush_p1_p99", "LPUSH always -P 1 p99 latency", "ms", False),
+    ("lists_lpush_p1_max", "LPUSH always -P 1 max latency", "ms", False),
+    ("lists_lpush_p1_cpu", "LPUSH always -P 1 server CPU/op", "us", False),
+    ("lists_lpush_p16_rps", "LPUSH always -P 16", "ops/s", True),
+    ("lists_lpush_p16_cpu", "LPUSH always -P 16 server CPU/op", "us", False),
+    ("lists_rpush_p1_rps", "RPUSH always -P 1", "ops/s", True),
+    ("lists_rpush_p1_p50", "RPUSH always -P 1 p50 latency", "ms", False),
+    ("lists_rpush_p1_p99", "RPUSH always -P 1 p99 latency", "ms", False),
+    ("lists_rpush_p1_max", "RPUSH always -P 1 max latency", "ms", False),
+    ("lists_rpush_p1_cpu", "RPUSH always -P 1 server CPU/op", "us", False),
+    ("lists_rpush_p16_rps", "RPUSH always -P 16", "ops/s", True),
+    ("lists_rpush_p16_cpu", "RPUSH always -P 16 server CPU/op", "us", False),
+    ("lists_lpop_p1_rps", "LPOP always -P 1", "ops/s", True),
+    ("lists_lpop_p1_p50", "LPOP always -P 1 p50 latency", "ms", False),
+    ("lists_lpop_p1_p99", "LPOP always -P 1 p99 latency", "ms", False),
+    ("lists_lpop_p1_max", "LPOP always -P 1 max latency", "ms", False),
+    ("lists_lpop_p1_cpu", "LPOP always -P 1 server CPU/op", "us", False),
+    ("lists_lpop_p16_rps", "LPOP always -P 16", "ops/s", True),
+    ("lists_lpop_p16_cpu", "LPOP always -P 16 server CPU/op", "us", False),
+    ("lists_rpop_p1_rps", "RPOP always -P 1", "ops/s", True),
+    ("lists_rpop_p1_p50", "RPOP always -P 1 p50 latency", "ms", False),
+    ("lists_rpop_p1_p99", "RPOP always -P 1 p99 latency", "ms", False),
+    ("lists_rpop_p1_max", "RPOP always -P 1 max latency", "ms", False),
+    ("lists_rpop_p1_cpu", "RPOP always -P 1 server CPU/op", "us", False),
+    ("lists_rpop_p16_rps", "RPOP always -P 16", "ops/s", True),
+    ("lists_rpop_p16_cpu", "RPOP always -P 16 server CPU/op", "us", False),
+    ("lists_lrange_p1_rps", "LRANGE_100 (first 100 of mylist) always -P 1", "ops/s", True),
+    ("lists_lrange_p1_p50", "LRANGE_100 (first 100 of mylist) always -P 1 p50 latency", "ms", False),
+    ("lists_lrange_p1_p99", "LRANGE_100 (first 100 of mylist) always -P 1 p99 latency", "ms", False),
+    ("lists_lrange_p1_max", "LRANGE_100 (first 100 of mylist) always -P 1 max latency", "ms", False),
+    ("lists_lrange_p1_cpu", "LRANGE_100 (first 100 of mylist) always -P 1 server CPU/op", "us", False),
+    ("lists_lrange_p16_rps", "LRANGE_100 (first 100 of mylist) always -P 16", "ops/s", True),
+    ("lists_lrange_p16_cpu", "LRANGE_100 (first 100 of mylist) always -P 16 server CPU/op", "us", False),
+    ("listmem_list10_used", "memory used_memory/element, 100k lists x 10", "B", False),
+    ("listmem_list10_rss", "memory RSS/element, 100k lists x 10", "B", False),
+    ("listmem_biglist_used", "memory used_memory/element, 1 list x 1M", "B", False),
+    ("listmem_biglist_rss", "memory RSS/element, 1 list x 1M", "B", False),
+    ("queue_jobs_rps", "queue 50 RPUSH + 50 BLPOP always, jobs", "ops/s", True),
+    ("queue_p50", "queue job latency push->pop reply p50", "ms", False),
+    ("queue_p99", "queue job latency push->pop reply p99", "ms", False),
+    ("queue_max", "queue job latency push->pop reply max", "ms", False),
+    ("queue_cpu", "queue server CPU/job (RPUSH + BLPOP)", "us", False),
     ("typesnap_base_p99", "HGET/HSET 1M-field hash 2k/s no snapshot p99", "ms", False),
     ("typesnap_base_max", "HGET/HSET 1M-field hash 2k/s no snapshot max", "ms", False),
     ("typesnap_bgsave_p99", "HGET/HSET 1M-field hash 2k/s during BGSAVE p99", "ms", False),
@@ -379,6 +428,20 @@ TARGETS = {
     "zsetmem_zset10_rss": ("ratio", "<=", 1.3),
     "zsetmem_bigzset_used": ("ratio", "<=", 1.3),
     "zsetmem_bigzset_rss": ("ratio", "<=", 1.3),
+    "lists_lpush_p1_rps": ("ratio", ">=", 1.0),
+    "lists_lpush_p16_rps": ("ratio", ">=", 1.5),
+    "lists_rpush_p1_rps": ("ratio", ">=", 1.0),
+    "lists_rpush_p16_rps": ("ratio", ">=", 1.5),
+    "lists_lpop_p1_rps": ("ratio", ">=", 1.0),
+    "lists_lpop_p16_rps": ("ratio", ">=", 1.5),
+    "lists_rpop_p1_rps": ("ratio", ">=", 1.0),
+    "lists_rpop_p16_rps": ("ratio", ">=", 1.5),
+    "lists_lrange_p1_rps": ("ratio", ">=", 1.0),
+    "lists_lrange_p16_rps": ("ratio", ">=", 1.0),
+    "listmem_list10_used": ("ratio", "<=", 1.3),
+    "listmem_list10_rss": ("ratio", "<=", 1.3),
+    "listmem_biglist_used": ("ratio", "<=", 1.3),
+    "listmem_biglist_rss": ("ratio", "<=", 1.3),
 }
 
 
@@ -502,7 +565,7 @@ def main():
     s.add_argument("--bgsave", action="store_true")
     s.add_argument("--hash", help="HGET/HSET fields f0..f<keys-1> of this hash key")
     t = sub.add_parser("gentypes")
-    t.add_argument("--kind", choices=("hash", "set", "zset"), required=True)
+    t.add_argument("--kind", choices=("hash", "set", "zset", "list"), required=True)
     t.add_argument("--keys", type=int, required=True)
     t.add_argument("--elems", type=int, required=True)
     t.add_argument("--key")
