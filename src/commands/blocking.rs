@@ -247,7 +247,9 @@ fn execute(
             } else {
                 out.array(2);
                 out.bulk(key);
-                out.bulks(taken.iter().take(1));
+                if let Some(e) = taken.first() {
+                    out.bulk(e);
+                }
             }
             Ok(true)
         }
