@@ -1728,6 +1728,15 @@ impl<'a> Locked<'a> {
             Log::List(deltas) => {
                 let k = Bytes::copy_from_slice(key);
                 effects.extend(deltas.into_iter().map(|d| d.effect(db, k.clone(), exp)));
+                // A list emptied by its deltas also logs its removal. List deltas are
+                // positional: replayed on another base than the list they were applied to
+                // (a key a fuzzy snapshot found absent because it was emptied before its
+                // shard was visited, while the entries replayed start before that) they need
+                // not empty it again. The Del makes the removal explicit; on the exact base
+                // it finds the key already gone and changes nothing.
+                if empty {
+                    effects.push(Effect::Del { db, key: k });
+                }
             }
         }
         Ok(Some(result))
