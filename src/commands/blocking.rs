@@ -203,7 +203,11 @@ fn out_of_double_range(arg: &[u8]) -> Option<f64> {
         // Only the mantissa's digits matter: "0e-400" is a plain zero, "1e-400" is not.
         let mantissa = s.split(['e', 'E']).next().unwrap_or("");
         if mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
-            return Some(if negative { -f64::MIN_POSITIVE } else { f64::MIN_POSITIVE });
+            return Some(if negative {
+                -f64::MIN_POSITIVE
+            } else {
+                f64::MIN_POSITIVE
+            });
         }
         return Some(0.0);
     }

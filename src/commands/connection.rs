@@ -358,9 +358,7 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             c.out.help(&lines);
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch"
-        | "unblock" => {
-            wrong(c)
-        }
+        | "unblock" => wrong(c),
         _ => c.out.error(&unknown_subcommand(argv, "CLIENT")),
     }
 }

@@ -66,7 +66,6 @@ fn list_of(ks: &Keyspace, key: &str) -> Vec<Bytes> {
 
 // ---- what each write logs -------------------------------------------------------------------
 
-
 fn del(key: &str) -> Effect {
     Effect::Del {
         db: 0,
@@ -341,7 +340,11 @@ fn lmove_between_lists_logs_both_keys_in_one_entry() {
     assert_eq!(r.ask(&["RPOPLPUSH", "src", "dst"]), "$1\r\na\r\n");
     assert_eq!(
         r.logged(),
-        vec![vec![pop("src", false, 1), del("src"), push("dst", true, &["a"])]]
+        vec![vec![
+            pop("src", false, 1),
+            del("src"),
+            push("dst", true, &["a"])
+        ]]
     );
     assert_eq!(r.ask(&["EXISTS", "src"]), ":0\r\n");
     assert_eq!(r.ask(&["LRANGE", "dst", "0", "-1"]), arr(&["a", "b"]));

@@ -301,7 +301,10 @@ impl Node {
     /// Records that the live bytes end `room` bytes before the block's end (0 or >= 4).
     fn set_room(&mut self, room: usize) {
         let n = self.buf.len();
-        match (u32::try_from(room), self.buf.get_mut(n.saturating_sub(4)..n)) {
+        match (
+            u32::try_from(room),
+            self.buf.get_mut(n.saturating_sub(4)..n),
+        ) {
             (Ok(r), Some(tail)) if room >= 4 => {
                 tail.copy_from_slice(&r.to_le_bytes());
                 self.count |= TAIL_ROOM;
@@ -847,7 +850,9 @@ impl Chain {
     fn trim(&mut self, mut front: usize, mut back: usize) {
         self.len -= front + back;
         while front > 0 {
-            let Some(n) = self.nodes.front_mut() else { break };
+            let Some(n) = self.nodes.front_mut() else {
+                break;
+            };
             if n.len() <= front {
                 front -= n.len();
                 self.packed -= n.bytes();
@@ -860,7 +865,9 @@ impl Chain {
             }
         }
         while back > 0 {
-            let Some(n) = self.nodes.back_mut() else { break };
+            let Some(n) = self.nodes.back_mut() else {
+                break;
+            };
             if n.len() <= back {
                 back -= n.len();
                 self.packed -= n.bytes();
@@ -943,9 +950,8 @@ impl<'a> Iter<'a> {
         let front = if count == 0 {
             None
         } else {
-            locate(nodes, total, start).and_then(|(ni, local)| {
-                Some((ni, nodes.get(ni)?.offset_of(local)?))
-            })
+            locate(nodes, total, start)
+                .and_then(|(ni, local)| Some((ni, nodes.get(ni)?.offset_of(local)?)))
         };
         Iter {
             nodes,
@@ -1349,7 +1355,10 @@ impl ListObj {
     }
 
     /// A list of `elements` in order, in the encoding `limits` give.
-    pub fn from_elements<'a>(elements: impl IntoIterator<Item = &'a [u8]>, limits: &Limits) -> Self {
+    pub fn from_elements<'a>(
+        elements: impl IntoIterator<Item = &'a [u8]>,
+        limits: &Limits,
+    ) -> Self {
         let budget = Budget::of(limits);
         let (nodes, len, packed) = build_nodes(elements, budget);
         if budget.one_node(len, packed) {
@@ -1498,7 +1507,11 @@ mod tests {
 
     #[test]
     fn list_header_stays_small() {
-        assert!(std::mem::size_of::<ListObj>() <= 24, "{}", std::mem::size_of::<ListObj>());
+        assert!(
+            std::mem::size_of::<ListObj>() <= 24,
+            "{}",
+            std::mem::size_of::<ListObj>()
+        );
         assert_eq!(std::mem::size_of::<Node>(), 24);
     }
 
@@ -1798,7 +1811,10 @@ mod tests {
             if step % 16 == 0 || l.len() < 40 {
                 check(&l, &limits);
                 assert!(l.iter().eq(m.iter().map(|e| &e[..])), "step {step}");
-                assert!(l.iter().rev().eq(m.iter().rev().map(|e| &e[..])), "step {step}");
+                assert!(
+                    l.iter().rev().eq(m.iter().rev().map(|e| &e[..])),
+                    "step {step}"
+                );
             }
         }
         check(&l, &limits);
@@ -1887,7 +1903,10 @@ mod tests {
         // 14-16 byte elements take 16-18 bytes each; nodes add little.
         let per = l.heap_bytes() as f64 / l.len() as f64;
         let packed = l.packed_bytes() as f64 / l.len() as f64;
-        assert!(per < packed * 1.02 + 1.0, "{per} bytes per element, packed {packed}");
+        assert!(
+            per < packed * 1.02 + 1.0,
+            "{per} bytes per element, packed {packed}"
+        );
         l.trim(1000, 1000, &limits);
         assert_eq!(l.len(), n + 1 - 2000);
         assert_eq!(l.get(0), Some(&at(1000)[..]));

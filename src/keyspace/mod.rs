@@ -136,7 +136,10 @@ impl Shard {
     /// as ready to serve them.
     fn touch_watchers(&mut self, db: DbIndex, key: &[u8]) {
         touch_watchers(&self.watched, db, key);
-        if !self.blocked.is_empty() && self.blocked.contains_key(&(db, Bytes::copy_from_slice(key)))
+        if !self.blocked.is_empty()
+            && self
+                .blocked
+                .contains_key(&(db, Bytes::copy_from_slice(key)))
         {
             note_ready(&mut self.ready, db, key);
         }
@@ -752,7 +755,11 @@ impl Keyspace {
                 let exp = expires_at_ms.unwrap_or(0);
                 lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
                     if let Coll::List(l) = c {
-                        l.set(usize::try_from(*index).unwrap_or(usize::MAX), element, limits);
+                        l.set(
+                            usize::try_from(*index).unwrap_or(usize::MAX),
+                            element,
+                            limits,
+                        );
                     }
                 });
             }
@@ -1334,7 +1341,10 @@ impl<'a> Locked<'a> {
     /// Notes `key` (whose shard this command holds) as ready to serve its waiters.
     pub fn mark_ready(&mut self, db: DbIndex, key: &[u8]) {
         let shard = self.shard_mut(key);
-        if shard.blocked.contains_key(&(db, Bytes::copy_from_slice(key))) {
+        if shard
+            .blocked
+            .contains_key(&(db, Bytes::copy_from_slice(key)))
+        {
             note_ready(&mut shard.ready, db, key);
         }
     }
@@ -2137,6 +2147,6 @@ impl Drop for Locked<'_> {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod list_tests;
+#[cfg(test)]
+mod tests;

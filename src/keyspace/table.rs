@@ -19,8 +19,8 @@ use hashbrown::hash_table::{Entry as Slot, HashTable};
 use std::hash::BuildHasher;
 
 use super::coll::{Coll, HashObj, SetObj};
-use super::list::ListObj;
 use super::effect::Kind;
+use super::list::ListObj;
 use super::zset::ZSetObj;
 use super::Value;
 use bytes::Bytes;

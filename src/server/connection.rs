@@ -398,9 +398,17 @@ async fn connection_loop(
                 },
                 After::Block(blocked) => {
                     flush(shared, sock, conn, &mut out).await?;
-                    let Some(served) =
-                        wait_blocked(shared, sock, &mut buf, conn, *blocked, qbuf_limit, &mut killed, &mut stopping)
-                            .await?
+                    let Some(served) = wait_blocked(
+                        shared,
+                        sock,
+                        &mut buf,
+                        conn,
+                        *blocked,
+                        qbuf_limit,
+                        &mut killed,
+                        &mut stopping,
+                    )
+                    .await?
                     else {
                         return Ok(());
                     };
