@@ -19,7 +19,7 @@
 use super::list::{move_one, parse_end, pop_logged, reply_mpop, MoveError};
 use super::zset_pop::{pop_from, End};
 use super::*;
-use crate::keyspace::{BlockOp, Kind, Served, Waiter, WrongType};
+use crate::keyspace::{BlockOp, Served, Waiter, WrongType};
 use std::sync::Arc;
 
 const W_BLOCK: &[&str] = &["write", "noscript", "blocking"];
@@ -42,20 +42,9 @@ const fn bspec(
     summary: &'static str,
     handler: Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        since,
-        ..spec(
-            name,
-            arity,
-            flags,
-            keys,
-            acl,
-            Scope::Keys,
-            group,
-            summary,
-            handler,
-        )
-    }
+    keyed_spec(
+        group, name, arity, flags, keys, acl, since, summary, handler,
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -216,7 +205,7 @@ fn out_of_double_range(arg: &[u8]) -> Option<f64> {
 
 /// What a blocked client gets when its time is up (or CLIENT UNBLOCK ... TIMEOUT): the null
 /// array for every blocking command, BLMOVE included (`_` in RESP3).
-pub fn timeout_reply(_op: &BlockOp, resp3: bool) -> Vec<u8> {
+pub fn timeout_reply(resp3: bool) -> Vec<u8> {
     let mut out = ReplyWriter {
         buf: bytes::BytesMut::new(),
         resp3,
@@ -345,23 +334,47 @@ fn block_on(c: &mut Ctx, keys: &[Bytes], op: BlockOp, timeout: Option<std::time:
     }));
 }
 
-fn bpop(c: &mut Ctx, argv: &[Bytes], left: bool) {
+/// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX: `key [key ...] timeout`, served by `op`.
+fn keys_then_timeout(c: &mut Ctx, argv: &[Bytes], op: BlockOp) {
     let Some((last, keys)) = argv[1..].split_last() else {
         return;
     };
-    let timeout = match parse_timeout(last) {
-        Ok(t) => t,
-        Err(e) => return c.out.error(e),
-    };
-    block_on(c, keys, BlockOp::ListPop { left, count: None }, timeout)
+    match parse_timeout(last) {
+        Ok(timeout) => block_on(c, keys, op, timeout),
+        Err(e) => c.out.error(e),
+    }
 }
 
 fn blpop(c: &mut Ctx, argv: &[Bytes]) {
-    bpop(c, argv, true)
+    let op = BlockOp::ListPop {
+        left: true,
+        count: None,
+    };
+    keys_then_timeout(c, argv, op)
 }
 
 fn brpop(c: &mut Ctx, argv: &[Bytes]) {
-    bpop(c, argv, false)
+    let op = BlockOp::ListPop {
+        left: false,
+        count: None,
+    };
+    keys_then_timeout(c, argv, op)
+}
+
+fn bzpopmin(c: &mut Ctx, argv: &[Bytes]) {
+    let op = BlockOp::ZPop {
+        min: true,
+        count: None,
+    };
+    keys_then_timeout(c, argv, op)
+}
+
+fn bzpopmax(c: &mut Ctx, argv: &[Bytes]) {
+    let op = BlockOp::ZPop {
+        min: false,
+        count: None,
+    };
+    keys_then_timeout(c, argv, op)
 }
 
 fn brpoplpush(c: &mut Ctx, argv: &[Bytes]) {
@@ -374,7 +387,7 @@ fn brpoplpush(c: &mut Ctx, argv: &[Bytes]) {
         from_left: false,
         to_left: true,
     };
-    block_move(c, &argv[1], op, timeout)
+    block_on(c, std::slice::from_ref(&argv[1]), op, timeout)
 }
 
 fn blmove(c: &mut Ctx, argv: &[Bytes]) {
@@ -390,11 +403,7 @@ fn blmove(c: &mut Ctx, argv: &[Bytes]) {
         from_left,
         to_left,
     };
-    block_move(c, &argv[1], op, timeout)
-}
-
-fn block_move(c: &mut Ctx, src: &Bytes, op: BlockOp, timeout: Option<std::time::Duration>) {
-    block_on(c, std::slice::from_ref(src), op, timeout)
+    block_on(c, std::slice::from_ref(&argv[1]), op, timeout)
 }
 
 /// BLMPOP/BZMPOP's key positions: `timeout numkeys key...` (see [`mpop_keys_at`]).
@@ -402,65 +411,39 @@ pub fn bmpop_keys(argv: &[Bytes]) -> Vec<usize> {
     mpop_keys_at(argv, 2)
 }
 
-/// BLMPOP: numkeys, the end and COUNT are checked before the timeout (Redis's order).
+/// BLMPOP and BZMPOP: `timeout numkeys key [key ...] WORD [COUNT n]`. numkeys, the end word
+/// and COUNT are checked before the timeout (Redis's order); `op` builds the pop from whether
+/// the first of `words` was given and the count.
+fn mpop_then_timeout(
+    c: &mut Ctx,
+    argv: &[Bytes],
+    words: [&str; 2],
+    op: fn(bool, Option<usize>) -> BlockOp,
+) {
+    let args = match parse_mpop(argv, 2, words) {
+        Ok(a) => a,
+        Err(e) => return c.out.error(e),
+    };
+    let timeout = match parse_timeout(&argv[1]) {
+        Ok(t) => t,
+        Err(e) => return c.out.error(e),
+    };
+    let count = usize::try_from(args.count).unwrap_or(usize::MAX);
+    block_on(c, args.keys, op(args.first, Some(count)), timeout)
+}
+
 fn blmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let MPop {
-        keys,
-        first: left,
-        count,
-    } = match parse_mpop(argv, 2, ["left", "right"]) {
-        Ok(a) => a,
-        Err(e) => return c.out.error(e),
-    };
-    let timeout = match parse_timeout(&argv[1]) {
-        Ok(t) => t,
-        Err(e) => return c.out.error(e),
-    };
-    let op = BlockOp::ListPop {
+    mpop_then_timeout(c, argv, ["left", "right"], |left, count| BlockOp::ListPop {
         left,
-        count: Some(usize::try_from(count).unwrap_or(usize::MAX)),
-    };
-    block_on(c, keys, op, timeout)
-}
-
-fn bzpop(c: &mut Ctx, argv: &[Bytes], min: bool) {
-    let Some((last, keys)) = argv[1..].split_last() else {
-        return;
-    };
-    let timeout = match parse_timeout(last) {
-        Ok(t) => t,
-        Err(e) => return c.out.error(e),
-    };
-    block_on(c, keys, BlockOp::ZPop { min, count: None }, timeout)
-}
-
-fn bzpopmin(c: &mut Ctx, argv: &[Bytes]) {
-    bzpop(c, argv, true)
-}
-
-fn bzpopmax(c: &mut Ctx, argv: &[Bytes]) {
-    bzpop(c, argv, false)
-}
-
-/// BZMPOP: like BLMPOP, the timeout is checked last.
-fn bzmpop(c: &mut Ctx, argv: &[Bytes]) {
-    let MPop {
-        keys,
-        first: min,
         count,
-    } = match parse_mpop(argv, 2, ["min", "max"]) {
-        Ok(a) => a,
-        Err(e) => return c.out.error(e),
-    };
-    let timeout = match parse_timeout(&argv[1]) {
-        Ok(t) => t,
-        Err(e) => return c.out.error(e),
-    };
-    let op = BlockOp::ZPop {
+    })
+}
+
+fn bzmpop(c: &mut Ctx, argv: &[Bytes]) {
+    mpop_then_timeout(c, argv, ["min", "max"], |min, count| BlockOp::ZPop {
         min,
-        count: Some(usize::try_from(count).unwrap_or(usize::MAX)),
-    };
-    block_on(c, keys, op, timeout)
+        count,
+    })
 }
 
 // ---- serving ---------------------------------------------------------------------------------
@@ -472,16 +455,11 @@ pub fn serve_ready(ks: &mut crate::keyspace::Locked<'_>, now: u64) -> Vec<(DbInd
     let mut deferred = Vec::new();
     while let Some((db, key)) = ks.take_ready() {
         // Bounded: each round answers one waiter or stops.
-        loop {
-            let Some(kind) = ks.get(db, &key, now).map(|e| e.kind()) else {
-                break;
-            };
-            if !matches!(kind, Kind::List | Kind::ZSet) {
-                break;
-            }
-            let Some(w) = ks.next_waiter(db, &key, kind) else {
-                break;
-            };
+        while let Some(w) = ks
+            .get(db, &key, now)
+            .map(|e| e.kind())
+            .and_then(|kind| ks.next_waiter(db, &key, kind))
+        {
             if let BlockOp::ListMove { dst, .. } = &w.op {
                 if !ks.try_hold(dst) {
                     if !deferred.contains(&(db, key.clone())) {
@@ -502,7 +480,7 @@ pub fn serve_ready(ks: &mut crate::keyspace::Locked<'_>, now: u64) -> Vec<(DbInd
                 Ok(true) => {}
                 // Cannot happen (the key holds elements of the kind it wants); answer as a
                 // timeout rather than leave the client waiting.
-                Ok(false) => out.buf.extend_from_slice(&timeout_reply(&w.op, w.resp3)),
+                Ok(false) => out.buf.extend_from_slice(&timeout_reply(w.resp3)),
                 // A move whose destination holds another kind.
                 Err(WrongType) => out.error(ERR_WRONGTYPE),
             }

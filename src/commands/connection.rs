@@ -433,7 +433,7 @@ fn client_unblock(c: &mut Ctx, argv: &[Bytes]) {
     let reply = if error {
         b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n".to_vec()
     } else {
-        super::blocking::timeout_reply(&w.op, w.resp3)
+        super::blocking::timeout_reply(w.resp3)
     };
     let _ = tx.send(crate::keyspace::Served { reply, seq: 0 });
     c.out.int(1);

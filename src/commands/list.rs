@@ -40,20 +40,9 @@ const fn list_spec(
     summary: &'static str,
     handler: Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        since,
-        ..spec(
-            name,
-            arity,
-            flags,
-            keys,
-            acl,
-            Scope::Keys,
-            "list",
-            summary,
-            handler,
-        )
-    }
+    keyed_spec(
+        "list", name, arity, flags, keys, acl, since, summary, handler,
+    )
 }
 
 const TWO_KEYS: (i32, i32, i32) = (1, 2, 1);

@@ -496,6 +496,36 @@ pub const fn spec(
     }
 }
 
+/// A spec for a command of a data-type family (`group`: `list`, `set`, `sorted-set` ...) that
+/// locks its keys' shards, with Redis's `since` version.
+#[allow(clippy::too_many_arguments)]
+pub const fn keyed_spec(
+    group: &'static str,
+    name: &'static str,
+    arity: i32,
+    flags: &'static [&'static str],
+    keys: (i32, i32, i32),
+    acl: &'static [&'static str],
+    since: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        since,
+        ..spec(
+            name,
+            arity,
+            flags,
+            keys,
+            acl,
+            Scope::Keys,
+            group,
+            summary,
+            handler,
+        )
+    }
+}
+
 /// Every command flag Redis 7.0 reports in COMMAND INFO; a spec uses no other spelling.
 pub const FLAGS: &[&str] = &[
     "write",

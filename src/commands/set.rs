@@ -37,20 +37,9 @@ const fn set_spec(
     summary: &'static str,
     handler: Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        since,
-        ..spec(
-            name,
-            arity,
-            flags,
-            keys,
-            acl,
-            Scope::Keys,
-            "set",
-            summary,
-            handler,
-        )
-    }
+    keyed_spec(
+        "set", name, arity, flags, keys, acl, since, summary, handler,
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

@@ -38,20 +38,17 @@ pub(super) const fn zset_spec(
     summary: &'static str,
     handler: Handler,
 ) -> CommandSpec {
-    CommandSpec {
+    keyed_spec(
+        "sorted-set",
+        name,
+        arity,
+        flags,
+        keys,
+        acl,
         since,
-        ..spec(
-            name,
-            arity,
-            flags,
-            keys,
-            acl,
-            Scope::Keys,
-            "sorted-set",
-            summary,
-            handler,
-        )
-    }
+        summary,
+        handler,
+    )
 }
 
 pub const COMMANDS: &[CommandSpec] = &[

@@ -714,96 +714,43 @@ impl Keyspace {
             Effect::ListPush {
                 db,
                 key,
-                left,
-                elements,
                 expires_at_ms,
-            } => {
-                let exp = expires_at_ms.unwrap_or(0);
-                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
-                    if let Coll::List(l) = c {
-                        for e in elements {
-                            l.push(*left, e, limits);
-                        }
-                    }
-                });
+                ..
             }
-            Effect::ListPop {
+            | Effect::ListPop {
                 db,
                 key,
-                left,
-                count,
                 expires_at_ms,
-            } => {
-                let exp = expires_at_ms.unwrap_or(0);
-                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
-                    if let Coll::List(l) = c {
-                        for _ in 0..*count {
-                            if l.pop(*left, limits).is_none() {
-                                break;
-                            }
-                        }
-                    }
-                });
+                ..
             }
-            Effect::ListSet {
+            | Effect::ListSet {
                 db,
                 key,
-                index,
-                element,
                 expires_at_ms,
-            } => {
-                let exp = expires_at_ms.unwrap_or(0);
-                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
-                    if let Coll::List(l) = c {
-                        l.set(
-                            usize::try_from(*index).unwrap_or(usize::MAX),
-                            element,
-                            limits,
-                        );
-                    }
-                });
+                ..
             }
-            Effect::ListInsert {
+            | Effect::ListInsert {
                 db,
                 key,
-                index,
-                element,
                 expires_at_ms,
-            } => {
-                let exp = expires_at_ms.unwrap_or(0);
-                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
-                    if let Coll::List(l) = c {
-                        let i = usize::try_from(*index).unwrap_or(usize::MAX).min(l.len());
-                        l.insert(i, element, limits);
-                    }
-                });
+                ..
             }
-            Effect::ListRem {
+            | Effect::ListRem {
                 db,
                 key,
-                count,
-                element,
                 expires_at_ms,
-            } => {
-                let exp = expires_at_ms.unwrap_or(0);
-                lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
-                    if let Coll::List(l) = c {
-                        l.remove_matching(*count, element, limits);
-                    }
-                });
+                ..
             }
-            Effect::ListTrim {
+            | Effect::ListTrim {
                 db,
                 key,
-                front,
-                back,
                 expires_at_ms,
+                ..
             } => {
                 let exp = expires_at_ms.unwrap_or(0);
                 lock(key).replay_delta(*db, key, Kind::List, seq, exp, |c| {
                     if let Coll::List(l) = c {
-                        let n = |v: &u64| usize::try_from(*v).unwrap_or(usize::MAX);
-                        l.trim(n(front), n(back), limits);
+                        replay_list_delta(l, effect, limits);
                     }
                 });
             }
@@ -986,6 +933,38 @@ impl Keyspace {
                 visit_entry(db, e, f);
             }
         }
+    }
+}
+
+/// Applies one list effect to `l` as the live write did (indices and counts saturate, so a
+/// log that never holds an impossible one cannot make replay panic).
+fn replay_list_delta(l: &mut ListObj, effect: &Effect, limits: &Limits) {
+    let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    match effect {
+        Effect::ListPush { left, elements, .. } => {
+            for e in elements {
+                l.push(*left, e, limits);
+            }
+        }
+        Effect::ListPop { left, count, .. } => {
+            for _ in 0..*count {
+                if l.pop(*left, limits).is_none() {
+                    break;
+                }
+            }
+        }
+        Effect::ListSet { index, element, .. } => {
+            l.set(n(*index), element, limits);
+        }
+        Effect::ListInsert { index, element, .. } => {
+            let i = n(*index).min(l.len());
+            l.insert(i, element, limits);
+        }
+        Effect::ListRem { count, element, .. } => {
+            l.remove_matching(*count, element, limits);
+        }
+        Effect::ListTrim { front, back, .. } => l.trim(n(*front), n(*back), limits),
+        _ => {}
     }
 }
 

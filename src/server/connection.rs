@@ -490,14 +490,14 @@ async fn wait_blocked(
             r = &mut rx => {
                 // The sender never goes without an answer; if it did, answer as a timeout.
                 break Ok(Some(r.unwrap_or_else(|_| crate::keyspace::Served {
-                    reply: crate::commands::blocking::timeout_reply(&waiter.op, waiter.resp3),
+                    reply: crate::commands::blocking::timeout_reply(waiter.resp3),
                     seq: 0,
                 })));
             }
             _ = &mut timer => {
                 if let Some(tx) = waiter.claim() {
                     drop(tx);
-                    let reply = crate::commands::blocking::timeout_reply(&waiter.op, waiter.resp3);
+                    let reply = crate::commands::blocking::timeout_reply(waiter.resp3);
                     break Ok(Some(crate::keyspace::Served { reply, seq: 0 }));
                 }
                 // Claimed by the server serving it (or CLIENT UNBLOCK): its answer is coming.
