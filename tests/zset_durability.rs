@@ -566,6 +566,9 @@ fn kill9_restart_keeps_a_big_zset_changed_all_through_its_snapshot_walk() {
             _ => h.to_string(),
         }
     };
+    // The walk sleeps 3 ms per batch it writes (about 100 batches), so the removals below
+    // land in the middle of it even on a fast or a loaded machine.
+    let _: String = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "3000"]);
     let mut during = 0;
     let mut overlapped = false;
     // The snapshot may finish before the removal lands: then fill the zset again and retry.
@@ -631,6 +634,7 @@ fn kill9_restart_keeps_a_big_zset_changed_all_through_its_snapshot_walk() {
         "in 5 tries no removal ran in the middle of a snapshot"
     );
     wait_snapshot(&mut c, 1);
+    let _: String = q(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
     eprintln!("{during} write rounds ran while the snapshot was in progress");
     let before = state(&mut c);
     let card: i64 = q(&mut c, &["ZCARD", "walk"]);

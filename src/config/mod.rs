@@ -337,6 +337,16 @@ pub static PARAMS: &[Param] = &[
         doc: "what start-up does with a torn final WAL frame",
     },
     Param {
+        name: "rdb-key-save-delay",
+        kind: Kind::Int {
+            min: i32::MIN as i64,
+            max: i32::MAX as i64,
+        },
+        default: "0",
+        mutable: true,
+        doc: "for tests: microseconds a snapshot sleeps per key or batch written (< 0: 1 µs per -N)",
+    },
+    Param {
         name: "storage-key-rotation",
         kind: Kind::Int {
             min: 0,

@@ -183,6 +183,28 @@ pub fn acknowledged_seq(shared: &Shared) -> u64 {
 struct Source<'a> {
     ks: &'a Keyspace,
     now_ms: u64,
+    /// `rdb-key-save-delay` when the snapshot started (0 in production).
+    delay: KeySaveDelay,
+}
+
+/// Redis's `rdb-key-save-delay`, a test knob that slows a snapshot down so tests can write
+/// while it runs: `n > 0` sleeps `n` µs per piece (a key, or one batch of a big collection),
+/// `n < 0` sleeps 1 µs per `-n` pieces. The sleep is taken only where the walk holds no lock,
+/// so commands are never held up by it.
+#[derive(Clone, Copy)]
+struct KeySaveDelay(i64);
+
+impl KeySaveDelay {
+    fn after(self, pieces: u64) {
+        let us = match self.0 {
+            0 => return,
+            n if n > 0 => pieces.saturating_mul(n as u64),
+            n => pieces / n.unsigned_abs(),
+        };
+        if us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(us));
+        }
+    }
 }
 
 impl SnapshotSource for Source<'_> {
@@ -191,7 +213,19 @@ impl SnapshotSource for Source<'_> {
     }
 
     fn visit_shard(&self, i: usize, f: &mut dyn FnMut(Option<&Piece>)) {
-        self.ks.visit_shard_unlocking(i, self.now_ms, f)
+        if self.delay.0 == 0 {
+            return self.ks.visit_shard_unlocking(i, self.now_ms, f);
+        }
+        let mut pieces = 0u64;
+        self.ks.visit_shard_unlocking(i, self.now_ms, &mut |p| {
+            if p.is_some() {
+                pieces += 1;
+            } else {
+                self.delay.after(std::mem::take(&mut pieces));
+            }
+            f(p)
+        });
+        self.delay.after(pieces);
     }
 
     fn horizon(&self) -> u64 {
@@ -207,6 +241,7 @@ pub fn snapshot_now(shared: &Shared) -> Result<SnapshotInfo, StorageError> {
     let info = storage.snapshot(&Source {
         ks: &shared.keyspace,
         now_ms: commands::now_ms(),
+        delay: KeySaveDelay(shared.config.get_i64("rdb-key-save-delay")),
     })?;
     shared
         .lastsave
