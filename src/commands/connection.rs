@@ -108,6 +108,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(c: &mut Ctx, argv: &[Bytes]) {
+    if c.conn.subs.active() && !c.conn.resp3 && argv.len() <= 2 {
+        // Subscriber mode in RESP2: a two-element array, so it reads like the messages.
+        let arg = argv.get(1).map_or(&b""[..], |a| &a[..]);
+        c.out.array(2);
+        c.out.bulk(b"pong");
+        return c.out.bulk(arg);
+    }
     match argv.len() {
         1 => c.out.simple("PONG"),
         2 => c.out.bulk(&argv[1]),
@@ -198,6 +205,9 @@ fn hello(c: &mut Ctx, argv: &[Bytes]) {
     }
     c.conn.resp3 = proto == 3;
     c.out.resp3 = c.conn.resp3;
+    if let Some(o) = &c.conn.subs.outbox {
+        o.set_resp3(c.conn.resp3);
+    }
     c.conn.info.resp.store(proto as u8, Ordering::Relaxed);
     c.out.map(7);
     c.out.bulk(b"server");
@@ -239,6 +249,8 @@ fn reset(c: &mut Ctx, _argv: &[Bytes]) {
     c.conn.multi_error = false;
     c.conn.info.in_multi.store(false, Ordering::Relaxed);
     c.conn.unwatch_all(c.shared);
+    let info = c.conn.info.clone();
+    c.shared.pubsub.unsubscribe_all(&mut c.conn.subs, &info);
     c.conn.set_db(0);
     c.conn.resp3 = false;
     c.out.resp3 = false;

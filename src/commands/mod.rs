@@ -18,6 +18,7 @@ pub mod hash;
 pub mod keyspace;
 pub mod list;
 pub mod longdouble;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -185,6 +186,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
             zset_pop::COMMANDS,
             list::COMMANDS,
             blocking::COMMANDS,
+            pubsub::COMMANDS,
         ] {
             v.extend(family.iter());
         }
@@ -218,6 +220,17 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("memory", &["usage", "help"]),
     (
+        "pubsub",
+        &[
+            "channels",
+            "numsub",
+            "numpat",
+            "shardchannels",
+            "shardnumsub",
+            "help",
+        ],
+    ),
+    (
         "object",
         &["encoding", "freq", "help", "idletime", "refcount"],
     ),
@@ -225,6 +238,17 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),
 ];
+
+/// Redis's full name of a call: `get`, or `client|list` for a known subcommand.
+pub fn full_name(spec: &CommandSpec, argv: &[Bytes]) -> String {
+    let sub = argv.get(1).map(|a| text(a).to_ascii_lowercase());
+    match SUBCOMMANDS.iter().find(|(c, _)| *c == spec.name) {
+        Some((_, subs)) if sub.as_deref().is_some_and(|s| subs.contains(&s)) => {
+            format!("{}|{}", spec.name, sub.unwrap_or_default())
+        }
+        _ => spec.name.to_string(),
+    }
+}
 
 pub fn is_container(name: &str) -> bool {
     SUBCOMMANDS

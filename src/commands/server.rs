@@ -731,9 +731,10 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         "clients" => {
             let _ = write!(
                 out,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
                 sh.clients.count(),
                 sh.config.get_i64("maxclients"),
+                sh.pubsub.peak.load(Ordering::Relaxed),
                 sh.clients.blocked_count(),
                 sh.clients.timed_count(),
             );
@@ -755,7 +756,7 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         "stats" => {
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
                 st.connections_received.load(Ordering::Relaxed),
                 st.commands_processed.load(Ordering::Relaxed),
                 st.net_input_bytes.load(Ordering::Relaxed),
@@ -764,6 +765,10 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
                 st.expired_keys.load(Ordering::Relaxed),
                 st.keyspace_hits.load(Ordering::Relaxed),
                 st.keyspace_misses.load(Ordering::Relaxed),
+                sh.pubsub.channel_count(false),
+                sh.pubsub.numpat(),
+                sh.pubsub.channel_count(true),
+                sh.pubsub.cut_off.load(Ordering::Relaxed),
             );
         }
         "replication" => {

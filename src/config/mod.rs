@@ -26,6 +26,9 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// Free text.
     Str,
+    /// `client-output-buffer-limit`: `<class> <hard> <soft> <soft seconds>` groups; a value
+    /// names only the classes it changes (the others keep theirs).
+    OutputLimits,
 }
 
 pub struct Param {
@@ -337,6 +340,13 @@ pub static PARAMS: &[Param] = &[
         doc: "what start-up does with a torn final WAL frame",
     },
     Param {
+        name: "client-output-buffer-limit",
+        kind: Kind::OutputLimits,
+        default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        mutable: true,
+        doc: "<class> <hard> <soft> <seconds>: a subscriber past the pubsub limits is disconnected",
+    },
+    Param {
         name: "rdb-key-save-delay",
         kind: Kind::Int {
             min: i32::MIN as i64,
@@ -588,7 +598,59 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
             }
         }
         Kind::Str => Ok(value.to_string()),
+        Kind::OutputLimits => {
+            let groups = parse_output_limits(value).map_err(invalid)?;
+            Ok(format_output_limits(&groups))
+        }
     }
+}
+
+/// One class of `client-output-buffer-limit`: (class, hard bytes, soft bytes, soft seconds).
+pub type OutputLimit = (&'static str, i64, i64, i64);
+
+/// The classes of `client-output-buffer-limit` in Redis's order (`replica` is `slave`).
+const OUTPUT_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Parses `client-output-buffer-limit` groups, with Redis's reasons for refusing one.
+pub fn parse_output_limits(value: &str) -> Result<Vec<OutputLimit>, &'static str> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.");
+    }
+    let mut out = Vec::new();
+    for g in words.chunks(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => "normal",
+            "slave" | "replica" => "slave",
+            "pubsub" => "pubsub",
+            _ => return Err("Invalid client class specified in buffer limit configuration."),
+        };
+        let bad = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(g[1]).filter(|n| *n >= 0).ok_or(bad)?;
+        let soft = parse_memory(g[2]).filter(|n| *n >= 0).ok_or(bad)?;
+        let secs = g[3].parse::<i64>().ok().filter(|n| *n >= 0).ok_or(bad)?;
+        out.push((class, hard, soft, secs));
+    }
+    Ok(out)
+}
+
+fn format_output_limits(groups: &[OutputLimit]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(c, h, s, t)| format!("{c} {h} {s} {t}"))
+        .collect();
+    parts.join(" ")
+}
+
+/// `current` with the classes `update` names replaced, every class listed in Redis's order.
+fn merge_output_limits(current: &str, update: &str) -> String {
+    let mut all = parse_output_limits(current).unwrap_or_default();
+    for g in parse_output_limits(update).unwrap_or_default() {
+        all.retain(|x| x.0 != g.0);
+        all.push(g);
+    }
+    all.sort_by_key(|g| OUTPUT_CLASSES.iter().position(|c| *c == g.0));
+    format_output_limits(&all)
 }
 
 /// The live configuration.
@@ -733,9 +795,27 @@ impl Config {
     /// Sets a parameter from a start-up source; returns its canonical name.
     fn set_startup(&self, name: &str, value: &str) -> Result<&'static str, ConfigError> {
         let p = param(name).ok_or_else(|| ConfigError::Unknown(name.to_string()))?;
-        let v = validate(p, value)?;
+        let v = self.merged(p, validate(p, value)?);
         self.values.write().insert(p.name, v);
         Ok(p.name)
+    }
+
+    /// A validated value as stored: an output-limit value changes only the classes it names.
+    fn merged(&self, p: &Param, v: String) -> String {
+        match p.kind {
+            Kind::OutputLimits => merge_output_limits(&self.get_str(p.name), &v),
+            _ => v,
+        }
+    }
+
+    /// The `client-output-buffer-limit` of `class` (`normal`, `slave`, `pubsub`):
+    /// (hard, soft, soft seconds).
+    pub fn output_limit(&self, class: &str) -> (u64, u64, u64) {
+        parse_output_limits(&self.get_str("client-output-buffer-limit"))
+            .unwrap_or_default()
+            .into_iter()
+            .find(|g| g.0 == class)
+            .map_or((0, 0, 0), |(_, h, s, t)| (h as u64, s as u64, t as u64))
     }
 
     /// `CONFIG SET`: only mutable parameters.
@@ -744,7 +824,7 @@ impl Config {
         if !p.mutable {
             return Err(ConfigError::Immutable(p.name.to_string()));
         }
-        let v = validate(p, value)?;
+        let v = self.merged(p, validate(p, value)?);
         self.values.write().insert(p.name, v);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -972,7 +1052,7 @@ mod redis_conf_tests {
         std::fs::write(
             &file,
             format!(
-                "tcp-backlog 1024\nclient-output-buffer-limit normal 0 0 0\nappendonly no\n\
+                "tcp-backlog 1024\nlazyfree-lazy-eviction no\nappendonly no\n\
                  include {}\n",
                 inc.display()
             ),
@@ -985,7 +1065,7 @@ mod redis_conf_tests {
         assert_eq!(cfg.get_str("appendonly"), "yes", "the WAL stays on");
         let w = cfg.startup_warnings();
         assert_eq!(w.len(), 4, "{w:?}");
-        assert!(w[0].contains("line 2") && w[0].contains("'client-output-buffer-limit'"));
+        assert!(w[0].contains("line 2") && w[0].contains("'lazyfree-lazy-eviction'"));
         assert!(w[1].contains("local.conf, line 2") && w[1].contains("'rdbcompression'"));
         assert!(w[2].contains("--enable-debug-command"));
         assert!(w[3].contains("appendonly no"));

@@ -35,7 +35,6 @@ pub static IGNORED: &[&str] = &[
     "bind-source-addr",
     "bio_cpulist",
     "busy-reply-threshold",
-    "client-output-buffer-limit",
     "cluster-allow-pubsubshard-when-down",
     "cluster-allow-reads-when-down",
     "cluster-allow-replica-migration",

@@ -36,11 +36,16 @@ pub struct ClientInfo {
     /// The blocked command this client waits in (BLPOP ...), for CLIENT UNBLOCK and the `b`
     /// flag of CLIENT LIST.
     pub blocked: Mutex<Option<Arc<crate::keyspace::Waiter>>>,
+    /// Subscriptions by [`super::pubsub::Kind`]: channels, patterns, shard channels.
+    pub subs: [AtomicUsize; 3],
 }
 
 impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Release);
+        // Every waiter (the connection loop, a subscriber's stalled write), and a permit for
+        // one that has not started waiting yet.
+        self.kill_notify.notify_waiters();
         self.kill_notify.notify_one();
     }
 
@@ -67,6 +72,10 @@ impl ClientInfo {
             -1
         };
         let mut flags = String::new();
+        let subs = self.subs.each_ref().map(|n| n.load(Ordering::Relaxed));
+        if subs.iter().any(|&n| n > 0) {
+            flags.push('P');
+        }
         if self.blocked.lock().is_some() {
             flags.push('b');
         }
@@ -83,7 +92,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -92,6 +101,9 @@ impl ClientInfo {
             idle,
             flags,
             self.db.load(Ordering::Relaxed),
+            subs[0],
+            subs[1],
+            subs[2],
             multi,
             self.watching.load(Ordering::Relaxed),
             cmd,
@@ -136,6 +148,7 @@ impl Clients {
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
             blocked: Mutex::new(None),
+            subs: Default::default(),
         });
         self.map.lock().insert(id, info.clone());
         info

@@ -13,6 +13,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// What a connection runs over: plain TCP today, a TLS session later.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
 /// Per-connection state owned by its task.
 pub struct ConnState {
     pub id: u64,
@@ -38,6 +43,8 @@ pub struct ConnState {
     /// What the running command passed to [`ConnState::observe`] itself (EXEC, BACKUP,
     /// RESTORE observe through their own locks).
     cmd_observed: u64,
+    /// Channels, patterns and shard channels, and the outbox messages arrive in.
+    pub subs: super::pubsub::Subscriptions,
 }
 
 /// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
@@ -64,6 +71,7 @@ impl ConnState {
             need_seq: 0,
             revealing: Vec::new(),
             cmd_observed: 0,
+            subs: Default::default(),
         }
     }
 
@@ -235,6 +243,10 @@ impl Drop for Registration {
             self.shared.clients.clear_blocked(&self.conn.info);
         }
         self.conn.unwatch_all(&self.shared);
+        let info = self.conn.info.clone();
+        self.shared
+            .pubsub
+            .unsubscribe_all(&mut self.conn.subs, &info);
         self.shared.clients.unregister(self.conn.id);
     }
 }
@@ -245,9 +257,9 @@ const NOT_DURABLE: &[u8] = b"-MISCONF Errors writing to the WAL file: this reply
 /// Replies go out once the WAL has acknowledged what they reveal (durable under `always`,
 /// written under `everysec`/`no`). If the WAL fails first, the replies that depend on an
 /// unacknowledged write are replaced by an error and the rest go out: the connection stays.
-async fn flush(
+async fn flush<S: Stream>(
     shared: &Shared,
-    sock: &mut TcpStream,
+    sock: &mut S,
     conn: &mut ConnState,
     out: &mut ReplyWriter,
 ) -> std::io::Result<()> {
@@ -259,8 +271,26 @@ async fn flush(
         .stats
         .net_output_bytes
         .fetch_add(out.buf.len() as u64, Ordering::Relaxed);
-    sock.write_all(&out.buf).await?;
+    if conn.subs.outbox.is_some() {
+        // A subscriber that stopped reading must not hold its task in this write once the
+        // output limit cut it off (or CLIENT KILL named it).
+        let info = conn.info.clone();
+        let mut killed = std::pin::pin!(info.kill_notify.notified());
+        killed.as_mut().enable();
+        if info.killed.load(Ordering::Acquire) {
+            return Err(std::io::Error::other("client killed"));
+        }
+        tokio::select! {
+            r = sock.write_all(&out.buf) => r?,
+            _ = killed => return Err(std::io::Error::other("client killed")),
+        }
+    } else {
+        sock.write_all(&out.buf).await?;
+    }
     out.buf.clear();
+    if let Some(o) = &conn.subs.outbox {
+        o.written();
+    }
     Ok(())
 }
 
@@ -294,9 +324,9 @@ fn withhold(buf: &mut BytesMut, spans: &[Revealing], acked: u64) {
     *buf = kept;
 }
 
-async fn connection_loop(
+async fn connection_loop<S: Stream>(
     shared: &Arc<Shared>,
-    sock: &mut TcpStream,
+    sock: &mut S,
     conn: &mut ConnState,
 ) -> std::io::Result<()> {
     let mut buf = BytesMut::with_capacity(16 * 1024);
@@ -330,11 +360,29 @@ async fn connection_loop(
                 std::future::pending::<()>().await
             }
         };
+        // Messages for a subscriber wake the loop as well as requests do.
+        let outbox = conn.subs.outbox.clone();
+        // As in Redis, `timeout` never closes a subscriber.
+        let subscriber = conn.subs.active();
+        let pushed = async {
+            match &outbox {
+                Some(o) => o.ready.notified().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         let n = tokio::select! {
-            r = sock.read_buf(&mut buf) => r?,
+            r = sock.read_buf(&mut buf) => Some(r?),
             _ = &mut killed => return Ok(()),
             _ = &mut stopping => return Ok(()),
-            _ = idle => return Ok(()),
+            _ = idle, if !subscriber => return Ok(()),
+            _ = pushed => None,
+        };
+        let Some(n) = n else {
+            if let Some(o) = &outbox {
+                o.drain_into(&mut out.buf);
+            }
+            flush(shared, sock, conn, &mut out).await?;
+            continue;
         };
         if n == 0 {
             return Ok(());
@@ -359,6 +407,10 @@ async fn connection_loop(
                     return Ok(());
                 }
             };
+            // Messages that arrived before this command go out before its reply.
+            if let Some(o) = &conn.subs.outbox {
+                o.drain_into(&mut out.buf);
+            }
             let after = dispatch(shared, conn, &mut out, &argv);
             out.resp3 = conn.resp3;
             match after {
@@ -460,9 +512,9 @@ async fn connection_loop(
 /// is seen at once. `None`: the connection is over (the waiter has been given up). However
 /// it ends, the waiter leaves every key's queue and the client's blocked state.
 #[allow(clippy::too_many_arguments)]
-async fn wait_blocked(
+async fn wait_blocked<S: Stream>(
     shared: &Shared,
-    sock: &mut TcpStream,
+    sock: &mut S,
     buf: &mut BytesMut,
     conn: &mut ConnState,
     blocked: crate::commands::blocking::Blocked,
@@ -738,7 +790,7 @@ mod tests {
     }
 
     #[test]
-    fn registration_is_undone_when_a_command_panics() {
+    fn registration_and_subscriptions_are_undone_when_a_command_panics() {
         let shared = Arc::new(Shared::new(
             Arc::new(Config::default()),
             Arc::new(Keyspace::new(16)),
@@ -753,6 +805,21 @@ mod tests {
         let flag = reg.conn.watch_flag.clone();
         shared.keyspace.watch(0, &key, &flag, 0);
         reg.conn.watched.push((0, key.clone(), false));
+        // Subscribed to a channel, a pattern and a shard channel, through the commands.
+        let mut out = ReplyWriter::new();
+        for argv in [
+            ["SUBSCRIBE", "ch"],
+            ["PSUBSCRIBE", "p*"],
+            ["SSUBSCRIBE", "sh"],
+        ] {
+            let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::from(a.to_string())).collect();
+            dispatch(&shared, &mut reg.conn, &mut out, &argv);
+        }
+        let ps = &shared.pubsub;
+        assert_eq!(
+            (ps.numsub(b"ch", false), ps.numpat(), ps.numsub(b"sh", true)),
+            (1, 1, 1)
+        );
         assert_eq!(shared.clients.count(), 1);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let _reg = reg;
@@ -765,5 +832,12 @@ mod tests {
         locked.put(0, &key, Value::String(Bytes::from_static(b"v")), 0);
         drop(locked);
         assert!(!flag.load(Ordering::Acquire), "WATCH registration leaked");
+        let ps = &shared.pubsub;
+        assert_eq!(
+            (ps.numsub(b"ch", false), ps.numpat(), ps.numsub(b"sh", true)),
+            (0, 0, 0),
+            "subscriptions leaked"
+        );
+        assert_eq!(ps.publish(b"ch", b"m", false), 0);
     }
 }

@@ -9,6 +9,7 @@
 pub mod clients;
 mod connection;
 pub mod persistence;
+pub mod pubsub;
 
 use std::sync::atomic::AtomicBool;
 
@@ -62,6 +63,7 @@ pub struct Shared {
     pub keyspace: Arc<Keyspace>,
     pub storage: Option<Arc<crate::storage::Storage>>,
     pub clients: Clients,
+    pub pubsub: pubsub::PubSub,
     pub stats: Stats,
     pub started: Instant,
     pub run_id: String,
@@ -83,6 +85,9 @@ impl Shared {
         let run_id: String = (0..40)
             .map(|_| format!("{:x}", rand::random::<u8>() % 16))
             .collect();
+        let pubsub = pubsub::PubSub::default();
+        let (hard, soft, secs) = config.output_limit("pubsub");
+        pubsub.set_limit(hard, soft, secs);
         Shared {
             config,
             config_file: None,
@@ -90,6 +95,7 @@ impl Shared {
             keyspace,
             storage,
             clients: Clients::default(),
+            pubsub,
             stats: Stats::default(),
             started: Instant::now(),
             run_id,
@@ -155,6 +161,14 @@ pub fn dispatch(
     if !conn.authed && !spec.has_flag("no_auth") {
         conn.flag_multi_error();
         out.error("NOAUTH Authentication required.");
+        return After::Nothing;
+    }
+    if conn.subs.active()
+        && !conn.resp3
+        && !commands::pubsub::ALLOWED_SUBSCRIBED.contains(&spec.name)
+    {
+        conn.flag_multi_error();
+        out.error(&format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", commands::full_name(spec, argv)));
         return After::Nothing;
     }
     if conn.multi.is_some() && spec.has_flag("no_multi") {

@@ -448,6 +448,10 @@ fn keyring(c: &mut Ctx, argv: &[Bytes]) {
 
 /// Applies a CONFIG SET of a parameter the storage engine reads.
 pub fn config_changed(shared: &Shared, name: &str) {
+    if name == "client-output-buffer-limit" {
+        let (hard, soft, secs) = shared.config.output_limit("pubsub");
+        shared.pubsub.set_limit(hard, soft, secs);
+    }
     if name == "appendfsync" {
         if let (Some(storage), Ok(p)) = (
             shared.storage.as_ref(),

@@ -1,0 +1,239 @@
+//! Pub/sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB.
+//!
+//! The registries and outboxes are in `server::pubsub`. Subscription replies are push frames
+//! (`>` in RESP3, arrays in RESP2), one per channel, each with the connection's count after it.
+
+use super::*;
+use crate::server::pubsub::{frame, Kind};
+
+/// What a RESP2 client in subscriber mode may still run (anything else is refused).
+pub const ALLOWED_SUBSCRIBED: &[&str] = &[
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
+const F_SUB: &[&str] = &["pubsub", "noscript", "loading", "stale"];
+const F_PUB: &[&str] = &["pubsub", "loading", "stale", "fast"];
+const ACL_SLOW: &[&str] = &["@pubsub", "@slow"];
+const ACL_FAST: &[&str] = &["@pubsub", "@fast"];
+const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
+
+#[allow(clippy::too_many_arguments)]
+const fn pubsub_spec(
+    name: &'static str,
+    arity: i32,
+    flags: &'static [&'static str],
+    keys: (i32, i32, i32),
+    acl: &'static [&'static str],
+    since: &'static str,
+    summary: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec {
+        since,
+        // Shard channels are keys only for cluster slot routing: nothing here is locked.
+        ..spec(
+            name,
+            arity,
+            flags,
+            keys,
+            acl,
+            Scope::None,
+            "pubsub",
+            summary,
+            handler,
+        )
+    }
+}
+
+pub static COMMANDS: &[CommandSpec] = &[
+    pubsub_spec(
+        "subscribe",
+        -2,
+        F_SUB,
+        NO_KEYS,
+        ACL_SLOW,
+        "2.0.0",
+        "Listens for messages published to channels.",
+        |c, a| subscribe(c, a, Kind::Channel),
+    ),
+    pubsub_spec(
+        "psubscribe",
+        -2,
+        F_SUB,
+        NO_KEYS,
+        ACL_SLOW,
+        "2.0.0",
+        "Listens for messages published to channels that match one or more patterns.",
+        |c, a| subscribe(c, a, Kind::Pattern),
+    ),
+    pubsub_spec(
+        "ssubscribe",
+        -2,
+        F_SUB,
+        ALL_KEYS,
+        ACL_SLOW,
+        "7.0.0",
+        "Listens for messages published to shard channels.",
+        |c, a| subscribe(c, a, Kind::Shard),
+    ),
+    pubsub_spec(
+        "unsubscribe",
+        -1,
+        F_SUB,
+        NO_KEYS,
+        ACL_SLOW,
+        "2.0.0",
+        "Stops listening to messages posted to channels.",
+        |c, a| unsubscribe(c, a, Kind::Channel),
+    ),
+    pubsub_spec(
+        "punsubscribe",
+        -1,
+        F_SUB,
+        NO_KEYS,
+        ACL_SLOW,
+        "2.0.0",
+        "Stops listening to messages published to channels that match one or more patterns.",
+        |c, a| unsubscribe(c, a, Kind::Pattern),
+    ),
+    pubsub_spec(
+        "sunsubscribe",
+        -1,
+        F_SUB,
+        ALL_KEYS,
+        ACL_SLOW,
+        "7.0.0",
+        "Stops listening to messages posted to shard channels.",
+        |c, a| unsubscribe(c, a, Kind::Shard),
+    ),
+    pubsub_spec(
+        "publish",
+        3,
+        F_PUB,
+        NO_KEYS,
+        ACL_FAST,
+        "2.0.0",
+        "Posts a message to a channel.",
+        |c, a| publish(c, a, false),
+    ),
+    pubsub_spec(
+        "spublish",
+        3,
+        F_PUB,
+        ONE_KEY,
+        ACL_FAST,
+        "7.0.0",
+        "Post a message to a shard channel",
+        |c, a| publish(c, a, true),
+    ),
+    pubsub_spec(
+        "pubsub",
+        -2,
+        &[],
+        NO_KEYS,
+        &["@slow"],
+        "2.8.0",
+        "A container for Pub/Sub commands.",
+        pubsub,
+    ),
+];
+
+fn subscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
+    let resp3 = c.conn.resp3;
+    for name in &argv[1..] {
+        let info = c.conn.info.clone();
+        c.shared
+            .pubsub
+            .subscribe(&mut c.conn.subs, &info, resp3, kind, name);
+        let n = c.conn.subs.count(kind) as i64;
+        let f = frame(resp3, &[Some(kind.subscribe_word()), Some(name)], Some(n));
+        c.out.buf.extend_from_slice(&f);
+    }
+}
+
+fn unsubscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
+    let resp3 = c.conn.resp3;
+    let names: Vec<Bytes> = if argv.len() > 1 {
+        argv[1..].to_vec()
+    } else {
+        let subs = &c.conn.subs;
+        let set = match kind {
+            Kind::Channel => &subs.channels,
+            Kind::Pattern => &subs.patterns,
+            Kind::Shard => &subs.shard,
+        };
+        set.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        let n = c.conn.subs.count(kind) as i64;
+        let f = frame(resp3, &[Some(kind.unsubscribe_word()), None], Some(n));
+        return c.out.buf.extend_from_slice(&f);
+    }
+    let info = c.conn.info.clone();
+    for name in &names {
+        c.shared
+            .pubsub
+            .unsubscribe(&mut c.conn.subs, &info, kind, name);
+        let n = c.conn.subs.count(kind) as i64;
+        let f = frame(resp3, &[Some(kind.unsubscribe_word()), Some(name)], Some(n));
+        c.out.buf.extend_from_slice(&f);
+    }
+}
+
+fn publish(c: &mut Ctx, argv: &[Bytes], shard: bool) {
+    let n = c.shared.pubsub.publish(&argv[1], &argv[2], shard);
+    // A client that receives its own message sees it before PUBLISH's reply, as in Redis.
+    if let Some(o) = &c.conn.subs.outbox {
+        o.drain_into(&mut c.out.buf);
+    }
+    c.out.int(n as i64);
+}
+
+fn pubsub(c: &mut Ctx, argv: &[Bytes]) {
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    let ps = &c.shared.pubsub;
+    match (sub.as_str(), argv.len()) {
+        ("channels", 2 | 3) | ("shardchannels", 2 | 3) => {
+            let list = ps.channels(argv.get(2).map(|p| &p[..]), sub == "shardchannels");
+            c.out.array(list.len());
+            for ch in list {
+                c.out.bulk(&ch);
+            }
+        }
+        ("numsub", _) | ("shardnumsub", _) => {
+            let shard = sub == "shardnumsub";
+            c.out.array((argv.len() - 2) * 2);
+            for ch in &argv[2..] {
+                c.out.bulk(ch);
+                c.out.int(ps.numsub(ch, shard) as i64);
+            }
+        }
+        ("numpat", 2) => c.out.int(ps.numpat() as i64),
+        ("help", 2) => c.out.help(&[
+            "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANNELS [<pattern>]",
+            "    Return the currently active channels matching a <pattern> (default: '*').",
+            "NUMPAT",
+            "    Return number of subscriptions to patterns.",
+            "NUMSUB [<channel> ...]",
+            "    Return the number of subscribers for the specified channels, excluding",
+            "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
+        ]),
+        ("channels" | "shardchannels" | "numpat" | "help", _) => {
+            c.out.error(&wrong_args(&format!("pubsub|{sub}")))
+        }
+        _ => c.out.error(&unknown_subcommand(argv, "PUBSUB")),
+    }
+}
