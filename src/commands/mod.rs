@@ -18,6 +18,7 @@ pub mod hash;
 pub mod keyspace;
 pub mod list;
 pub mod longdouble;
+pub mod notify;
 pub mod pubsub;
 pub mod server;
 pub mod set;

@@ -193,7 +193,9 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
             now_ms: now,
             after: After::Nothing,
         };
+        let from = inner.ks.effects().len();
         (spec.handler)(&mut inner, argv);
+        super::notify::after_command(c.shared, inner.ks, spec.name, argv, from, now);
         if let After::Sleep(_) | After::Save = inner.after {
             // Blocking side effects are skipped inside a transaction (Redis does the same for DEBUG SLEEP's wait).
         } else if !matches!(inner.after, After::Nothing) {
@@ -203,7 +205,9 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
     }
     c.conn.in_exec = false;
     // Waiters on keys the transaction left non-empty are served now, under its locks.
+    let served_from = locked.effects().len();
     let deferred = super::blocking::serve_ready(&mut locked, now);
+    super::notify::after_command(c.shared, &mut locked, "", &[], served_from, now);
     c.conn.observe(locked.observed());
     drop(locked);
     if !deferred.is_empty() {

@@ -29,6 +29,8 @@ pub enum Kind {
     /// `client-output-buffer-limit`: `<class> <hard> <soft> <soft seconds>` groups; a value
     /// names only the classes it changes (the others keep theirs).
     OutputLimits,
+    /// `notify-keyspace-events` class letters (kept in Redis's canonical order).
+    Events,
 }
 
 pub struct Param {
@@ -340,6 +342,13 @@ pub static PARAMS: &[Param] = &[
         doc: "what start-up does with a torn final WAL frame",
     },
     Param {
+        name: "notify-keyspace-events",
+        kind: Kind::Events,
+        default: "",
+        mutable: true,
+        doc: "keyspace notification classes (K E g $ l s h z x e t m d n A), as in Redis",
+    },
+    Param {
         name: "client-output-buffer-limit",
         kind: Kind::OutputLimits,
         default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -598,6 +607,9 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
             }
         }
         Kind::Str => Ok(value.to_string()),
+        Kind::Events => crate::commands::notify::parse_flags(value)
+            .map(crate::commands::notify::format_flags)
+            .ok_or_else(|| invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")),
         Kind::OutputLimits => {
             let groups = parse_output_limits(value).map_err(invalid)?;
             Ok(format_output_limits(&groups))

@@ -90,7 +90,6 @@ pub static IGNORED: &[&str] = &[
     "min-slaves-max-lag",
     "min-slaves-to-write",
     "no-appendfsync-on-rewrite",
-    "notify-keyspace-events",
     "oom-score-adj",
     "oom-score-adj-values",
     "proc-title-template",

@@ -73,6 +73,9 @@ pub struct Shard {
     /// shards, as Redis serves its ready keys in the order they became ready).
     ready: Vec<(u64, DbIndex, Bytes)>,
     last_seq: u64,
+    /// Keys that expired (lazily or actively) since the last drain, kept only while
+    /// keyspace notifications ask for `expired` events (see [`Keyspace::track_expired`]).
+    expired: Option<Vec<(DbIndex, Bytes)>>,
 }
 
 fn touch_watchers(watched: &HashMap<(DbIndex, Bytes), Vec<WatchFlag>>, db: DbIndex, key: &[u8]) {
@@ -129,6 +132,7 @@ impl Shard {
             blocked: HashMap::new(),
             ready: Vec::new(),
             last_seq: 0,
+            expired: None,
         }
     }
 
@@ -155,6 +159,7 @@ impl Shard {
             dbs,
             expires,
             watched,
+            expired,
             ..
         } = self;
         match dbs.get_mut(db as usize)?.get_live(key, now_ms) {
@@ -162,6 +167,9 @@ impl Shard {
             Err(old) => {
                 index_expiry(expires, db, key, old.expires_at_ms(), 0);
                 touch_watchers(watched, db, key);
+                if let Some(list) = expired {
+                    list.push((db, Bytes::copy_from_slice(key)));
+                }
                 None
             }
         }
@@ -463,10 +471,36 @@ impl Keyspace {
                 }
                 let (_, db, key) = first.clone();
                 s.remove_unlogged(db, &key);
+                if let Some(list) = &mut s.expired {
+                    list.push((db, key));
+                }
                 removed += 1;
             }
         }
         removed
+    }
+
+    /// Starts (or stops) keeping the keys that expire, for `expired` keyspace events.
+    pub fn track_expired(&self, on: bool) {
+        for shard in self.shards.iter() {
+            let mut s = shard.lock();
+            match (on, s.expired.is_some()) {
+                (true, false) => s.expired = Some(Vec::new()),
+                (false, true) => s.expired = None,
+                _ => {}
+            }
+        }
+    }
+
+    /// The keys that expired in any shard since the last drain (active expiry's events).
+    pub fn drain_expired(&self) -> Vec<(DbIndex, Bytes)> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            if let Some(list) = &mut shard.lock().expired {
+                out.append(list);
+            }
+        }
+        out
     }
 
     /// Number of keys and keys with an expiry in `db` (counts keys not yet lazily expired).
@@ -1436,6 +1470,22 @@ impl<'a> Locked<'a> {
         let seq = e.map_or(shard_seq, |e| e.version());
         revealed.set(revealed.get().max(seq));
         e
+    }
+
+    /// The effects logged so far (a command's own are those past the count before it ran).
+    pub fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
+
+    /// The keys the locked shards saw expire since the last call.
+    pub fn take_expired(&mut self) -> Vec<(DbIndex, Bytes)> {
+        let mut out = Vec::new();
+        for (_, g) in self.guards.iter_mut() {
+            if let Some(list) = &mut g.expired {
+                out.append(list);
+            }
+        }
+        out
     }
 
     pub fn exists(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> bool {

@@ -111,6 +111,7 @@ impl Shared {
     /// Wraps into an `Arc` that handlers can get back with [`Shared::self_arc`] (BGSAVE hands
     /// it to a thread).
     pub fn into_arc(self) -> Arc<Shared> {
+        self.apply_notify_config();
         let arc = Arc::new(self);
         let _ = arc.me.set(Arc::downgrade(&arc));
         arc
@@ -118,6 +119,17 @@ impl Shared {
 
     pub fn self_arc(&self) -> Option<Arc<Shared>> {
         self.me.get().and_then(|w| w.upgrade())
+    }
+
+    /// Applies `notify-keyspace-events`: the flags the notifier reads, and whether the
+    /// keyspace keeps the keys that expire.
+    pub fn apply_notify_config(&self) {
+        use commands::notify;
+        let flags =
+            notify::parse_flags(&self.config.get_str("notify-keyspace-events")).unwrap_or(0);
+        self.pubsub.notify_flags.store(flags, Ordering::Relaxed);
+        let on = flags & notify::EXPIRED != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
+        self.keyspace.track_expired(on);
     }
 
     /// Whether writes must be refused because the WAL failed (sticky).
@@ -221,6 +233,7 @@ pub fn run(
         }
     };
     let start = out.buf.len();
+    let from = locked.effects().len();
     conn.begin_command();
     let mut ctx = Ctx {
         shared,
@@ -233,9 +246,12 @@ pub fn run(
     (spec.handler)(&mut ctx, argv);
     let after = std::mem::take(&mut ctx.after);
     let now = ctx.now_ms;
+    commands::notify::after_command(shared, &mut locked, spec.name, argv, from, now);
+    let served_from = locked.effects().len();
     // Clients blocked on keys this command touched are served under its locks, their pops in
     // its WAL entry (so its reply waits for them too: one entry, one sequence).
     let deferred = commands::blocking::serve_ready(&mut locked, now);
+    commands::notify::after_command(shared, &mut locked, "", &[], served_from, now);
     conn.end_command(start, out.buf.len(), locked.revealed(), locked.observed());
     drop(locked);
     if !deferred.is_empty() {

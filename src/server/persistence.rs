@@ -448,6 +448,9 @@ fn keyring(c: &mut Ctx, argv: &[Bytes]) {
 
 /// Applies a CONFIG SET of a parameter the storage engine reads.
 pub fn config_changed(shared: &Shared, name: &str) {
+    if name == "notify-keyspace-events" {
+        shared.apply_notify_config();
+    }
     if name == "client-output-buffer-limit" {
         let (hard, soft, secs) = shared.config.output_limit("pubsub");
         shared.pubsub.set_limit(hard, soft, secs);

@@ -13,7 +13,7 @@ use super::clients::ClientInfo;
 use bytes::{BufMut, Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -183,6 +183,8 @@ pub struct PubSub {
     pub cut_off: AtomicU64,
     /// The largest outbox seen (INFO clients `client_recent_max_output_buffer`).
     pub peak: AtomicUsize,
+    /// `notify-keyspace-events` as `commands::notify` flags.
+    pub notify_flags: AtomicU32,
 }
 
 /// Patterns in a vector (PUBLISH walks them all) with an index by pattern.
