@@ -7,7 +7,8 @@
 #   scripts/bench.sh --json out.json    also write the results as JSON
 #   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery |
 #                                       snapshot | types | typesmem | typesnap | zsetmem | zsets |
-#                                       listmem | lists | queue
+#                                       listmem | lists | queue | pubsub
+#   VAYLIX_BIN=/path/to/vaylix          use that prebuilt binary: no cargo build, no cargo needed
 #
 # Installs nothing. Needs redis-server, redis-benchmark, redis-cli (apt: redis-server,
 # redis-tools), python3 and cargo. Servers listen on free 127.0.0.1 ports only; their data
@@ -23,16 +24,17 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 DRIVER="$ROOT/scripts/bench/driver.py"
 QUEUE="$ROOT/scripts/bench/queue.py"
+PUBSUB="$ROOT/scripts/bench/pubsub.py"
 
 MODE=quick
 REPS=""
 JSON_OUT=""
 ONLY=""
-WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue)
+WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue pubsub)
 DRY_REDIS=${BENCH_VAYLIX_IS_REDIS:-0}
 [[ "$DRY_REDIS" =~ ^[01]$ ]] || die "BENCH_VAYLIX_IS_REDIS must be 0 or 1"
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -65,6 +67,8 @@ if [ "$MODE" = quick ]; then
   N_GET_KEYS=100000
   STALL_SECS=3
   QUEUE_SECS=5
+  PUBSUB_SECS=5      # fan-out phase; then 2 x PUBSUB_PAT_SECS of PUBLISH without / with patterns
+  PUBSUB_PAT_SECS=2
 else
   : "${REPS:=3}"
   N_P1=200000
@@ -72,6 +76,8 @@ else
   N_GET_KEYS=100000
   STALL_SECS=10
   QUEUE_SECS=15
+  PUBSUB_SECS=15
+  PUBSUB_PAT_SECS=5
 fi
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
 BENCH_COMMON=(-c 50 -d 64 -r 100000)
@@ -85,7 +91,8 @@ command -v redis-server >/dev/null || missing+=("redis-server (apt package redis
 command -v redis-benchmark >/dev/null || missing+=("redis-benchmark (apt package redis-tools)")
 command -v redis-cli >/dev/null || missing+=("redis-cli (apt package redis-tools)")
 command -v python3 >/dev/null || missing+=("python3 (apt package python3)")
-[ "$DRY_REDIS" = 1 ] || command -v cargo >/dev/null || missing+=("cargo (rustup)")
+VAYLIX_BIN=${VAYLIX_BIN:-}
+[ "$DRY_REDIS" = 1 ] || [ -n "$VAYLIX_BIN" ] || command -v cargo >/dev/null || missing+=("cargo (rustup)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bench.sh: missing prerequisites (not installing anything):" >&2
   printf '  - %s\n' "${missing[@]}" >&2
@@ -124,6 +131,11 @@ trap 'echo "bench.sh: interrupted" >&2; exit 130' INT TERM
 VAYLIX="$ROOT/target/release/vaylix"
 if [ "$DRY_REDIS" = 1 ]; then
   log "DRY RUN (BENCH_VAYLIX_IS_REDIS=1): the vaylix side is a second redis-server; no build"
+elif [ -n "$VAYLIX_BIN" ]; then
+  case "$VAYLIX_BIN" in /*) ;; *) VAYLIX_BIN="$ORIG_PWD/$VAYLIX_BIN" ;; esac
+  [ -x "$VAYLIX_BIN" ] || die "VAYLIX_BIN=$VAYLIX_BIN is not an executable file"
+  VAYLIX=$VAYLIX_BIN
+  log "VAYLIX_BIN: using the prebuilt $VAYLIX; no build"
 else
   log "cargo build --release --bins"
   cargo build --release --bins >&2 || die "cargo build failed"
@@ -758,6 +770,45 @@ w_queue() {
   done
   note queue_jobs_rps "jobs popped per second within the window; the drain after it checked every acknowledged push popped exactly once"
   note queue_cpu "server CPU over the run and the drain / jobs"
+  for s in vaylix redis; do stop_server "$s"; done
+}
+
+# --- issue 15: pub/sub ---------------------------------------------------------------------------
+# pubsub_run SIDE: one run of scripts/bench/pubsub.py: 50 RESP2 subscribers on one channel, one
+# publisher PUBLISHing 100-byte messages 16 per round trip for PUBSUB_SECS (then a drain that checks
+# every subscriber got every message once, in order), then PUBLISH with nobody listening for
+# PUBSUB_PAT_SECS without and with 1000 unrelated patterns (PSUBSCRIBE unrelated:<i>:*)
+pubsub_run() {
+  local s=$1 out msgs pubs p50 p99 max total nopat pat cpu cnopat cpat
+  out=$(timeout $((PUBSUB_SECS + 2 * PUBSUB_PAT_SECS + 180)) python3 "$PUBSUB" --port "${PORT[$s]}" \
+        --subscribers 50 --seconds "$PUBSUB_SECS" --batch 16 --size 100 --patterns 1000 \
+        --pattern-seconds "$PUBSUB_PAT_SECS" --server-pid "${PID[$s]}" 2>"$TMP/pubsub.err") ||
+    die "$s: pubsub.py failed: $(tail -n 3 "$TMP/pubsub.err")"
+  read -r msgs pubs p50 p99 max total nopat pat cpu cnopat cpat _ <<<"$out"
+  log "  $s pubsub: $msgs msgs/s delivered ($pubs publishes/s x 50; publish->receive p50 $p50 ms, p99 $p99 ms, max $max ms; $total deliveries, all complete and in order); PUBLISH alone $nopat/s, with 1000 unrelated patterns $pat/s"
+  rec pubsub_msgs_rps "$s" "$msgs"
+  rec pubsub_pub_rps "$s" "$pubs"
+  rec pubsub_p50 "$s" "$p50"; rec pubsub_p99 "$s" "$p99"; rec pubsub_max "$s" "$max"
+  rec pubsub_cpu "$s" "$cpu"
+  rec pubsub_nopat_rps "$s" "$nopat"
+  rec pubsub_pat_rps "$s" "$pat"
+  rec pubsub_pat_keep "$s" "$(awk -v a="$pat" -v b="$nopat" 'BEGIN{printf "%.3f", a / b}')"
+  rec pubsub_nopat_cpu "$s" "$cnopat"
+  rec pubsub_pat_cpu "$s" "$cpat"
+}
+
+w_pubsub() {
+  log "workload pubsub: 1 publisher (PUBLISH x 16 per round trip, 100 B) -> 50 subscribers on 1 channel, ${PUBSUB_SECS}s; then PUBLISH without / with 1000 unrelated patterns, ${PUBSUB_PAT_SECS}s each; appendfsync always, $REPS rep(s)"
+  local r s
+  start_server vaylix always "$TMP/pubsub-vaylix"
+  start_server redis always "$TMP/pubsub-redis"
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do pubsub_run "$s"; done
+  done
+  note pubsub_msgs_rps "deliveries within the window / seconds (client-bound: the publisher stays within 256 messages of the slowest Python subscriber); every subscriber got every message once, in order"
+  note pubsub_cpu "server CPU over the fan-out phase and its drain / deliveries"
+  note pubsub_pat_rps "PUBLISH to a channel nobody subscribes to, 16 per round trip, while 1 connection holds 1000 PSUBSCRIBE unrelated:<i>:* (none matches)"
+  note pubsub_pat_keep "with-patterns / without-patterns PUBLISH rate on the same server"
   for s in vaylix redis; do stop_server "$s"; done
 }
 

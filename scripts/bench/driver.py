@@ -395,6 +395,17 @@ METRICS = [
     ("queue_p99", "queue job latency push->pop reply p99", "ms", False),
     ("queue_max", "queue job latency push->pop reply max", "ms", False),
     ("queue_cpu", "queue server CPU/job (RPUSH + BLPOP)", "us", False),
+    ("pubsub_msgs_rps", "pubsub 1 publisher -> 50 subscribers, messages delivered", "msgs/s", True),
+    ("pubsub_pub_rps", "pubsub 1 publisher -> 50 subscribers, PUBLISHes", "ops/s", True),
+    ("pubsub_p50", "pubsub latency publish->subscriber recv p50", "ms", False),
+    ("pubsub_p99", "pubsub latency publish->subscriber recv p99", "ms", False),
+    ("pubsub_max", "pubsub latency publish->subscriber recv max", "ms", False),
+    ("pubsub_cpu", "pubsub server CPU/delivered message", "us", False),
+    ("pubsub_nopat_rps", "PUBLISH, no subscribers, no patterns", "ops/s", True),
+    ("pubsub_pat_rps", "PUBLISH, no subscribers, 1000 unrelated patterns", "ops/s", True),
+    ("pubsub_pat_keep", "PUBLISH rate kept with 1000 patterns (with / without)", "x", True),
+    ("pubsub_nopat_cpu", "PUBLISH server CPU/op, no patterns", "us", False),
+    ("pubsub_pat_cpu", "PUBLISH server CPU/op, 1000 unrelated patterns", "us", False),
     ("typesnap_base_p99", "HGET/HSET 1M-field hash 2k/s no snapshot p99", "ms", False),
     ("typesnap_base_max", "HGET/HSET 1M-field hash 2k/s no snapshot max", "ms", False),
     ("typesnap_bgsave_p99", "HGET/HSET 1M-field hash 2k/s during BGSAVE p99", "ms", False),
@@ -465,7 +476,7 @@ def check_target(mid, v, ratio, unit):
 def fmt(v, unit):
     if v is None:
         return "n/a"
-    if unit == "ops/s":
+    if unit in ("ops/s", "msgs/s"):
         return "%.0f" % v
     if unit == "B":
         return "%.1f" % v
