@@ -245,6 +245,7 @@ fn quit(c: &mut Ctx, _argv: &[Bytes]) {
 }
 
 fn reset(c: &mut Ctx, _argv: &[Bytes]) {
+    c.conn.reply = crate::server::ReplyMode::On;
     c.conn.multi = None;
     c.conn.multi_error = false;
     c.conn.info.in_multi.store(false, Ordering::Relaxed);
@@ -340,6 +341,20 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             flag.store(on, Ordering::Relaxed);
             c.out.ok();
         }
+        "reply" if n == 3 => match text(&argv[2]).to_ascii_lowercase().as_str() {
+            "on" => {
+                c.conn.reply = crate::server::ReplyMode::On;
+                c.out.ok();
+            }
+            // Neither answers, not even itself.
+            "off" => c.conn.reply = crate::server::ReplyMode::Off,
+            "skip" => {
+                if c.conn.reply != crate::server::ReplyMode::Off {
+                    c.conn.reply = crate::server::ReplyMode::SkipNext;
+                }
+            }
+            _ => c.out.error(ERR_SYNTAX),
+        },
         "help" => {
             let lines = [
                 "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -360,6 +375,8 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
                 "    Protect current client connection from eviction.",
                 "NO-TOUCH (ON|OFF)",
                 "    Will not touch LRU/LFU stats when this mode is on.",
+                "REPLY (ON|OFF|SKIP)",
+                "    Control the replies sent to the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "    Set client meta attr. Options are LIB-NAME and LIB-VER.",
                 "SETNAME <name>",
@@ -370,7 +387,7 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             c.out.help(&lines);
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch"
-        | "unblock" => wrong(c),
+        | "unblock" | "reply" => wrong(c),
         _ => c.out.error(&unknown_subcommand(argv, "CLIENT")),
     }
 }

@@ -188,6 +188,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
             list::COMMANDS,
             blocking::COMMANDS,
             pubsub::COMMANDS,
+            pubsub::MONITOR,
         ] {
             v.extend(family.iter());
         }
@@ -211,7 +212,7 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         "client",
         &[
             "id", "getname", "setname", "setinfo", "info", "list", "kill", "unblock", "no-evict",
-            "no-touch", "help",
+            "no-touch", "reply", "help",
         ],
     ),
     ("config", &["get", "set", "resetstat", "rewrite", "help"]),

@@ -146,6 +146,73 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// MONITOR (kept here with the other push-fed mode).
+pub static MONITOR: &[CommandSpec] = &[CommandSpec {
+    since: "1.0.0",
+    ..spec(
+        "monitor",
+        1,
+        &["admin", "noscript", "loading", "stale"],
+        NO_KEYS,
+        &["@admin", "@slow", "@dangerous"],
+        Scope::None,
+        "server",
+        "Listens for all requests received by the server in real-time.",
+        monitor,
+    )
+}];
+
+fn monitor(c: &mut Ctx, _argv: &[Bytes]) {
+    if c.conn.in_exec {
+        return c
+            .out
+            .error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    let info = c.conn.info.clone();
+    // A second MONITOR is ignored without a reply, as in Redis.
+    if c.shared.pubsub.add_monitor(&mut c.conn.subs, &info) {
+        c.out.ok();
+    }
+}
+
+/// Sends a command that ran to the MONITOR clients, unless it is an admin command (hidden
+/// from MONITOR in Redis); passwords are shown as `(redacted)`.
+pub fn feed_monitors(shared: &Shared, conn: &ConnState, spec: &CommandSpec, argv: &[Bytes]) {
+    if !shared.pubsub.monitoring() || spec.has_flag("admin") || spec.has_flag("skip_monitor") {
+        return;
+    }
+    // Containers carry no flags; these subcommands are admin in Redis 7.0.
+    let sub = argv.get(1).map(|a| text(a).to_ascii_lowercase());
+    let admin_sub = match spec.name {
+        "config" | "debug" | "keyring" => true,
+        "client" => matches!(
+            sub.as_deref(),
+            Some("kill" | "list" | "pause" | "unpause" | "unblock" | "no-evict")
+        ),
+        _ => false,
+    };
+    if admin_sub {
+        return;
+    }
+    let mut args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
+    let redact = |args: &mut Vec<&[u8]>, i: usize| {
+        if let Some(a) = args.get_mut(i) {
+            *a = b"(redacted)";
+        }
+    };
+    match spec.name {
+        "auth" => (1..args.len()).for_each(|i| redact(&mut args, i)),
+        "hello" => {
+            if let Some(at) = argv.iter().position(|a| eq(a, "auth")) {
+                redact(&mut args, at + 1);
+                redact(&mut args, at + 2);
+            }
+        }
+        _ => {}
+    }
+    shared.pubsub.feed_monitors(conn.db, &conn.info.addr, &args);
+}
+
 fn subscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
     let resp3 = c.conn.resp3;
     for name in &argv[1..] {

@@ -196,6 +196,7 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         let from = inner.ks.effects().len();
         (spec.handler)(&mut inner, argv);
         super::notify::after_command(c.shared, inner.ks, spec.name, argv, from, now);
+        super::pubsub::feed_monitors(c.shared, inner.conn, spec, argv);
         if let After::Sleep(_) | After::Save = inner.after {
             // Blocking side effects are skipped inside a transaction (Redis does the same for DEBUG SLEEP's wait).
         } else if !matches!(inner.after, After::Nothing) {

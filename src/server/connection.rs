@@ -18,6 +18,18 @@ pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
+/// CLIENT REPLY: whether this connection's replies are sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// CLIENT REPLY SKIP ran: the next command's reply is dropped.
+    SkipNext,
+    /// The command running now is the one SKIP named.
+    Skip,
+}
+
 /// Per-connection state owned by its task.
 pub struct ConnState {
     pub id: u64,
@@ -45,6 +57,7 @@ pub struct ConnState {
     cmd_observed: u64,
     /// Channels, patterns and shard channels, and the outbox messages arrive in.
     pub subs: super::pubsub::Subscriptions,
+    pub reply: ReplyMode,
 }
 
 /// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
@@ -72,6 +85,7 @@ impl ConnState {
             revealing: Vec::new(),
             cmd_observed: 0,
             subs: Default::default(),
+            reply: ReplyMode::On,
         }
     }
 
@@ -363,7 +377,7 @@ async fn connection_loop<S: Stream>(
         // Messages for a subscriber wake the loop as well as requests do.
         let outbox = conn.subs.outbox.clone();
         // As in Redis, `timeout` never closes a subscriber.
-        let subscriber = conn.subs.active();
+        let subscriber = conn.subs.active() || conn.subs.monitor;
         let pushed = async {
             match &outbox {
                 Some(o) => o.ready.notified().await,
@@ -411,7 +425,23 @@ async fn connection_loop<S: Stream>(
             if let Some(o) = &conn.subs.outbox {
                 o.drain_into(&mut out.buf);
             }
+            let (start, spans) = (out.buf.len(), conn.revealing.len());
+            if conn.reply == ReplyMode::SkipNext {
+                conn.reply = ReplyMode::Skip;
+            }
             let after = dispatch(shared, conn, &mut out, &argv);
+            match conn.reply {
+                // CLIENT REPLY OFF or SKIP (which answer nothing themselves), or the command
+                // SKIP named: its reply is dropped.
+                ReplyMode::Off | ReplyMode::Skip => {
+                    out.buf.truncate(start);
+                    conn.revealing.truncate(spans);
+                    if conn.reply == ReplyMode::Skip {
+                        conn.reply = ReplyMode::On;
+                    }
+                }
+                ReplyMode::On | ReplyMode::SkipNext => {}
+            }
             out.resp3 = conn.resp3;
             match after {
                 After::Nothing => {}

@@ -13,7 +13,7 @@ pub mod pubsub;
 
 use std::sync::atomic::AtomicBool;
 
-pub use connection::ConnState;
+pub use connection::{ConnState, ReplyMode};
 
 use crate::commands::{self, After, CommandSpec, Ctx, Scope};
 use crate::config::Config;
@@ -246,6 +246,7 @@ pub fn run(
     (spec.handler)(&mut ctx, argv);
     let after = std::mem::take(&mut ctx.after);
     let now = ctx.now_ms;
+    commands::pubsub::feed_monitors(shared, conn, spec, argv);
     commands::notify::after_command(shared, &mut locked, spec.name, argv, from, now);
     let served_from = locked.effects().len();
     // Clients blocked on keys this command touched are served under its locks, their pops in

@@ -144,6 +144,8 @@ pub struct Subscriptions {
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
     pub shard: HashSet<Bytes>,
+    /// MONITOR ran: every command the server runs is sent here too.
+    pub monitor: bool,
 }
 
 impl Subscriptions {
@@ -185,6 +187,9 @@ pub struct PubSub {
     pub peak: AtomicUsize,
     /// `notify-keyspace-events` as `commands::notify` flags.
     pub notify_flags: AtomicU32,
+    /// Clients in MONITOR mode (and how many, read without the lock on every command).
+    monitors: RwLock<Vec<Arc<Outbox>>>,
+    monitor_count: AtomicUsize,
 }
 
 /// Patterns in a vector (PUBLISH walks them all) with an index by pattern.
@@ -198,6 +203,25 @@ fn remove_receiver(list: &mut Receivers, outbox: &Arc<Outbox>) {
     if let Some(i) = list.iter().position(|o| Arc::ptr_eq(o, outbox)) {
         list.remove(i);
     }
+}
+
+/// `arg` in double quotes, escaped as Redis's `sdscatrepr` does (MONITOR's argument form).
+fn quote_into(out: &mut BytesMut, arg: &[u8]) {
+    out.put_u8(b'"');
+    for &b in arg {
+        match b {
+            b'\\' => out.put_slice(b"\\\\"),
+            b'"' => out.put_slice(b"\\\""),
+            b'\n' => out.put_slice(b"\\n"),
+            b'\r' => out.put_slice(b"\\r"),
+            b'\t' => out.put_slice(b"\\t"),
+            7 => out.put_slice(b"\\a"),
+            8 => out.put_slice(b"\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => out.put_u8(b),
+            b => out.put_slice(format!("\\x{b:02x}").as_bytes()),
+        }
+    }
+    out.put_u8(b'"');
 }
 
 /// A push frame (`>n` in RESP3, `*n` in RESP2) of bulk strings; `None` parts are nulls.
@@ -364,8 +388,58 @@ impl PubSub {
         true
     }
 
+    /// MONITOR: the connection receives a line for every command from now on; false if it
+    /// already did.
+    pub fn add_monitor(&self, subs: &mut Subscriptions, info: &Arc<ClientInfo>) -> bool {
+        if subs.monitor {
+            return false;
+        }
+        let outbox = Self::outbox(subs, info, false);
+        subs.monitor = true;
+        self.monitors.write().push(outbox);
+        self.monitor_count.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Whether any client is in MONITOR mode.
+    pub fn monitoring(&self) -> bool {
+        self.monitor_count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Sends one MONITOR line: `+<secs>.<micros> [<db> <addr>] "arg" ...`.
+    pub fn feed_monitors(&self, db: u8, addr: &std::net::SocketAddr, argv: &[&[u8]]) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut line = BytesMut::with_capacity(64);
+        line.put_slice(
+            format!(
+                "+{}.{:06} [{db} {addr}]",
+                now.as_secs(),
+                now.subsec_micros()
+            )
+            .as_bytes(),
+        );
+        for a in argv {
+            line.put_u8(b' ');
+            quote_into(&mut line, a);
+        }
+        line.put_slice(b"\r\n");
+        for o in self.monitors.read().iter() {
+            o.push(&line, self);
+        }
+    }
+
     /// Every subscription of a departing (or RESET) connection.
     pub fn unsubscribe_all(&self, subs: &mut Subscriptions, info: &ClientInfo) {
+        if subs.monitor {
+            if let Some(o) = &subs.outbox {
+                let mut m = self.monitors.write();
+                remove_receiver(&mut m, o);
+            }
+            subs.monitor = false;
+            self.monitor_count.fetch_sub(1, Ordering::Relaxed);
+        }
         for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
             let names: Vec<Bytes> = subs.of(kind).iter().cloned().collect();
             for n in names {
