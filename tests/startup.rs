@@ -155,6 +155,9 @@ const IMPLEMENTED: &[&str] = &[
     "list-max-listpack-size",
     "list-max-ziplist-size",
     "list-compress-depth",
+    // Pub/sub (issue 15).
+    "notify-keyspace-events",
+    "client-output-buffer-limit",
 ];
 
 #[test]

@@ -208,6 +208,7 @@ fn hello(c: &mut Ctx, argv: &[Bytes]) {
     if let Some(o) = &c.conn.subs.outbox {
         o.set_resp3(c.conn.resp3);
     }
+    c.shared.pubsub.tracking.set_resp3(c.conn.id, c.conn.resp3);
     c.conn.info.resp.store(proto as u8, Ordering::Relaxed);
     c.out.map(7);
     c.out.bulk(b"server");
@@ -251,6 +252,11 @@ fn reset(c: &mut Ctx, _argv: &[Bytes]) {
     c.conn.info.in_multi.store(false, Ordering::Relaxed);
     c.conn.unwatch_all(c.shared);
     let info = c.conn.info.clone();
+    c.shared.pubsub.tracking.disable(c.conn.id);
+    c.conn.info.redir.store(-1, Ordering::Relaxed);
+    c.conn.info.bcast.store(false, Ordering::Relaxed);
+    c.conn.tracking = None;
+    c.conn.caching = None;
     c.shared.pubsub.unsubscribe_all(&mut c.conn.subs, &info);
     c.conn.set_db(0);
     c.conn.resp3 = false;
@@ -341,6 +347,68 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             flag.store(on, Ordering::Relaxed);
             c.out.ok();
         }
+        "pause" if n == 3 || n == 4 => {
+            let ms = match parse_i64(&argv[2]) {
+                Some(ms) if ms >= 0 => ms as u64,
+                _ => return c.out.error("ERR timeout is not an integer or out of range"),
+            };
+            let all = match argv.get(3) {
+                None => true,
+                Some(m) if eq(m, "all") => true,
+                Some(m) if eq(m, "write") => false,
+                Some(_) => return c.out.error(ERR_SYNTAX),
+            };
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+            {
+                // As Redis: a pause only ever grows, in time and in scope.
+                let mut p = c.shared.pause.lock();
+                *p = Some(match *p {
+                    Some((u, a)) if std::time::Instant::now() < u => (u.max(until), a || all),
+                    _ => (until, all),
+                });
+                c.shared.pause_set.store(true, Ordering::Release);
+            }
+            c.shared.pause_changed.notify_waiters();
+            c.out.ok();
+        }
+        "unpause" if n == 2 => {
+            *c.shared.pause.lock() = None;
+            c.shared.pause_set.store(false, Ordering::Release);
+            c.shared.pause_changed.notify_waiters();
+            c.out.ok();
+        }
+        "tracking" if n >= 3 => client_tracking(c, argv),
+        "caching" if n == 3 => {
+            let Some(mode) = &c.conn.tracking else {
+                return c.out.error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+            };
+            if !(mode.optin || mode.optout) {
+                return c.out.error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+            }
+            if eq(&argv[2], "yes") {
+                if !mode.optin {
+                    return c.out.error(
+                        "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+                    );
+                }
+                c.conn.caching = Some(true);
+            } else if eq(&argv[2], "no") {
+                if !mode.optout {
+                    return c.out.error(
+                        "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+                    );
+                }
+                c.conn.caching = Some(false);
+            } else {
+                return c.out.error(ERR_SYNTAX);
+            }
+            c.out.ok();
+        }
+        "getredir" if n == 2 => c.out.int(match &c.conn.tracking {
+            None => -1,
+            Some(m) => m.redirect.map_or(0, |r| r as i64),
+        }),
+        "trackinginfo" if n == 2 => client_trackinginfo(c),
         "reply" if n == 3 => match text(&argv[2]).to_ascii_lowercase().as_str() {
             "on" => {
                 c.conn.reply = crate::server::ReplyMode::On;
@@ -375,25 +443,203 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
                 "    Protect current client connection from eviction.",
                 "NO-TOUCH (ON|OFF)",
                 "    Will not touch LRU/LFU stats when this mode is on.",
+                "PAUSE <timeout> [WRITE|ALL]",
+                "    Suspend all, or just write, clients for <timeout> milliseconds.",
                 "REPLY (ON|OFF|SKIP)",
                 "    Control the replies sent to the current connection.",
+                "CACHING (YES|NO)",
+                "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                "GETREDIR",
+                "    Return the client ID we are redirecting to when tracking is enabled.",
+                "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                "         [OPTIN] [OPTOUT] [NOLOOP]",
+                "    Control server assisted client side caching.",
+                "TRACKINGINFO",
+                "    Report tracking status for the current connection.",
                 "SETINFO <LIB-NAME|LIB-VER> <value>",
                 "    Set client meta attr. Options are LIB-NAME and LIB-VER.",
                 "SETNAME <name>",
                 "    Assign the name <name> to the current connection.",
                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
                 "    Unblock the specified blocked client.",
+                "UNPAUSE",
+                "    Stop the current client pause, resuming traffic.",
             ];
             c.out.help(&lines);
         }
         "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "no-touch"
-        | "unblock" | "reply" => wrong(c),
+        | "unblock" | "reply" | "pause" | "unpause" | "tracking" | "caching" | "getredir"
+        | "trackinginfo" => wrong(c),
         _ => c.out.error(&unknown_subcommand(argv, "CLIENT")),
+    }
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP].
+fn client_tracking(c: &mut Ctx, argv: &[Bytes]) {
+    use crate::server::tracking::Mode;
+    let on = if eq(&argv[2], "on") {
+        true
+    } else if eq(&argv[2], "off") {
+        false
+    } else {
+        return c.out.error(ERR_SYNTAX);
+    };
+    let mut mode = Mode::default();
+    let mut i = 3;
+    while i < argv.len() {
+        let a = &argv[i];
+        if eq(a, "redirect") && i + 1 < argv.len() {
+            if mode.redirect.is_some() {
+                return c
+                    .out
+                    .error("ERR A client can only redirect to a single other client");
+            }
+            match parse_i64(&argv[i + 1]) {
+                Some(id) => mode.redirect = Some(id as u64),
+                None => return c.out.error(ERR_NOT_INT),
+            }
+            i += 2;
+        } else if eq(a, "bcast") {
+            mode.bcast = true;
+            i += 1;
+        } else if eq(a, "optin") {
+            mode.optin = true;
+            i += 1;
+        } else if eq(a, "optout") {
+            mode.optout = true;
+            i += 1;
+        } else if eq(a, "noloop") {
+            mode.noloop = true;
+            i += 1;
+        } else if eq(a, "prefix") && i + 1 < argv.len() {
+            mode.prefixes.push(argv[i + 1].clone());
+            i += 2;
+        } else {
+            return c.out.error(ERR_SYNTAX);
+        }
+    }
+    if !on {
+        c.shared.pubsub.tracking.disable(c.conn.id);
+        c.conn.info.redir.store(-1, Ordering::Relaxed);
+        c.conn.info.bcast.store(false, Ordering::Relaxed);
+        c.conn.tracking = None;
+        c.conn.caching = None;
+        return c.out.ok();
+    }
+    if !mode.bcast && !mode.prefixes.is_empty() {
+        return c
+            .out
+            .error("ERR PREFIX option requires BCAST mode to be enabled");
+    }
+    if let Some(old) = &c.conn.tracking {
+        if old.bcast != mode.bcast {
+            return c.out.error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+        }
+    }
+    if mode.optin && mode.optout {
+        return c
+            .out
+            .error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    }
+    if (mode.optin || mode.optout) && mode.bcast {
+        return c
+            .out
+            .error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    }
+    if let Some(old) = &c.conn.tracking {
+        if (old.optin && mode.optout) || (old.optout && mode.optin) {
+            return c.out.error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+        }
+    }
+    for (j, p) in mode.prefixes.iter().enumerate() {
+        for q in mode.prefixes.iter().skip(j + 1) {
+            if p.starts_with(q) || q.starts_with(p) {
+                return c.out.error(&format!(
+                    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                    text(p),
+                    text(q)
+                ));
+            }
+        }
+    }
+    if let Some(r) = mode.redirect {
+        if r == c.conn.id || c.shared.clients.get(r).is_none() {
+            let why = if r == c.conn.id {
+                "ERR A client cannot redirect to itself"
+            } else {
+                "ERR The client ID you want redirect to does not exist"
+            };
+            return c.out.error(why);
+        }
+    }
+    let info = c.conn.info.clone();
+    let resp3 = c.conn.resp3;
+    let outbox = c.shared.pubsub.outbox(&mut c.conn.subs, &info, resp3);
+    c.shared
+        .pubsub
+        .tracking
+        .enable(c.conn.id, mode.clone(), outbox, resp3);
+    let redir = mode.redirect.map_or(0, |r| r as i64);
+    c.conn.info.redir.store(redir, Ordering::Relaxed);
+    c.conn.info.bcast.store(mode.bcast, Ordering::Relaxed);
+    c.conn.tracking = Some(mode);
+    c.out.ok();
+}
+
+fn client_trackinginfo(c: &mut Ctx) {
+    let mode = c.conn.tracking.clone();
+    let mut flags: Vec<&str> = Vec::new();
+    match &mode {
+        None => flags.push("off"),
+        Some(m) => {
+            flags.push("on");
+            if m.bcast {
+                flags.push("bcast");
+            }
+            if m.optin {
+                flags.push("optin");
+                if c.conn.caching == Some(true) {
+                    flags.push("caching-yes");
+                }
+            }
+            if m.optout {
+                flags.push("optout");
+                if c.conn.caching == Some(false) {
+                    flags.push("caching-no");
+                }
+            }
+            if m.noloop {
+                flags.push("noloop");
+            }
+            if m.redirect
+                .is_some_and(|r| c.shared.clients.get(r).is_none())
+            {
+                flags.push("broken_redirect");
+            }
+        }
+    }
+    c.out.map(3);
+    c.out.bulk(b"flags");
+    c.out.set(flags.len());
+    for f in flags {
+        c.out.bulk(f.as_bytes());
+    }
+    c.out.bulk(b"redirect");
+    c.out.int(match &mode {
+        None => -1,
+        Some(m) => m.redirect.map_or(0, |r| r as i64),
+    });
+    c.out.bulk(b"prefixes");
+    let prefixes = mode.map(|m| m.prefixes).unwrap_or_default();
+    c.out.array(prefixes.len());
+    for p in prefixes {
+        c.out.bulk(&p);
     }
 }
 
 fn client_list(c: &mut Ctx, argv: &[Bytes]) {
     let mut ids: Option<Vec<u64>> = None;
+    let mut class: Option<String> = None;
     let mut i = 2;
     while i < argv.len() {
         if eq(&argv[i], "type") && i + 1 < argv.len() {
@@ -404,9 +650,7 @@ fn client_list(c: &mut Ctx, argv: &[Bytes]) {
             ) {
                 return c.out.error(&format!("ERR Unknown client type '{t}'"));
             }
-            if t != "normal" {
-                ids = Some(Vec::new());
-            }
+            class = Some(t);
             i += 2;
         } else if eq(&argv[i], "id") && i + 1 < argv.len() {
             let mut list = Vec::new();
@@ -424,7 +668,9 @@ fn client_list(c: &mut Ctx, argv: &[Bytes]) {
     }
     let mut text = String::new();
     for client in c.shared.clients.all() {
-        if ids.as_ref().is_some_and(|l| !l.contains(&client.id)) {
+        if ids.as_ref().is_some_and(|l| !l.contains(&client.id))
+            || class.as_ref().is_some_and(|t| t != client.class())
+        {
             continue;
         }
         text.push_str(&client.describe());
@@ -481,6 +727,7 @@ fn client_kill(c: &mut Ctx, argv: &[Bytes]) {
         return c.out.error("ERR No such client");
     }
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
+    let mut class: Option<String> = None;
     let mut i = 2;
     while i + 1 < argv.len() {
         let v = &argv[i + 1];
@@ -501,8 +748,17 @@ fn client_kill(c: &mut Ctx, argv: &[Bytes]) {
             } else {
                 return c.out.error(ERR_SYNTAX);
             };
-        } else if eq(&argv[i], "type") || eq(&argv[i], "user") || eq(&argv[i], "maxage") {
-            // Accepted filters with no effect here: every client is a normal default-user client.
+        } else if eq(&argv[i], "type") {
+            let t = text(v).to_ascii_lowercase();
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
+                return c.out.error(&format!("ERR Unknown client type '{t}'"));
+            }
+            class = Some(t);
+        } else if eq(&argv[i], "user") || eq(&argv[i], "maxage") {
+            // Accepted filters with no effect here: every client is a default-user client.
         } else {
             return c.out.error(ERR_SYNTAX);
         }
@@ -519,6 +775,7 @@ fn client_kill(c: &mut Ctx, argv: &[Bytes]) {
                 .as_ref()
                 .is_some_and(|a| *a != client.laddr.to_string())
             || (skipme && client.id == c.conn.id)
+            || class.as_ref().is_some_and(|t| t != client.class())
         {
             continue;
         }

@@ -213,7 +213,70 @@ pub fn feed_monitors(shared: &Shared, conn: &ConnState, spec: &CommandSpec, argv
     shared.pubsub.feed_monitors(conn.db, &conn.info.addr, &args);
 }
 
+/// CLIENT TRACKING after a command: the keys a tracking client's read-only command read are
+/// remembered, and the keys `effects` changed are invalidated.
+pub fn track(
+    shared: &Shared,
+    conn: &mut ConnState,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+    effects: &[crate::keyspace::Effect],
+) {
+    use crate::keyspace::Effect;
+    let t = &shared.pubsub.tracking;
+    if t.count() == 0 {
+        conn.caching = None;
+        return;
+    }
+    if let Some(m) = &conn.tracking {
+        let wanted = if m.optin {
+            conn.caching == Some(true)
+        } else if m.optout {
+            conn.caching != Some(false)
+        } else {
+            true
+        };
+        if !m.bcast && wanted && spec.has_flag("readonly") {
+            let keys = spec
+                .keys_of(argv)
+                .into_iter()
+                .filter_map(|i| argv.get(i).cloned());
+            t.remember(conn.id, keys);
+        }
+    }
+    let mut keys: Vec<Bytes> = Vec::new();
+    let mut flushed = false;
+    for e in effects {
+        match e {
+            Effect::FlushDb { .. } | Effect::FlushAll => flushed = true,
+            e => {
+                if let Some((_, k)) = e.key() {
+                    if !keys.contains(k) {
+                        keys.push(k.clone());
+                    }
+                }
+            }
+        }
+    }
+    if flushed {
+        t.invalidate_all(&shared.pubsub);
+    }
+    if !keys.is_empty() {
+        t.invalidate(&shared.pubsub, conn.id, &keys);
+    }
+    // CLIENT CACHING applies to the one command after it.
+    let caching_cmd = spec.name == "client" && argv.get(1).is_some_and(|a| eq(a, "caching"));
+    if !caching_cmd {
+        conn.caching = None;
+    }
+}
+
 fn subscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
+    if kind == Kind::Shard && c.conn.in_exec {
+        return c
+            .out
+            .error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+    }
     let resp3 = c.conn.resp3;
     for name in &argv[1..] {
         let info = c.conn.info.clone();
@@ -298,9 +361,11 @@ fn pubsub(c: &mut Ctx, argv: &[Bytes]) {
             "SHARDNUMSUB [<shardchannel> ...]",
             "    Return the number of subscribers for the specified shard level channel(s)",
         ]),
-        ("channels" | "shardchannels" | "numpat" | "help", _) => {
-            c.out.error(&wrong_args(&format!("pubsub|{sub}")))
-        }
+        ("channels" | "shardchannels", _) => c.out.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            text(&argv[1])
+        )),
+        ("numpat" | "help", _) => c.out.error(&wrong_args(&format!("pubsub|{sub}"))),
         _ => c.out.error(&unknown_subcommand(argv, "PUBSUB")),
     }
 }

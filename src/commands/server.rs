@@ -731,11 +731,12 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         "clients" => {
             let _ = write!(
                 out,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{}\r\n",
                 sh.clients.count(),
                 sh.config.get_i64("maxclients"),
                 sh.pubsub.peak.load(Ordering::Relaxed),
                 sh.clients.blocked_count(),
+                sh.pubsub.tracking.count(),
                 sh.clients.timed_count(),
             );
         }

@@ -197,6 +197,8 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         (spec.handler)(&mut inner, argv);
         super::notify::after_command(c.shared, inner.ks, spec.name, argv, from, now);
         super::pubsub::feed_monitors(c.shared, inner.conn, spec, argv);
+        let effects = inner.ks.effects().get(from..).unwrap_or_default();
+        super::pubsub::track(c.shared, &mut *inner.conn, spec, argv, effects);
         if let After::Sleep(_) | After::Save = inner.after {
             // Blocking side effects are skipped inside a transaction (Redis does the same for DEBUG SLEEP's wait).
         } else if !matches!(inner.after, After::Nothing) {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -38,6 +38,10 @@ pub struct ClientInfo {
     pub blocked: Mutex<Option<Arc<crate::keyspace::Waiter>>>,
     /// Subscriptions by [`super::pubsub::Kind`]: channels, patterns, shard channels.
     pub subs: [AtomicUsize; 3],
+    /// CLIENT TRACKING: -1 off, 0 on without REDIRECT, else the redirect client (`redir=`).
+    pub redir: AtomicI64,
+    /// CLIENT TRACKING in BCAST mode (flag `B`).
+    pub bcast: AtomicBool,
 }
 
 impl ClientInfo {
@@ -47,6 +51,15 @@ impl ClientInfo {
         // one that has not started waiting yet.
         self.kill_notify.notify_waiters();
         self.kill_notify.notify_one();
+    }
+
+    /// Redis's client type (CLIENT LIST/KILL TYPE): `pubsub` while subscribed, else `normal`.
+    pub fn class(&self) -> &'static str {
+        if self.subs.iter().any(|n| n.load(Ordering::Relaxed) > 0) {
+            "pubsub"
+        } else {
+            "normal"
+        }
     }
 
     /// One line of CLIENT LIST / CLIENT INFO in Redis's format.
@@ -76,11 +89,18 @@ impl ClientInfo {
         if subs.iter().any(|&n| n > 0) {
             flags.push('P');
         }
+        if self.in_multi.load(Ordering::Relaxed) {
+            flags.push('x');
+        }
         if self.blocked.lock().is_some() {
             flags.push('b');
         }
-        if self.in_multi.load(Ordering::Relaxed) {
-            flags.push('x');
+        let redir = self.redir.load(Ordering::Relaxed);
+        if redir >= 0 {
+            flags.push('t');
+        }
+        if self.bcast.load(Ordering::Relaxed) {
+            flags.push('B');
         }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
@@ -92,7 +112,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -107,6 +127,7 @@ impl ClientInfo {
             multi,
             self.watching.load(Ordering::Relaxed),
             cmd,
+            redir,
             self.resp.load(Ordering::Relaxed),
             self.lib_name.lock(),
             self.lib_ver.lock(),
@@ -149,6 +170,8 @@ impl Clients {
             kill_notify: Notify::new(),
             blocked: Mutex::new(None),
             subs: Default::default(),
+            redir: AtomicI64::new(-1),
+            bcast: AtomicBool::new(false),
         });
         self.map.lock().insert(id, info.clone());
         info

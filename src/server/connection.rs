@@ -58,6 +58,9 @@ pub struct ConnState {
     /// Channels, patterns and shard channels, and the outbox messages arrive in.
     pub subs: super::pubsub::Subscriptions,
     pub reply: ReplyMode,
+    /// CLIENT TRACKING ON's mode, and CLIENT CACHING's answer for the next command.
+    pub tracking: Option<super::tracking::Mode>,
+    pub caching: Option<bool>,
 }
 
 /// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
@@ -86,6 +89,8 @@ impl ConnState {
             cmd_observed: 0,
             subs: Default::default(),
             reply: ReplyMode::On,
+            tracking: None,
+            caching: None,
         }
     }
 
@@ -258,6 +263,7 @@ impl Drop for Registration {
         }
         self.conn.unwatch_all(&self.shared);
         let info = self.conn.info.clone();
+        self.shared.pubsub.tracking.disable(self.conn.id);
         self.shared
             .pubsub
             .unsubscribe_all(&mut self.conn.subs, &info);
@@ -421,6 +427,18 @@ async fn connection_loop<S: Stream>(
                     return Ok(());
                 }
             };
+            // CLIENT PAUSE: this client waits (replies so far go out first) until the pause
+            // ends or is lifted; pipelined input stays buffered.
+            while let Some(until) = shared.paused_until(conn, &argv) {
+                flush(shared, sock, conn, &mut out).await?;
+                let changed = shared.pause_changed.notified();
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until.into()) => {}
+                    _ = changed => {}
+                    _ = &mut killed => return Ok(()),
+                    _ = &mut stopping => return Ok(()),
+                }
+            }
             // Messages that arrived before this command go out before its reply.
             if let Some(o) = &conn.subs.outbox {
                 o.drain_into(&mut out.buf);

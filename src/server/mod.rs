@@ -10,6 +10,7 @@ pub mod clients;
 mod connection;
 pub mod persistence;
 pub mod pubsub;
+pub mod tracking;
 
 use std::sync::atomic::AtomicBool;
 
@@ -71,6 +72,12 @@ pub struct Shared {
     pub lastsave: AtomicU64,
     pub shutdown: tokio::sync::watch::Sender<Option<bool>>,
     pub bgsave_running: AtomicBool,
+    /// CLIENT PAUSE: until when, and whether every command waits (ALL) or only writes.
+    pub pause: parking_lot::Mutex<Option<(Instant, bool)>>,
+    /// Whether `pause` may be set (read on every command without the lock).
+    pub pause_set: AtomicBool,
+    /// Woken by CLIENT UNPAUSE (and a new CLIENT PAUSE) so paused clients look again.
+    pub pause_changed: tokio::sync::Notify,
     /// Notified once every `bind` address listens (daemonize and systemd readiness).
     pub ready: tokio::sync::Notify,
     me: std::sync::OnceLock<std::sync::Weak<Shared>>,
@@ -104,6 +111,9 @@ impl Shared {
             shutdown: tokio::sync::watch::channel(None).0,
             bgsave_running: AtomicBool::new(false),
             ready: tokio::sync::Notify::new(),
+            pause: parking_lot::Mutex::new(None),
+            pause_set: AtomicBool::new(false),
+            pause_changed: tokio::sync::Notify::new(),
             me: std::sync::OnceLock::new(),
         }
     }
@@ -130,6 +140,48 @@ impl Shared {
         self.pubsub.notify_flags.store(flags, Ordering::Relaxed);
         let on = flags & notify::EXPIRED != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
         self.keyspace.track_expired(on);
+    }
+
+    /// When the command `argv` must wait for a CLIENT PAUSE to end: its deadline. WRITE
+    /// pauses commands that write or publish (and EXEC of a transaction that holds one);
+    /// ALL pauses everything.
+    pub fn paused_until(&self, conn: &ConnState, argv: &[Bytes]) -> Option<Instant> {
+        if !self.pause_set.load(Ordering::Acquire) {
+            return None;
+        }
+        let (until, all) = {
+            let mut p = self.pause.lock();
+            match *p {
+                Some((until, _)) if Instant::now() >= until => {
+                    *p = None;
+                    self.pause_set.store(false, Ordering::Release);
+                    return None;
+                }
+                Some(v) => v,
+                None => return None,
+            }
+        };
+        let spec = commands::lookup(argv.first()?)?;
+        if spec.name == "client"
+            && argv
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"unpause"))
+        {
+            return None;
+        }
+        let writes = |s: &CommandSpec| s.is_write() || matches!(s.name, "publish" | "spublish");
+        if conn.multi.is_some() && spec.name != "exec" {
+            return None;
+        }
+        let hit = all
+            || writes(spec)
+            || (spec.name == "exec"
+                && conn.multi.iter().flatten().any(|q| {
+                    q.first()
+                        .and_then(|n| commands::lookup(n))
+                        .is_some_and(writes)
+                }));
+        hit.then_some(until)
     }
 
     /// Whether writes must be refused because the WAL failed (sticky).
@@ -253,6 +305,8 @@ pub fn run(
     // its WAL entry (so its reply waits for them too: one entry, one sequence).
     let deferred = commands::blocking::serve_ready(&mut locked, now);
     commands::notify::after_command(shared, &mut locked, "", &[], served_from, now);
+    let effects = locked.effects().get(from..).unwrap_or_default();
+    commands::pubsub::track(shared, conn, spec, argv, effects);
     conn.end_command(start, out.buf.len(), locked.revealed(), locked.observed());
     drop(locked);
     if !deferred.is_empty() {

@@ -187,6 +187,10 @@ pub struct PubSub {
     pub peak: AtomicUsize,
     /// `notify-keyspace-events` as `commands::notify` flags.
     pub notify_flags: AtomicU32,
+    /// Every outbox by client id (REDIRECT targets of CLIENT TRACKING).
+    by_client: Mutex<HashMap<u64, std::sync::Weak<Outbox>>>,
+    /// CLIENT TRACKING's tables.
+    pub tracking: super::tracking::Tracking,
     /// Clients in MONITOR mode (and how many, read without the lock on every command).
     monitors: RwLock<Vec<Arc<Outbox>>>,
     monitor_count: AtomicUsize,
@@ -287,18 +291,40 @@ impl PubSub {
         self.limit.soft_secs.store(soft_secs, Ordering::Relaxed);
     }
 
-    fn outbox(subs: &mut Subscriptions, info: &Arc<ClientInfo>, resp3: bool) -> Arc<Outbox> {
+    /// The connection's outbox, made on first use.
+    pub fn outbox(
+        &self,
+        subs: &mut Subscriptions,
+        info: &Arc<ClientInfo>,
+        resp3: bool,
+    ) -> Arc<Outbox> {
         subs.outbox
             .get_or_insert_with(|| {
-                Arc::new(Outbox {
+                let o = Arc::new(Outbox {
                     info: info.clone(),
                     resp3: AtomicBool::new(resp3),
                     q: Mutex::new(Queue::default()),
                     in_flight: AtomicUsize::new(0),
                     ready: Notify::new(),
-                })
+                });
+                self.by_client.lock().insert(info.id, Arc::downgrade(&o));
+                o
             })
             .clone()
+    }
+
+    /// The outbox of client `id` and its protocol, if it can receive pushes: a RESP3 client,
+    /// or a RESP2 one in subscriber mode.
+    pub fn client_outbox(&self, id: u64) -> Option<(Arc<Outbox>, bool)> {
+        let o = self.by_client.lock().get(&id)?.upgrade()?;
+        let resp3 = o.resp3.load(Ordering::Relaxed);
+        let subscribed = o.info.subs.iter().any(|n| n.load(Ordering::Relaxed) > 0);
+        (resp3 || subscribed).then_some((o, resp3))
+    }
+
+    /// Appends a frame to one outbox (under the same output limits as messages).
+    pub fn push_to(&self, outbox: &Outbox, frame: &[u8]) {
+        outbox.push(frame, self);
     }
 
     /// Subscribes; false if it already was.
@@ -313,7 +339,7 @@ impl PubSub {
         if subs.of(kind).contains(name) {
             return false;
         }
-        let outbox = Self::outbox(subs, info, resp3);
+        let outbox = self.outbox(subs, info, resp3);
         subs.of(kind).insert(name.clone());
         match kind {
             Kind::Channel => self
@@ -394,7 +420,7 @@ impl PubSub {
         if subs.monitor {
             return false;
         }
-        let outbox = Self::outbox(subs, info, false);
+        let outbox = self.outbox(subs, info, false);
         subs.monitor = true;
         self.monitors.write().push(outbox);
         self.monitor_count.fetch_add(1, Ordering::Relaxed);
@@ -446,7 +472,9 @@ impl PubSub {
                 self.unsubscribe(subs, info, kind, &n);
             }
         }
-        subs.outbox = None;
+        if subs.outbox.take().is_some() {
+            self.by_client.lock().remove(&info.id);
+        }
     }
 
     /// PUBLISH (or SPUBLISH with `shard`): the number of receivers.

@@ -1,0 +1,199 @@
+"""CLIENT TRACKING (server-assisted client-side caching), written against Redis 7.0.
+
+Raw sockets, so the exact push frames are seen: RESP3 `>2 invalidate [keys]` to the
+tracking client itself, or a `message` on `__redis__:invalidate` to a RESP2 REDIRECT target.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from helpers import RespError
+
+
+def resp3(raw):
+    c = raw()
+    assert isinstance(c.cmd("HELLO", "3"), dict)
+    return c
+
+
+def nothing_pending(c, wait=0.2):
+    """True if no frame arrives within `wait` seconds."""
+    if c.buf:
+        return False
+    c.sock.settimeout(wait)
+    try:
+        chunk = c.sock.recv(1 << 16)
+    except socket.timeout:
+        return True
+    finally:
+        c.sock.settimeout(10)
+    c.buf += chunk
+    return False
+
+
+@pytest.fixture
+def clean(raw):
+    w = raw()
+    assert w.cmd("FLUSHALL") == "OK"
+    return w
+
+
+def test_default_mode_invalidates_a_key_the_client_read(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON") == "OK"
+    assert t.cmd("GET", "k") is None
+    assert clean.cmd("SET", "k", "1") == "OK"
+    assert t.read_reply() == [b"invalidate", [b"k"]]
+    # Sent once: the key is forgotten until read again.
+    assert clean.cmd("SET", "k", "2") == "OK"
+    assert nothing_pending(t)
+    assert t.cmd("GET", "k") == b"2"
+    assert clean.cmd("DEL", "k") == 1
+    assert t.read_reply() == [b"invalidate", [b"k"]]
+
+
+def test_a_key_only_written_is_not_tracked(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON") == "OK"
+    assert t.cmd("SET", "w", "1") == "OK"
+    assert clean.cmd("SET", "w", "2") == "OK"
+    assert nothing_pending(t)
+
+
+def test_own_write_invalidates_unless_noloop(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON") == "OK"
+    assert t.cmd("GET", "a") is None
+    t.send(t.encode("SET", "a", "1"))
+    got = [t.read_reply(), t.read_reply()]
+    assert [b"invalidate", [b"a"]] in got and "OK" in got
+    n = resp3(raw)
+    assert n.cmd("CLIENT", "TRACKING", "ON", "NOLOOP") == "OK"
+    assert n.cmd("GET", "b") is None
+    assert n.cmd("SET", "b", "1") == "OK"
+    assert nothing_pending(n)
+
+
+def test_bcast_with_prefixes(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:", "PREFIX", "job:") == "OK"
+    assert clean.cmd("SET", "user:1", "x") == "OK"
+    assert t.read_reply() == [b"invalidate", [b"user:1"]]
+    assert clean.cmd("SET", "other", "x") == "OK"
+    assert nothing_pending(t)
+    assert clean.cmd("RPUSH", "job:9", "x") == 1
+    assert t.read_reply() == [b"invalidate", [b"job:9"]]
+
+
+def test_optin_tracks_only_after_caching_yes(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON", "OPTIN") == "OK"
+    assert t.cmd("GET", "x") is None
+    assert clean.cmd("SET", "x", "1") == "OK"
+    assert nothing_pending(t)
+    assert t.cmd("CLIENT", "CACHING", "YES") == "OK"
+    assert t.cmd("GET", "y") is None
+    assert clean.cmd("SET", "y", "1") == "OK"
+    assert t.read_reply() == [b"invalidate", [b"y"]]
+    # Only the one command after CACHING YES.
+    assert t.cmd("GET", "z") is None
+    assert clean.cmd("SET", "z", "1") == "OK"
+    assert nothing_pending(t)
+
+
+def test_optout_skips_after_caching_no(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON", "OPTOUT") == "OK"
+    assert t.cmd("CLIENT", "CACHING", "NO") == "OK"
+    assert t.cmd("GET", "x") is None
+    assert clean.cmd("SET", "x", "1") == "OK"
+    assert nothing_pending(t)
+    assert t.cmd("GET", "y") is None
+    assert clean.cmd("SET", "y", "1") == "OK"
+    assert t.read_reply() == [b"invalidate", [b"y"]]
+
+
+def test_redirect_to_a_resp2_subscriber(raw, clean):
+    target = raw()
+    tid = target.cmd("CLIENT", "ID")
+    assert target.cmd("SUBSCRIBE", "__redis__:invalidate") == [
+        b"subscribe", b"__redis__:invalidate", 1]
+    t = raw()
+    assert t.cmd("CLIENT", "TRACKING", "ON", "REDIRECT", tid) == "OK"
+    assert t.cmd("CLIENT", "GETREDIR") == tid
+    assert t.cmd("GET", "rk") is None
+    assert clean.cmd("SET", "rk", "1") == "OK"
+    assert target.read_reply() == [b"message", b"__redis__:invalidate", [b"rk"]]
+    assert clean.cmd("FLUSHALL") == "OK"
+    assert target.read_reply() == [b"message", b"__redis__:invalidate", None]
+
+
+def test_flushall_invalidates_everything_with_null(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON") == "OK"
+    assert t.cmd("GET", "q") is None
+    assert clean.cmd("FLUSHALL") == "OK"
+    assert t.read_reply() == [b"invalidate", None]
+
+
+def test_getredir_and_trackinginfo(raw):
+    c = resp3(raw)
+    assert c.cmd("CLIENT", "GETREDIR") == -1
+    assert c.cmd("CLIENT", "TRACKINGINFO") == {
+        "flags": {"off"}, "redirect": -1, "prefixes": []}
+    assert c.cmd("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a", "NOLOOP") == "OK"
+    assert c.cmd("CLIENT", "GETREDIR") == 0
+    info = c.cmd("CLIENT", "TRACKINGINFO")
+    assert info["flags"] == {"on", "bcast", "noloop"}
+    assert info["redirect"] == 0
+    assert info["prefixes"] == [b"a"]
+    assert c.cmd("CLIENT", "TRACKING", "OFF") == "OK"
+    assert c.cmd("CLIENT", "GETREDIR") == -1
+    o = resp3(raw)
+    assert o.cmd("CLIENT", "TRACKING", "ON", "OPTIN") == "OK"
+    assert o.cmd("CLIENT", "CACHING", "YES") == "OK"
+    assert o.cmd("CLIENT", "TRACKINGINFO")["flags"] == {"on", "optin", "caching-yes"}
+
+
+def test_tracking_errors(raw):
+    c = resp3(raw)
+    err = lambda *a: str(c.cmd(*a))  # noqa: E731
+    assert isinstance(c.cmd("CLIENT", "TRACKING", "ON", "PREFIX", "a"), RespError)
+    assert err("CLIENT", "TRACKING", "ON", "PREFIX", "a") == \
+        "ERR PREFIX option requires BCAST mode to be enabled"
+    assert err("CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT") == \
+        "ERR You can't specify both OPTIN mode and OPTOUT mode"
+    assert err("CLIENT", "TRACKING", "ON", "BCAST", "OPTIN") == \
+        "ERR OPTIN and OPTOUT are not compatible with BCAST"
+    assert err("CLIENT", "TRACKING", "ON", "REDIRECT", "999999") == \
+        "ERR The client ID you want redirect to does not exist"
+    assert err("CLIENT", "TRACKING", "MAYBE") == "ERR syntax error"
+    assert err("CLIENT", "CACHING", "YES") == (
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode "
+        "with OPTIN or OPTOUT mode enabled")
+    assert c.cmd("CLIENT", "TRACKING", "ON", "OPTIN") == "OK"
+    assert err("CLIENT", "CACHING", "NO") == \
+        "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+    assert err("CLIENT", "CACHING", "MAYBE") == "ERR syntax error"
+    assert err("CLIENT", "TRACKING", "ON", "BCAST") == (
+        "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+        "and then re-enabling it with a different mode.")
+
+
+def test_tracking_clients_in_info_and_client_list(raw):
+    c = resp3(raw)
+    w = raw()
+    def tracking_clients():
+        info = w.cmd("INFO", "clients").decode()
+        return int(info.split("tracking_clients:")[1].split("\r\n")[0])
+    before = tracking_clients()
+    assert c.cmd("CLIENT", "TRACKING", "ON") == "OK"
+    assert tracking_clients() == before + 1
+    line = str(c.cmd("CLIENT", "INFO"))
+    assert "flags=t" in line and "redir=0" in line
+    assert c.cmd("CLIENT", "TRACKING", "OFF") == "OK"
+    assert tracking_clients() == before
+    c.close()
