@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import RespError
-from pubsub_helpers import (Enc, admin, bulk, client_list, confirm, frame,  # noqa: F401
+from pubsub_helpers import (Enc, admin, client_list, confirm, frame,  # noqa: F401
                             info_fields, message, not_allowed, null, pmessage,
                             smessage, sub, subs, wait_until)
 
