@@ -146,6 +146,19 @@ class Sub:
         return False
 
 
+class SmallRcvbufConn(RawConn):
+    """A RawConn whose socket has a small SO_RCVBUF, set before connect()
+    (so the TCP window stays small): a subscriber that never reads."""
+
+    def __init__(self, port, rcvbuf=4096, host="127.0.0.1", timeout=READ_WAIT):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        self.sock = sock
+        self.buf = b""
+
+
 def wait_until(pred, timeout=POLL_WAIT, what="condition"):
     """Poll pred() (bounded); returns its last truthy value."""
     deadline = time.monotonic() + timeout

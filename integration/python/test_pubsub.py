@@ -25,8 +25,8 @@ import time
 import pytest
 import redis
 
-from helpers import HOST, IS_VAYLIX, RawConn, ServerProcess, full_error
-from pubsub_helpers import (READ_WAIT, Sub, admin, client_list, info_fields,  # noqa: F401
+from helpers import IS_VAYLIX, RawConn, ServerProcess, full_error
+from pubsub_helpers import (READ_WAIT, SmallRcvbufConn, Sub, admin, client_list, info_fields,  # noqa: F401
                             message, not_allowed, sub, subs, wait_until)
 
 MSG_WAIT = 5.0
@@ -442,12 +442,7 @@ def test_slow_subscriber_cut_at_hard_limit_fast_one_gets_everything(obl_server, 
     try:
         assert admin_.cmd("CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 0 0") == "OK"
         # slow: tiny receive buffer, never reads after subscribing
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.settimeout(READ_WAIT)
-        sock.connect((HOST, port))
-        slow = RawConn.__new__(RawConn)
-        slow.sock, slow.buf = sock, b""
+        slow = SmallRcvbufConn(port, rcvbuf=4096)
         assert slow.cmd("CLIENT", "SETNAME", "slow") == "OK"
         if protocol == 3:
             assert isinstance(slow.cmd("HELLO", "3"), dict)
