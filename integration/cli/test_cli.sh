@@ -202,6 +202,42 @@ printf '*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n*1\r\n$3\r\nGET\r\n' >"$TMPDIR_IT/err.
 pipe_out="$(timeout 30 "$REDIS_CLI" -h "$HOST" -p "$PORT" --pipe <"$TMPDIR_IT/err.resp" 2>&1 || true)"
 check_contains "--pipe: counts errors" "errors: 1, replies: 2" "$pipe_out"
 
+# ---------------------------------------------------------------- SUBSCRIBE
+# redis-cli SUBSCRIBE never returns: run it under `timeout` in the background,
+# wait (bounded) until the server counts the subscriber, publish, wait for the
+# output, then stop it by its PID.
+subscribe_check() {   # name, expected output, publish channel, redis-cli args...
+    local name="$1" expected="$2" channel="$3"; shift 3
+    local out="$TMPDIR_IT/sub.$PASSED.$FAILED.out" pid i n
+    timeout 10 "$REDIS_CLI" -h "$HOST" -p "$PORT" "$@" >"$out" 2>&1 </dev/null &
+    pid=$!
+    for i in $(seq 1 100); do   # ~5 s
+        n="$(cli pubsub numsub "$channel" | sed -n 2p)"
+        [[ "$n" == 1 || "$(cli pubsub numpat)" == 1 ]] && break
+        sleep 0.05
+    done
+    cli publish "$channel" "hello world" >/dev/null
+    for i in $(seq 1 100); do
+        grep -q "hello world" "$out" 2>/dev/null && break
+        sleep 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    check "$name" "$expected" "$(cat "$out")"
+}
+subscribe_check "subscribe (raw output)" $'subscribe\nch\n1\nmessage\nch\nhello world' \
+    ch subscribe ch
+subscribe_check "subscribe --no-raw" \
+    $'Reading messages... (press Ctrl-C to quit)\n1) "subscribe"\n2) "ch"\n3) (integer) 1\n1) "message"\n2) "ch"\n3) "hello world"' \
+    ch --no-raw subscribe ch
+subscribe_check "-3 psubscribe" $'psubscribe\nc*\n1\npmessage\nc*\nch\nhello world' \
+    ch -3 psubscribe 'c*'
+for i in $(seq 1 100); do   # the stopped subscribers' connections close (~5 s max)
+    [[ "$(cli pubsub numsub ch | sed -n 2p)" == 0 && "$(cli pubsub numpat)" == 0 ]] && break
+    sleep 0.05
+done
+check "publish with no subscriber left" "0" "$(cli publish ch x)"
+
 # ---------------------------------------------------------------- flush + dbsize
 check "flushdb" "OK" "$(cli flushdb)"
 check "dbsize after flushdb" "0" "$(cli dbsize)"
