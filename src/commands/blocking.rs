@@ -451,7 +451,11 @@ fn bzmpop(c: &mut Ctx, argv: &[Bytes]) {
 /// Serves the clients blocked on the keys the command holding `ks` made ready, in the order
 /// they blocked, while its locks are held (see the module doc). Returns the keys whose next
 /// waiter needs a shard held by someone else, for [`serve_deferred`].
-pub fn serve_ready(ks: &mut crate::keyspace::Locked<'_>, now: u64) -> Vec<(DbIndex, Bytes)> {
+pub fn serve_ready(
+    ks: &mut crate::keyspace::Locked<'_>,
+    now: u64,
+    served: &mut Vec<ServedOp>,
+) -> Vec<(DbIndex, Bytes)> {
     let mut deferred = Vec::new();
     while let Some((db, key)) = ks.take_ready() {
         // Bounded: each round answers one waiter or stops.
@@ -476,7 +480,19 @@ pub fn serve_ready(ks: &mut crate::keyspace::Locked<'_>, now: u64) -> Vec<(DbInd
                 buf: bytes::BytesMut::new(),
                 resp3: w.resp3,
             };
-            match execute(ks, db, &key, &w.op, now, &mut out) {
+            let from = ks.effects().len();
+            let result = execute(ks, db, &key, &w.op, now, &mut out);
+            served.push(ServedOp {
+                effects: from..ks.effects().len(),
+                name: match &w.op {
+                    BlockOp::ListPop { left: true, .. } => "blpop",
+                    BlockOp::ListPop { left: false, .. } => "brpop",
+                    BlockOp::ListMove { .. } => "blmove",
+                    BlockOp::ZPop { min: true, .. } => "bzpopmin",
+                    BlockOp::ZPop { min: false, .. } => "bzpopmax",
+                },
+            });
+            match result {
                 Ok(true) => {}
                 // Cannot happen (the key holds elements of the kind it wants); answer as a
                 // timeout rather than leave the client waiting.
@@ -491,6 +507,13 @@ pub fn serve_ready(ks: &mut crate::keyspace::Locked<'_>, now: u64) -> Vec<(DbInd
         }
     }
     deferred
+}
+
+/// One waiter [`serve_ready`] served: the effects it logged and the command it blocked in
+/// (for its keyspace events).
+pub struct ServedOp {
+    pub effects: std::ops::Range<usize>,
+    pub name: &'static str,
 }
 
 /// Serves `keys` (left over by [`serve_ready`]) each under fresh locks of its shard and of
@@ -513,10 +536,12 @@ pub fn serve_deferred(shared: &Shared, keys: Vec<(DbIndex, Bytes)>, now: u64) {
         };
         let mut l = ks.lock(vec![ks.shard_of(&key), ks.shard_of(&dst)]);
         l.mark_ready(db, &key);
-        for k in serve_ready(&mut l, now) {
+        let mut served = Vec::new();
+        for k in serve_ready(&mut l, now, &mut served) {
             if !work.contains(&k) {
                 work.push(k);
             }
         }
+        super::notify::after_served(shared, &mut l, &served, now);
     }
 }

@@ -117,6 +117,33 @@ pub fn after_command(
     from: usize,
     now_ms: u64,
 ) {
+    let to = locked.effects().len();
+    after_effects(shared, locked, name, argv, from..to, now_ms);
+}
+
+/// The events of the blocked clients a write served, each as its own blocking command.
+pub fn after_served(
+    shared: &Shared,
+    locked: &mut Locked,
+    served: &[super::blocking::ServedOp],
+    now_ms: u64,
+) {
+    if !enabled(shared) {
+        return;
+    }
+    for op in served {
+        after_effects(shared, locked, op.name, &[], op.effects.clone(), now_ms);
+    }
+}
+
+fn after_effects(
+    shared: &Shared,
+    locked: &mut Locked,
+    name: &str,
+    argv: &[Bytes],
+    effects: std::ops::Range<usize>,
+    now_ms: u64,
+) {
     if !enabled(shared) {
         return;
     }
@@ -124,7 +151,7 @@ pub fn after_command(
         notify(shared, EXPIRED, "expired", db, &key);
     }
     let mut events: Vec<(u32, &'static str, DbIndex, Bytes)> = Vec::new();
-    for e in locked.effects().get(from..).unwrap_or_default() {
+    for e in locked.effects().get(effects).unwrap_or_default() {
         let Some((db, key)) = e.key() else { continue };
         for (class, event) in effect_events(name, argv, e).into_iter().flatten() {
             events.push((class, event, db, key.clone()));
@@ -208,6 +235,8 @@ fn effect_events(cmd: &str, argv: &[Bytes], e: &Effect) -> [Option<(u32, &'stati
             },
         },
         Effect::Del { .. } => match cmd {
+            // SPOP taking every member removes the key whole.
+            "spop" => [Some((SET, "spop")), Some((GENERIC, "del"))],
             "rename" | "renamenx" => one(GENERIC, "rename_from"),
             "move" => one(GENERIC, "move_from"),
             _ => one(GENERIC, "del"),

@@ -285,8 +285,15 @@ fn subscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
             .subscribe(&mut c.conn.subs, &info, resp3, kind, name);
         let n = c.conn.subs.count(kind) as i64;
         let f = frame(resp3, &[Some(kind.subscribe_word()), Some(name)], Some(n));
-        c.out.buf.extend_from_slice(&f);
+        push_out(c, &f);
     }
+}
+
+/// Writes a push (a subscription confirmation) that CLIENT REPLY OFF must not drop.
+fn push_out(c: &mut Ctx, f: &[u8]) {
+    let start = c.out.buf.len();
+    c.out.buf.extend_from_slice(f);
+    c.conn.pushed.push((start, c.out.buf.len()));
 }
 
 fn unsubscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
@@ -305,7 +312,7 @@ fn unsubscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
     if names.is_empty() {
         let n = c.conn.subs.count(kind) as i64;
         let f = frame(resp3, &[Some(kind.unsubscribe_word()), None], Some(n));
-        return c.out.buf.extend_from_slice(&f);
+        return push_out(c, &f);
     }
     let info = c.conn.info.clone();
     for name in &names {
@@ -314,15 +321,17 @@ fn unsubscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
             .unsubscribe(&mut c.conn.subs, &info, kind, name);
         let n = c.conn.subs.count(kind) as i64;
         let f = frame(resp3, &[Some(kind.unsubscribe_word()), Some(name)], Some(n));
-        c.out.buf.extend_from_slice(&f);
+        push_out(c, &f);
     }
 }
 
 fn publish(c: &mut Ctx, argv: &[Bytes], shard: bool) {
     let n = c.shared.pubsub.publish(&argv[1], &argv[2], shard);
     // A client that receives its own message sees it before PUBLISH's reply, as in Redis.
-    if let Some(o) = &c.conn.subs.outbox {
+    if let Some(o) = c.conn.subs.outbox.clone() {
+        let start = c.out.buf.len();
         o.drain_into(&mut c.out.buf);
+        c.conn.pushed.push((start, c.out.buf.len()));
     }
     c.out.int(n as i64);
 }

@@ -208,9 +208,9 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
     }
     c.conn.in_exec = false;
     // Waiters on keys the transaction left non-empty are served now, under its locks.
-    let served_from = locked.effects().len();
-    let deferred = super::blocking::serve_ready(&mut locked, now);
-    super::notify::after_command(c.shared, &mut locked, "", &[], served_from, now);
+    let mut served = Vec::new();
+    let deferred = super::blocking::serve_ready(&mut locked, now, &mut served);
+    super::notify::after_served(c.shared, &mut locked, &served, now);
     c.conn.observe(locked.observed());
     drop(locked);
     if !deferred.is_empty() {

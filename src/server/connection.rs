@@ -61,6 +61,9 @@ pub struct ConnState {
     /// CLIENT TRACKING ON's mode, and CLIENT CACHING's answer for the next command.
     pub tracking: Option<super::tracking::Mode>,
     pub caching: Option<bool>,
+    /// Spans of the running command's output that are pushes (subscription confirmations):
+    /// CLIENT REPLY OFF/SKIP drops the rest of the output, never these.
+    pub pushed: Vec<(usize, usize)>,
 }
 
 /// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
@@ -91,6 +94,7 @@ impl ConnState {
             reply: ReplyMode::On,
             tracking: None,
             caching: None,
+            pushed: Vec::new(),
         }
     }
 
@@ -399,7 +403,7 @@ async fn connection_loop<S: Stream>(
         };
         let Some(n) = n else {
             if let Some(o) = &outbox {
-                o.drain_into(&mut out.buf);
+                drain_outbox(conn, o, &mut out);
             }
             flush(shared, sock, conn, &mut out).await?;
             continue;
@@ -441,24 +445,29 @@ async fn connection_loop<S: Stream>(
             }
             // Messages that arrived before this command go out before its reply.
             if let Some(o) = &conn.subs.outbox {
-                o.drain_into(&mut out.buf);
+                drain_outbox(conn, o, &mut out);
             }
             let (start, spans) = (out.buf.len(), conn.revealing.len());
             if conn.reply == ReplyMode::SkipNext {
                 conn.reply = ReplyMode::Skip;
             }
+            conn.pushed.clear();
             let after = dispatch(shared, conn, &mut out, &argv);
-            match conn.reply {
-                // CLIENT REPLY OFF or SKIP (which answer nothing themselves), or the command
-                // SKIP named: its reply is dropped.
-                ReplyMode::Off | ReplyMode::Skip => {
-                    out.buf.truncate(start);
-                    conn.revealing.truncate(spans);
-                    if conn.reply == ReplyMode::Skip {
-                        conn.reply = ReplyMode::On;
-                    }
+            // CLIENT REPLY OFF or SKIP (which answer nothing themselves), or the command SKIP
+            // named: its reply is dropped, pushes kept. A blocked command's later answer too.
+            let silenced = matches!(conn.reply, ReplyMode::Off | ReplyMode::Skip);
+            if silenced {
+                let kept: Vec<u8> = conn
+                    .pushed
+                    .iter()
+                    .flat_map(|&(a, b)| out.buf.get(a..b).unwrap_or_default().to_vec())
+                    .collect();
+                out.buf.truncate(start);
+                out.buf.extend_from_slice(&kept);
+                conn.revealing.truncate(spans);
+                if conn.reply == ReplyMode::Skip {
+                    conn.reply = ReplyMode::On;
                 }
-                ReplyMode::On | ReplyMode::SkipNext => {}
             }
             out.resp3 = conn.resp3;
             match after {
@@ -514,7 +523,9 @@ async fn connection_loop<S: Stream>(
                     };
                     conn.begin_command();
                     let start = out.buf.len();
-                    out.buf.extend_from_slice(&served.reply);
+                    if !silenced {
+                        out.buf.extend_from_slice(&served.reply);
+                    }
                     conn.end_command(start, out.buf.len(), served.seq, served.seq);
                 }
                 After::WaitAof {
@@ -551,6 +562,16 @@ async fn connection_loop<S: Stream>(
         if info.killed.load(Ordering::Acquire) {
             return Ok(());
         }
+    }
+}
+
+/// Moves what the outbox holds into the out buffer. MONITOR lines are replies to Redis, so
+/// CLIENT REPLY OFF silences them (messages and other pushes still go out).
+fn drain_outbox(conn: &ConnState, o: &super::pubsub::Outbox, out: &mut ReplyWriter) {
+    let start = out.buf.len();
+    o.drain_into(&mut out.buf);
+    if conn.reply == ReplyMode::Off && conn.subs.monitor && !conn.subs.active() {
+        out.buf.truncate(start);
     }
 }
 

@@ -235,6 +235,16 @@ pub fn dispatch(
         out.error(&format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", commands::full_name(spec, argv)));
         return After::Nothing;
     }
+    // A MONITOR client is a replica to Redis: it may not touch the keyspace.
+    if conn.subs.monitor
+        && conn.multi.is_none()
+        && (spec.is_write()
+            || spec.has_flag("readonly")
+            || matches!(spec.name, "publish" | "spublish"))
+    {
+        out.error("ERR Replica can't interact with the keyspace");
+        return After::Nothing;
+    }
     if conn.multi.is_some() && spec.has_flag("no_multi") {
         conn.flag_multi_error();
         out.error("ERR Command not allowed inside a transaction");
@@ -300,11 +310,11 @@ pub fn run(
     let now = ctx.now_ms;
     commands::pubsub::feed_monitors(shared, conn, spec, argv);
     commands::notify::after_command(shared, &mut locked, spec.name, argv, from, now);
-    let served_from = locked.effects().len();
     // Clients blocked on keys this command touched are served under its locks, their pops in
     // its WAL entry (so its reply waits for them too: one entry, one sequence).
-    let deferred = commands::blocking::serve_ready(&mut locked, now);
-    commands::notify::after_command(shared, &mut locked, "", &[], served_from, now);
+    let mut served = Vec::new();
+    let deferred = commands::blocking::serve_ready(&mut locked, now, &mut served);
+    commands::notify::after_served(shared, &mut locked, &served, now);
     let effects = locked.effects().get(from..).unwrap_or_default();
     commands::pubsub::track(shared, conn, spec, argv, effects);
     conn.end_command(start, out.buf.len(), locked.revealed(), locked.observed());
