@@ -263,16 +263,11 @@ fn spawn_background(shared: Arc<Shared>) {
                 .stats
                 .expired_keys
                 .fetch_add(removed as u64, std::sync::atomic::Ordering::Relaxed);
-            if removed > 0 && vaylix::commands::notify::enabled(&shared) {
-                for (db, key) in shared.keyspace.drain_expired() {
-                    vaylix::commands::notify::notify(
-                        &shared,
-                        vaylix::commands::notify::EXPIRED,
-                        "expired",
-                        db,
-                        &key,
-                    );
-                }
+            let wanted =
+                vaylix::commands::notify::enabled(&shared) || shared.pubsub.tracking.count() > 0;
+            if removed > 0 && wanted {
+                let expired = shared.keyspace.drain_expired();
+                vaylix::commands::notify::expired_keys(&shared, expired);
             }
         }
     });

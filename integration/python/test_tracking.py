@@ -197,3 +197,14 @@ def test_tracking_clients_in_info_and_client_list(raw):
     assert c.cmd("CLIENT", "TRACKING", "OFF") == "OK"
     assert tracking_clients() == before
     c.close()
+
+
+def test_a_tracked_key_that_expires_is_invalidated(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON") == "OK"
+    assert clean.cmd("SET", "ttl", "v", "PX", "100") == "OK"
+    assert t.cmd("GET", "ttl") == b"v"
+    # Nobody touches the key: the active expiry cycle removes it (bounded wait).
+    t.sock.settimeout(5)
+    assert t.read_reply() == [b"invalidate", [b"ttl"]]
+    t.sock.settimeout(10)

@@ -252,7 +252,10 @@ fn reset(c: &mut Ctx, _argv: &[Bytes]) {
     c.conn.info.in_multi.store(false, Ordering::Relaxed);
     c.conn.unwatch_all(c.shared);
     let info = c.conn.info.clone();
-    c.shared.pubsub.tracking.disable(c.conn.id);
+    if c.conn.tracking.is_some() {
+        c.shared.pubsub.tracking.disable(c.conn.id);
+        c.shared.refresh_expired_tracking();
+    }
     c.conn.info.redir.store(-1, Ordering::Relaxed);
     c.conn.info.bcast.store(false, Ordering::Relaxed);
     c.conn.tracking = None;
@@ -520,6 +523,7 @@ fn client_tracking(c: &mut Ctx, argv: &[Bytes]) {
     }
     if !on {
         c.shared.pubsub.tracking.disable(c.conn.id);
+        c.shared.refresh_expired_tracking();
         c.conn.info.redir.store(-1, Ordering::Relaxed);
         c.conn.info.bcast.store(false, Ordering::Relaxed);
         c.conn.tracking = None;
@@ -583,6 +587,7 @@ fn client_tracking(c: &mut Ctx, argv: &[Bytes]) {
     c.conn.info.redir.store(redir, Ordering::Relaxed);
     c.conn.info.bcast.store(mode.bcast, Ordering::Relaxed);
     c.conn.tracking = Some(mode);
+    c.shared.refresh_expired_tracking();
     c.out.ok();
 }
 

@@ -102,6 +102,23 @@ pub fn notify(shared: &Shared, class: u32, event: &str, db: DbIndex, key: &[u8])
     }
 }
 
+/// Keys that expired (lazily, under a command, or by the active cycle): their `expired`
+/// events, and their invalidations for tracking clients.
+pub fn expired_keys(shared: &Shared, keys: Vec<(DbIndex, Bytes)>) {
+    if keys.is_empty() {
+        return;
+    }
+    if enabled(shared) {
+        for (db, key) in &keys {
+            notify(shared, EXPIRED, "expired", *db, key);
+        }
+    }
+    if shared.pubsub.tracking.count() > 0 {
+        let names: Vec<Bytes> = keys.into_iter().map(|(_, k)| k).collect();
+        shared.pubsub.tracking.invalidate(&shared.pubsub, 0, &names);
+    }
+}
+
 /// Whether any notification is on (one relaxed load on the command path).
 pub fn enabled(shared: &Shared) -> bool {
     shared.pubsub.notify_flags.load(Ordering::Relaxed) & (KEYSPACE | KEYEVENT) != 0
@@ -144,11 +161,9 @@ fn after_effects(
     effects: std::ops::Range<usize>,
     now_ms: u64,
 ) {
+    expired_keys(shared, locked.take_expired());
     if !enabled(shared) {
         return;
-    }
-    for (db, key) in locked.take_expired() {
-        notify(shared, EXPIRED, "expired", db, &key);
     }
     let mut events: Vec<(u32, &'static str, DbIndex, Bytes)> = Vec::new();
     for e in locked.effects().get(effects).unwrap_or_default() {

@@ -267,7 +267,10 @@ impl Drop for Registration {
         }
         self.conn.unwatch_all(&self.shared);
         let info = self.conn.info.clone();
-        self.shared.pubsub.tracking.disable(self.conn.id);
+        if self.conn.tracking.take().is_some() {
+            self.shared.pubsub.tracking.disable(self.conn.id);
+            self.shared.refresh_expired_tracking();
+        }
         self.shared
             .pubsub
             .unsubscribe_all(&mut self.conn.subs, &info);

@@ -138,8 +138,18 @@ impl Shared {
         let flags =
             notify::parse_flags(&self.config.get_str("notify-keyspace-events")).unwrap_or(0);
         self.pubsub.notify_flags.store(flags, Ordering::Relaxed);
-        let on = flags & notify::EXPIRED != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
-        self.keyspace.track_expired(on);
+        self.refresh_expired_tracking();
+    }
+
+    /// Keeps the keys that expire while someone needs them: `expired` events, or tracking
+    /// clients (an expired key is invalidated like a written one).
+    pub fn refresh_expired_tracking(&self) {
+        use commands::notify;
+        let flags = self.pubsub.notify_flags.load(Ordering::Relaxed);
+        let events =
+            flags & notify::EXPIRED != 0 && flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
+        self.keyspace
+            .track_expired(events || self.pubsub.tracking.count() > 0);
     }
 
     /// When the command `argv` must wait for a CLIENT PAUSE to end: its deadline. WRITE
