@@ -208,3 +208,17 @@ def test_a_tracked_key_that_expires_is_invalidated(raw, clean):
     t.sock.settimeout(5)
     assert t.read_reply() == [b"invalidate", [b"ttl"]]
     t.sock.settimeout(10)
+
+
+def test_tracking_switched_on_inside_a_transaction(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("MULTI") == "OK"
+    assert t.cmd("CLIENT", "TRACKING", "ON") == "QUEUED"
+    assert t.cmd("GET", "mk") == "QUEUED"
+    assert t.cmd("EXEC") == ["OK", None]
+    assert clean.cmd("SET", "mk", "1") == "OK"
+    assert t.read_reply() == [b"invalidate", [b"mk"]]
+    assert t.cmd("MULTI") == "OK"
+    assert t.cmd("CLIENT", "TRACKING", "OFF") == "QUEUED"
+    assert t.cmd("EXEC") == ["OK"]
+    assert t.cmd("PING") == "PONG"

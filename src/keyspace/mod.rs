@@ -74,8 +74,11 @@ pub struct Shard {
     ready: Vec<(u64, DbIndex, Bytes)>,
     last_seq: u64,
     /// Keys that expired (lazily or actively) since the last drain, kept only while
-    /// keyspace notifications ask for `expired` events (see [`Keyspace::track_expired`]).
-    expired: Option<Vec<(DbIndex, Bytes)>>,
+    /// `want_expired` is set (see [`Keyspace::track_expired`]).
+    expired: Vec<(DbIndex, Bytes)>,
+    /// Shared by every shard, so turning it on or off takes no shard lock (it may be asked
+    /// for by a command that holds some).
+    want_expired: Arc<AtomicBool>,
 }
 
 fn touch_watchers(watched: &HashMap<(DbIndex, Bytes), Vec<WatchFlag>>, db: DbIndex, key: &[u8]) {
@@ -124,7 +127,7 @@ fn index_expiry(
 }
 
 impl Shard {
-    fn new(databases: usize) -> Self {
+    fn new(databases: usize, want_expired: Arc<AtomicBool>) -> Self {
         Shard {
             dbs: (0..databases).map(|_| Table::default()).collect(),
             expires: BTreeSet::new(),
@@ -132,7 +135,8 @@ impl Shard {
             blocked: HashMap::new(),
             ready: Vec::new(),
             last_seq: 0,
-            expired: None,
+            expired: Vec::new(),
+            want_expired,
         }
     }
 
@@ -160,6 +164,7 @@ impl Shard {
             expires,
             watched,
             expired,
+            want_expired,
             ..
         } = self;
         match dbs.get_mut(db as usize)?.get_live(key, now_ms) {
@@ -167,8 +172,8 @@ impl Shard {
             Err(old) => {
                 index_expiry(expires, db, key, old.expires_at_ms(), 0);
                 touch_watchers(watched, db, key);
-                if let Some(list) = expired {
-                    list.push((db, Bytes::copy_from_slice(key)));
+                if want_expired.load(Ordering::Relaxed) {
+                    expired.push((db, Bytes::copy_from_slice(key)));
                 }
                 None
             }
@@ -311,6 +316,8 @@ pub struct Keyspace {
     clock: AtomicU64,
     /// The collection encoding thresholds (CONFIG SET changes them at any time).
     limits: LimitCell,
+    /// Whether shards keep the keys that expire (see [`Keyspace::track_expired`]).
+    want_expired: Arc<AtomicBool>,
 }
 
 /// [`Limits`] readable without a lock on every write.
@@ -358,11 +365,13 @@ impl Keyspace {
     /// `databases` above [`MAX_DATABASES`] is cut to it (the config refuses such values).
     pub fn new(databases: usize) -> Self {
         let databases = databases.min(MAX_DATABASES);
+        let want_expired = Arc::new(AtomicBool::new(false));
         Keyspace {
             sink: std::sync::OnceLock::new(),
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(Shard::new(databases)))
+                .map(|_| Mutex::new(Shard::new(databases, want_expired.clone())))
                 .collect(),
+            want_expired,
             databases,
             hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
             clock: AtomicU64::new(0),
@@ -471,8 +480,8 @@ impl Keyspace {
                 }
                 let (_, db, key) = first.clone();
                 s.remove_unlogged(db, &key);
-                if let Some(list) = &mut s.expired {
-                    list.push((db, key));
+                if s.want_expired.load(Ordering::Relaxed) {
+                    s.expired.push((db, key));
                 }
                 removed += 1;
             }
@@ -482,23 +491,14 @@ impl Keyspace {
 
     /// Starts (or stops) keeping the keys that expire, for `expired` keyspace events.
     pub fn track_expired(&self, on: bool) {
-        for shard in self.shards.iter() {
-            let mut s = shard.lock();
-            match (on, s.expired.is_some()) {
-                (true, false) => s.expired = Some(Vec::new()),
-                (false, true) => s.expired = None,
-                _ => {}
-            }
-        }
+        self.want_expired.store(on, Ordering::Relaxed);
     }
 
     /// The keys that expired in any shard since the last drain (active expiry's events).
     pub fn drain_expired(&self) -> Vec<(DbIndex, Bytes)> {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
-            if let Some(list) = &mut shard.lock().expired {
-                out.append(list);
-            }
+            out.append(&mut shard.lock().expired);
         }
         out
     }
@@ -1481,9 +1481,7 @@ impl<'a> Locked<'a> {
     pub fn take_expired(&mut self) -> Vec<(DbIndex, Bytes)> {
         let mut out = Vec::new();
         for (_, g) in self.guards.iter_mut() {
-            if let Some(list) = &mut g.expired {
-                out.append(list);
-            }
+            out.append(&mut g.expired);
         }
         out
     }
