@@ -252,14 +252,7 @@ fn reset(c: &mut Ctx, _argv: &[Bytes]) {
     c.conn.info.in_multi.store(false, Ordering::Relaxed);
     c.conn.unwatch_all(c.shared);
     let info = c.conn.info.clone();
-    if c.conn.tracking.is_some() {
-        c.shared.pubsub.tracking.disable(c.conn.id);
-        c.shared.refresh_expired_tracking();
-    }
-    c.conn.info.redir.store(-1, Ordering::Relaxed);
-    c.conn.info.bcast.store(false, Ordering::Relaxed);
-    c.conn.tracking = None;
-    c.conn.caching = None;
+    c.conn.stop_tracking(c.shared);
     c.shared.pubsub.unsubscribe_all(&mut c.conn.subs, &info);
     c.conn.set_db(0);
     c.conn.resp3 = false;
@@ -522,12 +515,7 @@ fn client_tracking(c: &mut Ctx, argv: &[Bytes]) {
         }
     }
     if !on {
-        c.shared.pubsub.tracking.disable(c.conn.id);
-        c.shared.refresh_expired_tracking();
-        c.conn.info.redir.store(-1, Ordering::Relaxed);
-        c.conn.info.bcast.store(false, Ordering::Relaxed);
-        c.conn.tracking = None;
-        c.conn.caching = None;
+        c.conn.stop_tracking(c.shared);
         return c.out.ok();
     }
     if !mode.bcast && !mode.prefixes.is_empty() {

@@ -165,18 +165,19 @@ fn after_effects(
     if !enabled(shared) {
         return;
     }
-    let mut events: Vec<(u32, &'static str, DbIndex, Bytes)> = Vec::new();
+    // (class, event, db, key, only if the key is gone by now)
+    let mut events: Vec<(u32, &'static str, DbIndex, Bytes, bool)> = Vec::new();
     for e in locked.effects().get(effects).unwrap_or_default() {
         let Some((db, key)) = e.key() else { continue };
         for (class, event) in effect_events(name, argv, e).into_iter().flatten() {
-            events.push((class, event, db, key.clone()));
+            events.push((class, event, db, key.clone(), false));
         }
         // A hash, set or sorted set left empty is removed without a Del of its own.
         if matches!(
             e,
             Effect::HashDel { .. } | Effect::SetRem { .. } | Effect::ZRem { .. }
         ) {
-            events.push((GENERIC, "del?", db, key.clone()));
+            events.push((GENERIC, "del", db, key.clone(), true));
         }
     }
     if matches!(name, "lmove" | "rpoplpush" | "blmove" | "brpoplpush") {
@@ -187,14 +188,10 @@ fn after_effects(
         push.extend(rest);
         events = push;
     }
-    for (class, event, db, key) in events {
-        if event == "del?" {
-            if !locked.exists(db, &key, now_ms) {
-                notify(shared, GENERIC, "del", db, &key);
-            }
-            continue;
+    for (class, event, db, key, if_gone) in events {
+        if !if_gone || !locked.exists(db, &key, now_ms) {
+            notify(shared, class, event, db, &key);
         }
-        notify(shared, class, event, db, &key);
     }
 }
 

@@ -25,6 +25,8 @@ const ACL_SLOW: &[&str] = &["@pubsub", "@slow"];
 const ACL_FAST: &[&str] = &["@pubsub", "@fast"];
 const ALL_KEYS: (i32, i32, i32) = (1, -1, 1);
 
+/// A pub/sub command's spec: the `pubsub` group, with Redis's `since` version. Shard channels
+/// are keys only for cluster slot routing, so nothing is locked.
 #[allow(clippy::too_many_arguments)]
 const fn pubsub_spec(
     name: &'static str,
@@ -37,18 +39,9 @@ const fn pubsub_spec(
     handler: Handler,
 ) -> CommandSpec {
     CommandSpec {
-        since,
-        // Shard channels are keys only for cluster slot routing: nothing here is locked.
-        ..spec(
-            name,
-            arity,
-            flags,
-            keys,
-            acl,
-            Scope::None,
-            "pubsub",
-            summary,
-            handler,
+        scope: Scope::None,
+        ..keyed_spec(
+            "pubsub", name, arity, flags, keys, acl, since, summary, handler,
         )
     }
 }

@@ -130,6 +130,17 @@ impl ConnState {
         self.info.db.store(db, Ordering::Relaxed);
     }
 
+    /// Turns CLIENT TRACKING off (TRACKING OFF, RESET, disconnect).
+    pub fn stop_tracking(&mut self, shared: &Shared) {
+        if self.tracking.take().is_some() {
+            shared.pubsub.tracking.disable(self.id);
+            shared.refresh_expired_tracking();
+        }
+        self.caching = None;
+        self.info.redir.store(-1, Ordering::Relaxed);
+        self.info.bcast.store(false, Ordering::Relaxed);
+    }
+
     /// Drops every WATCH (UNWATCH, EXEC, DISCARD, RESET, disconnect).
     pub fn unwatch_all(&mut self, shared: &Shared) {
         for (db, key, _) in self.watched.drain(..) {
@@ -267,10 +278,7 @@ impl Drop for Registration {
         }
         self.conn.unwatch_all(&self.shared);
         let info = self.conn.info.clone();
-        if self.conn.tracking.take().is_some() {
-            self.shared.pubsub.tracking.disable(self.conn.id);
-            self.shared.refresh_expired_tracking();
-        }
+        self.conn.stop_tracking(&self.shared);
         self.shared
             .pubsub
             .unsubscribe_all(&mut self.conn.subs, &info);
