@@ -19,7 +19,9 @@ everything the earlier commands fired has arrived by then. Asynchronous events
 
 Every expectation was checked against redis-server 7.0.15. Commands vaylix
 does not have (SORT, EVAL, SWAPDB) are skipped when COMMAND INFO answers nil;
-the 'n' (new key), 'm' (key miss) and 'e' (evicted) events are not tested.
+'n' (new key) and 'm' (key miss, from the lookups of read-only commands and of
+the keys some writes read) have tables of their own; 'e' (evicted) is tested
+with maxmemory.
 """
 
 from __future__ import annotations
@@ -838,3 +840,103 @@ def test_getex_persist_and_expire_events(r, events):
     r.getex("k", persist=True)
     r.getex("k", persist=True)          # no TTL any more: nothing
     assert events.drain() == both(("set", "k"), ("expire", "k"), ("persist", "k"))
+
+
+# --------------------------------------------------------------------------
+# 'n' (new key) and 'm' (key miss): not part of 'A'
+# --------------------------------------------------------------------------
+
+# (setup, command, [(event, key)...]) with only the 'n' and 'm' classes on.
+NEW_MISS_CASES = {
+    "get-miss": ([], ("GET", "m"), [("keymiss", "m")]),
+    "get-hit": ([("SET", "k", "v")], ("GET", "k"), []),
+    "mget-each-miss": ([("SET", "b", "v")], ("MGET", "a", "b", "c"),
+                       [("keymiss", "a"), ("keymiss", "c")]),
+    "exists": ([], ("EXISTS", "a", "b"), [("keymiss", "a"), ("keymiss", "b")]),
+    "type": ([], ("TYPE", "a"), [("keymiss", "a")]),
+    "ttl": ([], ("TTL", "a"), [("keymiss", "a")]),
+    "strlen": ([], ("STRLEN", "a"), [("keymiss", "a")]),
+    "hget": ([], ("HGET", "h", "f"), [("keymiss", "h")]),
+    "hget-missing-field": ([("HSET", "h", "g", "v")], ("HGET", "h", "f"), []),
+    "hgetall": ([], ("HGETALL", "h"), [("keymiss", "h")]),
+    "lrange": ([], ("LRANGE", "l", 0, -1), [("keymiss", "l")]),
+    "smembers": ([], ("SMEMBERS", "s"), [("keymiss", "s")]),
+    "sinter-every-key": ([], ("SINTER", "a", "b"), [("keymiss", "a"), ("keymiss", "b")]),
+    "zscore": ([], ("ZSCORE", "z", "a"), [("keymiss", "z")]),
+    "touch": ([], ("TOUCH", "a"), [("keymiss", "a")]),
+    "getdel": ([], ("GETDEL", "a"), [("keymiss", "a")]),
+    "getex": ([], ("GETEX", "a"), [("keymiss", "a")]),
+    "sunionstore-sources": ([], ("SUNIONSTORE", "d", "a", "b"),
+                            [("keymiss", "a"), ("keymiss", "b")]),
+    "zunionstore-sources": ([], ("ZUNIONSTORE", "d", 1, "a"), [("keymiss", "a")]),
+    "copy-source": ([], ("COPY", "a", "b"), [("keymiss", "a")]),
+    "set-get": ([], ("SET", "k", "v", "GET"), [("keymiss", "k"), ("new", "k")]),
+    "getset": ([], ("GETSET", "k", "v"), [("keymiss", "k"), ("new", "k")]),
+    # Write lookups report no miss.
+    "object": ([], ("OBJECT", "ENCODING", "a"), []),
+    "smove-source": ([], ("SMOVE", "a", "b", "x"), []),
+    "lmove-source": ([], ("LMOVE", "a", "b", "LEFT", "LEFT"), []),
+    "expire": ([], ("EXPIRE", "a", 10), []),
+    "del": ([], ("DEL", "a"), []),
+    "lpushx": ([], ("LPUSHX", "a", "x"), []),
+    "lmpop": ([], ("LMPOP", 1, "a", "LEFT"), []),
+    # New keys, from every kind of write.
+    "set-new": ([], ("SET", "k", "v"), [("new", "k")]),
+    "set-existing": ([("SET", "k", "v")], ("SET", "k", "w"), []),
+    "incr": ([], ("INCR", "k"), [("new", "k")]),
+    "append": ([], ("APPEND", "k", "x"), [("new", "k")]),
+    "mset-each-new": ([("SET", "b", "v")], ("MSET", "a", 1, "b", 2, "c", 3),
+                      [("new", "a"), ("new", "c")]),
+    "hset": ([], ("HSET", "h", "f", "v"), [("new", "h")]),
+    "hset-existing": ([("HSET", "h", "f", "v")], ("HSET", "h", "g", "v"), []),
+    "hincrby": ([], ("HINCRBY", "h", "f", 1), [("new", "h")]),
+    "lpush": ([], ("LPUSH", "l", "a"), [("new", "l")]),
+    "sadd": ([], ("SADD", "s", "a"), [("new", "s")]),
+    "zadd": ([], ("ZADD", "z", 1, "a"), [("new", "z")]),
+    "copy-destination": ([("SET", "a", "v")], ("COPY", "a", "b"), [("new", "b")]),
+    "rename-destination": ([("SET", "a", "v")], ("RENAME", "a", "b"), [("new", "b")]),
+    "lmove-destination": ([("RPUSH", "a", "x")], ("LMOVE", "a", "b", "LEFT", "RIGHT"),
+                          [("new", "b")]),
+    "smove-destination": ([("SADD", "a", "x", "y")], ("SMOVE", "a", "b", "x"), [("new", "b")]),
+    "zrangestore": ([("ZADD", "z", 1, "a")], ("ZRANGESTORE", "d", "z", 0, -1), [("new", "d")]),
+    "sdiffstore-miss-and-new": ([("SADD", "s", "a")], ("SDIFFSTORE", "d", "s", "m"),
+                                [("keymiss", "m"), ("new", "d")]),
+}
+
+
+@pytest.mark.parametrize("name", list(NEW_MISS_CASES))
+def test_new_and_keymiss_events(r, events, notify, name):
+    setup, command, expected = NEW_MISS_CASES[name]
+    run(r, *setup)
+    notify("KEmn")
+    events.drain()
+    reply = run(r, command)
+    assert not isinstance(reply, Exception), reply
+    assert events.drain() == both(*expected)
+
+
+def test_new_comes_before_the_commands_own_events(r, events, notify):
+    notify("KEAn")
+    events.drain()
+    run(r, ("SET", "k", "v", "EX", 100), ("RENAME", "k", "k2"),
+        ("LPUSH", "src", "x"), ("LMOVE", "src", "dst", "LEFT", "LEFT"))
+    assert events.drain() == both(
+        ("new", "k"), ("set", "k"), ("expire", "k"),
+        ("new", "k2"), ("rename_from", "k"), ("rename_to", "k2"),
+        ("new", "src"), ("lpush", "src"),
+        ("new", "dst"), ("lpush", "dst"), ("lpop", "src"), ("del", "src"))
+
+
+def test_new_and_keymiss_inside_exec(r, events, notify):
+    notify("KEmn")
+    events.drain()
+    p = r.pipeline(transaction=True)
+    p.get("a").set("a", "v").get("a").incr("b")
+    p.execute()
+    assert events.drain() == both(("keymiss", "a"), ("new", "a"), ("new", "b"))
+
+
+def test_a_does_not_include_new_or_keymiss(r, events):
+    run(r, ("GET", "missing"))
+    r.set("fresh", "v")
+    assert events.drain() == both(("set", "fresh"))

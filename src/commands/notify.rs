@@ -167,8 +167,14 @@ fn after_effects(
     }
     // (class, event, db, key, only if the key is gone by now)
     let mut events: Vec<(u32, &'static str, DbIndex, Bytes, bool)> = Vec::new();
-    for e in locked.effects().get(effects).unwrap_or_default() {
+    let created = locked.created();
+    let first_created = created.partition_point(|&i| i < effects.start);
+    let mut created = created.get(first_created..).unwrap_or_default().iter().peekable();
+    for (i, e) in locked.effects().iter().enumerate().take(effects.end).skip(effects.start) {
         let Some((db, key)) = e.key() else { continue };
+        if created.next_if(|&&c| c == i).is_some() {
+            events.push((NEW, "new", db, key.clone(), false));
+        }
         for (class, event) in effect_events(name, argv, e).into_iter().flatten() {
             events.push((class, event, db, key.clone(), false));
         }
@@ -184,14 +190,60 @@ fn after_effects(
         // Redis reports the push to the destination before the pop from the source.
         let (mut push, rest): (Vec<_>, Vec<_>) = events
             .into_iter()
-            .partition(|e| matches!(e.1, "lpush" | "rpush"));
+            .partition(|e| matches!(e.1, "lpush" | "rpush" | "new"));
         push.extend(rest);
         events = push;
+    }
+    if matches!(name, "rename" | "renamenx") {
+        // The destination is created before the source's removal is reported.
+        let (mut new, rest): (Vec<_>, Vec<_>) = events.into_iter().partition(|e| e.1 == "new");
+        new.extend(rest);
+        events = new;
     }
     for (class, event, db, key, if_gone) in events {
         if !if_gone || !locked.exists(db, &key, now_ms) {
             notify(shared, class, event, db, &key);
         }
+    }
+}
+
+/// `keymiss` for each key the command `name` is about to read that is absent (Redis reports
+/// a miss from its read lookups: read-only commands, and the keys some writes read first).
+/// Runs before the command, under its locks, after reporting what the lookups expire.
+pub fn before_command(
+    shared: &Shared,
+    locked: &mut Locked,
+    spec: &super::CommandSpec,
+    db: DbIndex,
+    argv: &[Bytes],
+    now_ms: u64,
+) {
+    let flags = shared.pubsub.notify_flags.load(Ordering::Relaxed);
+    if flags & KEY_MISS == 0 || flags & (KEYSPACE | KEYEVENT) == 0 {
+        return;
+    }
+    let keys = spec.keys_of(argv);
+    let read: &[usize] = match spec.name {
+        // OBJECT looks its key up without notifying.
+        "object" | "memory" => &[],
+        "getdel" | "getex" | "getset" | "sort" | "sort_ro" => &keys,
+        "set" if has_word(argv, "get") => &keys,
+        "copy" => keys.get(..1).unwrap_or_default(),
+        // The sources of a *STORE command; its destination is looked up for writing.
+        "sunionstore" | "sinterstore" | "sdiffstore" | "zunionstore" | "zinterstore"
+        | "zdiffstore" | "zrangestore" => keys.get(1..).unwrap_or_default(),
+        _ if spec.has_flag("readonly") => &keys,
+        _ => &[],
+    };
+    let missing: Vec<Bytes> = read
+        .iter()
+        .filter_map(|&i| argv.get(i))
+        .filter(|k| !locked.exists(db, k, now_ms))
+        .cloned()
+        .collect();
+    expired_keys(shared, locked.take_expired());
+    for key in missing {
+        notify(shared, KEY_MISS, "keymiss", db, &key);
     }
 }
 

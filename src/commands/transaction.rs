@@ -194,6 +194,8 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
             after: After::Nothing,
         };
         let from = inner.ks.effects().len();
+        let db = inner.conn.db;
+        super::notify::before_command(c.shared, inner.ks, spec, db, argv, now);
         (spec.handler)(&mut inner, argv);
         super::notify::after_command(c.shared, inner.ks, spec.name, argv, from, now);
         super::pubsub::feed_monitors(c.shared, inner.conn, spec, argv);

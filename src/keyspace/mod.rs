@@ -318,6 +318,8 @@ pub struct Keyspace {
     limits: LimitCell,
     /// Whether shards keep the keys that expire (see [`Keyspace::track_expired`]).
     want_expired: Arc<AtomicBool>,
+    /// Whether writes note the keys they create (see [`Keyspace::track_created`]).
+    want_created: AtomicBool,
 }
 
 /// [`Limits`] readable without a lock on every write.
@@ -372,6 +374,7 @@ impl Keyspace {
                 .map(|_| Mutex::new(Shard::new(databases, want_expired.clone())))
                 .collect(),
             want_expired,
+            want_created: AtomicBool::new(false),
             databases,
             hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
             clock: AtomicU64::new(0),
@@ -492,6 +495,11 @@ impl Keyspace {
     /// Starts (or stops) keeping the keys that expire, for `expired` keyspace events.
     pub fn track_expired(&self, on: bool) {
         self.want_expired.store(on, Ordering::Relaxed);
+    }
+
+    /// Starts (or stops) noting which effects create their key, for `new` keyspace events.
+    pub fn track_created(&self, on: bool) {
+        self.want_created.store(on, Ordering::Relaxed);
     }
 
     /// The keys that expired in any shard since the last drain (active expiry's events).
@@ -1232,6 +1240,9 @@ pub struct Locked<'a> {
     /// A finer bound than `observed`: the newest sequence the command actually read, key by
     /// key (see [`Locked::revealed`]). A `Cell` because shard reads borrow `self` shared.
     revealed: Cell<u64>,
+    /// Indices into `effects` of the effects that created their key (kept only while
+    /// [`Keyspace::track_created`] is on).
+    created: Vec<usize>,
 }
 
 impl<'a> Locked<'a> {
@@ -1244,6 +1255,14 @@ impl<'a> Locked<'a> {
             effects: Vec::new(),
             observed,
             revealed: Cell::new(0),
+            created: Vec::new(),
+        }
+    }
+
+    /// Notes that the effect about to be logged creates its key.
+    fn note_created(&mut self) {
+        if self.ks.want_created.load(Ordering::Relaxed) {
+            self.created.push(self.effects.len());
         }
     }
 
@@ -1477,6 +1496,12 @@ impl<'a> Locked<'a> {
         &self.effects
     }
 
+    /// Indices into [`Locked::effects`] of the effects that created their key, in order
+    /// (empty unless [`Keyspace::track_created`] is on).
+    pub fn created(&self) -> &[usize] {
+        &self.created
+    }
+
     /// The keys the locked shards saw expire since the last call.
     pub fn take_expired(&mut self) -> Vec<(DbIndex, Bytes)> {
         let mut out = Vec::new();
@@ -1507,7 +1532,9 @@ impl<'a> Locked<'a> {
             return;
         }
         let entry = Entry::from_value(key, &value, seq, expires_at_ms, &self.ks.limits());
-        self.shard_mut(key).store(db, entry);
+        if self.shard_mut(key).store(db, entry) {
+            self.note_created();
+        }
         self.effects.push(Effect::Put {
             db,
             key: Bytes::copy_from_slice(key),
@@ -1703,12 +1730,14 @@ impl<'a> Locked<'a> {
         let limits = self.ks.limits();
         let ks = self.ks;
         let idx = ks.shard_of(key);
+        let track_created = ks.want_created.load(Ordering::Relaxed);
         let Locked {
             guards,
             seq,
             effects,
             observed,
             revealed,
+            created: created_at,
             ..
         } = self;
         let Some(shard) = guards
@@ -1759,6 +1788,9 @@ impl<'a> Locked<'a> {
         shard.last_seq = shard.last_seq.max(s);
         if empty {
             shard.remove_unlogged(db, key);
+        }
+        if created && track_created {
+            created_at.push(effects.len());
         }
         match log {
             Log::One(log) => effects.push(log(exp)),

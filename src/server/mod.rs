@@ -138,6 +138,8 @@ impl Shared {
         let flags =
             notify::parse_flags(&self.config.get_str("notify-keyspace-events")).unwrap_or(0);
         self.pubsub.notify_flags.store(flags, Ordering::Relaxed);
+        let on = flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
+        self.keyspace.track_created(on && flags & notify::NEW != 0);
         self.refresh_expired_tracking();
     }
 
@@ -307,12 +309,14 @@ pub fn run(
     let start = out.buf.len();
     let from = locked.effects().len();
     conn.begin_command();
+    let now_ms = commands::now_ms();
+    commands::notify::before_command(shared, &mut locked, spec, conn.db, argv, now_ms);
     let mut ctx = Ctx {
         shared,
         conn,
         ks: &mut locked,
         out,
-        now_ms: commands::now_ms(),
+        now_ms,
         after: After::Nothing,
     };
     (spec.handler)(&mut ctx, argv);
