@@ -158,6 +158,7 @@ const IMPLEMENTED: &[&str] = &[
     // Pub/sub (issue 15).
     "notify-keyspace-events",
     "client-output-buffer-limit",
+    "tracking-table-max-keys",
 ];
 
 #[test]

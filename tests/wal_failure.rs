@@ -120,6 +120,16 @@ fn reads_keep_answering_after_the_disk_fills_up() {
     };
     let srv = Server::start_in(&fs.dir.join("data"), &[]);
     let mut c = srv.raw();
+    // A subscriber to every SET's keyspace event, and to a sentinel channel.
+    assert_eq!(
+        ask(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "E$"]),
+        Reply::Simple("OK".into())
+    );
+    let mut sub = srv.raw();
+    sub.send(&command(&[b"SUBSCRIBE", b"__keyevent@0__:set", b"sentinel"]));
+    for _ in 0..2 {
+        assert!(matches!(read_reply(&mut sub), Reply::Array(_)));
+    }
     let n = 500;
     for i in 0..n {
         let (k, v) = (format!("d:{i}"), format!("value-{i}"));
@@ -128,10 +138,15 @@ fn reads_keep_answering_after_the_disk_fills_up() {
     // Fill the disk until the WAL fails.
     let big = vec![b'x'; 256 << 10];
     let mut failed = None;
+    let mut acked: std::collections::HashSet<Vec<u8>> =
+        (0..n).map(|i| format!("d:{i}").into_bytes()).collect();
     for i in 0..400 {
-        c.send(&command(&[b"SET", format!("fill:{i}").as_bytes(), &big]));
+        let key = format!("fill:{i}");
+        c.send(&command(&[b"SET", key.as_bytes(), &big]));
         match read_reply(&mut c) {
-            Reply::Simple(s) if s == "OK" => {}
+            Reply::Simple(s) if s == "OK" => {
+                acked.insert(key.into_bytes());
+            }
             r => {
                 failed = Some(r);
                 break;
@@ -145,8 +160,31 @@ fn reads_keep_answering_after_the_disk_fills_up() {
     );
     assert!(is_not_durable_error(&ask(&mut c, &["SET", "later", "1"])));
 
-    // The same connection and a new one both keep answering every read.
+    // The subscriber heard of no write that was not acknowledged, and is still served.
     let mut fresh = srv.raw();
+    assert_eq!(ask(&mut fresh, &["PUBLISH", "sentinel", "end"]), Reply::Int(1));
+    let mut heard = 0;
+    loop {
+        let Reply::Array(m) = read_reply(&mut sub) else {
+            panic!("the subscriber lost its connection");
+        };
+        match &m[..] {
+            [_, Reply::Bulk(Some(ch)), _] if ch == b"sentinel" => break,
+            [_, _, Reply::Bulk(Some(key))] => {
+                assert!(
+                    acked.contains(key),
+                    "event for the unacknowledged write {}",
+                    String::from_utf8_lossy(key)
+                );
+                heard += 1;
+            }
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+    assert!(heard >= n, "only {heard} events for {n} acknowledged writes");
+    drop(sub);
+
+    // The same connection and a new one both keep answering every read.
     for c in [&mut c, &mut fresh] {
         match ask(c, &["INFO"]) {
             Reply::Bulk(Some(b)) => {

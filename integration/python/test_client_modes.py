@@ -179,6 +179,16 @@ def test_monitor_line_structure(mon, client):
         assert rest == args
 
 
+def test_monitor_client_has_flag_o_in_client_list(mon, client):
+    mon.until_mark(client)      # MONITOR is on
+    entries = [dict(kv.split("=", 1) for kv in line.split(" "))
+               for line in client.cmd("CLIENT", "LIST").decode().splitlines()]
+    me = client.cmd("CLIENT", "ID")
+    flags = {int(e["id"]): e["flags"] for e in entries}
+    assert flags[me] == "N"
+    assert sorted(f for i, f in flags.items() if i != me) == ["O"]
+
+
 def test_monitor_timestamps_increase(mon, client):
     for i in range(5):
         client.cmd("SET", "k", i)

@@ -525,6 +525,38 @@ def test_slow_subscriber_cut_at_hard_limit_fast_one_gets_everything(obl_server, 
             slow.close()
 
 
+def test_normal_class_hard_limit_closes_a_client_with_a_huge_reply(obl_server, protocol):
+    """`normal` bounds a client's own replies: a reply past the hard limit closes the
+    client (nothing of it is sent); smaller replies, other clients and the data stay."""
+    port = obl_server.port
+    admin_ = RawConn(port, timeout=READ_WAIT)
+    big = RawConn(port, timeout=READ_WAIT)
+    try:
+        if protocol == 3:
+            assert isinstance(big.cmd("HELLO", "3"), dict)
+        assert admin_.cmd("SET", "obl:big", "x" * (2 << 20)) == "OK"
+        assert admin_.cmd("SET", "obl:small", "y" * (512 << 10)) == "OK"
+        assert admin_.cmd("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0") == "OK"
+        assert admin_.cmd("CONFIG", "GET", "client-output-buffer-limit")[1].startswith(
+            b"normal 1048576 0 0 ")
+        assert big.cmd("GET", "obl:small") == b"y" * (512 << 10)
+        big_id = big.cmd("CLIENT", "ID")
+        big.send(big.encode("GET", "obl:big"))
+        assert big.read_until_closed(timeout=10) == b""
+        wait_until(lambda: big_id not in _ids(admin_), what="client closed")
+        # A soft limit is only passed after its seconds.
+        assert admin_.cmd("CONFIG", "SET", "client-output-buffer-limit",
+                          "normal 0 512kb 10") == "OK"
+        assert len(admin_.cmd("GET", "obl:big")) == 2 << 20
+        assert admin_.cmd("STRLEN", "obl:big") == 2 << 20
+    finally:
+        admin_.cmd("CONFIG", "SET", "client-output-buffer-limit",
+                   "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60")
+        admin_.cmd("DEL", "obl:big", "obl:small")
+        admin_.close()
+        big.close()
+
+
 def test_subscriber_below_limit_is_kept(obl_server, protocol):
     """A subscriber that reads late but stays under the hard limit loses nothing."""
     port = obl_server.port

@@ -222,3 +222,46 @@ def test_tracking_switched_on_inside_a_transaction(raw, clean):
     assert t.cmd("CLIENT", "TRACKING", "OFF") == "QUEUED"
     assert t.cmd("EXEC") == ["OK"]
     assert t.cmd("PING") == "PONG"
+
+
+def _stats(c):
+    info = c.cmd("INFO", "stats").decode()
+    return {k: v for k, _, v in (line.partition(":") for line in info.split("\r\n"))}
+
+
+def test_tracking_table_max_keys_forgets_and_invalidates_past_the_bound(raw, clean):
+    assert clean.cmd("CONFIG", "GET", "tracking-table-max-keys") == [
+        b"tracking-table-max-keys", b"1000000"]
+    t = resp3(raw)
+    try:
+        assert clean.cmd("CONFIG", "SET", "tracking-table-max-keys", "2") == "OK"
+        assert t.cmd("CLIENT", "TRACKING", "ON") == "OK"
+        keys = [f"tk{i}".encode() for i in range(5)]
+        got = []
+        for k in keys:
+            t.send(t.encode("GET", k))
+            while True:             # invalidation pushes may come before the reply
+                r = t.read_reply()
+                if r is None:
+                    break
+                got.append(r)
+        # Redis bounds the table before the next command runs: any client's.
+        assert clean.cmd("PING") == "PONG"
+        t.send(t.encode("PING"))
+        while (r := t.read_reply()) != "PONG":
+            got.append(r)
+        pushes = [p for p in got if p is not None]
+        invalidated = [k for p in pushes for k in p[1]]
+        assert all(p[0] == b"invalidate" for p in pushes), pushes
+        assert len(invalidated) == 3 and set(invalidated) <= set(keys), invalidated
+        stats = _stats(clean)
+        assert stats["tracking_total_keys"] == "2"
+        assert stats["tracking_total_items"] == "2"
+        assert stats["tracking_total_prefixes"] == "0"
+        # The keys still remembered are the ones not invalidated: a write to one of them
+        # is announced.
+        kept = [k for k in keys if k not in invalidated]
+        assert clean.cmd("SET", kept[0], "v") == "OK"
+        assert t.read_reply() == [b"invalidate", [kept[0]]]
+    finally:
+        clean.cmd("CONFIG", "SET", "tracking-table-max-keys", "1000000")

@@ -85,8 +85,10 @@ pub fn format_flags(flags: u32) -> String {
     s
 }
 
-/// Publishes one event if the configured flags ask for its class.
-pub fn notify(shared: &Shared, class: u32, event: &str, db: DbIndex, key: &[u8]) {
+/// Publishes one event if the configured flags ask for its class. `seq` is the WAL entry
+/// of the write it reports (0: none); subscribers get it once that entry is acknowledged,
+/// so no one hears of a write that a crash could still take back.
+pub fn notify(shared: &Shared, class: u32, event: &str, db: DbIndex, key: &[u8], seq: u64) {
     let flags = shared.pubsub.notify_flags.load(Ordering::Relaxed);
     if flags & class == 0 || flags & (KEYSPACE | KEYEVENT) == 0 {
         return;
@@ -94,11 +96,11 @@ pub fn notify(shared: &Shared, class: u32, event: &str, db: DbIndex, key: &[u8])
     if flags & KEYSPACE != 0 {
         let mut ch = format!("__keyspace@{db}__:").into_bytes();
         ch.extend_from_slice(key);
-        shared.pubsub.publish(&ch, event.as_bytes(), false);
+        shared.pubsub.publish(&ch, event.as_bytes(), false, seq);
     }
     if flags & KEYEVENT != 0 {
         let ch = format!("__keyevent@{db}__:{event}");
-        shared.pubsub.publish(ch.as_bytes(), key, false);
+        shared.pubsub.publish(ch.as_bytes(), key, false, seq);
     }
 }
 
@@ -110,7 +112,8 @@ pub fn expired_keys(shared: &Shared, keys: Vec<(DbIndex, Bytes)>) {
     }
     if enabled(shared) {
         for (db, key) in &keys {
-            notify(shared, EXPIRED, "expired", *db, key);
+            // Expiry is absolute: a key that expired stays expired after a crash.
+            notify(shared, EXPIRED, "expired", *db, key, 0);
         }
     }
     if shared.pubsub.tracking.count() > 0 {
@@ -200,9 +203,10 @@ fn after_effects(
         new.extend(rest);
         events = new;
     }
+    let seq = locked.seq().unwrap_or(0);
     for (class, event, db, key, if_gone) in events {
         if !if_gone || !locked.exists(db, &key, now_ms) {
-            notify(shared, class, event, db, &key);
+            notify(shared, class, event, db, &key, seq);
         }
     }
 }
@@ -243,7 +247,7 @@ pub fn before_command(
         .collect();
     expired_keys(shared, locked.take_expired());
     for key in missing {
-        notify(shared, KEY_MISS, "keymiss", db, &key);
+        notify(shared, KEY_MISS, "keymiss", db, &key, 0);
     }
 }
 

@@ -234,7 +234,7 @@ pub fn track(
                 .keys_of(argv)
                 .into_iter()
                 .filter_map(|i| argv.get(i).cloned());
-            t.remember(conn.id, keys);
+            t.remember(&shared.pubsub, conn.id, keys);
         }
     }
     let mut keys: Vec<Bytes> = Vec::new();
@@ -319,7 +319,8 @@ fn unsubscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
 }
 
 fn publish(c: &mut Ctx, argv: &[Bytes], shard: bool) {
-    let n = c.shared.pubsub.publish(&argv[1], &argv[2], shard);
+    // After the publisher's own writes: subscribers hear of them only once they are durable.
+    let n = c.shared.pubsub.publish(&argv[1], &argv[2], shard, c.conn.need_seq);
     // A client that receives its own message sees it before PUBLISH's reply, as in Redis.
     if let Some(o) = c.conn.subs.outbox.clone() {
         let start = c.out.buf.len();

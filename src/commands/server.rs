@@ -755,9 +755,10 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         }
         "persistence" => crate::server::persistence::info_persistence(sh, out),
         "stats" => {
+            let tracked = sh.pubsub.tracking.totals();
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
                 st.connections_received.load(Ordering::Relaxed),
                 st.commands_processed.load(Ordering::Relaxed),
                 st.net_input_bytes.load(Ordering::Relaxed),
@@ -769,6 +770,9 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
                 sh.pubsub.channel_count(false),
                 sh.pubsub.numpat(),
                 sh.pubsub.channel_count(true),
+                tracked.0,
+                tracked.1,
+                tracked.2,
                 sh.pubsub.cut_off.load(Ordering::Relaxed),
             );
         }

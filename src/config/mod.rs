@@ -356,6 +356,16 @@ pub static PARAMS: &[Param] = &[
         doc: "<class> <hard> <soft> <seconds>: a subscriber past the pubsub limits is disconnected",
     },
     Param {
+        name: "tracking-table-max-keys",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "1000000",
+        mutable: true,
+        doc: "keys CLIENT TRACKING remembers; past it, keys are forgotten and invalidated (0: no bound)",
+    },
+    Param {
         name: "rdb-key-save-delay",
         kind: Kind::Int {
             min: i32::MIN as i64,

@@ -162,7 +162,6 @@ pub static IGNORED: &[&str] = &[
     "tls-session-cache-size",
     "tls-session-cache-timeout",
     "tls-session-caching",
-    "tracking-table-max-keys",
     "unixsocket",
     "unixsocketperm",
     "user",

@@ -42,6 +42,8 @@ pub struct ClientInfo {
     pub redir: AtomicI64,
     /// CLIENT TRACKING in BCAST mode (flag `B`).
     pub bcast: AtomicBool,
+    /// MONITOR is on (flag `O`).
+    pub monitor: AtomicBool,
 }
 
 impl ClientInfo {
@@ -85,6 +87,9 @@ impl ClientInfo {
             -1
         };
         let mut flags = String::new();
+        if self.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
         let subs = self.subs.each_ref().map(|n| n.load(Ordering::Relaxed));
         if subs.iter().any(|&n| n > 0) {
             flags.push('P');
@@ -172,6 +177,7 @@ impl Clients {
             subs: Default::default(),
             redir: AtomicI64::new(-1),
             bcast: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
         });
         self.map.lock().insert(id, info.clone());
         info

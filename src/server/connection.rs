@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -72,6 +72,8 @@ pub struct Revealing {
     pub start: usize,
     pub end: usize,
     pub seq: u64,
+    /// Pushed messages, dropped (not replaced by an error) if `seq` is never acknowledged.
+    pub pushed: bool,
 }
 
 impl ConnState {
@@ -121,7 +123,12 @@ impl ConnState {
         let seq = revealed.max(self.cmd_observed);
         self.observe(observed);
         if seq > 0 && end > start {
-            self.revealing.push(Revealing { start, end, seq });
+            self.revealing.push(Revealing {
+                start,
+                end,
+                seq,
+                pushed: false,
+            });
         }
     }
 
@@ -350,7 +357,7 @@ fn withhold(buf: &mut BytesMut, spans: &[Revealing], acked: u64) {
         kept.extend_from_slice(buf.get(pos..r.start).unwrap_or_default());
         if r.seq <= acked {
             kept.extend_from_slice(buf.get(r.start..r.end).unwrap_or_default());
-        } else {
+        } else if !r.pushed {
             kept.extend_from_slice(NOT_DURABLE);
         }
         pos = r.end;
@@ -375,6 +382,9 @@ async fn connection_loop<S: Stream>(
     // Limits read from the configuration, refreshed only when CONFIG SET changed something.
     let mut limits_gen = u64::MAX;
     let (mut timeout, mut limits, mut qbuf_limit) = (0i64, Limits::default(), 0i64);
+    // `client-output-buffer-limit normal`: (hard, soft, soft seconds), and since when the
+    // pending output has been over the soft limit.
+    let (mut out_limit, mut soft_since) = ((0u64, 0u64, 0u64), None::<Instant>);
     loop {
         if limits_gen != shared.config.generation() {
             limits_gen = shared.config.generation();
@@ -383,6 +393,7 @@ async fn connection_loop<S: Stream>(
                 max_bulk_len: shared.config.get_i64("proto-max-bulk-len"),
             };
             qbuf_limit = shared.config.get_i64("client-query-buffer-limit");
+            out_limit = shared.config.output_limit("normal");
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 * 1024);
@@ -455,8 +466,8 @@ async fn connection_loop<S: Stream>(
                 }
             }
             // Messages that arrived before this command go out before its reply.
-            if let Some(o) = &conn.subs.outbox {
-                drain_outbox(conn, o, &mut out);
+            if let Some(o) = conn.subs.outbox.clone() {
+                drain_outbox(conn, &o, &mut out);
             }
             let (start, spans) = (out.buf.len(), conn.revealing.len());
             if conn.reply == ReplyMode::SkipNext {
@@ -558,6 +569,19 @@ async fn connection_loop<S: Stream>(
                     out.int(replicas);
                 }
             }
+            if out_limit != (0, 0, 0)
+                && conn.subs.outbox.is_none()
+                && super::pubsub::over_output_limit(out.buf.len() as u64, out_limit, &mut soft_since)
+            {
+                shared.pubsub.cut_off.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "Client id={} addr={} closed for overcoming of output buffer limits (normal, {} bytes pending).",
+                    conn.id,
+                    info.addr,
+                    out.buf.len()
+                );
+                return Ok(());
+            }
             if out.buf.len() > 64 * 1024 {
                 flush(shared, sock, conn, &mut out).await?;
             }
@@ -578,11 +602,22 @@ async fn connection_loop<S: Stream>(
 
 /// Moves what the outbox holds into the out buffer. MONITOR lines are replies to Redis, so
 /// CLIENT REPLY OFF silences them (messages and other pushes still go out).
-fn drain_outbox(conn: &ConnState, o: &super::pubsub::Outbox, out: &mut ReplyWriter) {
+fn drain_outbox(conn: &mut ConnState, o: &super::pubsub::Outbox, out: &mut ReplyWriter) {
     let start = out.buf.len();
-    o.drain_into(&mut out.buf);
+    let seq = o.drain_into(&mut out.buf);
     if conn.reply == ReplyMode::Off && conn.subs.monitor && !conn.subs.active() {
         out.buf.truncate(start);
+        return;
+    }
+    // The frames wait for the writes they report, like a reply that reveals them.
+    if seq > 0 && out.buf.len() > start {
+        conn.observe(seq);
+        conn.revealing.push(Revealing {
+            start,
+            end: out.buf.len(),
+            seq,
+            pushed: true,
+        });
     }
 }
 
@@ -666,24 +701,19 @@ mod tests {
 
     #[test]
     fn withhold_replaces_only_the_unacknowledged_replies() {
-        let mut buf = BytesMut::from(&b"+A\r\n+B\r\n+C\r\n+D\r\n"[..]);
+        let mut buf = BytesMut::from(&b"+A\r\n+B\r\n+C\r\n+D\r\n>P\r\n"[..]);
+        let span = |start, seq, pushed| Revealing {
+            start,
+            end: start + 4,
+            seq,
+            pushed,
+        };
+        // +C (8..12) revealed nothing: never withheld. The pushed >P (16..20) is dropped.
         let spans = [
-            Revealing {
-                start: 0,
-                end: 4,
-                seq: 5,
-            },
-            Revealing {
-                start: 4,
-                end: 8,
-                seq: 9,
-            },
-            // +C (8..12) revealed nothing: never withheld.
-            Revealing {
-                start: 12,
-                end: 16,
-                seq: 7,
-            },
+            span(0, 5, false),
+            span(4, 9, false),
+            span(12, 7, false),
+            span(16, 8, true),
         ];
         withhold(&mut buf, &spans, 7);
         let mut want = b"+A\r\n".to_vec();
@@ -918,6 +948,6 @@ mod tests {
             (0, 0, 0),
             "subscriptions leaked"
         );
-        assert_eq!(ps.publish(b"ch", b"m", false), 0);
+        assert_eq!(ps.publish(b"ch", b"m", false, 0), 0);
     }
 }

@@ -122,6 +122,7 @@ impl Shared {
     /// it to a thread).
     pub fn into_arc(self) -> Arc<Shared> {
         self.apply_notify_config();
+        self.apply_tracking_config();
         let arc = Arc::new(self);
         let _ = arc.me.set(Arc::downgrade(&arc));
         arc
@@ -141,6 +142,12 @@ impl Shared {
         let on = flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
         self.keyspace.track_created(on && flags & notify::NEW != 0);
         self.refresh_expired_tracking();
+    }
+
+    /// Applies `tracking-table-max-keys`.
+    pub fn apply_tracking_config(&self) {
+        let max = self.config.get_i64("tracking-table-max-keys").max(0);
+        self.pubsub.tracking.set_max_keys(max as usize);
     }
 
     /// Keeps the keys that expire while someone needs them: `expired` events, or tracking

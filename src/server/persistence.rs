@@ -451,6 +451,9 @@ pub fn config_changed(shared: &Shared, name: &str) {
     if name == "notify-keyspace-events" {
         shared.apply_notify_config();
     }
+    if name == "tracking-table-max-keys" {
+        shared.apply_tracking_config();
+    }
     if name == "client-output-buffer-limit" {
         let (hard, soft, secs) = shared.config.output_limit("pubsub");
         shared.pubsub.set_limit(hard, soft, secs);

@@ -69,31 +69,46 @@ pub struct Outbox {
 #[derive(Default)]
 struct Queue {
     buf: BytesMut,
+    /// The newest WAL sequence a queued frame reports (a keyspace event of a write, a message
+    /// published after writes): the frames go out once it is acknowledged, as replies do.
+    seq: u64,
     soft_since: Option<Instant>,
     closed: bool,
 }
 
+/// Whether `pending` output bytes pass `(hard, soft, soft seconds)` (0: no limit), as Redis
+/// checks a client's output buffer: over the hard limit, or over the soft one for longer than
+/// its seconds (`soft_since` remembers since when).
+pub fn over_output_limit(
+    pending: u64,
+    (hard, soft, secs): (u64, u64, u64),
+    soft_since: &mut Option<Instant>,
+) -> bool {
+    if hard > 0 && pending > hard {
+        return true;
+    }
+    if soft == 0 || pending <= soft {
+        *soft_since = None;
+        return false;
+    }
+    soft_since.get_or_insert_with(Instant::now).elapsed().as_secs() > secs
+}
+
 impl Outbox {
-    fn push(&self, frame: &[u8], hub: &PubSub) {
+    fn push(&self, frame: &[u8], seq: u64, hub: &PubSub) {
         let mut q = self.q.lock();
         if q.closed {
             return;
         }
         q.buf.extend_from_slice(frame);
+        q.seq = q.seq.max(seq);
         let pending = (q.buf.len() + self.in_flight.load(Ordering::Relaxed)) as u64;
-        let hard = hub.limit.hard.load(Ordering::Relaxed);
-        let soft = hub.limit.soft.load(Ordering::Relaxed);
-        let over_hard = hard > 0 && pending > hard;
-        let over_soft = soft > 0 && pending > soft;
-        let cut = over_hard
-            || (over_soft && {
-                let since = *q.soft_since.get_or_insert_with(Instant::now);
-                since.elapsed().as_secs() > hub.limit.soft_secs.load(Ordering::Relaxed)
-            });
-        if !over_soft {
-            q.soft_since = None;
-        }
-        if cut {
+        let limit = (
+            hub.limit.hard.load(Ordering::Relaxed),
+            hub.limit.soft.load(Ordering::Relaxed),
+            hub.limit.soft_secs.load(Ordering::Relaxed),
+        );
+        if over_output_limit(pending, limit, &mut q.soft_since) {
             q.closed = true;
             q.buf = BytesMut::new();
             drop(q);
@@ -112,14 +127,16 @@ impl Outbox {
         self.ready.notify_one();
     }
 
-    /// Moves what arrived into `out` (the connection's buffer).
-    pub fn drain_into(&self, out: &mut BytesMut) {
+    /// Moves what arrived into `out` (the connection's buffer); returns the newest sequence
+    /// the moved frames report (they may go out once the WAL has acknowledged it).
+    pub fn drain_into(&self, out: &mut BytesMut) -> u64 {
         let mut q = self.q.lock();
         if !q.buf.is_empty() {
             out.extend_from_slice(&q.buf);
             self.in_flight.fetch_add(q.buf.len(), Ordering::Relaxed);
             q.buf.clear();
         }
+        std::mem::take(&mut q.seq)
     }
 
     /// The connection's out buffer reached the socket.
@@ -324,7 +341,7 @@ impl PubSub {
 
     /// Appends a frame to one outbox (under the same output limits as messages).
     pub fn push_to(&self, outbox: &Outbox, frame: &[u8]) {
-        outbox.push(frame, self);
+        outbox.push(frame, 0, self);
     }
 
     /// Subscribes; false if it already was.
@@ -422,6 +439,7 @@ impl PubSub {
         }
         let outbox = self.outbox(subs, info, false);
         subs.monitor = true;
+        info.monitor.store(true, Ordering::Relaxed);
         self.monitors.write().push(outbox);
         self.monitor_count.fetch_add(1, Ordering::Relaxed);
         true
@@ -452,7 +470,7 @@ impl PubSub {
         }
         line.put_slice(b"\r\n");
         for o in self.monitors.read().iter() {
-            o.push(&line, self);
+            o.push(&line, 0, self);
         }
     }
 
@@ -464,6 +482,7 @@ impl PubSub {
                 remove_receiver(&mut m, o);
             }
             subs.monitor = false;
+            info.monitor.store(false, Ordering::Relaxed);
             self.monitor_count.fetch_sub(1, Ordering::Relaxed);
         }
         for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
@@ -477,14 +496,16 @@ impl PubSub {
         }
     }
 
-    /// PUBLISH (or SPUBLISH with `shard`): the number of receivers.
-    pub fn publish(&self, channel: &[u8], message: &[u8], shard: bool) -> usize {
+    /// PUBLISH (or SPUBLISH with `shard`): sends `message` to the subscribers of `channel` (and of the patterns matching it); it
+    /// reports the WAL sequence `seq` (0: none), so it reaches them only once that is
+    /// acknowledged. Returns how many subscribers it was sent to.
+    pub fn publish(&self, channel: &[u8], message: &[u8], shard: bool, seq: u64) -> usize {
         let mut n = 0;
         if shard {
             let mut enc = Encoded::new(&[b"smessage", channel, message]);
             if let Some(list) = self.shard.read().get(channel) {
                 for o in list {
-                    o.push(enc.get(o.resp3.load(Ordering::Relaxed)), self);
+                    o.push(enc.get(o.resp3.load(Ordering::Relaxed)), seq, self);
                     n += 1;
                 }
             }
@@ -493,7 +514,7 @@ impl PubSub {
         let mut enc = Encoded::new(&[b"message", channel, message]);
         if let Some(list) = self.channels.read().get(channel) {
             for o in list {
-                o.push(enc.get(o.resp3.load(Ordering::Relaxed)), self);
+                o.push(enc.get(o.resp3.load(Ordering::Relaxed)), seq, self);
                 n += 1;
             }
         }
@@ -504,7 +525,7 @@ impl PubSub {
             }
             let mut enc = Encoded::new(&[b"pmessage", pattern, channel, message]);
             for o in list {
-                o.push(enc.get(o.resp3.load(Ordering::Relaxed)), self);
+                o.push(enc.get(o.resp3.load(Ordering::Relaxed)), seq, self);
                 n += 1;
             }
         }

@@ -40,6 +40,8 @@ pub struct Tracking {
     clients: RwLock<HashMap<u64, Tracker>>,
     /// `clients.len()`, read on every command without the lock.
     active: AtomicUsize,
+    /// `tracking-table-max-keys` (0: no bound).
+    max_keys: AtomicUsize,
 }
 
 /// An invalidation frame: `keys` None means "everything" (FLUSHDB/FLUSHALL).
@@ -102,12 +104,40 @@ impl Tracking {
         }
     }
 
-    /// A read-only command of client `id` read `keys`.
-    pub fn remember(&self, id: u64, keys: impl Iterator<Item = Bytes>) {
+    pub fn set_max_keys(&self, max: usize) {
+        self.max_keys.store(max, Ordering::Relaxed);
+    }
+
+    /// A read-only command of client `id` read `keys`. Past `tracking-table-max-keys`, keys
+    /// (the hash table's first, as good as random) are forgotten, and their clients told
+    /// they are invalid, as Redis does: a client never keeps a key nobody would invalidate.
+    pub fn remember(&self, hub: &PubSub, id: u64, keys: impl Iterator<Item = Bytes>) {
         let mut t = self.keys.lock();
         for k in keys {
             t.entry(k).or_default().insert(id);
         }
+        let max = self.max_keys.load(Ordering::Relaxed);
+        if max == 0 || t.len() <= max {
+            return;
+        }
+        let over: Vec<Bytes> = t.keys().take(t.len() - max).cloned().collect();
+        drop(t);
+        self.invalidate(hub, 0, &over);
+    }
+
+    /// INFO stats: (`tracking_total_keys`, `tracking_total_items`, `tracking_total_prefixes`).
+    pub fn totals(&self) -> (usize, usize, usize) {
+        let (keys, items) = {
+            let t = self.keys.lock();
+            (t.len(), t.values().map(HashSet::len).sum())
+        };
+        let clients = self.clients.read();
+        let prefixes: HashSet<&Bytes> = clients
+            .values()
+            .filter(|c| c.mode.bcast)
+            .flat_map(|c| c.mode.prefixes.iter())
+            .collect();
+        (keys, items, prefixes.len())
     }
 
     /// `keys` changed (a write by client `writer`, 0 for the server itself).
