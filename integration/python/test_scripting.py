@@ -19,6 +19,7 @@ LOAD|EXISTS|FLUSH|KILL, with Redis 7.0 semantics.
 * Busy scripts on a dedicated server (busy-reply-threshold 100 ms): -BUSY for
   other clients, SCRIPT KILL, NOTBUSY, UNKILLABLE after a write and
   SHUTDOWN NOSAVE (own server).
+* vaylix only: a script's writes survive kill -9.
 
 Not asserted: how Lua numbers outside the int64 range (1e20, 1/0, 0/0)
 become integers (C-cast, platform dependent), NaN text. The sandbox and the
@@ -835,3 +836,26 @@ def test_script_that_wrote_is_unkillable_until_shutdown_nosave(own_server):
             assert own_server.proc.wait(timeout=READ_WAIT) == 0
         finally:
             spinner.close()
+
+
+# --------------------------------------------------------------------------
+# vaylix: a script's effects are logged like any write
+# --------------------------------------------------------------------------
+
+@pytest.mark.vaylix_only
+def test_script_writes_survive_kill_9(own_server):
+    with RawConn(own_server.port) as c:
+        assert ev(c, "redis.call('SET', KEYS[1], 'a'); redis.call('RPUSH', KEYS[2], 'x', 'y');"
+                     " return redis.call('INCRBY', KEYS[3], 7)", "s", "l", "n", numkeys=3) == 7
+        assert ev(c, "redis.call('SET', KEYS[1], 'kept'); error('after the write')",
+                  "e", numkeys=1) == RespError(script_error(
+                      "ERR user_script:1: after the write",
+                      "redis.call('SET', KEYS[1], 'kept'); error('after the write')"))
+    own_server.proc.kill()  # SIGKILL by PID
+    own_server.proc.wait(timeout=READ_WAIT)
+    own_server._log.close()
+    own_server._log = None
+    own_server.start()
+    with RawConn(own_server.port) as c:
+        assert c.cmd("MGET", "s", "n", "e") == [b"a", b"7", b"kept"]
+        assert c.cmd("LRANGE", "l", 0, -1) == [b"x", b"y"]
