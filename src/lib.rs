@@ -17,6 +17,8 @@
 //! - [`config`]: the parameter registry (CONFIG GET/SET, config file, env, flags).
 //! - [`keyspace`]: sharded in-memory data, versions, expiry, WATCH flags, effects, replay.
 //! - [`commands`]: the command table and one module per command family.
+//! - [`scripting`]: the Lua VM for EVAL (sandbox, conversions, BUSY/KILL state); scripts run
+//!   through `commands::scripting` under one exclusive lock, their effects one WAL entry.
 //! - [`server`]: listener, connections, client registry, dispatch, storage-facing commands.
 //! - [`storage`]: WAL, snapshots, manifest, keyring, crypto, recovery (all data-dir I/O).
 //! - [`logging`], [`process`]: the log sink, pidfile, daemonize and systemd readiness.
@@ -30,6 +32,7 @@ pub mod logging;
 pub mod offline;
 pub mod process;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod storage;
 

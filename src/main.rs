@@ -211,6 +211,11 @@ fn run_server(args: &[String]) -> Result<()> {
         .shutdown()
         .map_err(|e| anyhow::anyhow!("final WAL sync failed: {e}"))?;
     tracing::info!("vaylix is now ready to exit, bye bye...");
+    if shared.scripting.run.running() {
+        // SHUTDOWN NOSAVE during a script that cannot be killed: its thread never returns,
+        // and its effects were never acknowledged. Everything acknowledged is synced above.
+        std::process::exit(0);
+    }
     Ok(())
 }
 

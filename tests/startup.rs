@@ -159,6 +159,9 @@ const IMPLEMENTED: &[&str] = &[
     "notify-keyspace-events",
     "client-output-buffer-limit",
     "tracking-table-max-keys",
+    // Scripting (issue 16).
+    "busy-reply-threshold",
+    "lua-time-limit",
 ];
 
 #[test]

@@ -126,7 +126,11 @@ fn reads_keep_answering_after_the_disk_fills_up() {
         Reply::Simple("OK".into())
     );
     let mut sub = srv.raw();
-    sub.send(&command(&[b"SUBSCRIBE", b"__keyevent@0__:set", b"sentinel"]));
+    sub.send(&command(&[
+        b"SUBSCRIBE",
+        b"__keyevent@0__:set",
+        b"sentinel",
+    ]));
     for _ in 0..2 {
         assert!(matches!(read_reply(&mut sub), Reply::Array(_)));
     }
@@ -162,7 +166,10 @@ fn reads_keep_answering_after_the_disk_fills_up() {
 
     // The subscriber heard of no write that was not acknowledged, and is still served.
     let mut fresh = srv.raw();
-    assert_eq!(ask(&mut fresh, &["PUBLISH", "sentinel", "end"]), Reply::Int(1));
+    assert_eq!(
+        ask(&mut fresh, &["PUBLISH", "sentinel", "end"]),
+        Reply::Int(1)
+    );
     let mut heard = 0;
     loop {
         let Reply::Array(m) = read_reply(&mut sub) else {
@@ -181,7 +188,10 @@ fn reads_keep_answering_after_the_disk_fills_up() {
             other => panic!("unexpected message {other:?}"),
         }
     }
-    assert!(heard >= n, "only {heard} events for {n} acknowledged writes");
+    assert!(
+        heard >= n,
+        "only {heard} events for {n} acknowledged writes"
+    );
     drop(sub);
 
     // The same connection and a new one both keep answering every read.

@@ -20,6 +20,7 @@ pub mod list;
 pub mod longdouble;
 pub mod notify;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -189,6 +190,7 @@ pub fn all() -> &'static [&'static CommandSpec] {
             blocking::COMMANDS,
             pubsub::COMMANDS,
             pubsub::MONITOR,
+            scripting::COMMANDS,
         ] {
             v.extend(family.iter());
         }
@@ -253,6 +255,11 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         &["encoding", "freq", "help", "idletime", "refcount"],
     ),
     ("debug", &["sleep", "help"]),
+    (
+        "script",
+        &["load", "exists", "flush", "kill", "debug", "help"],
+    ),
+    ("function", &["kill", "stats"]),
     ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),
 ];

@@ -172,8 +172,18 @@ fn after_effects(
     let mut events: Vec<(u32, &'static str, DbIndex, Bytes, bool)> = Vec::new();
     let created = locked.created();
     let first_created = created.partition_point(|&i| i < effects.start);
-    let mut created = created.get(first_created..).unwrap_or_default().iter().peekable();
-    for (i, e) in locked.effects().iter().enumerate().take(effects.end).skip(effects.start) {
+    let mut created = created
+        .get(first_created..)
+        .unwrap_or_default()
+        .iter()
+        .peekable();
+    for (i, e) in locked
+        .effects()
+        .iter()
+        .enumerate()
+        .take(effects.end)
+        .skip(effects.start)
+    {
         let Some((db, key)) = e.key() else { continue };
         if created.next_if(|&&c| c == i).is_some() {
             events.push((NEW, "new", db, key.clone(), false));

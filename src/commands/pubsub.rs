@@ -320,7 +320,10 @@ fn unsubscribe(c: &mut Ctx, argv: &[Bytes], kind: Kind) {
 
 fn publish(c: &mut Ctx, argv: &[Bytes], shard: bool) {
     // After the publisher's own writes: subscribers hear of them only once they are durable.
-    let n = c.shared.pubsub.publish(&argv[1], &argv[2], shard, c.conn.need_seq);
+    let n = c
+        .shared
+        .pubsub
+        .publish(&argv[1], &argv[2], shard, c.conn.need_seq);
     // A client that receives its own message sees it before PUBLISH's reply, as in Redis.
     if let Some(o) = c.conn.subs.outbox.clone() {
         let start = c.out.buf.len();

@@ -193,6 +193,10 @@ fn shutdown(c: &mut Ctx, argv: &[Bytes]) {
             return c.out.error(ERR_SYNTAX);
         }
     }
+    // A busy script holds the keyspace: only SHUTDOWN NOSAVE may end it (as in Redis).
+    if save && c.shared.scripting.run.running() {
+        return c.out.error(crate::scripting::BUSY);
+    }
     // Redis closes the connection without a reply on success.
     c.after = After::Shutdown { save };
 }

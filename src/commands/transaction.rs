@@ -151,7 +151,15 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         }
         specs.push(spec);
     }
-    let mut locked = if all { ks.lock_all() } else { ks.lock(shards) };
+    // A queued script may touch any key: it runs under EXEC's locks, which are then all of
+    // them with the gate held exclusively (see `commands::scripting`).
+    let mut locked = if specs.iter().any(|s| s.group == "scripting") {
+        ks.lock_exclusive((0..crate::keyspace::SHARDS).collect())
+    } else if all {
+        ks.lock_all()
+    } else {
+        ks.lock(shards)
+    };
     let now = now_ms();
 
     // WATCH: a write to a watched key, or a watched key that expired since WATCH.

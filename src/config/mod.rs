@@ -356,6 +356,16 @@ pub static PARAMS: &[Param] = &[
         doc: "<class> <hard> <soft> <seconds>: a subscriber past the pubsub limits is disconnected",
     },
     Param {
+        name: "busy-reply-threshold",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "5000",
+        mutable: true,
+        doc: "ms a script runs before other clients get -BUSY and SCRIPT KILL may stop it (alias lua-time-limit)",
+    },
+    Param {
         name: "tracking-table-max-keys",
         kind: Kind::Int {
             min: 0,
@@ -494,6 +504,7 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
+    ("lua-time-limit", "busy-reply-threshold"),
 ];
 
 /// The parameter called `name` (or one of its [`ALIASES`]).

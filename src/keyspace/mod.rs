@@ -320,6 +320,10 @@ pub struct Keyspace {
     want_expired: Arc<AtomicBool>,
     /// Whether writes note the keys they create (see [`Keyspace::track_created`]).
     want_created: AtomicBool,
+    /// Taken shared by every lock of more than one shard, exclusively by a script (see
+    /// [`Keyspace::lock_exclusive`]). A single-shard lock needs no gate: it never waits for
+    /// a second shard while holding one, so it cannot deadlock with anyone.
+    gate: parking_lot::RwLock<()>,
 }
 
 /// [`Limits`] readable without a lock on every write.
@@ -375,6 +379,7 @@ impl Keyspace {
                 .collect(),
             want_expired,
             want_created: AtomicBool::new(false),
+            gate: parking_lot::RwLock::new(()),
             databases,
             hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
             clock: AtomicU64::new(0),
@@ -449,11 +454,37 @@ impl Keyspace {
     pub fn lock(&self, mut shards: Vec<usize>) -> Locked<'_> {
         shards.sort_unstable();
         shards.dedup();
+        // Recursive: a queued script must not make a second shared holder wait (none nests
+        // today, but a wait here would be a deadlock, not a delay).
+        let gate = if shards.len() > 1 {
+            Gate::Shared(self.gate.read_recursive())
+        } else {
+            Gate::None
+        };
         let guards = shards
             .into_iter()
             .map(|i| (i, self.shards[i & (SHARDS - 1)].lock()))
             .collect();
-        Locked::new(self, guards)
+        let mut l = Locked::new(self, guards);
+        l.gate = gate;
+        l
+    }
+
+    /// A script's locks: the gate exclusively, so no other lock of several shards exists
+    /// while the script runs, and then `shards`. [`Locked::lock_more`] adds shards later, in
+    /// any order: with the gate held, every other holder of a shard holds only that one and
+    /// releases it without waiting for another, so the script's waits end.
+    pub fn lock_exclusive(&self, mut shards: Vec<usize>) -> Locked<'_> {
+        let gate = Gate::Exclusive(self.gate.write());
+        shards.sort_unstable();
+        shards.dedup();
+        let guards = shards
+            .into_iter()
+            .map(|i| (i, self.shards[i & (SHARDS - 1)].lock()))
+            .collect();
+        let mut l = Locked::new(self, guards);
+        l.gate = gate;
+        l
     }
 
     pub fn lock_keys<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) -> Locked<'_> {
@@ -1243,9 +1274,35 @@ pub struct Locked<'a> {
     /// Indices into `effects` of the effects that created their key (kept only while
     /// [`Keyspace::track_created`] is on).
     created: Vec<usize>,
+    /// Dropped after the shard guards (fields drop in order).
+    gate: Gate<'a>,
+}
+
+/// What a [`Locked`] holds of [`Keyspace::gate`].
+enum Gate<'a> {
+    None,
+    Shared(#[allow(dead_code)] parking_lot::RwLockReadGuard<'a, ()>),
+    Exclusive(#[allow(dead_code)] parking_lot::RwLockWriteGuard<'a, ()>),
 }
 
 impl<'a> Locked<'a> {
+    /// Locks more shards for a script (see [`Keyspace::lock_exclusive`]); those already held
+    /// are skipped. Panics without the exclusive gate: any other order could deadlock.
+    pub fn lock_more(&mut self, shards: impl IntoIterator<Item = usize>) {
+        assert!(
+            matches!(self.gate, Gate::Exclusive(_)),
+            "lock_more outside a script"
+        );
+        for i in shards {
+            let i = i & (SHARDS - 1);
+            if !self.guards.iter().any(|(g, _)| *g == i) {
+                let guard = self.ks.shards[i].lock();
+                self.observed = self.observed.max(guard.last_seq);
+                self.guards.push((i, guard));
+            }
+        }
+    }
+
     fn new(ks: &'a Keyspace, guards: Vec<(usize, MutexGuard<'a, Shard>)>) -> Self {
         let observed = guards.iter().map(|(_, g)| g.last_seq).max().unwrap_or(0);
         Locked {
@@ -1256,6 +1313,7 @@ impl<'a> Locked<'a> {
             observed,
             revealed: Cell::new(0),
             created: Vec::new(),
+            gate: Gate::None,
         }
     }
 

@@ -474,7 +474,20 @@ async fn connection_loop<S: Stream>(
                 conn.reply = ReplyMode::Skip;
             }
             conn.pushed.clear();
-            let after = dispatch(shared, conn, &mut out, &argv);
+            // While a script runs, nothing else does: wait for it, or answer -BUSY past
+            // `busy-reply-threshold` (one relaxed load when no script runs).
+            let busy = if shared.scripting.run.running() {
+                shared.scripting.run.wait_turn(&argv).await
+            } else {
+                None
+            };
+            let after = match busy {
+                Some(e) => {
+                    out.error(e);
+                    After::Nothing
+                }
+                None => dispatch(shared, conn, &mut out, &argv),
+            };
             // CLIENT REPLY OFF or SKIP (which answer nothing themselves), or the command SKIP
             // named: its reply is dropped, pushes kept. A blocked command's later answer too.
             let silenced = matches!(conn.reply, ReplyMode::Off | ReplyMode::Skip);
@@ -571,7 +584,11 @@ async fn connection_loop<S: Stream>(
             }
             if out_limit != (0, 0, 0)
                 && conn.subs.outbox.is_none()
-                && super::pubsub::over_output_limit(out.buf.len() as u64, out_limit, &mut soft_since)
+                && super::pubsub::over_output_limit(
+                    out.buf.len() as u64,
+                    out_limit,
+                    &mut soft_since,
+                )
             {
                 shared.pubsub.cut_off.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(

@@ -91,7 +91,11 @@ pub fn over_output_limit(
         *soft_since = None;
         return false;
     }
-    soft_since.get_or_insert_with(Instant::now).elapsed().as_secs() > secs
+    soft_since
+        .get_or_insert_with(Instant::now)
+        .elapsed()
+        .as_secs()
+        > secs
 }
 
 impl Outbox {
