@@ -308,8 +308,8 @@ fn block_on(c: &mut Ctx, keys: &[Bytes], op: BlockOp, timeout: Option<std::time:
             Err(WrongType) => return c.out.error(ERR_WRONGTYPE),
         }
     }
-    if c.conn.in_exec {
-        // Inside EXEC nothing blocks: the move commands answer a null bulk, the others a
+    if c.conn.in_exec || c.conn.in_script {
+        // Inside EXEC or a script nothing blocks: the move commands answer a null bulk, the others a
         // null array (unlike a timeout, where all answer a null array).
         return match op {
             BlockOp::ListMove { .. } => c.out.null(),

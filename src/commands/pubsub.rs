@@ -171,7 +171,23 @@ fn monitor(c: &mut Ctx, _argv: &[Bytes]) {
 /// Sends a command that ran to the MONITOR clients, unless it is an admin command (hidden
 /// from MONITOR in Redis); passwords are shown as `(redacted)`.
 pub fn feed_monitors(shared: &Shared, conn: &ConnState, spec: &CommandSpec, argv: &[Bytes]) {
-    if !shared.pubsub.monitoring() || spec.has_flag("admin") || spec.has_flag("skip_monitor") {
+    if spec.has_flag("skip_monitor") {
+        return;
+    }
+    feed_monitors_as(shared, conn.db, &conn.info.addr, spec, argv);
+}
+
+/// Sends a command's MONITOR line as `who` (a client's address, or `lua` for the commands
+/// a script calls). EVAL is `skip_monitor`: it feeds itself before its script runs, so its
+/// line comes before the lines of the commands the script calls.
+pub fn feed_monitors_as(
+    shared: &Shared,
+    db: u8,
+    who: &dyn std::fmt::Display,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+) {
+    if !shared.pubsub.monitoring() || spec.has_flag("admin") {
         return;
     }
     // Containers carry no flags; these subcommands are admin in Redis 7.0.
@@ -203,7 +219,7 @@ pub fn feed_monitors(shared: &Shared, conn: &ConnState, spec: &CommandSpec, argv
         }
         _ => {}
     }
-    shared.pubsub.feed_monitors(conn.db, &conn.info.addr, &args);
+    shared.pubsub.feed_monitors(db, who, &args);
 }
 
 /// CLIENT TRACKING after a command: the keys a tracking client's read-only command read are

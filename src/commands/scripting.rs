@@ -177,6 +177,9 @@ fn eval_keys(argv: &[Bytes]) -> Vec<usize> {
 }
 
 fn eval(c: &mut Ctx, argv: &[Bytes], by_sha: bool, read_only: bool) {
+    if let Some(spec) = argv.first().and_then(|n| super::lookup(n)) {
+        super::pubsub::feed_monitors_as(c.shared, c.conn.db, &c.conn.info.addr, spec, argv);
+    }
     let numkeys = match parse_i64(&argv[2]) {
         Some(n) => n,
         None => return c.out.error("ERR value is not an integer or out of range"),
@@ -349,7 +352,11 @@ impl Caller for InScript<'_, '_> {
             now_ms: self.now_ms,
             after: super::After::Nothing,
         };
+        // Nothing blocks in a script: a blocking command answers at once, as inside EXEC.
+        inner.conn.in_script = true;
         (spec.handler)(&mut inner, &argv);
+        inner.conn.in_script = false;
+        super::pubsub::feed_monitors_as(self.shared, db, &"lua", spec, &argv);
         super::notify::after_command(
             self.shared,
             self.locked,

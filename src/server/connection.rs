@@ -43,6 +43,8 @@ pub struct ConnState {
     pub multi_error: bool,
     /// EXEC is running the queued commands: a blocking command answers at once.
     pub in_exec: bool,
+    /// A script's `redis.call` is running: a blocking command answers at once.
+    pub in_script: bool,
     pub watch_flag: WatchFlag,
     /// (db, key, was expired at WATCH time).
     pub watched: Vec<(DbIndex, Bytes, bool)>,
@@ -87,6 +89,7 @@ impl ConnState {
             multi: None,
             multi_error: false,
             in_exec: false,
+            in_script: false,
             watch_flag: Arc::new(AtomicBool::new(false)),
             watched: Vec::new(),
             need_seq: 0,

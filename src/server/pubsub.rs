@@ -455,7 +455,7 @@ impl PubSub {
     }
 
     /// Sends one MONITOR line: `+<secs>.<micros> [<db> <addr>] "arg" ...`.
-    pub fn feed_monitors(&self, db: u8, addr: &std::net::SocketAddr, argv: &[&[u8]]) {
+    pub fn feed_monitors(&self, db: u8, addr: &dyn std::fmt::Display, argv: &[&[u8]]) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
