@@ -7,7 +7,7 @@
 #   scripts/bench.sh --json out.json    also write the results as JSON
 #   scripts/bench.sh --only NAME        one workload: always | everysec | memory | recovery |
 #                                       snapshot | types | typesmem | typesnap | zsetmem | zsets |
-#                                       listmem | lists | queue | pubsub
+#                                       listmem | lists | queue | pubsub | scripts
 #   VAYLIX_BIN=/path/to/vaylix          use that prebuilt binary: no cargo build, no cargo needed
 #
 # Installs nothing. Needs redis-server, redis-benchmark, redis-cli (apt: redis-server,
@@ -30,7 +30,7 @@ MODE=quick
 REPS=""
 JSON_OUT=""
 ONLY=""
-WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue pubsub)
+WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue pubsub scripts)
 DRY_REDIS=${BENCH_VAYLIX_IS_REDIS:-0}
 [[ "$DRY_REDIS" =~ ^[01]$ ]] || die "BENCH_VAYLIX_IS_REDIS must be 0 or 1"
 
@@ -810,6 +810,68 @@ w_pubsub() {
   note pubsub_pat_rps "PUBLISH to a channel nobody subscribes to, 16 per round trip, while 1 connection holds 1000 PSUBSCRIBE unrelated:<i>:* (none matches)"
   note pubsub_pat_keep "with-patterns / without-patterns PUBLISH rate on the same server"
   for s in vaylix redis; do stop_server "$s"; done
+}
+
+# --- issue 16: scripting -------------------------------------------------------------------------
+# The same script text on both sides, so SCRIPT LOAD gives both the same SHA1.
+# counter: GET KEYS[1], INCR KEYS[2], EXPIRE KEYS[2] 100, returns the new count
+SCRIPT_COUNTER="local v = redis.call('GET', KEYS[1]) local n = redis.call('INCR', KEYS[2]) redis.call('EXPIRE', KEYS[2], 100) return n"
+# unlock: Redlock's release, delete the lock only if it still holds our token
+SCRIPT_UNLOCK="if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
+
+# script_load SIDE TEXT -> SHA1, checked to be the same as Redis's (computed locally)
+script_load() {
+  local sha want
+  sha=$(rcli "$1" SCRIPT LOAD "$2" | tr -d '\r')
+  want=$(printf '%s' "$2" | sha1sum | cut -d' ' -f1)
+  [ "$sha" = "$want" ] || die "$1: SCRIPT LOAD gave '$sha', want $want"
+  echo "$sha"
+}
+
+# count_keys SIDE PATTERN -> number of keys matching PATTERN (SCAN, so it is cheap enough)
+count_keys() { rcli "$1" --scan --pattern "$2" | wc -l; }
+
+w_scripts() {
+  log "workload scripts: EVALSHA of GET+INCR+EXPIRE at -P 1 ($N_P1 req) and -P 16 ($N_P16 req); Redlock SET NX PX then EVALSHA compare-and-delete at -P 1 ($N_P1 req); appendfsync always, $REPS rep(s)"
+  local r s sha_c sha_u c0 c1 held
+  start_server vaylix always "$TMP/scripts-vaylix"
+  start_server redis always "$TMP/scripts-redis"
+  for s in vaylix redis; do
+    sha_c=$(script_load "$s" "$SCRIPT_COUNTER")
+    sha_u=$(script_load "$s" "$SCRIPT_UNLOCK")
+    # the counter script GETs key:<n>, which exists for every n redis-benchmark -r draws
+    load_pipe "$s" "$(keyfile "$N_GET_KEYS")" "$N_GET_KEYS"
+    rcli "$s" SET sc:check:get x >/dev/null
+    [ "$(rcli "$s" EVALSHA "$sha_c" 2 sc:check:get sc:check:ctr | tr -d '\r')" = 1 ] ||
+      die "$s: the counter script did not return 1 on a fresh key"
+    held=$(rcli "$s" TTL sc:check:ctr | tr -d '\r')
+    [ "$held" -gt 0 ] 2>/dev/null || die "$s: the counter script left TTL '$held'"
+  done
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do
+      bench "$s" scripts_counter_p1 evalsha "$N_P1" 1 EVALSHA "$sha_c" 2 'key:__rand_int__' 'sc:ctr:__rand_int__'
+    done
+    for s in $(order "$((r + 1))"); do
+      bench "$s" scripts_counter_p16 evalsha "$N_P16" 16 EVALSHA "$sha_c" 2 'key:__rand_int__' 'sc:ctr:__rand_int__'
+    done
+    # Redlock: acquire each lock:<n> with a token and a 60 s lease, then release with the script.
+    # Both runs draw the same -r range; the check after the release is that the script took the
+    # locks it was given (the lock keys left are only those the release run never drew).
+    for s in $(order "$r"); do
+      bench "$s" scripts_lock_p1 set_nx_px "$N_P1" 1 SET 'lock:__rand_int__' tok NX PX 60000
+      c0=$(count_keys "$s" 'lock:*')
+      bench "$s" scripts_unlock_p1 evalsha "$N_P1" 1 EVALSHA "$sha_u" 1 'lock:__rand_int__' tok
+      c1=$(count_keys "$s" 'lock:*')
+      [ "$c1" -lt "$c0" ] || die "$s: the unlock script deleted no lock ($c0 -> $c1 lock keys)"
+      note scripts_unlock_p1_rps "$s rep $r: $c0 locks held after the SET NX PX run, $c1 after the unlock run"
+      rcli "$s" EVAL "for _, k in ipairs(redis.call('KEYS', 'lock:*')) do redis.call('DEL', k) end return 1" 0 >/dev/null
+    done
+  done
+  for s in vaylix redis; do
+    note scripts_counter_p1_rps "$s: $(count_keys "$s" 'sc:ctr:*') counter keys after the runs, TTL of one: $(rcli "$s" TTL "$(rcli "$s" --scan --pattern 'sc:ctr:*' | head -n 1)" | tr -d '\r') s"
+    note scripts_counter_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
+    stop_server "$s"
+  done
 }
 
 # --- run -------------------------------------------------------------------------------------------
