@@ -35,6 +35,8 @@ pub struct Header {
     pub created_at_ms: u64,
     pub source_engine_version: String,
     pub source_sequence: u64,
+    /// The function libraries' source code (FUNCTION LOAD), written as `functions` when any.
+    pub functions: Vec<Bytes>,
 }
 
 /// The engine version written to `source_engine_version`.
@@ -265,13 +267,20 @@ pub fn write_dump<'a>(
         header.created_at_ms
     )?;
     json_str(out, &header.source_engine_version)?;
-    write!(
-        out,
-        ",\"source_sequence\":{},\"entries\":[",
-        header.source_sequence
-    )?;
-    let mut n = 0u64;
+    write!(out, ",\"source_sequence\":{}", header.source_sequence)?;
     let mut b64 = String::new();
+    if !header.functions.is_empty() {
+        out.write_all(b",\"functions\":[")?;
+        for (i, code) in header.functions.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            b64_str(out, code, &mut b64)?;
+        }
+        out.write_all(b"]")?;
+    }
+    out.write_all(b",\"entries\":[")?;
+    let mut n = 0u64;
     for r in records {
         // The keyspace never holds an empty collection (its last element takes the key with
         // it), and a restore refuses one; should one reach here it is no key at all.
@@ -332,6 +341,8 @@ pub struct Dump {
     pub created_at_ms: Option<u64>,
     pub source_engine_version: Option<String>,
     pub source_sequence: Option<u64>,
+    /// The function libraries' source code (none in a dump without `functions`).
+    pub functions: Vec<Bytes>,
     pub entries: Vec<DumpEntry>,
 }
 
@@ -945,6 +956,7 @@ struct Top {
     created_at_ms: Option<u64>,
     source_engine_version: Option<String>,
     source_sequence: Option<u64>,
+    functions: Option<Vec<String>>,
     entries: Option<Vec<DumpEntry>>,
 }
 
@@ -968,6 +980,7 @@ impl<'de> Visitor<'de> for TopVisitor<'_> {
                     t.source_engine_version = map.next_value_seed(OptionalEngineVersion)?
                 }
                 "source_sequence" => t.source_sequence = map.next_value()?,
+                "functions" => t.functions = Some(map.next_value()?),
                 "entries" => {
                     let mut v = Vec::new();
                     map.next_value_seed(EntriesSeed {
@@ -1063,11 +1076,29 @@ fn validate(t: Top) -> Result<Dump, BackupError> {
         }
     }
     drop(seen);
+    let functions = match t.functions {
+        Some(_) if version == 1 => {
+            return Err(BackupError::Invalid(
+                "'functions' needs a v2 dump (v1 dumps hold strings only)".into(),
+            ))
+        }
+        Some(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, code)| {
+                B64.decode(code).map(Bytes::from).map_err(|e| {
+                    BackupError::Invalid(format!("functions {i}: invalid base64 ({e})"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
     Ok(Dump {
         version,
         created_at_ms: t.created_at_ms,
         source_engine_version: t.source_engine_version,
         source_sequence: t.source_sequence,
+        functions,
         entries,
     })
 }
@@ -1096,6 +1127,7 @@ mod tests {
             created_at_ms: 1,
             source_engine_version: engine_version(),
             source_sequence: 9,
+            functions: Vec::new(),
         };
         let mut out = Vec::new();
         assert_eq!(write_dump(&mut out, &h, recs.iter()).unwrap(), 2);
@@ -1217,6 +1249,7 @@ mod tests {
             created_at_ms: 1,
             source_engine_version: engine_version(),
             source_sequence: 99,
+            functions: Vec::new(),
         };
         let mut out = Vec::new();
         write_dump(&mut out, &h, recs.iter()).unwrap();

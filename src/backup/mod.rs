@@ -27,6 +27,8 @@ pub mod sandbox;
 use std::io::{BufReader, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
+
 use crate::keyspace::{Keyspace, Record};
 use crate::storage::Storage;
 pub use format::{Dump, Header, Sidecar};
@@ -81,30 +83,45 @@ pub fn sidecar_path(dump: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// A consistent cut of the keyspace at sequence `.0` (see the module docs).
-pub fn cut(ks: &Keyspace, now_ms: u64) -> (u64, Vec<Record>) {
+/// A consistent cut of the keyspace: every key and the function libraries at sequence `seq`.
+pub struct Cut {
+    pub seq: u64,
+    pub records: Vec<Record>,
+    pub functions: Vec<Bytes>,
+}
+
+/// A consistent cut of the keyspace (see the module docs).
+pub fn cut(ks: &Keyspace, now_ms: u64) -> Cut {
     let locked = ks.lock_all();
     let seq = ks.current_seq();
     let mut records = locked.records(now_ms);
+    // A library change takes its sequence without a shard lock; the clock read above covers
+    // every one already installed, so waiting for `seq` covers the set read here.
+    let functions = ks.functions();
     drop(locked);
     // A stable order makes dumps of the same state byte-identical (db, then key).
     records.sort_unstable_by(|a, b| (a.db, &a.key).cmp(&(b.db, &b.key)));
-    (seq, records)
+    Cut {
+        seq: ks.current_seq().max(seq),
+        records,
+        functions: functions.libraries,
+    }
 }
 
-fn header(seq: u64) -> Header {
+fn header(cut: &Cut) -> Header {
     Header {
         created_at_ms: crate::commands::now_ms(),
         source_engine_version: format::engine_version(),
-        source_sequence: seq,
+        source_sequence: cut.seq,
+        functions: cut.functions.clone(),
     }
 }
 
 /// The whole dump in memory (plain `BACKUP`).
-pub fn dump_to_vec(seq: u64, records: &[Record]) -> Vec<u8> {
+pub fn dump_to_vec(cut: &Cut) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = format::write_dump(&mut out, &header(seq), records.iter());
+    let _ = format::write_dump(&mut out, &header(cut), cut.records.iter());
     out
 }
 
@@ -117,12 +134,8 @@ pub struct Written {
 
 /// `BACKUP TO`: streams the dump to a new file under the sandbox, then the sidecar; both are
 /// fsynced before being linked under their names, then the directory is fsynced.
-pub fn write_to(
-    root: &Path,
-    user_path: &[u8],
-    seq: u64,
-    records: &[Record],
-) -> Result<Written, BackupError> {
+pub fn write_to(root: &Path, user_path: &[u8], cut: &Cut) -> Result<Written, BackupError> {
+    let (seq, records) = (cut.seq, &cut.records);
     let target = sandbox::resolve_for_write(root, user_path)?;
     let side = sidecar_path(&target);
     for p in [&target, &side] {
@@ -145,7 +158,7 @@ pub fn write_to(
             Err(_) => {}
         }
     }
-    let h = header(seq);
+    let h = header(cut);
     let mut dump = sandbox::NewFile::create(&target)?;
     let mut w = format::Hashing::new(BufWriter::with_capacity(1 << 20, &mut dump.file));
     let entries = format::write_dump(&mut w, &h, records.iter())
@@ -313,10 +326,11 @@ pub fn restore(
                     .into(),
             )
         })?;
+    let functions = dump.functions.clone();
     let (records, skipped_expired) = dump.into_records(seq, now_ms);
     let mut failure = None;
     if let Some(t) = ticket {
-        if let Err(f) = t.commit(seq, &mut records.iter()) {
+        if let Err(f) = t.commit(seq, &functions, &mut records.iter()) {
             if !f.committed {
                 return Err(BackupError::Storage(f.error.to_string()));
             }
@@ -324,6 +338,8 @@ pub fn restore(
         }
     }
     let restored = locked.replace_all(records, seq, now_ms) as u64;
+    // The dump's libraries (none if it has no `functions`) replace the server's, as its keys do.
+    ks.install_functions(seq, &functions);
     drop(locked);
     if let Some(e) = failure {
         tracing::error!("restore committed at sequence {seq}, then the WAL failed: {e}");

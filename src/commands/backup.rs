@@ -100,18 +100,18 @@ fn load_path(c: &Ctx, path: &[u8], keep_values: bool) -> Result<Loaded, BackupEr
 fn backup_cmd(c: &mut Ctx, argv: &[Bytes]) {
     match argv.len() {
         1 => {
-            let (seq, records) = backup::cut(&c.shared.keyspace, c.now_ms);
-            let body = blocking(|| backup::dump_to_vec(seq, &records));
-            c.conn.observe(seq);
+            let cut = backup::cut(&c.shared.keyspace, c.now_ms);
+            let body = blocking(|| backup::dump_to_vec(&cut));
+            c.conn.observe(cut.seq);
             c.out.bulk(&body);
         }
         3 if eq(&argv[1], "to") => {
             let root = backup::backup_dir(&c.shared.config);
-            let (seq, records) = backup::cut(&c.shared.keyspace, c.now_ms);
-            if !blocking(|| wait_durable(c, seq)) {
+            let cut = backup::cut(&c.shared.keyspace, c.now_ms);
+            if !blocking(|| wait_durable(c, cut.seq)) {
                 return c.out.error(crate::server::MISCONF);
             }
-            match blocking(|| backup::write_to(&root, &argv[2], seq, &records)) {
+            match blocking(|| backup::write_to(&root, &argv[2], &cut)) {
                 Ok(w) => {
                     c.out.map(5);
                     c.out.bulk(b"path");
@@ -123,7 +123,7 @@ fn backup_cmd(c: &mut Ctx, argv: &[Bytes]) {
                     c.out.bulk(b"sha256");
                     c.out.bulk(w.sidecar.sha256.as_bytes());
                     c.out.bulk(b"source_sequence");
-                    c.out.int(seq as i64);
+                    c.out.int(cut.seq as i64);
                 }
                 Err(e) => err(c, e),
             }

@@ -323,7 +323,7 @@ fn effect_events(cmd: &str, argv: &[Bytes], e: &Effect) -> [Option<(u32, &'stati
             None => one(GENERIC, "persist"),
             Some(_) => one(GENERIC, "expire"),
         },
-        Effect::FlushDb { .. } | Effect::FlushAll => [None, None],
+        Effect::FlushDb { .. } | Effect::FlushAll | Effect::Functions { .. } => [None, None],
         Effect::HashSet { .. } => match cmd {
             "hincrby" => one(HASH, "hincrby"),
             "hincrbyfloat" => one(HASH, "hincrbyfloat"),

@@ -229,6 +229,9 @@ pub enum Effect {
         back: u64,
         expires_at_ms: Option<u64>,
     },
+    /// The function libraries (FUNCTION LOAD ...) are now exactly these, by source code. Not a
+    /// key: replay installs them if the entry is newer than the libraries it has.
+    Functions { libraries: Vec<Bytes> },
 }
 
 impl Effect {
@@ -250,7 +253,7 @@ impl Effect {
             | Effect::ListInsert { db, key, .. }
             | Effect::ListRem { db, key, .. }
             | Effect::ListTrim { db, key, .. } => Some((*db, key)),
-            Effect::FlushDb { .. } | Effect::FlushAll => None,
+            Effect::FlushDb { .. } | Effect::FlushAll | Effect::Functions { .. } => None,
         }
     }
 }
@@ -282,4 +285,10 @@ pub enum Piece {
     },
     /// The next elements of the collection whose header came last; a `Value` of its kind.
     Members(Value),
+    /// The function libraries (source code) as set by entry `version`. At most one per
+    /// snapshot, before the first key.
+    Functions {
+        version: u64,
+        libraries: Vec<Bytes>,
+    },
 }

@@ -324,6 +324,17 @@ pub struct Keyspace {
     /// [`Keyspace::lock_exclusive`]). A single-shard lock needs no gate: it never waits for
     /// a second shard while holding one, so it cannot deadlock with anyone.
     gate: parking_lot::RwLock<()>,
+    /// The function libraries (FUNCTION LOAD): their source code, and the sequence of the
+    /// entry that last set them. Durable state like a key, but no database's: the scripting
+    /// engine compiles them, the keyspace only keeps and logs them.
+    functions: Mutex<Functions>,
+}
+
+/// The function libraries' source code and the sequence of the entry that set them (0: never).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Functions {
+    pub version: u64,
+    pub libraries: Vec<Bytes>,
 }
 
 /// [`Limits`] readable without a lock on every write.
@@ -380,6 +391,7 @@ impl Keyspace {
             want_expired,
             want_created: AtomicBool::new(false),
             gate: parking_lot::RwLock::new(()),
+            functions: Mutex::new(Functions::default()),
             databases,
             hasher: foldhash::fast::FixedState::with_seed(0x7661_796c_6978),
             clock: AtomicU64::new(0),
@@ -388,6 +400,24 @@ impl Keyspace {
                 l.set(Limits::default());
                 l
             },
+        }
+    }
+
+    /// The function libraries as last set (live, recovered or replayed).
+    pub fn functions(&self) -> Functions {
+        self.functions.lock().clone()
+    }
+
+    /// Installs libraries set by entry (or snapshot piece, or restore baseline) `version`,
+    /// unless a newer set is already there: replay over a fuzzy snapshot applies only what is
+    /// newer.
+    pub fn install_functions(&self, version: u64, libraries: &[Bytes]) {
+        let mut f = self.functions.lock();
+        if version > f.version {
+            *f = Functions {
+                version,
+                libraries: libraries.to_vec(),
+            };
         }
     }
 
@@ -829,6 +859,7 @@ impl Keyspace {
             }
             Effect::FlushDb { db } => self.flush_older_than(Some(*db), seq, decided),
             Effect::FlushAll => self.flush_older_than(None, seq, decided),
+            Effect::Functions { libraries } => self.install_functions(seq, libraries),
         }
     }
 
@@ -875,6 +906,16 @@ impl Keyspace {
         self.active_expire(now_ms, usize::MAX)
     }
 
+    /// The function libraries as the snapshot's first piece (with shard 0's visit), if any.
+    /// A change after it has a larger sequence, and its entry is replayed on top.
+    fn functions_piece(&self, shard: usize) -> Option<Piece> {
+        let f = self.functions.lock();
+        (shard == 0 && !f.libraries.is_empty()).then(|| Piece::Functions {
+            version: f.version,
+            libraries: f.libraries.clone(),
+        })
+    }
+
     /// The live snapshot's visit of shard `i`: like [`Keyspace::visit_shard`], but a
     /// collection of more than [`SNAPSHOT_BATCH`] elements is written a batch per lock hold,
     /// so no command waits behind a whole big collection's serialization. `f(None)` marks
@@ -890,6 +931,9 @@ impl Keyspace {
     /// batch that already holds it changes nothing. The header's `members` is therefore a
     /// size hint, not a count: the collection ends at the next piece that is not a batch.
     pub fn visit_shard_unlocking(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(Option<&Piece>)) {
+        if let Some(p) = self.functions_piece(i) {
+            f(Some(&p));
+        }
         let mut big: Vec<(DbIndex, Bytes)> = Vec::new();
         {
             let s = self.lock_shard(i);
@@ -1000,6 +1044,9 @@ impl Keyspace {
     /// header and batches of that many, so no piece is larger than a batch. For a state no
     /// one changes meanwhile (PITR); the server uses [`Keyspace::visit_shard_unlocking`].
     pub fn visit_shard(&self, i: usize, now_ms: u64, f: &mut dyn FnMut(&Piece)) {
+        if let Some(p) = self.functions_piece(i) {
+            f(&p);
+        }
         let s = self.lock_shard(i);
         for (db, map) in db_indexes(s.dbs.len()).zip(s.dbs.iter()) {
             for e in map.iter().filter(|e| !e.is_expired(now_ms)) {
@@ -1176,6 +1223,11 @@ impl PieceLoader<'_> {
                 self.finish_open();
                 self.ks.load_record(r, self.now_ms);
             }
+            Piece::Functions { version, libraries } => {
+                self.finish_open();
+                self.ks.advance_clock(version);
+                self.ks.install_functions(version, &libraries);
+            }
             Piece::Header {
                 db,
                 key,
@@ -1343,6 +1395,15 @@ impl<'a> Locked<'a> {
     /// bypasses `observed`/`revealed`, so replies must not reveal it.
     pub fn keyspace(&self) -> &'a Keyspace {
         self.ks
+    }
+
+    /// FUNCTION LOAD / DELETE / FLUSH / RESTORE: the libraries are now exactly `libraries`,
+    /// logged with this command's entry. The caller serializes library changes (the scripting
+    /// engine's lock), so sets reach the keyspace in sequence order.
+    pub fn set_functions(&mut self, libraries: Vec<Bytes>) {
+        let seq = self.write_seq();
+        self.ks.install_functions(seq, &libraries);
+        self.effects.push(Effect::Functions { libraries });
     }
 
     /// The sequence this command's writes are stamped with, reserving it on first use.

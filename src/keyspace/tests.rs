@@ -880,3 +880,50 @@ fn a_big_zset_snapshotted_between_writes_recovers_exactly_and_bit_exact() {
         assert!(neg_zero > 0, "a skiplist keeps -0");
     }
 }
+
+#[test]
+fn function_libraries_travel_through_snapshot_pieces_and_replay_only_when_newer() {
+    let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
+    let ks = Keyspace::new(16);
+    {
+        let mut l = ks.lock_none();
+        l.set_functions(vec![b("lib-a")]);
+    }
+    let set = ks.functions();
+    assert_eq!(set.libraries, vec![b("lib-a")]);
+    assert!(set.version > 0);
+    // Shard 0's visit starts with the libraries; no other shard's has them.
+    let mut pieces = Vec::new();
+    ks.visit_shard(0, 0, &mut |p| pieces.push(p.clone()));
+    assert_eq!(
+        pieces.first(),
+        Some(&Piece::Functions {
+            version: set.version,
+            libraries: vec![b("lib-a")]
+        })
+    );
+    let mut others = 0;
+    ks.visit_shard(1, 0, &mut |p| {
+        others += matches!(p, Piece::Functions { .. }) as usize
+    });
+    assert_eq!(others, 0);
+    // A recovered keyspace gets them from the piece; an older entry does not undo them,
+    // a newer one replaces them.
+    let rec = Keyspace::new(16);
+    let mut loader = rec.loader(0);
+    for p in pieces {
+        loader.piece(p);
+    }
+    loader.finish();
+    assert_eq!(rec.functions(), set);
+    rec.apply_entry(set.version, &[Effect::Functions { libraries: vec![] }]);
+    assert_eq!(rec.functions(), set);
+    rec.apply_entry(
+        set.version + 1,
+        &[Effect::Functions {
+            libraries: vec![b("lib-b")],
+        }],
+    );
+    assert_eq!(rec.functions().libraries, vec![b("lib-b")]);
+    assert_eq!(rec.functions().version, set.version + 1);
+}

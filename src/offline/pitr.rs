@@ -543,6 +543,8 @@ fn existence_evidence(
                 flushed.insert(None);
                 continue;
             }
+            // Libraries are set whole: nothing to prove about their state at the target.
+            Effect::Functions { .. } => continue,
         };
         if flushed.contains(&None) || flushed.contains(&Some(db)) {
             continue;
@@ -573,7 +575,9 @@ fn build(tl: &Timeline, base: u64, n: u64, pb: &ProgressBar) -> Result<Result<Bu
         let info = read_snapshot(&RealFs, &tl.dirs.snapshots, base, &tl.keyring, &mut |p| {
             match &p {
                 Piece::Record(r) => max_v = max_v.max(r.version),
-                Piece::Header { version, .. } => max_v = max_v.max(*version),
+                Piece::Header { version, .. } | Piece::Functions { version, .. } => {
+                    max_v = max_v.max(*version)
+                }
                 Piece::Members(_) => {}
             }
             loader.piece(p);

@@ -77,7 +77,7 @@ struct Loader<'a> {
 
 impl RecoverySink for Loader<'_> {
     fn load_piece(&mut self, piece: Piece) {
-        if !matches!(piece, Piece::Members(_)) {
+        if matches!(piece, Piece::Record(_) | Piece::Header { .. }) {
             self.records += 1;
         }
         self.pieces.piece(piece);

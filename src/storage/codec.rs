@@ -55,6 +55,8 @@ pub mod effect_tag {
     pub const LIST_TRIM: u64 = 45;
     /// 50..=59: stream deltas (reserved).
     pub const STREAM_FIRST: u64 = 50;
+    /// 60..=69: server state that is not a key. 60: the function libraries, set whole.
+    pub const FUNCTIONS: u64 = 60;
 }
 
 /// Value kinds: the first element of a value's array and a header's `kind`.
@@ -73,6 +75,8 @@ pub mod piece_tag {
     pub const RECORD: u64 = 0;
     pub const HEADER: u64 = 1;
     pub const MEMBERS: u64 = 2;
+    /// The function libraries: `[3, version, [code...]]`.
+    pub const FUNCTIONS: u64 = 3;
 }
 
 /// A payload that does not decode: where (byte position in the plaintext) and why.
@@ -221,6 +225,11 @@ pub fn encode_effect(e: &Effect, out: &mut Vec<u8>) -> Enc {
         Effect::FlushAll => {
             w_array(out, 1)?;
             w_uint(out, effect_tag::FLUSH_ALL)
+        }
+        Effect::Functions { libraries } => {
+            w_array(out, 2)?;
+            w_uint(out, effect_tag::FUNCTIONS)?;
+            w_bins(out, libraries)
         }
         Effect::HashSet {
             db,
@@ -412,6 +421,12 @@ pub fn encode_piece(p: &Piece, out: &mut Vec<u8>) -> Enc {
             w_array(out, 2)?;
             w_uint(out, piece_tag::MEMBERS)?;
             encode_value(v, out)
+        }
+        Piece::Functions { version, libraries } => {
+            w_array(out, 3)?;
+            w_uint(out, piece_tag::FUNCTIONS)?;
+            w_uint(out, *version)?;
+            w_bins(out, libraries)
         }
     }
 }
@@ -691,6 +706,7 @@ impl<'a> Dec<'a> {
             effect_tag::SET_EXPIRY => 4,
             effect_tag::FLUSH_DB => 2,
             effect_tag::FLUSH_ALL => 1,
+            effect_tag::FUNCTIONS => 2,
             effect_tag::HASH_SET
             | effect_tag::HASH_DEL
             | effect_tag::SET_ADD
@@ -715,6 +731,9 @@ impl<'a> Dec<'a> {
         let e = match tag {
             effect_tag::FLUSH_ALL => Effect::FlushAll,
             effect_tag::FLUSH_DB => Effect::FlushDb { db: self.db()? },
+            effect_tag::FUNCTIONS => Effect::Functions {
+                libraries: self.bins(f, "libraries")?,
+            },
             _ => {
                 let db = self.db()?;
                 let key = self.bytes(f, "key")?;
@@ -921,6 +940,7 @@ impl<'a> Dec<'a> {
             piece_tag::RECORD => 6,
             piece_tag::HEADER => 7,
             piece_tag::MEMBERS => 2,
+            piece_tag::FUNCTIONS => 3,
             t => return self.err(at, format!("unknown piece tag {t}")),
         };
         if n != want {
@@ -939,6 +959,10 @@ impl<'a> Dec<'a> {
                 version: self.uint("version")?,
                 expires_at_ms: self.exp()?,
                 members: self.uint("members")?,
+            },
+            piece_tag::FUNCTIONS => Piece::Functions {
+                version: self.uint("version")?,
+                libraries: self.bins(f, "libraries")?,
             },
             _ => Piece::Members(self.value(f)?),
         })
@@ -1009,6 +1033,7 @@ fn reserved_effect(t: u64) -> &'static str {
         32..=39 => " (reserved for sorted sets; not supported by this build)",
         46..=49 => " (reserved for lists; not supported by this build)",
         50..=59 => " (reserved for streams; not supported by this build)",
+        61..=69 => " (reserved for server state; not supported by this build)",
         _ => "",
     }
 }

@@ -920,3 +920,44 @@ fn truncated_or_garbage_list_payloads_fail_without_panicking() {
         }
     }
 }
+
+/// The function libraries: effect `[60, [code...]]`, piece `[3, version, [code...]]`.
+#[test]
+fn functions_effect_and_piece_have_pinned_bytes_and_round_trip() {
+    let b = |s: &str| Bytes::copy_from_slice(s.as_bytes());
+    let cases = [
+        (
+            Effect::Functions {
+                libraries: vec![b("a")],
+            },
+            "923c91c40161",
+        ),
+        (Effect::Functions { libraries: vec![] }, "923c90"),
+    ];
+    for (e, want) in &cases {
+        let mut out = Vec::new();
+        encode_effect(e, &mut out).unwrap();
+        assert_eq!(hex(&out), *want, "{e:?}");
+        assert_eq!(&decode_effect(&unhex(want), Form::Typed).unwrap(), e);
+    }
+    let p = Piece::Functions {
+        version: 7,
+        libraries: vec![b("a"), b("b")],
+    };
+    let mut out = Vec::new();
+    encode_piece(&p, &mut out).unwrap();
+    assert_eq!(hex(&out), "93030792c40161c40162");
+    assert_eq!(decode_piece(&out, Form::Typed).unwrap(), p);
+    // Wrong lengths and a code that is not bytes are refused, not guessed.
+    for bad in ["913c", "933c9090", "923c91c0"] {
+        assert!(decode_effect(&unhex(bad), Form::Typed).is_err(), "{bad}");
+    }
+    for bad in ["920307", "9303079201", "94030790c0"] {
+        assert!(decode_piece(&unhex(bad), Form::Typed).is_err(), "{bad}");
+    }
+    let reserved = decode_effect(&unhex("913d"), Form::Typed).unwrap_err();
+    assert!(
+        reserved.to_string().contains("reserved for server state"),
+        "{reserved}"
+    );
+}

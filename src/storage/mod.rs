@@ -1017,6 +1017,7 @@ impl RestoreTicket<'_> {
     pub fn commit(
         self,
         seq: u64,
+        functions: &[bytes::Bytes],
         records: &mut dyn Iterator<Item = &Record>,
     ) -> Result<RestoreInfo, RestoreFailure> {
         let before = |error| RestoreFailure {
@@ -1062,6 +1063,12 @@ impl RestoreTicket<'_> {
         let written = (|| {
             let mut w =
                 SnapshotWriter::create(st.fs.clone(), &st.dirs.snapshots, seq, key_id, key)?;
+            if !functions.is_empty() {
+                w.add_piece(&Piece::Functions {
+                    version: seq,
+                    libraries: functions.to_vec(),
+                })?;
+            }
             for (i, r) in records.enumerate() {
                 let mut err = None;
                 crate::keyspace::record_pieces(r, &mut |p| {

@@ -189,7 +189,7 @@ impl SnapshotWriter {
             op: "encoding a snapshot record",
             detail: e.to_string(),
         })?;
-        if !matches!(r, Piece::Members(_)) {
+        if matches!(r, Piece::Record(_) | Piece::Header { .. }) {
             self.keys += 1;
         }
         if self.current_count > 0 && self.current.len() + self.scratch.len() > self.chunk_cap {
@@ -335,6 +335,8 @@ pub struct SnapshotReader<'k> {
     next_chunk: u64,
     records: u64,
     key_count: u64,
+    /// A function libraries piece was read (at most one, before the first key).
+    saw_functions: bool,
     /// The collection whose header came last: its kind and the elements seen so far.
     open: Option<(Kind, u64)>,
     finished: Option<SnapshotFileInfo>,
@@ -395,6 +397,7 @@ impl<'k> SnapshotReader<'k> {
             next_chunk: 0,
             records: 0,
             key_count: 0,
+            saw_functions: false,
             open: None,
             finished: None,
         })
@@ -524,6 +527,7 @@ impl<'k> SnapshotReader<'k> {
             let version = match r {
                 Piece::Record(r) => r.version,
                 Piece::Header { version, .. } => *version,
+                Piece::Functions { version, .. } => *version,
                 Piece::Members(_) => 0,
             };
             crate::keyspace::clock::check_stored_seq(
@@ -584,6 +588,13 @@ impl<'k> SnapshotReader<'k> {
                 Ok(())
             }
             (Piece::Members(_), None) => Err("member batch without a header".into()),
+            (Piece::Functions { .. }, None) => {
+                if self.saw_functions || self.key_count > 0 {
+                    return Err("function libraries not first, or twice".into());
+                }
+                self.saw_functions = true;
+                Ok(())
+            }
             (_, Some(_)) => Err("a new key inside a collection".into()),
         }
     }

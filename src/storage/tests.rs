@@ -34,6 +34,8 @@ struct Model {
     entries: Vec<u64>,
     /// The collection a snapshot's header opened and the members still due.
     open: Option<((u8, Bytes), u64)>,
+    /// The function libraries and the sequence that set them.
+    functions: (u64, Vec<Bytes>),
 }
 
 /// Collections in the model are kept sorted so that equal states compare equal.
@@ -315,6 +317,11 @@ impl Model {
                     .map
                     .retain(|k, r| k.0 != *db || (r.version >= seq && !fresh(k))),
                 Effect::FlushAll => self.map.retain(|k, r| r.version >= seq && !fresh(k)),
+                Effect::Functions { libraries } => {
+                    if seq > self.functions.0 {
+                        self.functions = (seq, libraries.clone());
+                    }
+                }
             }
         }
     }
@@ -326,6 +333,7 @@ impl RecoverySink for Model {
             self.open = None;
         }
         match piece {
+            Piece::Functions { version, libraries } => self.functions = (version, libraries),
             Piece::Record(mut rec) => {
                 norm(&mut rec.value);
                 self.map.insert((rec.db, rec.key.clone()), rec);
@@ -1240,7 +1248,7 @@ fn restore_baseline_jumps_the_sequence_and_survives_reopen() {
     ];
     let info = st
         .begin_restore()
-        .commit(901, &mut restored.iter())
+        .commit(901, &[], &mut restored.iter())
         .unwrap();
     assert_eq!(info.seq, 901);
     assert_eq!(info.records, 3);
@@ -1250,6 +1258,7 @@ fn restore_baseline_jumps_the_sequence_and_survives_reopen() {
         map: as_map(&restored),
         entries: vec![],
         open: None,
+        functions: (0, vec![]),
     }));
     let l = submit_all(
         &st,
@@ -1297,7 +1306,7 @@ fn restore_baseline_not_past_the_wal_is_refused_and_changes_nothing() {
     let restored = [rec(0, "a", "1", 3)];
     let e = st
         .begin_restore()
-        .commit(10, &mut restored.iter())
+        .commit(10, &[], &mut restored.iter())
         .unwrap_err();
     assert!(!e.committed);
     assert!(!st.is_poisoned());
@@ -1334,7 +1343,10 @@ fn power_cut_during_a_restore_leaves_the_old_or_the_new_state() {
             .map(|i| rec((i % 4) as u8, &format!("r{i}"), "new", 100 + i))
             .collect();
         fs.freeze_after(n);
-        let ok = st.begin_restore().commit(200, &mut restored.iter()).is_ok();
+        let ok = st
+            .begin_restore()
+            .commit(200, &[], &mut restored.iter())
+            .is_ok();
         let _ = st.shutdown();
         drop(st);
         let img = fs.crash_image(Some(n));
