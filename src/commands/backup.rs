@@ -191,6 +191,9 @@ fn restore_cmd(c: &mut Ctx, argv: &[Bytes]) {
     match blocking(|| backup::restore(ks, storage, loaded.dump, now)) {
         Ok(r) => {
             c.conn.observe(r.seq);
+            // The dump's function libraries are the server's now: compile them.
+            let scripting = &c.shared.scripting;
+            blocking(|| scripting.functions.lock().sync(ks, crate::REDIS_VERSION));
             c.out.map(3);
             c.out.bulk(b"restored");
             c.out.int(r.restored as i64);

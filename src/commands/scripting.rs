@@ -122,49 +122,322 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
 ];
 
-/// FCALL / FCALL_RO: no function library can be loaded yet, so every name is unknown.
+/// FCALL / FCALL_RO function numkeys key... arg...
 fn fcall(c: &mut Ctx, argv: &[Bytes]) {
-    match parse_i64(&argv[2]) {
-        Some(n) if n >= 0 && n as u64 <= (argv.len() - 3) as u64 => {
-            c.out.error("ERR Function not found")
-        }
-        Some(n) if n >= 0 => c
-            .out
-            .error("ERR Number of keys can't be greater than number of args"),
-        _ => c.out.error("ERR Bad number of keys provided"),
+    let read_only = argv[0].eq_ignore_ascii_case(b"fcall_ro");
+    if let Some(spec) = super::lookup(&argv[0]) {
+        super::pubsub::feed_monitors_as(c.shared, c.conn.db, &c.conn.info.addr, spec, argv);
     }
+    let numkeys = match parse_i64(&argv[2]) {
+        Some(n) => n,
+        None => return c.out.error("ERR Bad number of keys provided"),
+    };
+    if numkeys > (argv.len() - 3) as i64 {
+        return c
+            .out
+            .error("ERR Number of keys can't be greater than number of args");
+    }
+    if numkeys < 0 {
+        return c.out.error("ERR Number of keys can't be negative");
+    }
+    let shared = c.shared;
+    let scripting = &shared.scripting;
+    let mut engine = scripting.functions.lock();
+    engine.sync(&shared.keyspace, crate::REDIS_VERSION);
+    let Some((lib, index)) = engine.find(&argv[1]) else {
+        return c.out.error("ERR Function not found");
+    };
+    let flags = lib.functions[index].flags;
+    if read_only && !flags.no_writes {
+        return c
+            .out
+            .error("ERR Can not execute a script with write flag using *_ro command.");
+    }
+    if !flags.no_writes && shared.poisoned() {
+        return c.out.error(MISCONF);
+    }
+    let n = numkeys as usize;
+    let (keys, args) = (&argv[3..3 + n], &argv[3 + n..]);
+    let threshold_ms = shared.config.get_i64("busy-reply-threshold").max(0) as u64;
+    let name = lib.functions[index].name.clone();
+    run_atomically(c, keys, read_only || flags.no_writes, &mut |caller, out| {
+        scripting.fcall(
+            &mut engine,
+            &lib,
+            index,
+            crate::scripting::FunctionRun {
+                keys,
+                args,
+                threshold_ms,
+                name: &name,
+                argv,
+            },
+            caller,
+            out,
+        )
+    });
 }
 
-/// FUNCTION: only KILL and STATS so far (libraries are not implemented yet); both answer
-/// as Redis does while an EVAL script runs.
+/// FUNCTION LOAD | LIST | DELETE | FLUSH | DUMP | RESTORE | STATS | KILL | HELP.
+///
+/// A change compiles in the engine first, then logs the whole new set of libraries through
+/// this command's lock (one WAL entry; the reply waits for it), all under the engine's lock so
+/// changes reach the keyspace in sequence order.
 fn function(c: &mut Ctx, argv: &[Bytes]) {
     let sub = text(&argv[1]).to_ascii_lowercase();
-    let run = &c.shared.scripting.run;
-    match (sub.as_str(), argv.len()) {
-        ("kill", 2) => match run.kill_function() {
+    let arity = match sub.as_str() {
+        "load" | "restore" => -3,
+        "delete" => 3,
+        "list" | "flush" => -2,
+        "dump" | "stats" | "kill" | "help" => 2,
+        _ => return c.out.error(&unknown_subcommand(argv, "FUNCTION")),
+    };
+    let n = argv.len() as i64;
+    if (arity > 0 && n != arity) || (arity < 0 && n < -arity) {
+        return c.out.error(&super::wrong_args(&format!("function|{sub}")));
+    }
+    let shared = c.shared;
+    let run = &shared.scripting.run;
+    match sub.as_str() {
+        "kill" => match run.kill(false) {
             Ok(()) => c.out.ok(),
             Err(e) => c.out.error(e),
         },
-        ("stats", 2) => {
-            if run.running() {
-                return c.out.error(crate::scripting::BUSY);
-            }
-            c.out.map(2);
-            c.out.bulk(b"running_script");
-            c.out.null();
-            c.out.bulk(b"engines");
-            c.out.map(1);
-            c.out.bulk(b"LUA");
-            c.out.map(2);
-            c.out.bulk(b"libraries_count");
-            c.out.int(0);
-            c.out.bulk(b"functions_count");
-            c.out.int(0);
+        "stats" => function_stats(c),
+        "help" => c.out.help(FUNCTION_HELP),
+        "load" | "delete" | "flush" | "restore" => function_change(c, argv, &sub),
+        "list" => function_list(c, argv),
+        _ => {
+            let mut engine = shared.scripting.functions.lock();
+            engine.sync(&shared.keyspace, crate::REDIS_VERSION);
+            let payload = engine.dump();
+            c.out.bulk(&payload);
         }
-        ("kill" | "stats", _) => c.out.error(&super::wrong_args(&format!("function|{sub}"))),
-        _ => c.out.error(&unknown_subcommand(argv, "FUNCTION")),
     }
 }
+
+fn function_stats(c: &mut Ctx) {
+    let run = &c.shared.scripting.run;
+    if run.running_script() {
+        return c.out.error(crate::scripting::BUSY);
+    }
+    let (libs, fns) = c.shared.scripting.function_counts();
+    c.out.map(2);
+    c.out.bulk(b"running_script");
+    match run.running_function() {
+        Some((name, command, ms)) => {
+            c.out.map(3);
+            c.out.bulk(b"name");
+            c.out.bulk(name.as_bytes());
+            c.out.bulk(b"command");
+            c.out.bulks(command.iter());
+            c.out.bulk(b"duration_ms");
+            c.out.int(ms as i64);
+        }
+        None => c.out.null(),
+    }
+    c.out.bulk(b"engines");
+    c.out.map(1);
+    c.out.bulk(b"LUA");
+    c.out.map(2);
+    c.out.bulk(b"libraries_count");
+    c.out.int(libs as i64);
+    c.out.bulk(b"functions_count");
+    c.out.int(fns as i64);
+}
+
+fn function_list(c: &mut Ctx, argv: &[Bytes]) {
+    let mut pattern: Option<&Bytes> = None;
+    let mut with_code = false;
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if a.eq_ignore_ascii_case(b"withcode") && !with_code {
+            with_code = true;
+        } else if a.eq_ignore_ascii_case(b"libraryname") && pattern.is_none() {
+            match argv.get(i + 1) {
+                Some(p) => pattern = Some(p),
+                None => return c.out.error("ERR library name argument was not given"),
+            }
+            i += 1;
+        } else {
+            return c.out.error(&format!(
+                "ERR Unknown argument {}",
+                String::from_utf8_lossy(a)
+            ));
+        }
+        i += 1;
+    }
+    let shared = c.shared;
+    let mut engine = shared.scripting.functions.lock();
+    engine.sync(&shared.keyspace, crate::REDIS_VERSION);
+    let libs: Vec<_> = engine
+        .libraries()
+        .filter(|l| pattern.is_none_or(|p| crate::glob::matches(p, l.name.as_bytes(), true)))
+        .cloned()
+        .collect();
+    drop(engine);
+    let out = &mut *c.out;
+    out.array(libs.len());
+    for lib in libs {
+        out.map(3 + with_code as usize);
+        out.bulk(b"library_name");
+        out.bulk(lib.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(lib.functions.len());
+        for f in &lib.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(f.name.as_bytes());
+            out.bulk(b"description");
+            match &f.description {
+                Some(d) => out.bulk(d),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            let names = f.flag_names();
+            out.set(names.len());
+            for n in names {
+                out.simple(n);
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(&lib.code);
+        }
+    }
+}
+
+/// LOAD, DELETE, FLUSH and RESTORE: change the engine, then log the new set.
+fn function_change(c: &mut Ctx, argv: &[Bytes], sub: &str) {
+    use crate::scripting::functions::Policy;
+    let shared = c.shared;
+    if shared.poisoned() {
+        return c.out.error(MISCONF);
+    }
+    if !shared.keyspace.clock_has_room() {
+        return c.out.error(crate::keyspace::clock::CLOCK_EXHAUSTED);
+    }
+    let version = crate::REDIS_VERSION;
+    let mut engine = shared.scripting.functions.lock();
+    engine.sync(&shared.keyspace, version);
+    let reply: Result<Option<String>, String> = match sub {
+        "load" => {
+            let last = argv.len() - 1;
+            match argv[2..last]
+                .iter()
+                .find(|a| !a.eq_ignore_ascii_case(b"replace"))
+            {
+                Some(bad) => Err(format!(
+                    "ERR Unknown option given: {}",
+                    String::from_utf8_lossy(bad)
+                )),
+                None => engine
+                    .prepare_load(argv[last].clone(), last > 2, version)
+                    .map(|lib| {
+                        let name = lib.name.clone();
+                        engine.install(lib);
+                        Some(name)
+                    }),
+            }
+        }
+        "delete" => {
+            if engine.delete(&argv[2]) {
+                Ok(None)
+            } else {
+                Err("ERR Library not found".into())
+            }
+        }
+        "flush" => match argv.len() {
+            2 => Ok(None),
+            3 if argv[2].eq_ignore_ascii_case(b"sync")
+                || argv[2].eq_ignore_ascii_case(b"async") =>
+            {
+                Ok(None)
+            }
+            3 => Err("ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into()),
+            _ => Err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                String::from_utf8_lossy(&argv[1])
+            )),
+        }
+        .inspect(|_| engine.flush()),
+        _ => {
+            let policy = match argv.get(3).map(|p| p.to_ascii_lowercase()) {
+                _ if argv.len() > 4 => Err(format!(
+                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                    String::from_utf8_lossy(&argv[1])
+                )),
+                None => Ok(Policy::Append),
+                Some(p) => match &p[..] {
+                    b"flush" => Ok(Policy::Flush),
+                    b"append" => Ok(Policy::Append),
+                    b"replace" => Ok(Policy::Replace),
+                    _ => Err("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.".into()),
+                },
+            };
+            policy.and_then(|p| engine.restore(&argv[2], p, version).map(|()| None))
+        }
+    };
+    match reply {
+        // A refused change changed nothing (the engine commits only what succeeded).
+        Err(e) => c.out.error(&e),
+        Ok(name) => {
+            c.ks.set_functions(engine.codes());
+            engine.mark_synced(shared.keyspace.functions_version());
+            match name {
+                Some(n) => c.out.bulk(n.as_bytes()),
+                None => c.out.ok(),
+            }
+        }
+    }
+}
+
+const FUNCTION_HELP: &[&str] = &[
+    "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "LOAD [REPLACE] <FUNCTION CODE>",
+    "    Create a new library with the given library name and code.",
+    "DELETE <LIBRARY NAME>",
+    "    Delete the given library.",
+    "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+    "    Return general information on all the libraries:",
+    "    * Library name",
+    "    * The engine used to run the Library",
+    "    * Library description",
+    "    * Functions list",
+    "    * Library code (if WITHCODE is given)",
+    "    It also possible to get only function that matches a pattern using LIBRARYNAME",
+    "    argument.",
+    "STATS",
+    "    Return information about the current function running:",
+    "    * Function name",
+    "    * Command used to run the function",
+    "    * Duration in MS that the function is running",
+    "    If no function is running, return nil",
+    "    In addition, returns a list of available engines.",
+    "KILL",
+    "    Kill the current running function.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Delete all the libraries.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the libraries.",
+    "    * SYNC: Synchronously flush the libraries.",
+    "DUMP",
+    "    Return a serialized payload representing the current libraries, can be restored using",
+    "    FUNCTION RESTORE command",
+    "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+    "    Restore the libraries represented by the given payload, it is possible to give a",
+    "    restore policy to control how to handle existing libraries (default APPEND):",
+    "    * FLUSH: delete all existing libraries.",
+    "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+    "    * REPLACE: appends the restored libraries to the existing libraries, On collision,",
+    "      replace the old libraries with the new libraries (notice that even on this option",
+    "      there is a chance of failure in case of functions name collision with another",
+    "      library).",
+];
 
 /// EVAL's keys: `numkeys` arguments after it (none if `numkeys` is not a valid count).
 fn eval_keys(argv: &[Bytes]) -> Vec<usize> {
@@ -219,20 +492,10 @@ fn eval(c: &mut Ctx, argv: &[Bytes], by_sha: bool, read_only: bool) {
         Err(e) => return c.out.error(&e),
     };
     let n = numkeys as usize;
-    let keys = &argv[3..3 + n];
-    let args = &argv[3 + n..];
-    let shared = c.shared;
-    let ks = &shared.keyspace;
-    let threshold_ms = shared.config.get_i64("busy-reply-threshold").max(0) as u64;
-    let run = |conn: &mut ConnState, out: &mut ReplyWriter, locked: &mut Locked, now_ms: u64| {
-        let db = conn.db;
-        let mut caller = InScript {
-            shared,
-            conn: &mut *conn,
-            locked,
-            now_ms,
-            read_only: read_only || flags.no_writes,
-        };
+    let (keys, args) = (&argv[3..3 + n], &argv[3 + n..]);
+    let threshold_ms = c.shared.config.get_i64("busy-reply-threshold").max(0) as u64;
+    let scripting = &c.shared.scripting;
+    run_atomically(c, keys, read_only || flags.no_writes, &mut |caller, out| {
         scripting.eval(
             Run {
                 sha: &sha,
@@ -242,19 +505,44 @@ fn eval(c: &mut Ctx, argv: &[Bytes], by_sha: bool, read_only: bool) {
                 threshold_ms,
                 version: crate::REDIS_VERSION,
             },
-            &mut caller,
+            caller,
             out,
-        );
-        // SELECT inside a script changes only the script's database.
-        conn.set_db(db);
-    };
+        )
+    });
+}
+
+/// Runs `body` (a script or a function) atomically: under EXEC's locks inside EXEC, else
+/// with the keyspace gate held exclusively and the shards of `keys` (more as calls need them),
+/// then serves the clients its writes unblocked.
+fn run_atomically(
+    c: &mut Ctx,
+    keys: &[Bytes],
+    read_only: bool,
+    body: &mut dyn FnMut(&mut dyn Caller, &mut ReplyWriter),
+) {
+    let shared = c.shared;
+    let ks = &shared.keyspace;
+    let mut run =
+        |conn: &mut ConnState, out: &mut ReplyWriter, locked: &mut Locked, now_ms: u64| {
+            let db = conn.db;
+            let mut caller = InScript {
+                shared,
+                conn: &mut *conn,
+                locked,
+                now_ms,
+                read_only,
+            };
+            body(&mut caller, out);
+            // SELECT inside a script changes only the script's database.
+            conn.set_db(db);
+        };
     let now_ms = c.now_ms;
     if c.conn.in_exec {
         // EXEC holds the gate exclusively and every shard when it queues a script.
         return run(c.conn, c.out, c.ks, now_ms);
     }
     let (conn, out) = (&mut *c.conn, &mut *c.out);
-    let whole = |conn: &mut ConnState, out: &mut ReplyWriter| {
+    let mut whole = |conn: &mut ConnState, out: &mut ReplyWriter| {
         let mut locked = ks.lock_exclusive(keys.iter().map(|k| ks.shard_of(k)).collect());
         run(conn, out, &mut locked, now_ms);
         let mut served = Vec::new();
@@ -401,7 +689,7 @@ fn script(c: &mut Ctx, argv: &[Bytes]) {
             scripting.flush();
             c.out.ok();
         }
-        ("kill", 2) => match scripting.run.kill() {
+        ("kill", 2) => match scripting.run.kill(true) {
             Ok(()) => c.out.ok(),
             Err(e) => c.out.error(e),
         },

@@ -195,7 +195,7 @@ fn shutdown(c: &mut Ctx, argv: &[Bytes]) {
     }
     // A busy script holds the keyspace: only SHUTDOWN NOSAVE may end it (as in Redis).
     if save && c.shared.scripting.run.running() {
-        return c.out.error(crate::scripting::BUSY);
+        return c.out.error(c.shared.scripting.run.busy_error());
     }
     // Redis closes the connection without a reply on success.
     c.after = After::Shutdown { save };

@@ -408,6 +408,11 @@ impl Keyspace {
         self.functions.lock().clone()
     }
 
+    /// The sequence that last set the function libraries (0: never).
+    pub fn functions_version(&self) -> u64 {
+        self.functions.lock().version
+    }
+
     /// Installs libraries set by entry (or snapshot piece, or restore baseline) `version`,
     /// unless a newer set is already there: replay over a fuzzy snapshot applies only what is
     /// newer.

@@ -13,6 +13,7 @@
 //! error, so scripts cannot leak state into each other.
 
 mod convert;
+pub mod functions;
 pub mod libs;
 
 use bytes::{Bytes, BytesMut};
@@ -106,6 +107,9 @@ pub struct RunState {
     wrote: AtomicBool,
     started: Mutex<Option<Instant>>,
     threshold_ms: AtomicU64,
+    /// The running code is a function (FCALL): its name and the command that called it.
+    function: Mutex<Option<(String, Vec<Bytes>)>>,
+    is_function: AtomicBool,
     /// Woken when a script ends or turns busy.
     pub changed: Notify,
 }
@@ -113,6 +117,9 @@ pub struct RunState {
 /// Redis's reply to other clients while a script is busy.
 pub const BUSY: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+/// The same while a function (FCALL) is busy.
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 pub const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
 pub const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
@@ -145,28 +152,45 @@ impl RunState {
         }
     }
 
-    /// SCRIPT KILL: `Err` is the error line to answer.
-    pub fn kill(&self) -> Result<(), &'static str> {
+    /// The -BUSY line for what runs: a script's or a function's.
+    pub fn busy_error(&self) -> &'static str {
+        if self.is_function.load(Ordering::Acquire) {
+            BUSY_FUNCTION
+        } else {
+            BUSY
+        }
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL: `Err` is the error line to answer. Each stops
+    /// only its own kind; neither stops code that has written.
+    pub fn kill(&self, eval: bool) -> Result<(), &'static str> {
         if !self.running() {
             return Err(NOTBUSY);
         }
         if self.wrote.load(Ordering::Acquire) {
             return Err(UNKILLABLE);
+        }
+        if eval == self.is_function.load(Ordering::Acquire) {
+            return Err(self.busy_error());
         }
         self.kill.store(true, Ordering::Release);
         Ok(())
     }
 
-    /// FUNCTION KILL: as SCRIPT KILL, but an EVAL script is not its to stop (no FCALL runs
-    /// yet: functions are not implemented).
-    pub fn kill_function(&self) -> Result<(), &'static str> {
-        if !self.running() {
-            return Err(NOTBUSY);
-        }
-        if self.wrote.load(Ordering::Acquire) {
-            return Err(UNKILLABLE);
-        }
-        Err(BUSY)
+    /// The running function's name, calling command and milliseconds so far (FUNCTION
+    /// STATS); `None` when no function runs.
+    pub fn running_function(&self) -> Option<(String, Vec<Bytes>, u64)> {
+        let f = self.function.lock().clone()?;
+        let ms = self
+            .started
+            .lock()
+            .map_or(0, |s| s.elapsed().as_millis() as u64);
+        Some((f.0, f.1, ms))
+    }
+
+    /// An EVAL script (not a function) is running.
+    pub fn running_script(&self) -> bool {
+        self.running() && !self.is_function.load(Ordering::Acquire)
     }
 
     /// The script wrote (called by the caller after a write command).
@@ -185,7 +209,7 @@ impl RunState {
                 return None;
             }
             if self.busy() {
-                return (!Self::allowed_while_busy(argv)).then_some(BUSY);
+                return (!Self::allowed_while_busy(argv)).then(|| self.busy_error());
             }
             // Wake at the threshold even if no hook fires (a script blocked in a lock).
             let left = {
@@ -217,8 +241,11 @@ impl RunState {
         }
     }
 
-    fn begin(&self, threshold_ms: u64) {
+    fn begin(&self, threshold_ms: u64, function: Option<(String, Vec<Bytes>)>) {
         self.threshold_ms.store(threshold_ms, Ordering::Relaxed);
+        self.is_function
+            .store(function.is_some(), Ordering::Relaxed);
+        *self.function.lock() = function;
         *self.started.lock() = Some(Instant::now());
         self.kill.store(false, Ordering::Relaxed);
         self.wrote.store(false, Ordering::Relaxed);
@@ -230,6 +257,8 @@ impl RunState {
         self.running.store(false, Ordering::Release);
         self.busy.store(false, Ordering::Release);
         *self.started.lock() = None;
+        *self.function.lock() = None;
+        self.is_function.store(false, Ordering::Release);
         self.changed.notify_waiters();
     }
 }
@@ -238,6 +267,9 @@ impl RunState {
 pub struct Scripting {
     vm: Mutex<Option<Vm>>,
     cache: Mutex<HashMap<String, Arc<Script>>>,
+    /// Function libraries, in a VM of their own (SCRIPT FLUSH never touches them).
+    pub functions: Mutex<functions::Engine>,
+    function_counts: Arc<[AtomicU64; 2]>,
     pub run: Arc<RunState>,
 }
 
@@ -253,9 +285,12 @@ struct Vm {
 
 impl Default for Scripting {
     fn default() -> Self {
+        let engine = functions::Engine::default();
         Scripting {
             vm: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
+            function_counts: engine.counts.clone(),
+            functions: Mutex::new(engine),
             run: Arc::new(RunState::default()),
         }
     }
@@ -600,53 +635,135 @@ impl Scripting {
             Ok(f) => f,
             Err(e) => return out.error(&e),
         };
-        self.run.begin(run.threshold_ms);
-        let state = self.run.clone();
-        let _ = vm.lua.set_hook(
-            HookTriggers::new().every_nth_instruction(100_000),
-            move |_, _| {
-                state.check_busy();
-                if state.kill.load(Ordering::Acquire) {
-                    return Err(mlua::Error::runtime(KILLED));
-                }
-                Ok(VmState::Continue)
-            },
-        );
-        let result = run_in_vm(vm, f, &run, caller);
-        vm.lua.remove_hook();
-        let _ = vm.bridge.set("resp3", false);
-        // A fresh table per run would be garbage; KEYS/ARGV are replaced each run.
-        match result {
-            Ok((ok, value, resp3)) if ok => convert::write_result(&value, resp3, out),
-            Ok((_, value, _)) => {
-                let (msg, line) = match &value {
-                    Value::Table(t) => (
-                        t.get::<mlua::LuaString>("err")
-                            .map(|s| String::from_utf8_lossy(&s.as_bytes()).into_owned())
-                            .unwrap_or_else(|_| "ERR unknown error".into()),
-                        t.get::<Option<i64>>("line").ok().flatten(),
-                    ),
-                    v => (format!("ERR {}", v.to_string().unwrap_or_default()), None),
-                };
-                let msg = if self.run.kill.load(Ordering::Acquire) {
-                    KILLED.to_string()
-                } else {
-                    msg
-                };
-                let msg = msg.replace(['\r', '\n'], " ");
-                match line {
-                    Some(l) => {
-                        out.error(&format!("{msg} script: {}, on @user_script:{l}.", run.sha))
-                    }
-                    None => out.error(&format!("{msg} script: {}, on @user_script:0.", run.sha)),
-                }
-            }
-            Err(e) => out.error(&format!("ERR {}", lua_message(&e))),
-        }
-        self.run.end();
-        // Keep the VM's memory from growing with garbage across many runs.
-        let _ = vm.lua.gc_step();
+        let job = Job {
+            f,
+            keys: run.keys,
+            args: run.args,
+            as_params: false,
+            label: run.sha,
+            source: "@user_script",
+            threshold_ms: run.threshold_ms,
+            function: None,
+        };
+        execute(&self.run, vm, job, caller, out);
     }
+}
+
+/// What an FCALL gives its function.
+pub struct FunctionRun<'a> {
+    pub keys: &'a [Bytes],
+    pub args: &'a [Bytes],
+    pub threshold_ms: u64,
+    pub name: &'a str,
+    /// The calling command (FUNCTION STATS shows it).
+    pub argv: &'a [Bytes],
+}
+
+impl Scripting {
+    /// (libraries, functions) loaded.
+    pub fn function_counts(&self) -> (u64, u64) {
+        (
+            self.function_counts[0].load(Ordering::Relaxed),
+            self.function_counts[1].load(Ordering::Relaxed),
+        )
+    }
+
+    /// Runs function `index` of `lib` (found in `engine`, whose lock the caller holds for the
+    /// whole run). Blocks until it ends.
+    pub fn fcall(
+        &self,
+        engine: &mut functions::Engine,
+        lib: &functions::Library,
+        index: usize,
+        run: FunctionRun<'_>,
+        caller: &mut dyn Caller,
+        out: &mut crate::resp::ReplyWriter,
+    ) {
+        let Some((vm, f)) = engine.callable(lib, index) else {
+            return out.error("ERR Function not found");
+        };
+        let job = Job {
+            f,
+            keys: run.keys,
+            args: run.args,
+            as_params: true,
+            label: run.name,
+            source: "@user_function",
+            threshold_ms: run.threshold_ms,
+            function: Some((run.name.to_string(), run.argv.to_vec())),
+        };
+        execute(&self.run, vm, job, caller, out);
+    }
+}
+
+/// One run of compiled code: what it is given and how its errors name it.
+struct Job<'a> {
+    f: Function,
+    keys: &'a [Bytes],
+    args: &'a [Bytes],
+    /// Keys and args as the function's two parameters (FCALL), or as KEYS/ARGV (EVAL).
+    as_params: bool,
+    /// The script's SHA-1 or the function's name, in error lines.
+    label: &'a str,
+    source: &'a str,
+    threshold_ms: u64,
+    /// A function's name and calling command, for FUNCTION STATS.
+    function: Option<(String, Vec<Bytes>)>,
+}
+
+/// Runs `job` in `vm` with the busy/kill hook; the result or the error line goes to `out`.
+fn execute(
+    state: &Arc<RunState>,
+    vm: &mut Vm,
+    job: Job<'_>,
+    caller: &mut dyn Caller,
+    out: &mut crate::resp::ReplyWriter,
+) {
+    state.begin(job.threshold_ms, job.function.clone());
+    let hook_state = state.clone();
+    let _ = vm.lua.set_hook(
+        HookTriggers::new().every_nth_instruction(100_000),
+        move |_, _| {
+            hook_state.check_busy();
+            if hook_state.kill.load(Ordering::Acquire) {
+                return Err(mlua::Error::runtime(KILLED));
+            }
+            Ok(VmState::Continue)
+        },
+    );
+    let result = run_in_vm(vm, &job, caller);
+    vm.lua.remove_hook();
+    let _ = vm.bridge.set("resp3", false);
+    match result {
+        Ok((ok, value, resp3)) if ok => convert::write_result(&value, resp3, out),
+        Ok((_, value, _)) => {
+            let (msg, line) = match &value {
+                Value::Table(t) => (
+                    t.get::<mlua::LuaString>("err")
+                        .map(|s| String::from_utf8_lossy(&s.as_bytes()).into_owned())
+                        .unwrap_or_else(|_| "ERR unknown error".into()),
+                    t.get::<Option<i64>>("line").ok().flatten(),
+                ),
+                v => (format!("ERR {}", v.to_string().unwrap_or_default()), None),
+            };
+            let msg = if state.kill.load(Ordering::Acquire) {
+                KILLED.to_string()
+            } else {
+                msg
+            };
+            let msg = msg.replace(['\r', '\n'], " ");
+            out.error(&format!(
+                "{msg} script: {}, on {}:{}.",
+                job.label,
+                job.source,
+                line.unwrap_or(0)
+            ));
+        }
+        Err(e) => out.error(&format!("ERR {}", lua_message(&e))),
+    }
+    state.end();
+    // Keep the VM's memory from growing with garbage across many runs.
+    let _ = vm.lua.gc_step();
 }
 
 fn vm_of<'v>(slot: &'v mut Option<Vm>, version: &str) -> Result<&'v mut Vm, String> {
@@ -657,18 +774,20 @@ fn vm_of<'v>(slot: &'v mut Option<Vm>, version: &str) -> Result<&'v mut Vm, Stri
         .ok_or_else(|| "ERR Lua VM unavailable".to_string())
 }
 
-/// Runs `f` under xpcall with the bridge's `call` bound to `caller` for this run only.
-/// Returns (succeeded, value, resp3 at the end).
-fn run_in_vm(
-    vm: &Vm,
-    f: Function,
-    run: &Run<'_>,
-    caller: &mut dyn Caller,
-) -> mlua::Result<(bool, Value, bool)> {
+/// Runs the job's function under xpcall with the bridge's `call` bound to `caller` for this
+/// run only. Returns (succeeded, value, resp3 at the end).
+fn run_in_vm(vm: &Vm, job: &Job<'_>, caller: &mut dyn Caller) -> mlua::Result<(bool, Value, bool)> {
     let lua = &vm.lua;
-    let g = lua.globals();
-    g.raw_set("KEYS", strings_table(lua, run.keys)?)?;
-    g.raw_set("ARGV", strings_table(lua, run.args)?)?;
+    let keys = strings_table(lua, job.keys)?;
+    let args = strings_table(lua, job.args)?;
+    let f = if job.as_params {
+        job.f.bind((keys, args))?
+    } else {
+        let g = lua.globals();
+        g.raw_set("KEYS", keys)?;
+        g.raw_set("ARGV", args)?;
+        job.f.clone()
+    };
     let bridge = vm.bridge.clone();
     let caller = std::cell::RefCell::new(caller);
     lua.scope(|scope| {

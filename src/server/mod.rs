@@ -123,6 +123,11 @@ impl Shared {
     /// Wraps into an `Arc` that handlers can get back with [`Shared::self_arc`] (BGSAVE hands
     /// it to a thread).
     pub fn into_arc(self) -> Arc<Shared> {
+        // The recovered function libraries, compiled before the first client comes.
+        self.scripting
+            .functions
+            .lock()
+            .sync(&self.keyspace, crate::REDIS_VERSION);
         self.apply_notify_config();
         self.apply_tracking_config();
         let arc = Arc::new(self);
