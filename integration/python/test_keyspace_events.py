@@ -281,8 +281,16 @@ def test_both_channel_kinds_payloads(r, events):
 
 def test_plain_subscribe_to_exact_channels(r, make_client, notify):
     notify("KEA")
-    sub = make_client().pubsub(ignore_subscribe_messages=True)
+    sub = make_client().pubsub()
     sub.subscribe("__keyspace@0__:watched", "__keyevent@0__:del")
+    # Both confirmations first: a write the server runs before the SUBSCRIBE has no listener.
+    confirmations = 0
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while confirmations < 2:
+        assert time.monotonic() < deadline, "no subscribe confirmations"
+        m = sub.get_message(timeout=0.5)
+        if m and m["type"] == "subscribe":
+            confirmations += 1
     r.set("watched", "1")
     r.set("other", "1")
     r.delete("other", "watched")
