@@ -395,17 +395,23 @@ impl SnapshotSource for Live {
     }
     fn visit_shard(&self, i: usize, f: &mut dyn FnMut(Option<&Piece>)) {
         let m = self.0.lock();
+        if i == 0 && !m.functions.1.is_empty() {
+            f(Some(&Piece::Functions {
+                version: m.functions.0,
+                libraries: m.functions.1.clone(),
+            }));
+        }
         for r in m.map.values().filter(|r| r.key.len() % 3 == i) {
             crate::keyspace::record_pieces(r, &mut |p| f(Some(p)));
         }
     }
     fn horizon(&self) -> u64 {
         // The tests take snapshots with no concurrent writes: the newest record bounds them.
-        self.0
-            .lock()
-            .map
+        let m = self.0.lock();
+        m.map
             .values()
             .map(|r| r.version)
+            .chain([m.functions.0])
             .max()
             .unwrap_or(0)
     }
@@ -1026,7 +1032,41 @@ fn power_cut_at_random_points_keeps_every_durable_entry_and_nothing_unwritten() 
                 let eff: Vec<_> = (0..n)
                     .map(|_| {
                         let k = format!("k{}", rng.random_range(0..12));
-                        if rng.random_bool(0.2) {
+                        if rng.random_bool(0.15) {
+                            // A script's (or FCALL's, or FUNCTION LOAD's) entry: several
+                            // effects that must come back all together or not at all.
+                            let mut e: Vec<Effect> = (0..rng.random_range(2..6))
+                                .flat_map(|i| {
+                                    let k = Bytes::from(format!(
+                                        "s{}",
+                                        (i * 7 + rng.random_range(0..5)) % 12
+                                    ));
+                                    if rng.random_bool(0.5) {
+                                        vec![collection_effect(&mut rng, 0, k)]
+                                    } else {
+                                        put(
+                                            &String::from_utf8_lossy(&k),
+                                            &format!("v{}", rng.random::<u32>()),
+                                        )
+                                    }
+                                })
+                                .collect();
+                            if rng.random_bool(0.4) {
+                                let libs = (0..rng.random_range(0..3))
+                                    .map(|l| {
+                                        Bytes::from(format!(
+                                            "#!lua name=l{l}\n-- {}",
+                                            rng.random::<u32>()
+                                        ))
+                                    })
+                                    .collect();
+                                e.insert(
+                                    rng.random_range(0..=e.len()),
+                                    Effect::Functions { libraries: libs },
+                                );
+                            }
+                            e
+                        } else if rng.random_bool(0.2) {
                             vec![Effect::Del {
                                 db: 0,
                                 key: Bytes::from(k),
@@ -1071,6 +1111,10 @@ fn power_cut_at_random_points_keeps_every_durable_entry_and_nothing_unwritten() 
             oracle.apply(i as u64 + 1, e);
         }
         assert_eq!(m.map, oracle.map, "round {round}");
+        assert_eq!(
+            m.functions.1, oracle.functions.1,
+            "round {round}: function libraries"
+        );
         let w = m.entries.windows(2).all(|w| w[1] == w[0] + 1);
         assert!(w, "round {round}: entries out of order");
         st.shutdown().unwrap();
