@@ -1015,3 +1015,158 @@ fn offline_tools_handle_hashes_and_sets_and_count_keys_not_batches() {
     drop(ks);
     st.shutdown().unwrap();
 }
+
+// ---- functions-v3: function libraries in the snapshot and the WAL -----------------------------
+
+mod functions {
+    use super::*;
+
+    pub const NAME: &str = "functions-v3";
+
+    pub fn lib(name: &str, function: &str, body: &str) -> String {
+        format!("#!lua name={name}\nredis.register_function('{function}', function(keys, args) {body} end)")
+    }
+
+    /// FUNCTION LIST WITHCODE as library name -> code.
+    pub fn listed(c: &mut redis::Connection) -> BTreeMap<String, String> {
+        let entries: Vec<Vec<redis::Value>> = redis::cmd("FUNCTION")
+            .arg("LIST")
+            .arg("WITHCODE")
+            .query(c)
+            .unwrap();
+        entries
+            .into_iter()
+            .map(|fields| {
+                let get = |name: &str| -> String {
+                    let at = fields
+                        .iter()
+                        .position(|v| {
+                            redis::from_redis_value::<String>(v.clone()).ok().as_deref()
+                                == Some(name)
+                        })
+                        .unwrap();
+                    redis::from_redis_value(fields[at + 1].clone()).unwrap()
+                };
+                (get("library_name"), get("library_code"))
+            })
+            .collect()
+    }
+
+    /// Through the real server: two libraries, SAVE (the snapshot holds them), then a replace,
+    /// a delete, a new library and a key written by a function (all in the WAL), kill -9.
+    pub fn write(dir: &Path) {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let mut srv = Server::start_in(&data, &[]);
+        let mut c = srv.client();
+        let load = |c: &mut redis::Connection, code: &str, replace: bool| {
+            let mut cmd = redis::cmd("FUNCTION");
+            cmd.arg("LOAD");
+            if replace {
+                cmd.arg("REPLACE");
+            }
+            let _: String = cmd.arg(code).query(c).unwrap();
+        };
+        load(&mut c, &lib("keep", "kf", "return 'snap'"), false);
+        load(&mut c, &lib("drop", "df", "return 'gone'"), false);
+        let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+        load(&mut c, &lib("keep", "kf", "return 'wal'"), true);
+        let _: () = redis::cmd("FUNCTION")
+            .arg("DELETE")
+            .arg("drop")
+            .query(&mut c)
+            .unwrap();
+        load(
+            &mut c,
+            &lib(
+                "writer",
+                "wf",
+                "redis.call('SET', keys[1], args[1]) return redis.call('INCR', keys[2])",
+            ),
+            false,
+        );
+        let n: i64 = redis::cmd("FCALL")
+            .arg("wf")
+            .arg(2)
+            .arg("k")
+            .arg("n")
+            .arg("v")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(n, 1);
+        let want = listed(&mut c);
+        let last = wal_last_seq(&srv);
+        drop(c);
+        srv.kill9();
+        copy_tree(&data, dir);
+        let doc = serde_json::json!({ "wal_last_seq": last, "libraries": want });
+        let path = dir.with_file_name(format!("{NAME}.expected.json"));
+        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+    }
+
+    fn copy_tree(src: &Path, dst: &Path) {
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            let to = dst.join(e.file_name());
+            if e.metadata().unwrap().is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+                copy_tree(&e.path(), &to);
+            } else if e.file_name() != "LOCK" {
+                std::fs::copy(e.path(), &to).unwrap();
+            }
+        }
+    }
+}
+
+/// Regenerates `tests/fixtures/datadir/functions-v3` (the first build with function
+/// libraries): `cargo test --release --test fixture_datadirs generate_functions_fixture --
+/// --ignored`.
+#[test]
+#[ignore]
+fn generate_functions_fixture() {
+    regenerate(functions::NAME, functions::write);
+}
+
+#[test]
+fn functions_data_dir_verifies_and_its_libraries_load_back_exactly_across_kill_9() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadir")
+        .join(format!("{}.expected.json", functions::NAME));
+    let doc: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let want: BTreeMap<String, String> = doc["libraries"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(want.keys().collect::<Vec<_>>(), ["keep", "writer"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = common::fixture_dir(tmp.path(), functions::NAME);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(["storage", "verify", "--data-dir"])
+        .arg(&dir)
+        .env_remove("VAYLIX_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut srv = Server::start_in(&dir, &[]);
+    assert_eq!(wal_last_seq(&srv), doc["wal_last_seq"].as_u64().unwrap());
+    for _ in 0..2 {
+        let mut c = srv.client();
+        assert_eq!(functions::listed(&mut c), want);
+        let kf: String = redis::cmd("FCALL").arg("kf").arg(0).query(&mut c).unwrap();
+        assert_eq!(kf, "wal");
+        let v: String = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+        assert_eq!(v, "v");
+        let df: redis::RedisResult<String> = redis::cmd("FCALL").arg("df").arg(0).query(&mut c);
+        assert!(df.is_err());
+        drop(c);
+        srv.kill9();
+        srv.spawn();
+    }
+}
