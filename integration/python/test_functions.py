@@ -815,3 +815,28 @@ def test_libraries_survive_kill_9_and_script_cache_does_not(own_server):
         assert c.cmd("FCALL_RO", "ro", 1, "k") == b"v"
         assert c.cmd("EVALSHA", sha, 0) == RespError(NOSCRIPT)
 
+
+
+# --------------------------------------------------------------------------
+# INFO memory: the scripting fields Redis 7.0 reports
+# --------------------------------------------------------------------------
+
+def test_info_memory_scripting_fields(r):
+    r.script_flush()
+    info = r.info("memory")
+    for field in ("used_memory_lua", "used_memory_vm_eval", "used_memory_scripts_eval",
+                  "number_of_cached_scripts", "number_of_functions", "number_of_libraries",
+                  "used_memory_vm_functions", "used_memory_vm_total", "used_memory_functions",
+                  "used_memory_scripts"):
+        assert isinstance(info[field], int), field
+    assert info["number_of_cached_scripts"] == 0
+    assert (info["number_of_functions"], info["number_of_libraries"]) == (0, 0)
+    r.script_load("return 'info'")
+    r.function_load(RWLIB)
+    info = r.info("memory")
+    assert info["number_of_cached_scripts"] == 1
+    assert (info["number_of_functions"], info["number_of_libraries"]) == (2, 1)
+    assert info["used_memory_vm_functions"] > 0 and info["used_memory_functions"] > 0
+    assert info["used_memory_vm_total"] == info["used_memory_vm_eval"] + info[
+        "used_memory_vm_functions"]
+    assert info["used_memory_scripts"] >= info["used_memory_functions"]

@@ -756,6 +756,19 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
                 human(sh.config.get_i64("maxmemory") as u64),
                 sh.config.get_str("maxmemory-policy"),
             );
+            let (eval_vm, fn_vm, fn_code) = sh.scripting.memory();
+            let (scripts, script_bytes) = sh.scripting.cached();
+            let _ = write!(
+                out,
+                "used_memory_lua:{eval_vm}\r\nused_memory_vm_eval:{eval_vm}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{script_bytes}\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:{fn_vm}\r\nused_memory_vm_total:{}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:{fn_code}\r\nused_memory_scripts:{}\r\nused_memory_scripts_human:{}\r\n",
+                human(eval_vm as u64),
+                sh.scripting.function_counts().1,
+                sh.scripting.function_counts().0,
+                eval_vm + fn_vm,
+                human((eval_vm + fn_vm) as u64),
+                script_bytes + fn_code,
+                human((script_bytes + fn_code) as u64),
+            );
         }
         "persistence" => crate::server::persistence::info_persistence(sh, out),
         "stats" => {

@@ -266,6 +266,14 @@ impl Engine {
         self.counts[1].store(self.index.len() as u64, Ordering::Relaxed);
     }
 
+    /// (VM memory, bytes of library code).
+    pub fn memory(&self) -> (usize, usize) {
+        (
+            self.vm.as_ref().map_or(0, |v| v.lua.used_memory()),
+            self.libraries.values().map(|l| l.code.len()).sum(),
+        )
+    }
+
     pub fn libraries(&self) -> impl Iterator<Item = &Arc<Library>> {
         self.libraries.values()
     }

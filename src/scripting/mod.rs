@@ -613,9 +613,15 @@ impl Scripting {
         *self.vm.lock() = None;
     }
 
-    /// Lua memory in use (INFO `used_memory_lua`).
-    pub fn memory(&self) -> usize {
-        self.vm.lock().as_ref().map_or(0, |v| v.lua.used_memory())
+    /// Memory for INFO: (EVAL VM, functions VM, library code bytes). The VM locks are only
+    /// tried: INFO called from a script finds its own VM locked and reports it as 0.
+    pub fn memory(&self) -> (usize, usize, usize) {
+        let eval = self
+            .vm
+            .try_lock()
+            .map_or(0, |g| g.as_ref().map_or(0, |v| v.lua.used_memory()));
+        let (vm, code) = self.functions.try_lock().map_or((0, 0), |e| e.memory());
+        (eval, vm, code)
     }
 
     pub fn cached(&self) -> (usize, usize) {
