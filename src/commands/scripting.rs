@@ -554,13 +554,9 @@ fn run_atomically(
             super::blocking::serve_deferred(shared, deferred, now_ms);
         }
     };
-    // The script blocks this thread: let the runtime move other connections off it.
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-            tokio::task::block_in_place(|| whole(conn, out))
-        }
-        _ => whole(conn, out),
-    }
+    // The script runs on this worker thread; one that runs long hands the worker's other
+    // connections to another thread from its hook (`scripting::execute`).
+    whole(conn, out)
 }
 
 /// `redis.call` under the script's locks.
