@@ -718,12 +718,18 @@ struct Job<'a> {
 }
 
 /// Lets the tokio runtime move this worker's other tasks to another thread while the current
-/// one keeps running (a long script); nothing on a current-thread runtime (tests) or off one.
+/// one keeps running a long script; nothing on a current-thread runtime (tests) or off one.
+///
+/// `block_in_place` hands the worker's core to a new thread and, when its closure returns,
+/// takes it back unless that thread has taken it already; so the closure waits a few
+/// milliseconds for the new thread to start. If it still lost the race, the next try (the
+/// hook calls this up to three times per run) succeeds; once the core is gone a call is a
+/// no-op apart from the wait.
 fn hand_off_worker() {
     if let Ok(tokio::runtime::RuntimeFlavor::MultiThread) =
         tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor())
     {
-        tokio::task::block_in_place(|| {});
+        tokio::task::block_in_place(|| std::thread::sleep(std::time::Duration::from_millis(3)));
     }
 }
 
@@ -737,14 +743,16 @@ fn execute(
 ) {
     state.begin(job.threshold_ms, job.function.clone());
     let hook_state = state.clone();
-    let handed_off = AtomicBool::new(false);
+    // Hook fires so far in this run (the hand-off is tried at the 1st, 10th and 100th).
+    let handed_off = AtomicU64::new(0);
     let _ = vm.lua.set_hook(
         HookTriggers::new().every_nth_instruction(100_000),
         move |_, _| {
             // A script still running at its first hook (100k instructions) may run long: it
             // gives this thread's other connections to another worker, once. Short scripts
             // (nearly all) never pay for that hand-off.
-            if !handed_off.swap(true, Ordering::Relaxed) {
+            let fires = handed_off.fetch_add(1, Ordering::Relaxed);
+            if matches!(fires, 0 | 9 | 99) {
                 hand_off_worker();
             }
             hook_state.check_busy();
