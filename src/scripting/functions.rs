@@ -440,9 +440,10 @@ impl Engine {
                 Ok(VmState::Continue)
             },
         );
-        let xpcall: Function = lua.globals().raw_get("xpcall").map_err(vm_err)?;
-        let result: mlua::Result<MultiValue> = xpcall.call((chunk, vm.handler.clone()));
+        let result: mlua::Result<MultiValue> = vm.xpcall.call((chunk, vm.handler.clone()));
         lua.remove_hook();
+        // The run hook (busy/kill) is installed again by the next FCALL.
+        vm.hooked = false;
         let pending: Table = vm.bridge.raw_get("pending").map_err(vm_err)?;
         let _ = vm.bridge.raw_set("pending", Value::Nil);
         let r = result.map_err(|e| format!("{REGISTERING}ERR {}", lua_message(&e)))?;

@@ -103,6 +103,8 @@ pub struct RunState {
     /// Past `busy-reply-threshold`: others get -BUSY, SCRIPT KILL may act.
     busy: AtomicBool,
     kill: AtomicBool,
+    /// Hook fires in this run (see `execute`).
+    hook_fires: AtomicU64,
     /// The script has written: it cannot be killed.
     wrote: AtomicBool,
     started: Mutex<Option<Instant>>,
@@ -248,6 +250,7 @@ impl RunState {
         *self.function.lock() = function;
         *self.started.lock() = Some(Instant::now());
         self.kill.store(false, Ordering::Relaxed);
+        self.hook_fires.store(0, Ordering::Relaxed);
         self.wrote.store(false, Ordering::Relaxed);
         self.busy.store(false, Ordering::Relaxed);
         self.running.store(true, Ordering::Release);
@@ -275,12 +278,22 @@ pub struct Scripting {
 
 struct Vm {
     lua: Lua,
-    /// Private to the bootstrap code: `call` (set per run), `resp3`.
+    /// Private to the bootstrap code: `call` (through [`CALLER`]), `resp3`.
     bridge: Table,
     /// The xpcall handler that turns any error into `{err=, line=}`.
     handler: Function,
+    xpcall: Function,
     /// Compiled scripts by SHA-1.
     compiled: HashMap<String, Function>,
+    /// The busy/kill hook is installed (once per VM; a function load replaces it for a while).
+    hooked: bool,
+}
+
+thread_local! {
+    /// The caller of the script running on this thread: set by `run_in_vm` for exactly the
+    /// duration of one run, read by the VM's one `redis.call` bridge function.
+    static CALLER: std::cell::Cell<Option<std::ptr::NonNull<dyn Caller + 'static>>> =
+        const { std::cell::Cell::new(None) };
 }
 
 impl Default for Scripting {
@@ -498,11 +511,31 @@ impl Vm {
             let f: Function = redis.raw_get(name)?;
             redis.raw_set(name, raising(&lua, f)?)?;
         }
+        let b2 = bridge.clone();
+        let call = lua.create_function(move |lua, args: MultiValue| {
+            let resp3 = b2.raw_get::<bool>("resp3").unwrap_or(false);
+            let argv = match convert::argv_of(args) {
+                Ok(a) => a,
+                Err(msg) => return convert::error_value(lua, msg),
+            };
+            let Some(mut caller) = CALLER.with(|c| c.get()) else {
+                return convert::error_value(lua, "ERR redis.call outside a running script".into());
+            };
+            // SAFETY: `CALLER` holds a pointer only while `run_in_vm` runs on this thread, and
+            // that frame owns the `&mut dyn Caller` it points to; Lua calls back synchronously
+            // on the same thread, and no script runs inside a `redis.call`.
+            let reply = unsafe { caller.as_mut() }.call(argv, resp3);
+            convert::lua_of_reply(lua, &reply)
+        })?;
+        bridge.raw_set("call", call)?;
+        let xpcall: Function = lua.globals().raw_get("xpcall")?;
         Ok(Vm {
             lua,
             bridge,
             handler,
+            xpcall,
             compiled: HashMap::new(),
+            hooked: false,
         })
     }
 
@@ -742,29 +775,29 @@ fn execute(
     out: &mut crate::resp::ReplyWriter,
 ) {
     state.begin(job.threshold_ms, job.function.clone());
-    let hook_state = state.clone();
-    // Hook fires so far in this run (the hand-off is tried at the 1st, 10th and 100th).
-    let handed_off = AtomicU64::new(0);
-    let _ = vm.lua.set_hook(
-        HookTriggers::new().every_nth_instruction(100_000),
-        move |_, _| {
-            // A script still running at its first hook (100k instructions) may run long: it
-            // gives this thread's other connections to another worker, once. Short scripts
-            // (nearly all) never pay for that hand-off.
-            let fires = handed_off.fetch_add(1, Ordering::Relaxed);
-            if matches!(fires, 0 | 9 | 99) {
-                hand_off_worker();
-            }
-            hook_state.check_busy();
-            if hook_state.kill.load(Ordering::Acquire) {
-                return Err(mlua::Error::runtime(KILLED));
-            }
-            Ok(VmState::Continue)
-        },
-    );
+    if !vm.hooked {
+        let hook_state = state.clone();
+        let _ = vm.lua.set_hook(
+            HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| {
+                // A script still running at its first hook (100k instructions) may run long:
+                // it gives this thread's other connections to another worker (tried at the
+                // 1st, 10th and 100th hook of the run). Short scripts never pay for that.
+                let fires = hook_state.hook_fires.fetch_add(1, Ordering::Relaxed);
+                if matches!(fires, 0 | 9 | 99) {
+                    hand_off_worker();
+                }
+                hook_state.check_busy();
+                if hook_state.kill.load(Ordering::Acquire) {
+                    return Err(mlua::Error::runtime(KILLED));
+                }
+                Ok(VmState::Continue)
+            },
+        );
+        vm.hooked = true;
+    }
     let result = run_in_vm(vm, &job, caller);
-    vm.lua.remove_hook();
-    let _ = vm.bridge.set("resp3", false);
+    let _ = vm.bridge.raw_set("resp3", false);
     match result {
         Ok((ok, value, resp3)) if ok => convert::write_result(&value, resp3, out),
         Ok((_, value, _)) => {
@@ -819,29 +852,24 @@ fn run_in_vm(vm: &Vm, job: &Job<'_>, caller: &mut dyn Caller) -> mlua::Result<(b
         g.raw_set("ARGV", args)?;
         job.f.clone()
     };
-    let bridge = vm.bridge.clone();
-    let caller = std::cell::RefCell::new(caller);
-    lua.scope(|scope| {
-        let b2 = bridge.clone();
-        let call = scope.create_function(move |lua, args: MultiValue| {
-            let resp3 = b2.raw_get::<bool>("resp3").unwrap_or(false);
-            let argv = match convert::argv_of(args) {
-                Ok(a) => a,
-                Err(msg) => return convert::error_value(lua, msg),
-            };
-            let reply = caller.borrow_mut().call(argv, resp3);
-            convert::lua_of_reply(lua, &reply)
-        })?;
-        bridge.raw_set("call", call)?;
-        let xpcall: Function = lua.globals().raw_get("xpcall")?;
-        let r: MultiValue = xpcall.call((f, vm.handler.clone()))?;
-        let mut it = r.into_iter();
-        let ok = matches!(it.next(), Some(Value::Boolean(true)));
-        let value = it.next().unwrap_or(Value::Nil);
-        let resp3 = bridge.raw_get::<bool>("resp3").unwrap_or(false);
-        bridge.raw_set("call", Value::Nil)?;
-        Ok((ok, value, resp3))
-    })
+    // SAFETY (lifetime erasure): the pointer is cleared by `Clear` before this frame returns
+    // or unwinds, so the VM's `redis.call` never sees it outlive `caller`.
+    let ptr: std::ptr::NonNull<dyn Caller + '_> = std::ptr::NonNull::from(caller);
+    let ptr: std::ptr::NonNull<dyn Caller + 'static> = unsafe { std::mem::transmute(ptr) };
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            CALLER.with(|c| c.set(None));
+        }
+    }
+    CALLER.with(|c| c.set(Some(ptr)));
+    let _clear = Clear;
+    let r: MultiValue = vm.xpcall.call((f, vm.handler.clone()))?;
+    let mut it = r.into_iter();
+    let ok = matches!(it.next(), Some(Value::Boolean(true)));
+    let value = it.next().unwrap_or(Value::Nil);
+    let resp3 = vm.bridge.raw_get::<bool>("resp3").unwrap_or(false);
+    Ok((ok, value, resp3))
 }
 
 fn strings_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
