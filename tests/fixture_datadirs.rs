@@ -751,10 +751,7 @@ fn generate_list_fixture() {
 
 #[test]
 fn list_format_3_data_dir_loads_back_exactly_and_survives_the_real_server_and_kill_9() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/datadir")
-        .join(format!("{}.expected.json", lists::NAME));
-    let want: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let want = expected_doc(lists::NAME);
     let keys = want["keys"].as_array().unwrap();
     assert!(keys.iter().any(|k| k["type"] == "list"
         && k["count"].as_u64() > Some(1024)
@@ -834,9 +831,14 @@ fn generate_typed_fixture() {
 }
 
 fn typed_expected() -> Json {
+    expected_doc(typed::NAME)
+}
+
+/// `tests/fixtures/datadir/<name>.expected.json`.
+fn expected_doc(name: &str) -> Json {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/datadir")
-        .join(format!("{}.expected.json", typed::NAME));
+        .join(format!("{name}.expected.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -1027,31 +1029,6 @@ mod functions {
         format!("#!lua name={name}\nredis.register_function('{function}', function(keys, args) {body} end)")
     }
 
-    /// FUNCTION LIST WITHCODE as library name -> code.
-    pub fn listed(c: &mut redis::Connection) -> BTreeMap<String, String> {
-        let entries: Vec<Vec<redis::Value>> = redis::cmd("FUNCTION")
-            .arg("LIST")
-            .arg("WITHCODE")
-            .query(c)
-            .unwrap();
-        entries
-            .into_iter()
-            .map(|fields| {
-                let get = |name: &str| -> String {
-                    let at = fields
-                        .iter()
-                        .position(|v| {
-                            redis::from_redis_value::<String>(v.clone()).ok().as_deref()
-                                == Some(name)
-                        })
-                        .unwrap();
-                    redis::from_redis_value(fields[at + 1].clone()).unwrap()
-                };
-                (get("library_name"), get("library_code"))
-            })
-            .collect()
-    }
-
     /// Through the real server: two libraries, SAVE (the snapshot holds them), then a replace,
     /// a delete, a new library and a key written by a function (all in the WAL), kill -9.
     pub fn write(dir: &Path) {
@@ -1094,7 +1071,7 @@ mod functions {
             .query(&mut c)
             .unwrap();
         assert_eq!(n, 1);
-        let want = listed(&mut c);
+        let want = common::function_libraries(&mut c);
         let last = wal_last_seq(&srv);
         drop(c);
         srv.kill9();
@@ -1129,10 +1106,7 @@ fn generate_functions_fixture() {
 
 #[test]
 fn functions_data_dir_verifies_and_its_libraries_load_back_exactly_across_kill_9() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/datadir")
-        .join(format!("{}.expected.json", functions::NAME));
-    let doc: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let doc = expected_doc(functions::NAME);
     let want: BTreeMap<String, String> = doc["libraries"]
         .as_object()
         .unwrap()
@@ -1158,7 +1132,7 @@ fn functions_data_dir_verifies_and_its_libraries_load_back_exactly_across_kill_9
     assert_eq!(wal_last_seq(&srv), doc["wal_last_seq"].as_u64().unwrap());
     for _ in 0..2 {
         let mut c = srv.client();
-        assert_eq!(functions::listed(&mut c), want);
+        assert_eq!(common::function_libraries(&mut c), want);
         let kf: String = redis::cmd("FCALL").arg("kf").arg(0).query(&mut c).unwrap();
         assert_eq!(kf, "wal");
         let v: String = redis::cmd("GET").arg("k").query(&mut c).unwrap();

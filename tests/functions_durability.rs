@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{info_field, p, vaylix, Server};
+use common::{function_libraries as libraries, info_field, p, vaylix, Server};
 use redis::{Connection, Value};
 use std::collections::BTreeMap;
 
@@ -13,35 +13,6 @@ fn lib(name: &str, function: &str, result: &str) -> String {
     format!(
         "#!lua name={name}\nredis.register_function('{function}', function(keys, args) return '{result}' end)"
     )
-}
-
-/// FUNCTION LIST WITHCODE as library name -> code.
-fn libraries(c: &mut Connection) -> BTreeMap<String, String> {
-    let listed: Vec<Value> = redis::cmd("FUNCTION")
-        .arg("LIST")
-        .arg("WITHCODE")
-        .query(c)
-        .unwrap();
-    let mut out = BTreeMap::new();
-    for entry in listed {
-        let fields: Vec<Value> = redis::from_redis_value(entry).unwrap();
-        let mut name = None;
-        let mut code = None;
-        for pair in fields.chunks(2) {
-            let k: String = redis::from_redis_value(pair[0].clone()).unwrap();
-            match k.as_str() {
-                "library_name" => {
-                    name = Some(redis::from_redis_value::<String>(pair[1].clone()).unwrap())
-                }
-                "library_code" => {
-                    code = Some(redis::from_redis_value::<String>(pair[1].clone()).unwrap())
-                }
-                _ => {}
-            }
-        }
-        out.insert(name.unwrap(), code.unwrap());
-    }
-    out
 }
 
 fn load(c: &mut Connection, code: &str, replace: bool) {

@@ -283,6 +283,31 @@ pub fn info_field(c: &mut redis::Connection, name: &str) -> String {
         .to_string()
 }
 
+/// `FUNCTION LIST WITHCODE` as library name -> code.
+#[allow(dead_code)]
+pub fn function_libraries(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String> {
+    let entries: Vec<Vec<redis::Value>> = redis::cmd("FUNCTION")
+        .arg("LIST")
+        .arg("WITHCODE")
+        .query(c)
+        .unwrap();
+    entries
+        .into_iter()
+        .map(|fields| {
+            let get = |name: &str| -> String {
+                let at = fields
+                    .iter()
+                    .position(|v| {
+                        redis::from_redis_value::<String>(v.clone()).ok().as_deref() == Some(name)
+                    })
+                    .unwrap_or_else(|| panic!("no {name} in {fields:?}"));
+                redis::from_redis_value(fields[at + 1].clone()).unwrap()
+            };
+            (get("library_name"), get("library_code"))
+        })
+        .collect()
+}
+
 /// The server's default backup dir.
 pub fn backups(srv: &Server) -> PathBuf {
     srv.dir.join("backups")
