@@ -519,7 +519,7 @@ impl Vm {
                 Err(msg) => return convert::error_value(lua, msg),
             };
             let Some(mut caller) = CALLER.with(|c| c.get()) else {
-                return convert::error_value(lua, "ERR redis.call outside a running script".into());
+                return convert::error_value(lua, "ERR redis.call outside a running script");
             };
             // SAFETY: `CALLER` holds a pointer only while `run_in_vm` runs on this thread, and
             // that frame owns the `&mut dyn Caller` it points to; Lua calls back synchronously
