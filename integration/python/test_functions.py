@@ -840,3 +840,43 @@ def test_info_memory_scripting_fields(r):
     assert info["used_memory_vm_total"] == info["used_memory_vm_eval"] + info[
         "used_memory_vm_functions"]
     assert info["used_memory_scripts"] >= info["used_memory_functions"]
+
+
+def test_fcall_and_function_load_inside_exec_never_deadlock(server):
+    """FCALL from one client while another EXECs FUNCTION LOAD REPLACE + FCALL: both keep
+    answering (a server taking the function engine before the keyspace gate in one path and
+    after it in the other would hang both)."""
+    import threading
+    with RawConn(server.port) as c:
+        assert c.cmd("FUNCTION", "LOAD", lib("dl", ("dlf", "1"))) == b"dl"
+    errors = []
+
+    def caller():
+        try:
+            with RawConn(server.port) as c:
+                for _ in range(300):
+                    got = c.cmd("FCALL", "dlf", 0)
+                    assert got in (1, 2), got
+        except Exception as e:  # noqa: BLE001  (reported below)
+            errors.append(e)
+
+    def loader():
+        try:
+            with RawConn(server.port) as c:
+                for i in range(100):
+                    assert c.cmd("MULTI") == "OK"
+                    c.cmd("FUNCTION", "LOAD", "REPLACE", lib("dl", ("dlf", str(1 + i % 2))))
+                    c.cmd("FCALL", "dlf", 0)
+                    got = c.cmd("EXEC")
+                    assert got[0] == b"dl" and got[1] in (1, 2), got
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=caller), threading.Thread(target=caller),
+               threading.Thread(target=loader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "clients still waiting after 60 s"
+    assert errors == []

@@ -142,25 +142,26 @@ fn fcall(c: &mut Ctx, argv: &[Bytes]) {
     }
     let shared = c.shared;
     let scripting = &shared.scripting;
-    let mut engine = scripting.functions.lock();
-    engine.sync(&shared.keyspace, crate::REDIS_VERSION);
-    let Some((lib, index)) = engine.find(&argv[1]) else {
-        return c.out.error("ERR Function not found");
-    };
-    let flags = lib.functions[index].flags;
-    if read_only && !flags.no_writes {
-        return c
-            .out
-            .error("ERR Can not execute a script with write flag using *_ro command.");
-    }
-    if !flags.no_writes && shared.poisoned() {
-        return c.out.error(MISCONF);
-    }
     let n = numkeys as usize;
     let (keys, args) = (&argv[3..3 + n], &argv[3 + n..]);
     let threshold_ms = shared.config.get_i64("busy-reply-threshold").max(0) as u64;
-    let name = lib.functions[index].name.clone();
-    run_atomically(c, keys, read_only || flags.no_writes, &mut |caller, out| {
+    // The engine is locked under the keyspace gate (inside `run_atomically`), never before
+    // it: EXEC and EVAL take the gate first too, so the order is the same everywhere.
+    run_atomically(c, keys, read_only, &mut |caller, out| {
+        let mut engine = scripting.functions.lock();
+        engine.sync(&shared.keyspace, crate::REDIS_VERSION);
+        let Some((lib, index)) = engine.find(&argv[1]) else {
+            return out.error("ERR Function not found");
+        };
+        let flags = lib.functions[index].flags;
+        if read_only && !flags.no_writes {
+            return out.error("ERR Can not execute a script with write flag using *_ro command.");
+        }
+        if !flags.no_writes && shared.poisoned() {
+            return out.error(MISCONF);
+        }
+        caller.read_only |= flags.no_writes;
+        let name = lib.functions[index].name.clone();
         scripting.fcall(
             &mut engine,
             &lib,
@@ -518,7 +519,7 @@ fn run_atomically(
     c: &mut Ctx,
     keys: &[Bytes],
     read_only: bool,
-    body: &mut dyn FnMut(&mut dyn Caller, &mut ReplyWriter),
+    body: &mut dyn FnMut(&mut InScript, &mut ReplyWriter),
 ) {
     let shared = c.shared;
     let ks = &shared.keyspace;
