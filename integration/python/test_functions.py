@@ -854,7 +854,7 @@ def test_fcall_and_function_load_inside_exec_never_deadlock(server):
     def caller():
         try:
             with RawConn(server.port) as c:
-                for _ in range(300):
+                for _ in range(3000):
                     got = c.cmd("FCALL", "dlf", 0)
                     assert got in (1, 2), got
         except Exception as e:  # noqa: BLE001  (reported below)
@@ -863,7 +863,7 @@ def test_fcall_and_function_load_inside_exec_never_deadlock(server):
     def loader():
         try:
             with RawConn(server.port) as c:
-                for i in range(100):
+                for i in range(1000):
                     assert c.cmd("MULTI") == "OK"
                     c.cmd("FUNCTION", "LOAD", "REPLACE", lib("dl", ("dlf", str(1 + i % 2))))
                     c.cmd("FCALL", "dlf", 0)
@@ -872,11 +872,11 @@ def test_fcall_and_function_load_inside_exec_never_deadlock(server):
         except Exception as e:  # noqa: BLE001
             errors.append(e)
 
-    threads = [threading.Thread(target=caller), threading.Thread(target=caller),
-               threading.Thread(target=loader)]
+    threads = [threading.Thread(target=caller) for _ in range(3)] + [
+        threading.Thread(target=loader) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "clients still waiting after 60 s"
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "clients still waiting after 30 s"
     assert errors == []
