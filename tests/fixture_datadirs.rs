@@ -92,19 +92,7 @@ fn wal_last_seq(srv: &Server) -> u64 {
 fn string_only_format_3_data_dir_passes_storage_verify() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::fixture_dir(tmp.path(), "strings-v3");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
-        .args(["storage", "verify", "--data-dir"])
-        .arg(&dir)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_storage_verifies(&dir);
 }
 
 #[test]
@@ -1036,14 +1024,7 @@ mod functions {
         let data = tmp.path().join("data");
         let mut srv = Server::start_in(&data, &[]);
         let mut c = srv.client();
-        let load = |c: &mut redis::Connection, code: &str, replace: bool| {
-            let mut cmd = redis::cmd("FUNCTION");
-            cmd.arg("LOAD");
-            if replace {
-                cmd.arg("REPLACE");
-            }
-            let _: String = cmd.arg(code).query(c).unwrap();
-        };
+        let load = common::function_load;
         load(&mut c, &lib("keep", "kf", "return 'snap'"), false);
         load(&mut c, &lib("drop", "df", "return 'gone'"), false);
         let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
@@ -1116,18 +1097,7 @@ fn functions_data_dir_verifies_and_its_libraries_load_back_exactly_across_kill_9
     assert_eq!(want.keys().collect::<Vec<_>>(), ["keep", "writer"]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::fixture_dir(tmp.path(), functions::NAME);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vaylix"))
-        .args(["storage", "verify", "--data-dir"])
-        .arg(&dir)
-        .env_remove("VAYLIX_MASTER_KEY")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_storage_verifies(&dir);
     let mut srv = Server::start_in(&dir, &[]);
     assert_eq!(wal_last_seq(&srv), doc["wal_last_seq"].as_u64().unwrap());
     for _ in 0..2 {

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{function_libraries as libraries, info_field, p, vaylix, Server};
+use common::{
+    function_libraries as libraries, function_load as load, info_field, p, vaylix, Server,
+};
 use redis::{Connection, Value};
 use std::collections::BTreeMap;
 
@@ -13,15 +15,6 @@ fn lib(name: &str, function: &str, result: &str) -> String {
     format!(
         "#!lua name={name}\nredis.register_function('{function}', function(keys, args) return '{result}' end)"
     )
-}
-
-fn load(c: &mut Connection, code: &str, replace: bool) {
-    let mut cmd = redis::cmd("FUNCTION");
-    cmd.arg("LOAD");
-    if replace {
-        cmd.arg("REPLACE");
-    }
-    let _: String = cmd.arg(code).query(c).unwrap();
 }
 
 fn fcall(c: &mut Connection, f: &str) -> redis::RedisResult<String> {

@@ -283,6 +283,35 @@ pub fn info_field(c: &mut redis::Connection, name: &str) -> String {
         .to_string()
 }
 
+/// `FUNCTION LOAD [REPLACE] code`, which must succeed.
+#[allow(dead_code)]
+pub fn function_load(c: &mut redis::Connection, code: &str, replace: bool) {
+    let mut cmd = redis::cmd("FUNCTION");
+    cmd.arg("LOAD");
+    if replace {
+        cmd.arg("REPLACE");
+    }
+    let _: String = cmd.arg(code).query(c).unwrap();
+}
+
+/// `vaylix storage verify --data-dir dir` exits 0 (its output in the failure message).
+#[allow(dead_code)]
+pub fn assert_storage_verifies(dir: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vaylix"))
+        .args(["storage", "verify", "--data-dir"])
+        .arg(dir)
+        .env_remove("VAYLIX_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `FUNCTION LIST WITHCODE` as library name -> code.
 #[allow(dead_code)]
 pub fn function_libraries(c: &mut redis::Connection) -> std::collections::BTreeMap<String, String> {
