@@ -116,11 +116,14 @@ fn run_server(args: &[String]) -> Result<()> {
     let env: Vec<(String, String)> = std::env::vars().collect();
     let config = Arc::new(Config::load(file.as_deref(), &env, &flags)?);
     // First of all: a fork copies only the calling thread, so no thread may exist yet.
-    let mut daemon = if config.get_bool("daemonize") {
+    // Shared with the readiness task, and held here too: declared before the pidfile, it is
+    // dropped after it, so a daemon that fails to start has removed its pidfile by the time
+    // the closed pipe lets the waiting parent exit.
+    let daemon = Arc::new(std::sync::Mutex::new(if config.get_bool("daemonize") {
         Some(process::daemonize().context("daemonize")?)
     } else {
         None
-    };
+    }));
     let set_level = vaylix::logging::init(&config)?;
     tracing::info!(
         "vaylix {} (redis {} protocol) starting, pid {}",
@@ -181,10 +184,11 @@ fn run_server(args: &[String]) -> Result<()> {
         });
         let ready = shared.clone();
         let notify = supervised.clone();
+        let daemon = daemon.clone();
         tokio::spawn(async move {
             ready.ready.notified().await;
             process::sd_notify(&notify, "READY=1");
-            if let Some(d) = daemon.as_mut() {
+            if let Some(d) = daemon.lock().unwrap().as_mut() {
                 d.ready();
             }
         });
