@@ -21,8 +21,10 @@
 //!   through `commands::scripting` under one exclusive lock, their effects one WAL entry.
 //! - [`server`]: listener, connections, client registry, dispatch, storage-facing commands.
 //! - [`storage`]: WAL, snapshots, manifest, keyring, crypto, recovery (all data-dir I/O).
+//! - [`alloc`]: the counted allocator behind `used_memory` and `maxmemory`.
 //! - [`logging`], [`process`]: the log sink, pidfile, daemonize and systemd readiness.
 
+pub mod alloc;
 pub mod backup;
 pub mod commands;
 pub mod config;

@@ -2,10 +2,9 @@
 
 use anyhow::{bail, Context, Result};
 
-/// mimalloc: the WAL writer thread frees what connection threads allocated (each entry's
-/// effects), which glibc's malloc serves slowly; mimalloc's thread-local free lists do not.
+/// mimalloc, counted for `used_memory` and `maxmemory` (see `vaylix::alloc`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: vaylix::alloc::Counting = vaylix::alloc::Counting;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -187,6 +186,7 @@ fn run_server(args: &[String]) -> Result<()> {
         let daemon = daemon.clone();
         tokio::spawn(async move {
             ready.ready.notified().await;
+            vaylix::alloc::note_startup();
             process::sd_notify(&notify, "READY=1");
             if let Some(d) = daemon.lock().unwrap().as_mut() {
                 d.ready();
@@ -262,6 +262,9 @@ fn spawn_background(shared: Arc<Shared>) {
         loop {
             let hz = shared.config.get_i64("hz").max(1) as u64;
             tokio::time::sleep(std::time::Duration::from_millis(1000 / hz)).await;
+            vaylix::keyspace::access::tick(vaylix::commands::now_ms());
+            vaylix::alloc::note_peak();
+            shared.evictor.refresh(&shared);
             let ks = shared.keyspace.clone();
             let removed = tokio::task::spawn_blocking(move || {
                 ks.active_expire(vaylix::commands::now_ms(), 64)

@@ -457,9 +457,8 @@ const LFU_SELECTED: &str = "ERR An LFU maxmemory policy is selected, idle time n
 const LFU_NOT_SELECTED: &str = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
 /// OBJECT ENCODING | REFCOUNT | IDLETIME | FREQ | HELP, Redis 7.0's replies and errors (a
-/// missing key is nil before any policy check). vaylix evicts nothing, so it keeps no access
-/// clock per key: IDLETIME answers 0 and FREQ 0 under the policy where Redis would answer them
-/// (docs/compatibility.md).
+/// missing key is nil before any policy check). IDLETIME and FREQ read the key's access stamp
+/// ([`crate::keyspace::access`]) without touching it.
 fn object(c: &mut Ctx, argv: &[Bytes]) {
     let sub = text(&argv[1]).to_ascii_lowercase();
     let known = ["encoding", "refcount", "idletime", "freq"].contains(&sub.as_str());
@@ -495,9 +494,10 @@ fn object(c: &mut Ctx, argv: &[Bytes]) {
         .ends_with("-lfu");
     let shares = shares_integers(c);
     let db = c.db();
-    let Some(e) = c.ks.get(db, &argv[2], c.now_ms) else {
+    let Some(e) = c.ks.get_untouched(db, &argv[2], c.now_ms) else {
         return c.out.null();
     };
+    let stamp = e.access();
     match sub.as_str() {
         "encoding" => {
             let enc = e.encoding();
@@ -509,6 +509,7 @@ fn object(c: &mut Ctx, argv: &[Bytes]) {
         }
         "idletime" if lfu => c.out.error(LFU_SELECTED),
         "freq" if !lfu => c.out.error(LFU_NOT_SELECTED),
-        _ => c.out.int(0),
+        "idletime" => c.out.int(crate::keyspace::access::idle_secs(stamp) as i64),
+        _ => c.out.int(i64::from(crate::keyspace::access::decayed(stamp))),
     }
 }

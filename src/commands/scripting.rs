@@ -160,7 +160,11 @@ fn fcall(c: &mut Ctx, argv: &[Bytes]) {
         if !flags.no_writes && shared.poisoned() {
             return out.error(MISCONF);
         }
+        if !flags.no_writes && !flags.allow_oom && caller.conn.oom {
+            return out.error(crate::server::evict::OOM);
+        }
         caller.read_only |= flags.no_writes;
+        caller.allow_oom = flags.allow_oom;
         let name = lib.functions[index].name.clone();
         scripting.fcall(
             &mut engine,
@@ -488,6 +492,10 @@ fn eval(c: &mut Ctx, argv: &[Bytes], by_sha: bool, read_only: bool) {
     if flags.shebang && !flags.no_writes && c.shared.poisoned() {
         return c.out.error(MISCONF);
     }
+    // A script with flags is `denyoom` unless it says `allow-oom` or `no-writes`.
+    if flags.shebang && !flags.no_writes && !flags.allow_oom && c.conn.oom {
+        return c.out.error(crate::server::evict::OOM);
+    }
     let code = match crate::scripting::parse_shebang(&script.body) {
         Ok((_, code)) => code,
         Err(e) => return c.out.error(&e),
@@ -497,6 +505,7 @@ fn eval(c: &mut Ctx, argv: &[Bytes], by_sha: bool, read_only: bool) {
     let threshold_ms = c.shared.config.get_i64("busy-reply-threshold").max(0) as u64;
     let scripting = &c.shared.scripting;
     run_atomically(c, keys, read_only || flags.no_writes, &mut |caller, out| {
+        caller.allow_oom = flags.allow_oom;
         scripting.eval(
             Run {
                 sha: &sha,
@@ -532,6 +541,8 @@ fn run_atomically(
                 locked,
                 now_ms,
                 read_only,
+                allow_oom: false,
+                called_write: false,
             };
             body(&mut caller, out);
             // SELECT inside a script changes only the script's database.
@@ -567,6 +578,10 @@ struct InScript<'a, 'k> {
     locked: &'a mut Locked<'k>,
     now_ms: u64,
     read_only: bool,
+    /// The script's `allow-oom` flag: it may write past `maxmemory`.
+    allow_oom: bool,
+    /// The script has called a write command (whether or not it changed anything).
+    called_write: bool,
 }
 
 /// Commands a script may not run (Redis's `noscript`, including every CLIENT and CONFIG
@@ -608,6 +623,16 @@ impl Caller for InScript<'_, '_> {
             out.error(crate::keyspace::clock::CLOCK_EXHAUSTED);
             return out.buf;
         }
+        // As Redis: over `maxmemory` when the script began, its first write that may grow
+        // memory is refused (a later one cannot be: the script must not stop half done).
+        if self.conn.oom
+            && !self.allow_oom
+            && spec.has_flag("denyoom")
+            && !self.called_write
+        {
+            out.error(crate::server::evict::OOM);
+            return out.buf;
+        }
         match spec.scope {
             Scope::None => {}
             Scope::All => self.locked.lock_more(0..SHARDS),
@@ -637,6 +662,7 @@ impl Caller for InScript<'_, '_> {
             now_ms: self.now_ms,
             after: super::After::Nothing,
         };
+        self.called_write |= spec.is_write();
         // Nothing blocks in a script: a blocking command answers at once, as inside EXEC.
         inner.conn.in_script = true;
         (spec.handler)(&mut inner, &argv);

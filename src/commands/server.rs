@@ -687,6 +687,18 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// MemTotal of /proc/meminfo, bytes.
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
     if b >= 1024.0 * 1024.0 * 1024.0 {
@@ -746,15 +758,23 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         }
         "memory" => {
             let rss = rss_bytes();
+            let used = crate::alloc::note_peak();
+            let peak = crate::alloc::peak().max(used);
+            let startup = crate::alloc::startup().min(used);
+            let total = total_system_memory();
+            let max = sh.config.get_i64("maxmemory").max(0) as u64;
+            let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
+            let frag = if used == 0 { 0.0 } else { rss as f64 / used as f64 };
             let _ = write!(
                 out,
-                "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{startup}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n",
+                human(used),
                 human(rss),
-                human(rss),
-                human(rss),
-                sh.config.get_i64("maxmemory"),
-                human(sh.config.get_i64("maxmemory") as u64),
-                sh.config.get_str("maxmemory-policy"),
+                human(peak),
+                pct(used, peak),
+                used - startup,
+                pct(used - startup, used),
+                human(total),
             );
             let (eval_vm, fn_vm, fn_code) = sh.scripting.memory();
             let (scripts, script_bytes) = sh.scripting.cached();
@@ -769,19 +789,28 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
                 script_bytes + fn_code,
                 human((script_bytes + fn_code) as u64),
             );
+            let _ = write!(
+                out,
+                "maxmemory:{max}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:{}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                human(max),
+                sh.config.get_str("maxmemory-policy"),
+                rss as i64 - used as i64,
+                crate::alloc::allocator_name(),
+            );
         }
         "persistence" => crate::server::persistence::info_persistence(sh, out),
         "stats" => {
             let tracked = sh.pubsub.tracking.totals();
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
                 st.connections_received.load(Ordering::Relaxed),
                 st.commands_processed.load(Ordering::Relaxed),
                 st.net_input_bytes.load(Ordering::Relaxed),
                 st.net_output_bytes.load(Ordering::Relaxed),
                 st.rejected_connections.load(Ordering::Relaxed),
                 st.expired_keys.load(Ordering::Relaxed),
+                sh.evictor.evicted.load(Ordering::Relaxed),
                 st.keyspace_hits.load(Ordering::Relaxed),
                 st.keyspace_misses.load(Ordering::Relaxed),
                 sh.pubsub.channel_count(false),

@@ -17,6 +17,7 @@
 //!
 //! The keyspace knows nothing about files or sockets.
 
+pub mod access;
 pub mod blocked;
 pub mod clock;
 pub mod coll;
@@ -158,7 +159,7 @@ impl Shard {
     }
 
     /// The live entry under `key`; one that has expired by `now_ms` is dropped (one lookup).
-    fn get_live(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
+    fn get_live(&mut self, db: DbIndex, key: &[u8], now_ms: u64, touch: bool) -> Option<&Entry> {
         let Shard {
             dbs,
             expires,
@@ -167,7 +168,7 @@ impl Shard {
             want_expired,
             ..
         } = self;
-        match dbs.get_mut(db as usize)?.get_live(key, now_ms) {
+        match dbs.get_mut(db as usize)?.get_live(key, now_ms, touch) {
             Ok(e) => e,
             Err(old) => {
                 index_expiry(expires, db, key, old.expires_at_ms(), 0);
@@ -329,6 +330,9 @@ pub struct Keyspace {
     /// engine compiles them, the keyspace only keeps and logs them.
     functions: Mutex<Functions>,
 }
+
+/// One eviction candidate of [`Keyspace::sample`]: `(db, key, access stamp, expires_at_ms)`.
+pub type Sample = (DbIndex, Bytes, u32, u64);
 
 /// The function libraries' source code and the sequence of the entry that set them (0: never).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -532,6 +536,57 @@ impl Keyspace {
 
     pub fn lock_none(&self) -> Locked<'_> {
         Locked::new(self, Vec::new())
+    }
+
+    /// Eviction candidates from shard `i` (`maxmemory`): up to `n` live keys per database,
+    /// from a random table slot onwards, as `(db, key, access stamp, expires_at_ms)`.
+    /// `volatile`: only keys with an expiry; when the slots walked hold none, the shard's
+    /// soonest-expiring keys instead. `soonest`: just the soonest-expiring keys (volatile-ttl,
+    /// which the expiry index answers exactly).
+    pub fn sample(&self, i: usize, n: usize, volatile: bool, soonest: bool, now_ms: u64) -> Vec<Sample> {
+        let s = self.shards[i & (SHARDS - 1)].lock();
+        let mut out = Vec::new();
+        let from_index = |out: &mut Vec<Sample>, db: Option<DbIndex>| {
+            let picked = s
+                .expires
+                .iter()
+                .filter(|(_, d, _)| db.is_none_or(|x| x == *d))
+                .take(n);
+            for (at, d, k) in picked {
+                let stamp = s.dbs.get(*d as usize).and_then(|t| t.get(k)).map_or(0, |e| e.access());
+                out.push((*d, k.clone(), stamp, *at));
+            }
+        };
+        if soonest {
+            from_index(&mut out, None);
+            return out;
+        }
+        for (db, t) in s.dbs.iter().enumerate() {
+            let slots = t.slots();
+            if t.is_empty() || slots == 0 {
+                continue;
+            }
+            let db = db as DbIndex;
+            let start = rand::random::<u64>() as usize % slots;
+            let before = out.len();
+            // As Redis's dictGetSomeKeys: a bounded walk, so a sparse table costs little.
+            for step in 0..slots.min(n * 10 + 16) {
+                let Some(e) = t.at((start + step) % slots) else {
+                    continue;
+                };
+                if e.is_expired(now_ms) || (volatile && e.expires_at_ms() == 0) {
+                    continue;
+                }
+                out.push((db, Bytes::copy_from_slice(e.key()), e.access(), e.expires_at_ms()));
+                if out.len() - before == n {
+                    break;
+                }
+            }
+            if volatile && out.len() == before {
+                from_index(&mut out, Some(db));
+            }
+        }
+        out
     }
 
     /// Removes expired keys from every shard, at most `budget` per shard per call, holding one
@@ -1594,8 +1649,17 @@ impl<'a> Locked<'a> {
         self.guards.iter_mut().map(|(_, g)| &mut **g)
     }
 
-    /// Reads a live entry (dropping it first if it has expired).
+    /// Reads a live entry (dropping it first if it has expired), noting the access.
     pub fn get(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.lookup(db, key, now_ms, true)
+    }
+
+    /// [`Locked::get`] without noting an access (OBJECT IDLETIME reads the stamp it keeps).
+    pub fn get_untouched(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.lookup(db, key, now_ms, false)
+    }
+
+    fn lookup(&mut self, db: DbIndex, key: &[u8], now_ms: u64, touch: bool) -> Option<&Entry> {
         let idx = self.ks.shard_of(key);
         let Locked {
             guards, revealed, ..
@@ -1608,7 +1672,7 @@ impl<'a> Locked<'a> {
             panic!("command touched key in shard {idx} it did not lock");
         };
         let shard_seq = shard.last_seq;
-        let e = shard.get_live(db, key, now_ms);
+        let e = shard.get_live(db, key, now_ms, touch);
         // An absent key may have been removed by the shard's newest entry.
         let seq = e.map_or(shard_seq, |e| e.version());
         revealed.set(revealed.get().max(seq));

@@ -1,7 +1,8 @@
 //! One database of one shard: a hash table of compact entries.
 //!
 //! A string [`Entry`] is a single heap block holding everything about a key:
-//! `version u64 LE ‖ expires_at_ms u64 LE ‖ key length u32 LE ‖ key ‖ value`. The table slot
+//! `version u64 LE ‖ expires_at_ms u64 LE ‖ key length u32 LE ‖ access u32 LE ‖ key ‖ value`
+//! (access: the LRU/LFU stamp of [`super::access`]). The table slot
 //! is that block's 16-byte fat pointer, so a key costs one allocation (header + key + value,
 //! rounded up by the allocator) plus a 16-byte slot and a control byte, instead of a key box,
 //! a value buffer and a 64-byte slot. Reads hand out slices into the block; writes build a new
@@ -28,7 +29,8 @@ use bytes::Bytes;
 const VERSION_AT: usize = 0;
 const EXPIRES_AT: usize = 8;
 const KEY_LEN_AT: usize = 16;
-const HEADER: usize = 20;
+const ACCESS_AT: usize = 20;
+const HEADER: usize = 24;
 
 /// A stored key with its value, version and absolute expiry.
 #[derive(Clone)]
@@ -42,6 +44,7 @@ pub enum Entry {
 pub struct CollEntry {
     version: u64,
     expires_at_ms: u64,
+    access: u32,
     key: Box<[u8]>,
     pub coll: Coll,
 }
@@ -65,7 +68,7 @@ fn str_u64_at(b: &[u8], at: usize) -> u64 {
 
 fn str_key_end(b: &[u8]) -> usize {
     let klen = b
-        .get(KEY_LEN_AT..HEADER)
+        .get(KEY_LEN_AT..ACCESS_AT)
         .and_then(|s| s.try_into().ok())
         .map_or(0, u32::from_le_bytes);
     HEADER + klen as usize
@@ -80,6 +83,7 @@ impl Entry {
         b.extend_from_slice(&expires_at_ms.to_le_bytes());
         let klen = u32::try_from(key.len()).unwrap_or(u32::MAX);
         b.extend_from_slice(&klen.to_le_bytes());
+        b.extend_from_slice(&super::access::fresh().to_le_bytes());
         b.extend_from_slice(key.get(..klen as usize).unwrap_or(key));
         b.extend_from_slice(value);
         Entry::Str(b.into_boxed_slice())
@@ -90,6 +94,7 @@ impl Entry {
         Entry::Coll(Box::new(CollEntry {
             version,
             expires_at_ms,
+            access: super::access::fresh(),
             key: Box::from(key),
             coll,
         }))
@@ -314,6 +319,34 @@ impl Entry {
         }
     }
 
+    /// The LRU/LFU stamp ([`super::access`]).
+    pub fn access(&self) -> u32 {
+        match self {
+            Entry::Str(b) => b
+                .get(ACCESS_AT..HEADER)
+                .and_then(|s| s.try_into().ok())
+                .map_or(0, u32::from_le_bytes),
+            Entry::Coll(c) => c.access,
+        }
+    }
+
+    pub(super) fn set_access(&mut self, a: u32) {
+        match self {
+            Entry::Str(b) => {
+                if let Some(s) = b.get_mut(ACCESS_AT..HEADER) {
+                    s.copy_from_slice(&a.to_le_bytes());
+                }
+            }
+            Entry::Coll(c) => c.access = a,
+        }
+    }
+
+    /// Notes one access (a command's lookup of the key).
+    fn touch(&mut self) {
+        let a = super::access::touched(self.access());
+        self.set_access(a);
+    }
+
     pub(super) fn set_expires_at_ms(&mut self, e: u64) {
         match self {
             Entry::Str(b) => Self::set_str_u64(b, EXPIRES_AT, e),
@@ -376,7 +409,14 @@ impl Table {
             .t
             .entry(h, |x| x.key() == e.key(), |x| key_hash(x.key()))
         {
-            Slot::Occupied(mut o) => Some(std::mem::replace(o.get_mut(), e)),
+            Slot::Occupied(mut o) => {
+                let mut e = e;
+                // An overwrite is one more access of the key: under LFU it keeps its count.
+                if super::access::lfu() {
+                    e.set_access(super::access::touched(o.get().access()));
+                }
+                Some(std::mem::replace(o.get_mut(), e))
+            }
             Slot::Vacant(v) => {
                 v.insert(e);
                 None
@@ -385,13 +425,35 @@ impl Table {
     }
 
     /// The entry under `key` unless it has expired by `now_ms`; an expired one is removed and
-    /// returned as `Err` (one lookup either way).
-    pub fn get_live(&mut self, key: &[u8], now_ms: u64) -> Result<Option<&Entry>, Entry> {
+    /// returned as `Err` (one lookup either way). `touch`: note the access (LRU/LFU).
+    pub fn get_live(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        touch: bool,
+    ) -> Result<Option<&Entry>, Entry> {
         match self.t.find_entry(key_hash(key), |e| e.key() == key) {
             Err(_) => Ok(None),
             Ok(o) if o.get().is_expired(now_ms) => Err(o.remove().0),
-            Ok(o) => Ok(Some(o.into_mut())),
+            Ok(o) => {
+                let e = o.into_mut();
+                if touch {
+                    e.touch();
+                }
+                Ok(Some(e))
+            }
         }
+    }
+
+    /// The slot count: [`Table::at`] takes an index below it.
+    pub fn slots(&self) -> usize {
+        self.t.num_buckets()
+    }
+
+    /// The entry in slot `i`, if that slot is full (random sampling for eviction and
+    /// RANDOMKEY: a random slot, then the next full ones).
+    pub fn at(&self, i: usize) -> Option<&Entry> {
+        self.t.get_bucket(i)
     }
 
     /// The entry under `key`, made by `make` if absent (one lookup); true if it was made.
@@ -402,7 +464,11 @@ impl Table {
     ) -> (&mut Entry, bool) {
         let h = key_hash(key);
         match self.t.entry(h, |x| x.key() == key, |x| key_hash(x.key())) {
-            Slot::Occupied(o) => (o.into_mut(), false),
+            Slot::Occupied(o) => {
+                let e = o.into_mut();
+                e.touch();
+                (e, false)
+            }
             Slot::Vacant(v) => (v.insert(make()).into_mut(), true),
         }
     }

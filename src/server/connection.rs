@@ -45,6 +45,9 @@ pub struct ConnState {
     pub in_exec: bool,
     /// A script's `redis.call` is running: a blocking command answers at once.
     pub in_script: bool,
+    /// `maxmemory` was exceeded with nothing left to evict when the current command started
+    /// (Redis's pre_command_oom_state: a script's first write is refused then).
+    pub oom: bool,
     pub watch_flag: WatchFlag,
     /// (db, key, was expired at WATCH time).
     pub watched: Vec<(DbIndex, Bytes, bool)>,
@@ -90,6 +93,7 @@ impl ConnState {
             multi_error: false,
             in_exec: false,
             in_script: false,
+            oom: false,
             watch_flag: Arc::new(AtomicBool::new(false)),
             watched: Vec::new(),
             need_seq: 0,

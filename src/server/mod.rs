@@ -8,6 +8,7 @@
 
 pub mod clients;
 mod connection;
+pub mod evict;
 pub mod persistence;
 pub mod pubsub;
 pub mod tracking;
@@ -66,6 +67,8 @@ pub struct Shared {
     pub clients: Clients,
     pub pubsub: pubsub::PubSub,
     pub scripting: crate::scripting::Scripting,
+    /// `maxmemory`: settings, candidate pool, `evicted_keys`.
+    pub evictor: evict::Evictor,
     pub stats: Stats,
     pub started: Instant,
     pub run_id: String,
@@ -105,6 +108,7 @@ impl Shared {
             clients: Clients::default(),
             pubsub,
             scripting: crate::scripting::Scripting::default(),
+            evictor: evict::Evictor::default(),
             stats: Stats::default(),
             started: Instant::now(),
             run_id,
@@ -252,6 +256,37 @@ pub fn dispatch(
         conn.flag_multi_error();
         out.error("NOAUTH Authentication required.");
         return After::Nothing;
+    }
+    // maxmemory: evict first (before queueing, as Redis); refused when that cannot make room
+    // are the commands that may grow memory, anything queued in MULTI, and an EXEC of them.
+    conn.oom = !shared.evictor.make_room(shared, conn);
+    if conn.oom {
+        let queued_denyoom = || {
+            conn.multi.iter().flatten().any(|q| {
+                q.first()
+                    .and_then(|n| commands::lookup(n))
+                    .is_some_and(|s| s.has_flag("denyoom"))
+            })
+        };
+        let refused = spec.has_flag("denyoom")
+            || (conn.multi.is_some()
+                && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"))
+            || (spec.name == "exec" && queued_denyoom());
+        if refused {
+            if spec.name == "exec" {
+                conn.multi = None;
+                conn.multi_error = false;
+                conn.unwatch_all(shared);
+                out.error(&format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    evict::OOM
+                ));
+            } else {
+                conn.flag_multi_error();
+                out.error(evict::OOM);
+            }
+            return After::Nothing;
+        }
     }
     if conn.subs.active()
         && !conn.resp3
