@@ -85,7 +85,8 @@ fn pitr_restore_gives_the_libraries_of_each_target() {
     let mut states: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
     let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
     states.insert(seq(&mut c), BTreeMap::new());
-    let steps: Vec<Box<dyn Fn(&mut Connection)>> = vec![
+    type Step = Box<dyn Fn(&mut Connection)>;
+    let steps: Vec<Step> = vec![
         Box::new(|c| load(c, &lib("one", "f1", "x"), false)),
         Box::new(|c| load(c, &lib("two", "f2", "y"), false)),
         Box::new(|c| {

@@ -510,6 +510,8 @@ fn object(c: &mut Ctx, argv: &[Bytes]) {
         "idletime" if lfu => c.out.error(LFU_SELECTED),
         "freq" if !lfu => c.out.error(LFU_NOT_SELECTED),
         "idletime" => c.out.int(crate::keyspace::access::idle_secs(stamp) as i64),
-        _ => c.out.int(i64::from(crate::keyspace::access::decayed(stamp))),
+        _ => c
+            .out
+            .int(i64::from(crate::keyspace::access::decayed(stamp))),
     }
 }

@@ -625,11 +625,7 @@ impl Caller for InScript<'_, '_> {
         }
         // As Redis: over `maxmemory` when the script began, its first write that may grow
         // memory is refused (a later one cannot be: the script must not stop half done).
-        if self.conn.oom
-            && !self.allow_oom
-            && spec.has_flag("denyoom")
-            && !self.called_write
-        {
+        if self.conn.oom && !self.allow_oom && spec.has_flag("denyoom") && !self.called_write {
             out.error(crate::server::evict::OOM);
             return out.buf;
         }

@@ -763,8 +763,18 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
             let startup = crate::alloc::startup().min(used);
             let total = total_system_memory();
             let max = sh.config.get_i64("maxmemory").max(0) as u64;
-            let pct = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 * 100.0 / b as f64 };
-            let frag = if used == 0 { 0.0 } else { rss as f64 / used as f64 };
+            let pct = |a: u64, b: u64| {
+                if b == 0 {
+                    0.0
+                } else {
+                    a as f64 * 100.0 / b as f64
+                }
+            };
+            let frag = if used == 0 {
+                0.0
+            } else {
+                rss as f64 / used as f64
+            };
             let _ = write!(
                 out,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{startup}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\n",

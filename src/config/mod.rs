@@ -1010,7 +1010,15 @@ mod tests {
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(names, vec!["maxmemory", "maxmemory-policy"]);
+        assert_eq!(
+            names,
+            vec![
+                "maxmemory",
+                "maxmemory-eviction-tenacity",
+                "maxmemory-policy",
+                "maxmemory-samples"
+            ]
+        );
     }
 }
 

@@ -96,7 +96,7 @@ pub fn decayed(stamp: u32) -> u32 {
         0x10000 - last + now
     };
     let decay = DECAY_MINUTES.load(Ordering::Relaxed);
-    let periods = if decay == 0 { 0 } else { elapsed / decay };
+    let periods = elapsed.checked_div(decay).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 

@@ -543,7 +543,14 @@ impl Keyspace {
     /// `volatile`: only keys with an expiry; when the slots walked hold none, the shard's
     /// soonest-expiring keys instead. `soonest`: just the soonest-expiring keys (volatile-ttl,
     /// which the expiry index answers exactly).
-    pub fn sample(&self, i: usize, n: usize, volatile: bool, soonest: bool, now_ms: u64) -> Vec<Sample> {
+    pub fn sample(
+        &self,
+        i: usize,
+        n: usize,
+        volatile: bool,
+        soonest: bool,
+        now_ms: u64,
+    ) -> Vec<Sample> {
         let s = self.shards[i & (SHARDS - 1)].lock();
         let mut out = Vec::new();
         let from_index = |out: &mut Vec<Sample>, db: Option<DbIndex>| {
@@ -553,7 +560,11 @@ impl Keyspace {
                 .filter(|(_, d, _)| db.is_none_or(|x| x == *d))
                 .take(n);
             for (at, d, k) in picked {
-                let stamp = s.dbs.get(*d as usize).and_then(|t| t.get(k)).map_or(0, |e| e.access());
+                let stamp = s
+                    .dbs
+                    .get(*d as usize)
+                    .and_then(|t| t.get(k))
+                    .map_or(0, |e| e.access());
                 out.push((*d, k.clone(), stamp, *at));
             }
         };
@@ -577,7 +588,12 @@ impl Keyspace {
                 if e.is_expired(now_ms) || (volatile && e.expires_at_ms() == 0) {
                     continue;
                 }
-                out.push((db, Bytes::copy_from_slice(e.key()), e.access(), e.expires_at_ms()));
+                out.push((
+                    db,
+                    Bytes::copy_from_slice(e.key()),
+                    e.access(),
+                    e.expires_at_ms(),
+                ));
                 if out.len() - before == n {
                     break;
                 }

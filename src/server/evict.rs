@@ -268,12 +268,20 @@ impl Evictor {
                 evicted_any = true;
                 conn.observe(seq);
                 self.evicted.fetch_add(1, Ordering::Relaxed);
-                notify::notify(shared, notify::EVICTED, "evicted", victim.db, &victim.key, seq);
+                notify::notify(
+                    shared,
+                    notify::EVICTED,
+                    "evicted",
+                    victim.db,
+                    &victim.key,
+                    seq,
+                );
                 if shared.pubsub.tracking.count() > 0 {
-                    shared
-                        .pubsub
-                        .tracking
-                        .invalidate(&shared.pubsub, 0, std::slice::from_ref(&victim.key));
+                    shared.pubsub.tracking.invalidate(
+                        &shared.pubsub,
+                        0,
+                        std::slice::from_ref(&victim.key),
+                    );
                 }
             }
             if evicted_any && started.elapsed() >= budget {
