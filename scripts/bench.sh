@@ -30,7 +30,7 @@ MODE=quick
 REPS=""
 JSON_OUT=""
 ONLY=""
-WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue pubsub scripts)
+WORKLOADS=(always everysec memory recovery snapshot types typesmem typesnap zsetmem zsets listmem lists queue pubsub scripts cache)
 DRY_REDIS=${BENCH_VAYLIX_IS_REDIS:-0}
 [[ "$DRY_REDIS" =~ ^[01]$ ]] || die "BENCH_VAYLIX_IS_REDIS must be 0 or 1"
 
@@ -69,6 +69,7 @@ if [ "$MODE" = quick ]; then
   QUEUE_SECS=5
   PUBSUB_SECS=5      # fan-out phase; then 2 x PUBSUB_PAT_SECS of PUBLISH without / with patterns
   PUBSUB_PAT_SECS=2
+  CACHE_GETS=200000  # GET requests of the measured cache phase (SETs are a tenth of it)
 else
   : "${REPS:=3}"
   N_P1=200000
@@ -78,6 +79,7 @@ else
   QUEUE_SECS=15
   PUBSUB_SECS=15
   PUBSUB_PAT_SECS=5
+  CACHE_GETS=1000000
 fi
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
 BENCH_COMMON=(-c 50 -d 64 -r 100000)
@@ -870,6 +872,54 @@ w_scripts() {
   for s in vaylix redis; do
     note scripts_counter_p1_rps "$s: $(count_keys "$s" 'sc:ctr:*') counter keys after the runs, TTL of one: $(rcli "$s" TTL "$(rcli "$s" --scan --pattern 'sc:ctr:*' | head -n 1)" | tr -d '\r') s"
     note scripts_counter_p1_rps "$s data dir after: $(du -sh --exclude=server.log "${DIR[$s]}" | cut -f1)"
+    stop_server "$s"
+  done
+}
+
+# --- issue 17: maxmemory -------------------------------------------------------------------------
+# A cache: maxmemory CACHE_MB with allkeys-lru, CACHE_KEYS keys of 1000 bytes (about 3x the limit),
+# first filled (SETs over the whole range, so both servers start full and evicting), then GETs and
+# SETs at 10:1 over the same uniform range from two concurrent redis-benchmark runs (40 GET
+# clients, 4 SET clients, -P 1). Hit rate = keyspace_hits / (hits + misses) of the GET phase.
+CACHE_MB=32
+CACHE_KEYS=90000
+w_cache() {
+  log "workload cache: allkeys-lru, maxmemory ${CACHE_MB}mb, $CACHE_KEYS keys x 1000 B (~3x), GET:SET 10:1 ($CACHE_GETS GETs), appendfsync always, $REPS rep(s)"
+  local r s h0 m0 h1 m1 t0 t1 c0 c1 ev gpid sets
+  sets=$((CACHE_GETS / 10))
+  start_server vaylix always "$TMP/cache-vaylix"
+  start_server redis always "$TMP/cache-redis"
+  for s in vaylix redis; do
+    rcli "$s" CONFIG SET maxmemory "${CACHE_MB}mb" >/dev/null
+    rcli "$s" CONFIG SET maxmemory-policy allkeys-lru >/dev/null
+    timeout 600 redis-benchmark -p "${PORT[$s]}" -c 50 -P 16 -d 1000 -r "$CACHE_KEYS" \
+      -n $((CACHE_KEYS * 2)) -t set -q >/dev/null 2>"$TMP/rb.err" ||
+      die "$s: cache fill failed: $(tail -n 3 "$TMP/rb.err")"
+    ev=$(info_field "$s" stats evicted_keys)
+    [ "$ev" -gt 0 ] || die "$s: the fill evicted nothing (evicted_keys $ev)"
+  done
+  for r in $(seq "$REPS"); do
+    for s in $(order "$r"); do
+      h0=$(info_field "$s" stats keyspace_hits); m0=$(info_field "$s" stats keyspace_misses)
+      c0=$(cpu_ticks "${PID[$s]}")
+      t0=$(date +%s%N)
+      timeout 900 redis-benchmark -p "${PORT[$s]}" -c 4 -P 1 -d 1000 -r "$CACHE_KEYS" -n "$sets" \
+        -t set -q >/dev/null 2>"$TMP/rb-set.err" &
+      gpid=$!
+      timeout 900 redis-benchmark -p "${PORT[$s]}" -c 40 -P 1 -r "$CACHE_KEYS" -n "$CACHE_GETS" \
+        -t get -q >/dev/null 2>"$TMP/rb.err" || die "$s: cache GET run failed: $(tail -n 3 "$TMP/rb.err")"
+      wait "$gpid" || die "$s: cache SET run failed: $(tail -n 3 "$TMP/rb-set.err")"
+      t1=$(date +%s%N)
+      c1=$(cpu_ticks "${PID[$s]}")
+      h1=$(info_field "$s" stats keyspace_hits); m1=$(info_field "$s" stats keyspace_misses)
+      rec cache_rps "$s" "$(awk -v n=$((CACHE_GETS + sets)) -v ns=$((t1 - t0)) 'BEGIN{printf "%.0f", n / (ns / 1e9)}')"
+      rec cache_hit "$s" "$(awk -v h=$((h1 - h0)) -v m=$((m1 - m0)) 'BEGIN{printf "%.3f", (h + m) ? h / (h + m) : 0}')"
+      rec cache_cpu "$s" "$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v n=$((CACHE_GETS + sets)) 'BEGIN{printf "%.3f", t / hz / n * 1e6}')"
+      log "  $s cache: $(( (h1 - h0) )) hits, $(( (m1 - m0) )) misses in $(( (t1 - t0) / 1000000 )) ms"
+    done
+  done
+  for s in vaylix redis; do
+    note cache_rps "$s: evicted_keys $(info_field "$s" stats evicted_keys), used_memory $(info_field "$s" memory used_memory_human), rss $(info_field "$s" memory used_memory_rss_human), $(rcli "$s" DBSIZE) keys after the runs"
     stop_server "$s"
   done
 }
