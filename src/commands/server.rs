@@ -458,6 +458,10 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
         }
         "resetstat" if argv.len() == 2 => {
             c.shared.stats.reset();
+            c.shared
+                .evictor
+                .evicted
+                .store(0, std::sync::atomic::Ordering::Relaxed);
             c.out.ok();
         }
         "rewrite" if argv.len() == 2 => {
