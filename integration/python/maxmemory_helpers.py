@@ -10,6 +10,8 @@
 * used_memory / evicted_keys / set_limit_above_used: INFO numbers, and a
   maxmemory relative to what the server uses now, so no test depends on the
   allocator's absolute numbers.
+* stop_evicting(): maxmemory 0 before DBSIZE and evicted_keys are compared
+  (with a limit set, every command may evict first, even INFO).
 * fill(): many SETs in pipelined batches; returns the replies (errors
   included, not raised).
 
@@ -123,6 +125,12 @@ def set_limit_above_used(client, extra: int) -> int:
     limit = used_memory(client) + extra
     assert client.config_set("maxmemory", limit) is True
     return limit
+
+
+def stop_evicting(client):
+    """CONFIG SET maxmemory 0. Any command may evict while the server is over
+    its limit (INFO and DBSIZE too), so counts are compared only after this."""
+    assert client.config_set("maxmemory", 0) is True
 
 
 def value(i: int, size: int = VALUE_SIZE) -> str:

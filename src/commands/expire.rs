@@ -192,10 +192,11 @@ fn pexpireat(c: &mut Ctx, argv: &[Bytes]) {
     expire_generic(c, argv, true, true, "pexpireat")
 }
 
-/// -2 if absent, -1 if no expiry, else the absolute expiry in ms.
+/// -2 if absent, -1 if no expiry, else the absolute expiry in ms (not an access, as Redis's
+/// LOOKUP_NOTOUCH).
 fn expiry_of(c: &mut Ctx, key: &[u8]) -> i64 {
     let db = c.db();
-    match c.ks.get(db, key, c.now_ms) {
+    match c.ks.get_untouched(db, key, c.now_ms) {
         None => -2,
         Some(e) if e.expires_at_ms() == 0 => -1,
         Some(e) => e.expires_at_ms() as i64,

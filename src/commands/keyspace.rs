@@ -146,7 +146,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         Scope::Keys,
         "generic",
         "Returns the number of existing keys.",
-        exists,
+        touch,
     ),
     spec(
         "object",
@@ -185,6 +185,18 @@ fn del(c: &mut Ctx, argv: &[Bytes]) {
 fn exists(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let now = c.now_ms;
+    // Not an access (Redis's LOOKUP_NOTOUCH), as TYPE and TTL.
+    let n = argv[1..]
+        .iter()
+        .filter(|k| c.ks.get_untouched(db, k, now).is_some())
+        .count();
+    c.out.int(n as i64);
+}
+
+/// TOUCH: EXISTS that counts as an access of each key.
+fn touch(c: &mut Ctx, argv: &[Bytes]) {
+    let db = c.db();
+    let now = c.now_ms;
     let n = argv[1..].iter().filter(|k| c.ks.exists(db, k, now)).count();
     c.out.int(n as i64);
 }
@@ -192,7 +204,7 @@ fn exists(c: &mut Ctx, argv: &[Bytes]) {
 fn type_(c: &mut Ctx, argv: &[Bytes]) {
     let db = c.db();
     let name =
-        c.ks.get(db, &argv[1], c.now_ms)
+        c.ks.get_untouched(db, &argv[1], c.now_ms)
             .map_or("none", |e| e.type_name());
     c.out.simple(name);
 }

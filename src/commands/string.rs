@@ -445,6 +445,11 @@ fn set(c: &mut Ctx, argv: &[Bytes]) {
             None => (None, e.expires_at_ms(), e.version()),
         },
     };
+    if o.get && version != 0 {
+        // Redis looks the key up twice for SET ... GET (the read, then the write): two
+        // accesses for LFU.
+        c.ks.get(db, key, c.now_ms);
+    }
     let exists = version != 0;
     let blocked =
         (o.nx && exists) || (o.xx && !exists) || o.if_version.is_some_and(|v| v != version);
@@ -521,6 +526,10 @@ fn getset(c: &mut Ctx, argv: &[Bytes]) {
         Err(e) => c.out.error(e),
         Ok(old) => {
             let db = c.db();
+            if old.is_some() {
+                // The read and the write are two accesses in Redis (LFU).
+                c.ks.get(db, &argv[1], c.now_ms);
+            }
             c.ks.put(
                 db,
                 &argv[1],

@@ -236,15 +236,16 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-policy",
+        // Redis's order (its CONFIG SET error lists them so).
         kind: Kind::Enum(&[
-            "noeviction",
-            "allkeys-lru",
             "volatile-lru",
-            "allkeys-lfu",
             "volatile-lfu",
-            "allkeys-random",
             "volatile-random",
             "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
         ]),
         default: "noeviction",
         mutable: true,
@@ -252,10 +253,13 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "maxmemory-samples",
-        kind: Kind::Int { min: 1, max: 64 },
+        kind: Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
         default: "5",
         mutable: true,
-        doc: "keys sampled per eviction round (LRU/LFU/TTL approximation)",
+        doc: "keys sampled per eviction round (LRU/LFU/TTL approximation; at most 64 are used)",
     },
     Param {
         name: "maxmemory-eviction-tenacity",

@@ -1749,7 +1749,7 @@ impl<'a> Locked<'a> {
 
     /// Removes `key`; returns the removed entry if it was live.
     pub fn del(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<Entry> {
-        if !self.exists(db, key, now_ms) {
+        if self.get_untouched(db, key, now_ms).is_none() {
             return None;
         }
         let seq = self.write_seq();
@@ -1763,7 +1763,7 @@ impl<'a> Locked<'a> {
 
     /// Changes the expiry of a live key (0 = persist). Returns false if the key is absent.
     pub fn set_expiry(&mut self, db: DbIndex, key: &[u8], expires_at_ms: u64, now_ms: u64) -> bool {
-        if !self.exists(db, key, now_ms) {
+        if self.get_untouched(db, key, now_ms).is_none() {
             return false;
         }
         let seq = self.write_seq();

@@ -411,9 +411,10 @@ impl Table {
         {
             Slot::Occupied(mut o) => {
                 let mut e = e;
-                // An overwrite is one more access of the key: under LFU it keeps its count.
+                // Under LFU an overwritten key keeps its count (the command's lookup of the
+                // key already counted the access), as Redis's dbOverwrite.
                 if super::access::lfu() {
-                    e.set_access(super::access::touched(o.get().access()));
+                    e.set_access(o.get().access());
                 }
                 Some(std::mem::replace(o.get_mut(), e))
             }

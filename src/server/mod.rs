@@ -265,10 +265,10 @@ pub fn dispatch(
             conn.multi.iter().flatten().any(|q| {
                 q.first()
                     .and_then(|n| commands::lookup(n))
-                    .is_some_and(|s| s.has_flag("denyoom"))
+                    .is_some_and(|s| denyoom(s, q))
             })
         };
-        let refused = spec.has_flag("denyoom")
+        let refused = denyoom(spec, argv)
             || (conn.multi.is_some()
                 && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"))
             || (spec.name == "exec" && queued_denyoom());
@@ -333,6 +333,15 @@ pub fn dispatch(
         return After::Nothing;
     }
     run(shared, conn, out, spec, argv)
+}
+
+/// Whether the command may grow memory (Redis's `denyoom`, which FUNCTION has per subcommand).
+fn denyoom(spec: &commands::CommandSpec, argv: &[Bytes]) -> bool {
+    spec.has_flag("denyoom")
+        || (spec.name == "function"
+            && argv.get(1).is_some_and(|s| {
+                s.eq_ignore_ascii_case(b"load") || s.eq_ignore_ascii_case(b"restore")
+            }))
 }
 
 pub const MISCONF: &str = "MISCONF Errors writing to the WAL file: writes are refused until the server is restarted (see INFO persistence)";
