@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{p, vaylix, Server};
+use common::{info_section_field, p, vaylix, Server};
 use std::collections::BTreeMap;
 
 /// Every key with its value (all strings here).
@@ -22,13 +22,7 @@ fn dump(c: &mut redis::Connection) -> BTreeMap<Vec<u8>, Vec<u8>> {
 
 /// A numeric field of any INFO section.
 fn int(c: &mut redis::Connection, field: &str) -> u64 {
-    let info: String = redis::cmd("INFO").arg("everything").query(c).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("{field} in INFO: {info}"))
-        .trim()
-        .parse()
-        .unwrap()
+    info_section_field(c, "everything", field).parse().unwrap()
 }
 
 fn no_limit(c: &mut redis::Connection) {

@@ -182,22 +182,29 @@ fn del(c: &mut Ctx, argv: &[Bytes]) {
     c.out.int(n as i64);
 }
 
+/// EXISTS: not an access (Redis's LOOKUP_NOTOUCH), as TYPE and TTL.
 fn exists(c: &mut Ctx, argv: &[Bytes]) {
-    let db = c.db();
-    let now = c.now_ms;
-    // Not an access (Redis's LOOKUP_NOTOUCH), as TYPE and TTL.
-    let n = argv[1..]
-        .iter()
-        .filter(|k| c.ks.get_untouched(db, k, now).is_some())
-        .count();
-    c.out.int(n as i64);
+    count_live(c, argv, false)
 }
 
 /// TOUCH: EXISTS that counts as an access of each key.
 fn touch(c: &mut Ctx, argv: &[Bytes]) {
+    count_live(c, argv, true)
+}
+
+fn count_live(c: &mut Ctx, argv: &[Bytes], touch: bool) {
     let db = c.db();
     let now = c.now_ms;
-    let n = argv[1..].iter().filter(|k| c.ks.exists(db, k, now)).count();
+    let n = argv[1..]
+        .iter()
+        .filter(|k| {
+            if touch {
+                c.ks.exists(db, k, now)
+            } else {
+                c.ks.get_untouched(db, k, now).is_some()
+            }
+        })
+        .count();
     c.out.int(n as i64);
 }
 

@@ -1749,9 +1749,7 @@ impl<'a> Locked<'a> {
 
     /// Removes `key`; returns the removed entry if it was live.
     pub fn del(&mut self, db: DbIndex, key: &[u8], now_ms: u64) -> Option<Entry> {
-        if self.get_untouched(db, key, now_ms).is_none() {
-            return None;
-        }
+        self.get_untouched(db, key, now_ms)?;
         let seq = self.write_seq();
         let key = Bytes::copy_from_slice(key);
         let shard = self.shard_mut(&key);

@@ -253,13 +253,13 @@ impl Evictor {
         let budget = Duration::from_micros(self.budget_us.load(Ordering::Relaxed));
         let mut evicted = 0u64;
         let ks = &shared.keyspace;
+        let volatile = self.policy().volatile();
         while crate::alloc::used_memory() > max {
             let now_ms = crate::commands::now_ms();
             let Some(victim) = self.pick(shared, now_ms) else {
                 return false;
             };
             let mut locked = ks.lock(vec![victim.shard]);
-            let volatile = self.policy().volatile();
             let live = locked
                 .get_untouched(victim.db, &victim.key, now_ms)
                 .is_some_and(|e| !volatile || e.expires_at_ms() != 0);
@@ -287,7 +287,7 @@ impl Evictor {
                 }
             }
             // As Redis: the clock is read every 16 evictions, so a few keys always go.
-            if evicted % 16 == 0 && evicted > 0 && started.elapsed() >= budget {
+            if evicted.is_multiple_of(16) && evicted > 0 && started.elapsed() >= budget {
                 break;
             }
         }

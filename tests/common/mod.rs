@@ -275,7 +275,12 @@ pub fn now_ms() -> u64 {
 
 /// The value of `name` in `INFO persistence`.
 pub fn info_field(c: &mut redis::Connection, name: &str) -> String {
-    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info_section_field(c, "persistence", name)
+}
+
+/// The value of `name` in `INFO section` (`everything` for any section).
+pub fn info_section_field(c: &mut redis::Connection, section: &str, name: &str) -> String {
+    let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{name}:")))
         .unwrap_or_else(|| panic!("{name} in INFO: {info}"))
