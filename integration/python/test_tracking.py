@@ -88,6 +88,63 @@ def test_bcast_with_prefixes(raw, clean):
     assert t.read_reply() == [b"invalidate", [b"job:9"]]
 
 
+def _pipeline(c, *cmds):
+    c.send(b"".join(c.encode(*a) for a in cmds))
+    return [c.read_reply() for _ in cmds]
+
+
+def test_bcast_batches_one_turn_per_prefix_sorted_and_deduped(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "b", "PREFIX", "a") == "OK"
+    every = resp3(raw)
+    assert every.cmd("CLIENT", "TRACKING", "ON", "BCAST") == "OK"
+    replies = _pipeline(
+        clean,
+        ("SET", "b2", "x"),
+        ("SET", "a2", "x"),
+        ("SET", "a1", "x"),
+        ("SET", "a2", "y"),
+        ("SET", "c", "x"),
+        ("DEL", "a1"),
+    )
+    assert replies == ["OK"] * 5 + [1]
+    # One push per matching prefix, in prefix byte order, each key once and sorted.
+    assert t.read_reply() == [b"invalidate", [b"a1", b"a2"]]
+    assert t.read_reply() == [b"invalidate", [b"b2"]]
+    assert nothing_pending(t)
+    assert every.read_reply() == [b"invalidate", [b"a1", b"a2", b"b2", b"c"]]
+    assert nothing_pending(every)
+
+
+def test_bcast_batches_a_transaction(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "a") == "OK"
+    assert clean.cmd("MULTI") == "OK"
+    assert clean.cmd("SET", "a8", "x") == "QUEUED"
+    assert clean.cmd("SET", "a7", "x") == "QUEUED"
+    assert clean.cmd("EXEC") == ["OK", "OK"]
+    assert t.read_reply() == [b"invalidate", [b"a7", b"a8"]]
+    assert nothing_pending(t)
+    # Two prefixes in one command: one push each.
+    assert clean.cmd("MSET", "a3", "x", "b1", "x") == "OK"
+    assert t.read_reply() == [b"invalidate", [b"a3"]]
+    assert nothing_pending(t)
+
+
+def test_bcast_own_write_arrives_after_the_pipelines_replies(raw, clean):
+    t = resp3(raw)
+    assert t.cmd("CLIENT", "TRACKING", "ON", "BCAST") == "OK"
+    t.send(t.encode("SET", "k", "x") + t.encode("GET", "k"))
+    assert t.read_reply() == "OK"
+    assert t.read_reply() == b"x"
+    assert t.read_reply() == [b"invalidate", [b"k"]]
+    n = resp3(raw)
+    assert n.cmd("CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP") == "OK"
+    assert n.cmd("SET", "k", "y") == "OK"
+    assert nothing_pending(n)
+    assert t.read_reply() == [b"invalidate", [b"k"]]
+
+
 def test_optin_tracks_only_after_caching_yes(raw, clean):
     t = resp3(raw)
     assert t.cmd("CLIENT", "TRACKING", "ON", "OPTIN") == "OK"

@@ -118,7 +118,7 @@ pub fn expired_keys(shared: &Shared, keys: Vec<(DbIndex, Bytes)>) {
     }
     if shared.pubsub.tracking.count() > 0 {
         let names: Vec<Bytes> = keys.into_iter().map(|(_, k)| k).collect();
-        shared.pubsub.tracking.invalidate(&shared.pubsub, 0, &names);
+        shared.pubsub.tracking.invalidate(&shared.pubsub, &names);
     }
 }
 

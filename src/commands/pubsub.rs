@@ -271,7 +271,10 @@ pub fn track(
         t.invalidate_all(&shared.pubsub);
     }
     if !keys.is_empty() {
-        t.invalidate(&shared.pubsub, conn.id, &keys);
+        t.invalidate_readers(&shared.pubsub, conn.id, &keys);
+        if t.broadcasting() {
+            conn.bcast_keys.extend(keys);
+        }
     }
     // CLIENT CACHING applies to the one command after it.
     let caching_cmd = spec.name == "client" && argv.get(1).is_some_and(|a| eq(a, "caching"));

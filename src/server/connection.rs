@@ -69,6 +69,9 @@ pub struct ConnState {
     /// Spans of the running command's output that are pushes (subscription confirmations):
     /// CLIENT REPLY OFF/SKIP drops the rest of the output, never these.
     pub pushed: Vec<(usize, usize)>,
+    /// Keys this connection's writes changed since its replies last went out, for the BCAST
+    /// tracking clients (sent once a turn, see [`ConnState::send_broadcasts`]).
+    pub bcast_keys: Vec<Bytes>,
 }
 
 /// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
@@ -104,6 +107,18 @@ impl ConnState {
             tracking: None,
             caching: None,
             pushed: Vec::new(),
+            bcast_keys: Vec::new(),
+        }
+    }
+
+    /// Sends the BCAST invalidations for this turn's writes.
+    pub fn send_broadcasts(&mut self, shared: &Shared) {
+        if !self.bcast_keys.is_empty() {
+            let keys = std::mem::take(&mut self.bcast_keys);
+            shared
+                .pubsub
+                .tracking
+                .broadcast(&shared.pubsub, self.id, keys);
         }
     }
 
@@ -290,6 +305,7 @@ impl Drop for Registration {
             self.shared.keyspace.unblock(&w);
             self.shared.clients.clear_blocked(&self.conn.info);
         }
+        self.conn.send_broadcasts(&self.shared);
         self.conn.unwatch_all(&self.shared);
         let info = self.conn.info.clone();
         self.conn.stop_tracking(&self.shared);
@@ -312,6 +328,9 @@ async fn flush<S: Stream>(
     conn: &mut ConnState,
     out: &mut ReplyWriter,
 ) -> std::io::Result<()> {
+    // Other clients hear of this turn's writes before its replies go out (as Redis, which
+    // sends them before it writes replies).
+    conn.send_broadcasts(shared);
     if out.buf.is_empty() {
         return Ok(());
     }

@@ -279,11 +279,10 @@ impl Evictor {
                     seq,
                 );
                 if shared.pubsub.tracking.count() > 0 {
-                    shared.pubsub.tracking.invalidate(
-                        &shared.pubsub,
-                        0,
-                        std::slice::from_ref(&victim.key),
-                    );
+                    shared
+                        .pubsub
+                        .tracking
+                        .invalidate(&shared.pubsub, std::slice::from_ref(&victim.key));
                 }
             }
             // As Redis: the clock is read every 16 evictions, so a few keys always go.

@@ -29,6 +29,8 @@ pub struct Mode {
 
 struct Tracker {
     mode: Mode,
+    /// BCAST prefixes in byte order (`""` for none), the order Redis sends them in.
+    sorted_prefixes: Vec<Bytes>,
     /// This client's own outbox (pushes, and `tracking-redir-broken`).
     outbox: Arc<Outbox>,
     resp3: bool,
@@ -40,6 +42,8 @@ pub struct Tracking {
     clients: RwLock<HashMap<u64, Tracker>>,
     /// `clients.len()`, read on every command without the lock.
     active: AtomicUsize,
+    /// How many of them are in BCAST mode: a write collects its keys for them only if any.
+    broadcasting: AtomicUsize,
     /// `tracking-table-max-keys` (0: no bound).
     max_keys: AtomicUsize,
 }
@@ -74,16 +78,33 @@ impl Tracking {
     }
 
     pub fn enable(&self, id: u64, mode: Mode, outbox: Arc<Outbox>, resp3: bool) {
+        let mut sorted_prefixes = mode.prefixes.clone();
+        if mode.bcast && sorted_prefixes.is_empty() {
+            sorted_prefixes.push(Bytes::new());
+        }
+        sorted_prefixes.sort();
         let mut c = self.clients.write();
         c.insert(
             id,
             Tracker {
                 mode,
+                sorted_prefixes,
                 outbox,
                 resp3,
             },
         );
+        self.counted(&c);
+    }
+
+    fn counted(&self, c: &HashMap<u64, Tracker>) {
         self.active.store(c.len(), Ordering::Relaxed);
+        let bcast = c.values().filter(|t| t.mode.bcast).count();
+        self.broadcasting.store(bcast, Ordering::Relaxed);
+    }
+
+    /// Whether any client tracks in BCAST mode.
+    pub fn broadcasting(&self) -> bool {
+        self.broadcasting.load(Ordering::Relaxed) > 0
     }
 
     /// CLIENT TRACKING OFF, RESET or disconnect. The keys it read stay in the table until
@@ -94,7 +115,7 @@ impl Tracking {
         }
         let mut c = self.clients.write();
         c.remove(&id);
-        self.active.store(c.len(), Ordering::Relaxed);
+        self.counted(&c);
     }
 
     /// The protocol of a tracking client changed (HELLO).
@@ -122,7 +143,7 @@ impl Tracking {
         }
         let over: Vec<Bytes> = t.keys().take(t.len() - max).cloned().collect();
         drop(t);
-        self.invalidate(hub, 0, &over);
+        self.invalidate_readers(hub, 0, &over);
     }
 
     /// INFO stats: (`tracking_total_keys`, `tracking_total_items`, `tracking_total_prefixes`).
@@ -140,15 +161,24 @@ impl Tracking {
         (keys, items, prefixes.len())
     }
 
-    /// `keys` changed (a write by client `writer`, 0 for the server itself).
-    pub fn invalidate(&self, hub: &PubSub, writer: u64, keys: &[Bytes]) {
-        let clients = self.clients.read();
-        if clients.is_empty() {
-            return;
+    /// `keys` changed by the server itself (expiry, eviction, the table bound): the readers
+    /// and the BCAST clients hear of it at once.
+    pub fn invalidate(&self, hub: &PubSub, keys: &[Bytes]) {
+        self.invalidate_readers(hub, 0, keys);
+        if self.broadcasting() {
+            self.broadcast(hub, 0, keys.to_vec());
         }
+    }
+
+    /// `keys` changed (a write by client `writer`, 0 for the server): the clients that read
+    /// them in the default mode are told at once, and forget them.
+    pub fn invalidate_readers(&self, hub: &PubSub, writer: u64, keys: &[Bytes]) {
         let mut per_client: HashMap<u64, Vec<Bytes>> = HashMap::new();
         {
             let mut table = self.keys.lock();
+            if table.is_empty() {
+                return;
+            }
             for k in keys {
                 if let Some(ids) = table.remove(k) {
                     for id in ids {
@@ -157,24 +187,42 @@ impl Tracking {
                 }
             }
         }
-        for (&id, t) in clients.iter().filter(|(_, t)| t.mode.bcast) {
-            let hit: Vec<Bytes> = keys
-                .iter()
-                .filter(|k| {
-                    t.mode.prefixes.is_empty() || t.mode.prefixes.iter().any(|p| k.starts_with(p))
-                })
-                .cloned()
-                .collect();
-            if !hit.is_empty() {
-                per_client.entry(id).or_default().extend(hit);
-            }
+        if per_client.is_empty() {
+            return;
         }
+        let clients = self.clients.read();
         for (id, keys) in per_client {
             let Some(t) = clients.get(&id) else { continue };
             if t.mode.noloop && id == writer {
                 continue;
             }
             self.deliver(hub, t, Some(&keys));
+        }
+    }
+
+    /// The keys client `writer` changed in one turn of its connection (all the commands of
+    /// one read, or up to a flush of its replies), for the BCAST clients. As Redis does once
+    /// per event-loop turn, each client gets one invalidation per matching prefix, in prefix
+    /// order, with that prefix's keys sorted and each once; NOLOOP skips its own writes.
+    pub fn broadcast(&self, hub: &PubSub, writer: u64, mut keys: Vec<Bytes>) {
+        keys.sort_unstable();
+        keys.dedup();
+        let clients = self.clients.read();
+        for (&id, t) in clients.iter().filter(|(_, t)| t.mode.bcast) {
+            if t.mode.noloop && id == writer {
+                continue;
+            }
+            for p in &t.sorted_prefixes {
+                let from = keys.partition_point(|k| k < p);
+                let hit: Vec<Bytes> = keys[from..]
+                    .iter()
+                    .take_while(|k| k.starts_with(p))
+                    .cloned()
+                    .collect();
+                if !hit.is_empty() {
+                    self.deliver(hub, t, Some(&hit));
+                }
+            }
         }
     }
 
