@@ -67,7 +67,8 @@ if [ "$MODE" = quick ]; then
   N_GET_KEYS=100000
   STALL_SECS=3
   QUEUE_SECS=5
-  PUBSUB_SECS=5      # fan-out phase; then 2 x PUBSUB_PAT_SECS of PUBLISH without / with patterns
+  PUBSUB_SECS=5      # saturated fan-out phase; then PUBSUB_FIX_SECS at PUBSUB_FIX_RATE PUBLISH/s;
+  PUBSUB_FIX_SECS=4  # then 2 x PUBSUB_PAT_SECS of PUBLISH without / with patterns
   PUBSUB_PAT_SECS=2
   CACHE_GETS=200000  # GET requests of the measured cache phase (SETs are a tenth of it)
 else
@@ -78,10 +79,12 @@ else
   STALL_SECS=10
   QUEUE_SECS=15
   PUBSUB_SECS=15
+  PUBSUB_FIX_SECS=10
   PUBSUB_PAT_SECS=5
   CACHE_GETS=1000000
 fi
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || die "--reps must be a positive integer"
+PUBSUB_FIX_RATE=2000   # pubsub open-loop phase: offered PUBLISH/s (x 50 subscribers = deliveries/s)
 BENCH_COMMON=(-c 50 -d 64 -r 100000)
 # issue 12 (types*): 100k small collections of 10 elements, and one collection of BIG elements
 TYPES_SMALL_KEYS=100000
@@ -778,20 +781,33 @@ w_queue() {
 # --- issue 15: pub/sub ---------------------------------------------------------------------------
 # pubsub_run SIDE: one run of scripts/bench/pubsub.py: 50 RESP2 subscribers on one channel, one
 # publisher PUBLISHing 100-byte messages 16 per round trip for PUBSUB_SECS (then a drain that checks
-# every subscriber got every message once, in order), then PUBLISH with nobody listening for
-# PUBSUB_PAT_SECS without and with 1000 unrelated patterns (PSUBSCRIBE unrelated:<i>:*)
+# every subscriber got every message once, in order); then, on the same subscribers, an open-loop
+# phase: one PUBLISH at a time at a fixed PUBSUB_FIX_RATE per second for PUBSUB_FIX_SECS, each sent
+# at its scheduled time without waiting for replies (same checks, and the achieved rate must be
+# >= 95% of the offered one); then PUBLISH with nobody listening for PUBSUB_PAT_SECS without and
+# with 1000 unrelated patterns (PSUBSCRIBE unrelated:<i>:*)
+PUBSUB_FIX_LATE=()   # "SIDE p99/max" publisher lateness (ms) of each fixed-rate run, for the note
 pubsub_run() {
   local s=$1 out msgs pubs p50 p99 max total nopat pat cpu cnopat cpat
-  out=$(timeout $((PUBSUB_SECS + 2 * PUBSUB_PAT_SECS + 180)) python3 "$PUBSUB" --port "${PORT[$s]}" \
-        --subscribers 50 --seconds "$PUBSUB_SECS" --batch 16 --size 100 --patterns 1000 \
+  local foffer frate fp50 fp99 fmax ftotal flate99 flatemax fcpu
+  out=$(timeout $((PUBSUB_SECS + 2 * PUBSUB_FIX_SECS + 2 * PUBSUB_PAT_SECS + 300)) python3 "$PUBSUB" \
+        --port "${PORT[$s]}" --subscribers 50 --seconds "$PUBSUB_SECS" --batch 16 --size 100 \
+        --fixed-rate "$PUBSUB_FIX_RATE" --fixed-seconds "$PUBSUB_FIX_SECS" --patterns 1000 \
         --pattern-seconds "$PUBSUB_PAT_SECS" --server-pid "${PID[$s]}" 2>"$TMP/pubsub.err") ||
     die "$s: pubsub.py failed: $(tail -n 3 "$TMP/pubsub.err")"
-  read -r msgs pubs p50 p99 max total nopat pat cpu cnopat cpat _ <<<"$out"
+  read -r msgs pubs p50 p99 max total nopat pat cpu cnopat cpat \
+          foffer frate fp50 fp99 fmax ftotal flate99 flatemax fcpu _ <<<"$out"
+  [ -n "$fcpu" ] || die "$s: pubsub.py printed too few fields: '$out'"
   log "  $s pubsub: $msgs msgs/s delivered ($pubs publishes/s x 50; publish->receive p50 $p50 ms, p99 $p99 ms, max $max ms; $total deliveries, all complete and in order); PUBLISH alone $nopat/s, with 1000 unrelated patterns $pat/s"
+  log "  $s pubsub fixed rate: offered $foffer PUBLISH/s, achieved $frate/s x 50 (publisher late vs schedule p99 $flate99 ms, max $flatemax ms); publish->receive p50 $fp50 ms, p99 $fp99 ms, max $fmax ms; $ftotal deliveries, all complete and in order"
   rec pubsub_msgs_rps "$s" "$msgs"
   rec pubsub_pub_rps "$s" "$pubs"
   rec pubsub_p50 "$s" "$p50"; rec pubsub_p99 "$s" "$p99"; rec pubsub_max "$s" "$max"
   rec pubsub_cpu "$s" "$cpu"
+  rec pubsub_fix_pub_rps "$s" "$frate"
+  rec pubsub_fix_p50 "$s" "$fp50"; rec pubsub_fix_p99 "$s" "$fp99"; rec pubsub_fix_max "$s" "$fmax"
+  rec pubsub_fix_cpu "$s" "$fcpu"
+  PUBSUB_FIX_LATE+=("$s $flate99/$flatemax")
   rec pubsub_nopat_rps "$s" "$nopat"
   rec pubsub_pat_rps "$s" "$pat"
   rec pubsub_pat_keep "$s" "$(awk -v a="$pat" -v b="$nopat" 'BEGIN{printf "%.3f", a / b}')"
@@ -800,15 +816,21 @@ pubsub_run() {
 }
 
 w_pubsub() {
-  log "workload pubsub: 1 publisher (PUBLISH x 16 per round trip, 100 B) -> 50 subscribers on 1 channel, ${PUBSUB_SECS}s; then PUBLISH without / with 1000 unrelated patterns, ${PUBSUB_PAT_SECS}s each; appendfsync always, $REPS rep(s)"
+  log "workload pubsub: 1 publisher (PUBLISH x 16 per round trip, 100 B) -> 50 subscribers on 1 channel, ${PUBSUB_SECS}s; then the same at a fixed $PUBSUB_FIX_RATE PUBLISH/s (open loop, 1 at a time), ${PUBSUB_FIX_SECS}s; then PUBLISH without / with 1000 unrelated patterns, ${PUBSUB_PAT_SECS}s each; appendfsync always, $REPS rep(s)"
   local r s
+  PUBSUB_FIX_LATE=()
   start_server vaylix always "$TMP/pubsub-vaylix"
   start_server redis always "$TMP/pubsub-redis"
   for r in $(seq "$REPS"); do
     for s in $(order "$r"); do pubsub_run "$s"; done
   done
   note pubsub_msgs_rps "deliveries within the window / seconds (client-bound: the publisher stays within 256 messages of the slowest Python subscriber); every subscriber got every message once, in order"
+  note pubsub_p50 "saturated closed loop: includes queueing in the 256-message window of the slowest subscriber; the server's delivery latency is in the fixed-rate rows"
   note pubsub_cpu "server CPU over the fan-out phase and its drain / deliveries"
+  note pubsub_fix_pub_rps "open-loop phase: PUBLISHes achieved of the $PUBSUB_FIX_RATE/s offered (checked >= 95% in every run)"
+  note pubsub_fix_p50 "open loop at a fixed offered load: 1 PUBLISH at a time at $PUBSUB_FIX_RATE/s (x 50 subscribers = $((PUBSUB_FIX_RATE * 50)) deliveries/s) on a monotonic schedule, sent without waiting for replies, ${PUBSUB_FIX_SECS}s; latency = actual send -> subscriber recv over every delivery; every subscriber got every message once, in order"
+  note pubsub_fix_p99 "publisher lateness vs its schedule, p99/max ms per run (not in the latency; the payload has the actual send time): $(IFS=,; echo "${PUBSUB_FIX_LATE[*]}" | sed 's/,/, /g')"
+  note pubsub_fix_cpu "server CPU over the fixed-rate phase and its drain / deliveries (1 PUBLISH per send, so little batching, unlike pubsub_cpu)"
   note pubsub_pat_rps "PUBLISH to a channel nobody subscribes to, 16 per round trip, while 1 connection holds 1000 PSUBSCRIBE unrelated:<i>:* (none matches)"
   note pubsub_pat_keep "with-patterns / without-patterns PUBLISH rate on the same server"
   for s in vaylix redis; do stop_server "$s"; done
