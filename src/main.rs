@@ -264,6 +264,7 @@ fn spawn_background(shared: Arc<Shared>) {
             tokio::time::sleep(std::time::Duration::from_millis(1000 / hz)).await;
             vaylix::keyspace::access::tick(vaylix::commands::now_ms());
             vaylix::alloc::note_peak();
+            shared.stats.sample_rates();
             shared.evictor.refresh(&shared);
             let ks = shared.keyspace.clone();
             let removed = tokio::task::spawn_blocking(move || {

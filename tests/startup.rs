@@ -117,6 +117,10 @@ fn stderr_lines_until(child: &mut Child, until: &str) -> Vec<String> {
 /// The directives the stock redis.conf sets that vaylix implements; every other one must be
 /// ignored with exactly one warning line.
 const IMPLEMENTED: &[&str] = &[
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
+    "latency-tracking",
+    "latency-tracking-info-percentiles",
     "bind",
     "protected-mode",
     "port",

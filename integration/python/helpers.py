@@ -159,7 +159,9 @@ def full_error(exc: BaseException) -> str:
     """The complete error line as the server sent it (minus the '-')."""
     code = getattr(exc, "status_code", None)
     text = str(exc)
-    if code:
+    # redis-py strips some known codes from the text and keeps them apart; newer releases
+    # keep the whole line for others (8.2 does for UNBLOCKED).
+    if code and not text.startswith(f"{code} "):
         return f"{code} {text}"
     return text
 

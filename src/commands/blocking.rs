@@ -209,6 +209,8 @@ pub fn timeout_reply(resp3: bool) -> Vec<u8> {
     let mut out = ReplyWriter {
         buf: bytes::BytesMut::new(),
         resp3,
+        errors: Vec::new(),
+        refused: None,
     };
     out.null_array();
     out.buf.to_vec()
@@ -479,6 +481,8 @@ pub fn serve_ready(
             let mut out = ReplyWriter {
                 buf: bytes::BytesMut::new(),
                 resp3: w.resp3,
+                errors: Vec::new(),
+                refused: None,
             };
             let from = ks.effects().len();
             let result = execute(ks, db, &key, &w.op, now, &mut out);

@@ -196,11 +196,13 @@ fn pexpireat(c: &mut Ctx, argv: &[Bytes]) {
 /// LOOKUP_NOTOUCH).
 fn expiry_of(c: &mut Ctx, key: &[u8]) -> i64 {
     let db = c.db();
-    match c.ks.get_untouched(db, key, c.now_ms) {
+    let at = match c.ks.get_untouched(db, key, c.now_ms) {
         None => -2,
         Some(e) if e.expires_at_ms() == 0 => -1,
         Some(e) => e.expires_at_ms() as i64,
-    }
+    };
+    count_lookup(c, at != -2);
+    at
 }
 
 fn ttl(c: &mut Ctx, argv: &[Bytes]) {

@@ -205,6 +205,14 @@ fn count_live(c: &mut Ctx, argv: &[Bytes], touch: bool) {
             }
         })
         .count();
+    // Each key is a read lookup (Redis's lookupKeyRead), for INFO keyspace_hits/misses.
+    let st = &c.shared.stats;
+    st.keyspace_hits
+        .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    st.keyspace_misses.fetch_add(
+        (argv.len() - 1 - n) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     c.out.int(n as i64);
 }
 
@@ -213,6 +221,7 @@ fn type_(c: &mut Ctx, argv: &[Bytes]) {
     let name =
         c.ks.get_untouched(db, &argv[1], c.now_ms)
             .map_or("none", |e| e.type_name());
+    count_lookup(c, name != "none");
     c.out.simple(name);
 }
 
@@ -514,18 +523,16 @@ fn object(c: &mut Ctx, argv: &[Bytes]) {
     let shares = shares_integers(c);
     let db = c.db();
     let Some(e) = c.ks.get_untouched(db, &argv[2], c.now_ms) else {
+        count_lookup(c, false);
         return c.out.null();
     };
     let stamp = e.access();
+    let encoding = e.encoding();
+    let refshared = shares && e.as_str().is_some_and(is_shared_integer);
+    count_lookup(c, true);
     match sub.as_str() {
-        "encoding" => {
-            let enc = e.encoding();
-            c.out.bulk(enc.as_bytes())
-        }
-        "refcount" => {
-            let shared = shares && e.as_str().is_some_and(is_shared_integer);
-            c.out.int(if shared { SHARED_REFCOUNT } else { 1 })
-        }
+        "encoding" => c.out.bulk(encoding.as_bytes()),
+        "refcount" => c.out.int(if refshared { SHARED_REFCOUNT } else { 1 }),
         "idletime" if lfu => c.out.error(LFU_SELECTED),
         "freq" if !lfu => c.out.error(LFU_NOT_SELECTED),
         "idletime" => c.out.int(crate::keyspace::access::idle_secs(stamp) as i64),

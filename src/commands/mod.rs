@@ -260,6 +260,7 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         &["load", "exists", "flush", "kill", "debug", "help"],
     ),
     ("function", &["kill", "stats"]),
+    ("slowlog", &["get", "len", "reset", "help"]),
     ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),
 ];

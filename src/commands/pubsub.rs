@@ -203,23 +203,40 @@ pub fn feed_monitors_as(
     if admin_sub {
         return;
     }
-    let mut args: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
-    let redact = |args: &mut Vec<&[u8]>, i: usize| {
-        if let Some(a) = args.get_mut(i) {
-            *a = b"(redacted)";
-        }
-    };
-    match spec.name {
-        "auth" => (1..args.len()).for_each(|i| redact(&mut args, i)),
-        "hello" => {
-            if let Some(at) = argv.iter().position(|a| eq(a, "auth")) {
-                redact(&mut args, at + 1);
-                redact(&mut args, at + 2);
+    let args: Vec<&[u8]> = argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if redacted_at(spec, argv, i) {
+                &b"(redacted)"[..]
+            } else {
+                &a[..]
             }
-        }
-        _ => {}
-    }
+        })
+        .collect();
     shared.pubsub.feed_monitors(db, who, &args);
+}
+
+/// Whether argument `i` of a call is a password, shown as `(redacted)` by MONITOR and SLOWLOG.
+pub fn redacted_at(spec: &CommandSpec, argv: &[Bytes], i: usize) -> bool {
+    match spec.name {
+        "auth" => i >= 1,
+        "hello" => argv
+            .iter()
+            .position(|a| eq(a, "auth"))
+            .is_some_and(|at| i == at + 1 || i == at + 2),
+        "acl" => i >= 2 && argv.get(1).is_some_and(|a| eq(a, "setuser")),
+        // CONFIG SET's values of the password parameters.
+        "config" => {
+            i >= 3
+                && i % 2 == 1
+                && argv.get(1).is_some_and(|a| eq(a, "set"))
+                && argv
+                    .get(i - 1)
+                    .is_some_and(|n| eq(n, "requirepass") || eq(n, "masterauth"))
+        }
+        _ => false,
+    }
 }
 
 /// CLIENT TRACKING after a command: the keys a tracking client's read-only command read are

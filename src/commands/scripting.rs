@@ -594,40 +594,48 @@ fn refused_in_script(spec: &CommandSpec) -> bool {
         )
 }
 
+impl InScript<'_, '_> {
+    /// A `redis.call` reply, its errors counted (INFO errorstats) as Redis counts them.
+    fn finish(&self, mut out: ReplyWriter) -> BytesMut {
+        self.shared.cmdstats.count_errors(&mut out.errors);
+        out.buf
+    }
+}
+
 impl Caller for InScript<'_, '_> {
     fn call(&mut self, argv: Vec<Bytes>, resp3: bool) -> BytesMut {
-        let mut out = ReplyWriter::new();
+        let mut out = ReplyWriter::with_capacity(64);
         out.resp3 = resp3;
         let Some(spec) = argv.first().and_then(|n| super::lookup(n)) else {
             out.error("ERR Unknown Redis command called from script");
-            return out.buf;
+            return self.finish(out);
         };
         if !arity_ok(spec, argv.len()) {
             out.error("ERR Wrong number of args calling Redis command from script");
-            return out.buf;
+            return self.finish(out);
         }
         if refused_in_script(spec) {
             out.error("ERR This Redis command is not allowed from script");
-            return out.buf;
+            return self.finish(out);
         }
         let writes = spec.is_write() || matches!(spec.name, "publish" | "spublish");
         if writes && self.read_only {
             out.error("ERR Write commands are not allowed from read-only scripts.");
-            return out.buf;
+            return self.finish(out);
         }
         if spec.is_write() && self.shared.poisoned() {
             out.error(MISCONF);
-            return out.buf;
+            return self.finish(out);
         }
         if spec.is_write() && !self.shared.keyspace.clock_has_room() {
             out.error(crate::keyspace::clock::CLOCK_EXHAUSTED);
-            return out.buf;
+            return self.finish(out);
         }
         // As Redis: over `maxmemory` when the script began, its first write that may grow
         // memory is refused (a later one cannot be: the script must not stop half done).
         if self.conn.oom && !self.allow_oom && spec.has_flag("denyoom") && !self.called_write {
             out.error(crate::server::evict::OOM);
-            return out.buf;
+            return self.finish(out);
         }
         match spec.scope {
             Scope::None => {}
@@ -643,10 +651,7 @@ impl Caller for InScript<'_, '_> {
                 self.locked.lock_more(shards);
             }
         }
-        self.shared
-            .stats
-            .commands_processed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let from = self.locked.effects().len();
         let db = self.conn.db;
         super::notify::before_command(self.shared, self.locked, spec, db, &argv, self.now_ms);
@@ -677,7 +682,16 @@ impl Caller for InScript<'_, '_> {
             self.shared.scripting.run.note_write();
         }
         super::pubsub::track(self.shared, self.conn, spec, &argv, effects);
-        out.buf
+        let slot =
+            super::lookup_index(&argv[0]).map_or(0, |i| self.shared.cmdstats.slot_of(i, &argv));
+        let call = crate::server::Call {
+            spec,
+            argv: &argv,
+            slot,
+            started,
+        };
+        crate::server::record_call(self.shared, None, call, &mut out, false);
+        self.finish(out)
     }
 }
 

@@ -76,6 +76,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         config,
     ),
     spec(
+        "slowlog",
+        -2,
+        &[],
+        NO_KEYS,
+        &["@slow"],
+        Scope::None,
+        "server",
+        "A container for slow log commands",
+        slowlog,
+    ),
+    spec(
         "command",
         -1,
         &["loading", "stale"],
@@ -458,6 +469,7 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
         }
         "resetstat" if argv.len() == 2 => {
             c.shared.stats.reset();
+            c.shared.cmdstats.reset();
             c.shared
                 .evictor
                 .evicted
@@ -486,6 +498,70 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
             "ERR wrong number of arguments for 'config|{sub}' command"
         )),
         _ => c.out.error(&unknown_subcommand(argv, "CONFIG")),
+    }
+}
+
+// ---- SLOWLOG ------------------------------------------------------------------------------
+
+fn slowlog(c: &mut Ctx, argv: &[Bytes]) {
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    let log = &c.shared.cmdstats;
+    match (sub.as_str(), argv.len()) {
+        ("get", 2 | 3) => {
+            let count = match argv.get(2) {
+                None => Some(10),
+                Some(a) => match parse_i64(a) {
+                    Some(-1) => None,
+                    Some(n) if n >= 0 => Some(n as usize),
+                    _ => {
+                        return c
+                            .out
+                            .error("ERR count should be greater than or equal to -1")
+                    }
+                },
+            };
+            let out = &mut *c.out;
+            log.slow_entries(count, |entries| {
+                out.array(entries.len());
+                for e in entries {
+                    out.array(6);
+                    out.int(e.id as i64);
+                    out.int(e.unix_secs as i64);
+                    out.int(e.micros as i64);
+                    out.array(e.argv.len());
+                    for a in &e.argv {
+                        out.bulk(a);
+                    }
+                    out.bulk(e.addr.as_bytes());
+                    out.bulk(&e.name);
+                }
+            });
+        }
+        ("get", _) => c.out.error(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try SLOWLOG HELP.",
+            text(&argv[1])
+        )),
+        ("len", 2) => c.out.int(log.slow_len() as i64),
+        ("reset", 2) => {
+            log.slow_reset();
+            c.out.ok();
+        }
+        ("len" | "reset", _) => c.out.error(&format!(
+            "ERR wrong number of arguments for 'slowlog|{sub}' command"
+        )),
+        ("help", _) => c.out.help(&[
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ]),
+        _ => c.out.error(&unknown_subcommand(argv, "SLOWLOG")),
     }
 }
 
@@ -642,7 +718,8 @@ fn command(c: &mut Ctx, argv: &[Bytes]) {
 
 // ---- INFO ---------------------------------------------------------------------------------
 
-const DEFAULT_SECTIONS: &[&str] = &[
+/// Every section, in the order Redis 7.0 prints them.
+const SECTIONS: &[&str] = &[
     "server",
     "clients",
     "memory",
@@ -650,24 +727,33 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
     "keyspace",
 ];
 
+/// The sections `INFO` and `INFO default` print (`all` and `everything` add the rest).
+fn in_default(section: &str) -> bool {
+    !matches!(section, "commandstats" | "latencystats")
+}
+
 fn info(c: &mut Ctx, argv: &[Bytes]) {
-    let mut sections: Vec<String> = argv[1..]
+    let asked: Vec<String> = argv[1..]
         .iter()
         .map(|a| text(a).to_ascii_lowercase())
         .collect();
-    if sections.is_empty()
-        || sections
-            .iter()
-            .any(|s| s == "default" || s == "all" || s == "everything")
-    {
-        sections = DEFAULT_SECTIONS.iter().map(|s| s.to_string()).collect();
-    }
+    let wanted = |name: &str| {
+        (asked.is_empty() && in_default(name))
+            || asked.iter().any(|s| {
+                s == name || s == "all" || s == "everything" || (s == "default" && in_default(name))
+            })
+    };
     let mut out = String::new();
-    for name in DEFAULT_SECTIONS {
-        if !sections.iter().any(|s| s == name) {
+    for name in SECTIONS {
+        if !wanted(name) {
             continue;
         }
         if !out.is_empty() {
@@ -815,25 +901,33 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
         "persistence" => crate::server::persistence::info_persistence(sh, out),
         "stats" => {
             let tracked = sh.pubsub.tracking.totals();
+            let (ops, input, output) = st.rates();
+            let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
             let _ = write!(
                 out,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
-                st.connections_received.load(Ordering::Relaxed),
-                st.commands_processed.load(Ordering::Relaxed),
-                st.net_input_bytes.load(Ordering::Relaxed),
-                st.net_output_bytes.load(Ordering::Relaxed),
-                st.rejected_connections.load(Ordering::Relaxed),
-                st.expired_keys.load(Ordering::Relaxed),
-                sh.evictor.evicted.load(Ordering::Relaxed),
-                st.keyspace_hits.load(Ordering::Relaxed),
-                st.keyspace_misses.load(Ordering::Relaxed),
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nclient_output_buffer_limit_disconnections:{}\r\n",
+                n(&st.connections_received),
+                n(&st.commands_processed),
+                ops.round() as u64,
+                n(&st.net_input_bytes),
+                n(&st.net_output_bytes),
+                input / 1024.0,
+                output / 1024.0,
+                n(&st.rejected_connections),
+                n(&st.expired_keys),
+                n(&sh.evictor.evicted),
+                n(&st.keyspace_hits),
+                n(&st.keyspace_misses),
                 sh.pubsub.channel_count(false),
                 sh.pubsub.numpat(),
                 sh.pubsub.channel_count(true),
                 tracked.0,
                 tracked.1,
                 tracked.2,
-                sh.pubsub.cut_off.load(Ordering::Relaxed),
+                sh.cmdstats.total_errors(),
+                n(&st.reads_processed),
+                n(&st.writes_processed),
+                n(&sh.pubsub.cut_off),
             );
         }
         "replication" => {
@@ -847,6 +941,11 @@ fn section(c: &mut Ctx, name: &str, out: &mut String) {
             let (sys, user) = cpu_times();
             let _ = write!(out, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n");
         }
+        "modules" => out.push_str("# Modules\r\n"),
+        "commandstats" => sh.cmdstats.info_commandstats(out),
+        "errorstats" => sh.cmdstats.info_errorstats(out),
+        "latencystats" => sh.cmdstats.info_latencystats(&sh.config, out),
+        "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             for db in crate::keyspace::db_indexes(sh.keyspace.databases()) {

@@ -682,9 +682,12 @@ fn append(c: &mut Ctx, argv: &[Bytes]) {
 }
 
 fn strlen(c: &mut Ctx, argv: &[Bytes]) {
-    match get_string(c, &argv[1]) {
+    let found = get_string(c, &argv[1]).map(|v| v.map(|(b, _)| b.len()));
+    // A key of another kind is a hit, as Redis's lookupKeyRead counts it.
+    count_lookup(c, !matches!(found, Ok(None)));
+    match found {
         Err(e) => c.out.error(e),
-        Ok(v) => c.out.int(v.map_or(0, |(b, _)| b.len() as i64)),
+        Ok(v) => c.out.int(v.unwrap_or(0) as i64),
     }
 }
 

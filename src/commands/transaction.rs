@@ -201,6 +201,9 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
             now_ms: now,
             after: After::Nothing,
         };
+        // Errors EXEC itself wrote above belong to no queued command.
+        shared.cmdstats.count_errors(&mut inner.out.errors);
+        let started = std::time::Instant::now();
         let from = inner.ks.effects().len();
         let db = inner.conn.db;
         super::notify::before_command(c.shared, inner.ks, spec, db, argv, now);
@@ -209,6 +212,14 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         super::pubsub::feed_monitors(c.shared, inner.conn, spec, argv);
         let effects = inner.ks.effects().get(from..).unwrap_or_default();
         super::pubsub::track(c.shared, &mut *inner.conn, spec, argv, effects);
+        let slot = super::lookup_index(&argv[0]).map_or(0, |i| shared.cmdstats.slot_of(i, argv));
+        let call = crate::server::Call {
+            spec,
+            argv,
+            slot,
+            started,
+        };
+        crate::server::record_call(shared, Some(&inner.conn.info), call, inner.out, false);
         if let After::Sleep(_) | After::Save = inner.after {
             // Blocking side effects are skipped inside a transaction (Redis does the same for DEBUG SLEEP's wait).
         } else if !matches!(inner.after, After::Nothing) {

@@ -31,6 +31,8 @@ pub enum Kind {
     OutputLimits,
     /// `notify-keyspace-events` class letters (kept in Redis's canonical order).
     Events,
+    /// `latency-tracking-info-percentiles`: space-separated numbers from 0 to 100.
+    Percentiles,
 }
 
 pub struct Param {
@@ -181,6 +183,40 @@ pub static PARAMS: &[Param] = &[
         default: "10",
         mutable: true,
         doc: "background task frequency (active expiry)",
+    },
+    Param {
+        name: "slowlog-log-slower-than",
+        kind: Kind::Int {
+            min: -1,
+            max: i64::MAX,
+        },
+        default: "10000",
+        mutable: true,
+        doc: "SLOWLOG records calls that ran at least this many microseconds (-1: none)",
+    },
+    Param {
+        name: "slowlog-max-len",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "128",
+        mutable: true,
+        doc: "SLOWLOG keeps this many entries",
+    },
+    Param {
+        name: "latency-tracking",
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+        doc: "per-command latency histograms for INFO latencystats",
+    },
+    Param {
+        name: "latency-tracking-info-percentiles",
+        kind: Kind::Percentiles,
+        default: "50 99 99.9",
+        mutable: true,
+        doc: "the percentiles INFO latencystats prints",
     },
     Param {
         name: "loglevel",
@@ -613,6 +649,12 @@ pub fn redis_reason(err: &ConfigError) -> String {
     }
 }
 
+/// A percentile as Redis prints it (`%f` without trailing zeros: `50`, `99.9`).
+pub fn format_percentile(p: f64) -> String {
+    let s = format!("{p:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
     let invalid = |why: &str| ConfigError::Invalid {
         name: p.name.into(),
@@ -660,6 +702,21 @@ fn validate(p: &Param, value: &str) -> Result<String, ConfigError> {
             }
         }
         Kind::Str => Ok(value.to_string()),
+        Kind::Percentiles => {
+            let mut ps = Vec::new();
+            for p in value.split_whitespace() {
+                let p: f64 = p
+                    .parse()
+                    .map_err(|_| invalid("Invalid latency-tracking-info-percentiles parameters"))?;
+                if !(0.0..=100.0).contains(&p) {
+                    return Err(invalid(
+                        "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]",
+                    ));
+                }
+                ps.push(format_percentile(p));
+            }
+            Ok(ps.join(" "))
+        }
         Kind::Events => crate::commands::notify::parse_flags(value)
             .map(crate::commands::notify::format_flags)
             .ok_or_else(|| invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")),

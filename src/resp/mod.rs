@@ -9,7 +9,7 @@
 
 mod reply;
 
-pub use reply::{format_double, format_g17, ReplyWriter};
+pub use reply::{error_code, format_double, format_g17, ReplyWriter};
 
 use bytes::{Buf, Bytes, BytesMut};
 use redis_protocol::resp2::decode::decode_bytes_mut;

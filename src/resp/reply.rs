@@ -10,13 +10,36 @@ use bytes::{BufMut, BytesMut};
 pub struct ReplyWriter {
     pub buf: BytesMut,
     pub resp3: bool,
+    /// The codes of the error replies written since the server last counted them (INFO
+    /// errorstats, `failed_calls`): see [`error_code`].
+    pub errors: Vec<String>,
+    /// Set when a container command refused its subcommand as Redis's lookup would, before
+    /// running it: `Some(true)` for a subcommand's arity (a rejected call), `Some(false)` for
+    /// an unknown subcommand (no call at all).
+    pub refused: Option<bool>,
+}
+
+/// The error code of an error reply (`ERR`, `WRONGTYPE`): its first word when that is
+/// shorter than 32 bytes, else `ERR`, as Redis counts them.
+pub fn error_code(msg: &str) -> &str {
+    let head = &msg.as_bytes()[..msg.len().min(32)];
+    match head.iter().position(|&b| b == b' ') {
+        Some(end) => &msg[..end],
+        None => "ERR",
+    }
 }
 
 impl ReplyWriter {
     pub fn new() -> Self {
+        Self::with_capacity(16 * 1024)
+    }
+
+    pub fn with_capacity(bytes: usize) -> Self {
         ReplyWriter {
-            buf: BytesMut::with_capacity(16 * 1024),
+            buf: BytesMut::with_capacity(bytes),
             resp3: false,
+            errors: Vec::new(),
+            refused: None,
         }
     }
 
@@ -47,7 +70,29 @@ impl ReplyWriter {
             .chars()
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
             .collect();
+        self.errors.push(error_code(&clean).to_string());
+        if let Some(rest) = clean.strip_prefix("ERR wrong number of arguments for '") {
+            if rest
+                .split('\'')
+                .next()
+                .is_some_and(|name| name.contains('|'))
+            {
+                self.refused = Some(true);
+            }
+        } else if clean.starts_with("ERR unknown subcommand '") {
+            self.refused = Some(false);
+        }
         self.line(b'-', clean.as_bytes());
+    }
+
+    /// An error reply already counted where it arose (a script's `redis.call` error that the
+    /// script returns): it marks the call failed but is not counted again.
+    pub fn error_counted(&mut self, msg: &str) {
+        let before = self.errors.len();
+        self.error(msg);
+        if let Some(code) = self.errors.get_mut(before) {
+            code.clear();
+        }
     }
 
     pub fn int(&mut self, n: i64) {

@@ -68,6 +68,26 @@ fn number(text: &[u8]) -> i64 {
         .unwrap_or(0)
 }
 
+/// Marks the `{err=...}` table of a `redis.call`/`redis.pcall` reply: its error is already
+/// counted (INFO errorstats), so a script that returns or raises it is not counted twice.
+pub const COUNTED: &str = "stats_counted";
+
+fn counted_error(lua: &Lua, msg: &[u8]) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.raw_set("err", lua.create_string(msg)?)?;
+    t.raw_set(COUNTED, true)?;
+    Ok(Value::Table(t))
+}
+
+/// Writes a script's error reply, marked as counted if it came from a `redis.call`.
+pub fn write_error(t: Option<&Table>, msg: &str, out: &mut ReplyWriter) {
+    if t.is_some_and(|t| t.raw_get::<bool>(COUNTED).unwrap_or(false)) {
+        out.error_counted(msg);
+    } else {
+        out.error(msg);
+    }
+}
+
 fn table_with(lua: &Lua, field: &str, v: impl IntoLua) -> mlua::Result<Value> {
     let t = lua.create_table()?;
     t.raw_set(field, v)?;
@@ -85,7 +105,7 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
     let head = line(buf, pos)?;
     Ok(match kind {
         b'+' => table_with(lua, "ok", lua.create_string(head)?)?,
-        b'-' => table_with(lua, "err", lua.create_string(head)?)?,
+        b'-' => counted_error(lua, head)?,
         b':' => Value::Integer(number(head)),
         b'$' | b'=' | b'!' => {
             let n = number(head);
@@ -107,7 +127,7 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
                     t.raw_set("string", lua.create_string(text)?)?;
                     table_with(lua, "verbatim_string", t)?
                 }
-                b'!' => table_with(lua, "err", lua.create_string(body)?)?,
+                b'!' => counted_error(lua, body)?,
                 _ => Value::String(lua.create_string(body)?),
             }
         }
@@ -155,10 +175,13 @@ fn parse(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<V
 /// Writes a script's result. `resp3` is whether the script called `redis.setresp(3)`
 /// (booleans then keep their type); the client's protocol is `out.resp3`.
 pub fn write_result(v: &Value, resp3: bool, out: &mut ReplyWriter) {
-    let mut tmp = ReplyWriter::new();
+    let mut tmp = ReplyWriter::with_capacity(256);
     tmp.resp3 = out.resp3;
     match write(v, resp3, &mut tmp, 0) {
-        Ok(()) => out.buf.extend_from_slice(&tmp.buf),
+        Ok(()) => {
+            out.buf.extend_from_slice(&tmp.buf);
+            out.errors.append(&mut tmp.errors);
+        }
         Err(e) => out.error(e),
     }
 }
@@ -195,7 +218,7 @@ fn write_table(
     depth: usize,
 ) -> Result<(), &'static str> {
     if let Some(err) = text_field(t, "err") {
-        out.error(&err);
+        write_error(Some(t), &err, out);
         return Ok(());
     }
     if let Some(ok) = text_field(t, "ok") {

@@ -816,12 +816,17 @@ fn execute(
                 msg
             };
             let msg = msg.replace(['\r', '\n'], " ");
-            out.error(&format!(
+            let table = match &value {
+                Value::Table(t) if !state.kill.load(Ordering::Acquire) => Some(t),
+                _ => None,
+            };
+            let msg = format!(
                 "{msg} script: {}, on {}:{}.",
                 job.label,
                 job.source,
                 line.unwrap_or(0)
-            ));
+            );
+            convert::write_error(table, &msg, out);
         }
         Err(e) => out.error(&format!("ERR {}", lua_message(&e))),
     }

@@ -72,6 +72,8 @@ pub struct ConnState {
     /// Keys this connection's writes changed since its replies last went out, for the BCAST
     /// tracking clients (sent once a turn, see [`ConnState::send_broadcasts`]).
     pub bcast_keys: Vec<Bytes>,
+    /// How long the last command ran (a blocked one's slow log entry waits for its answer).
+    pub blocked_nanos: u64,
 }
 
 /// One reply in the out buffer (`start..end`) and the newest sequence it depends on.
@@ -108,6 +110,7 @@ impl ConnState {
             caching: None,
             pushed: Vec::new(),
             bcast_keys: Vec::new(),
+            blocked_nanos: 0,
         }
     }
 
@@ -339,6 +342,10 @@ async fn flush<S: Stream>(
         .stats
         .net_output_bytes
         .fetch_add(out.buf.len() as u64, Ordering::Relaxed);
+    shared
+        .stats
+        .writes_processed
+        .fetch_add(1, Ordering::Relaxed);
     if conn.subs.outbox.is_some() {
         // A subscriber that stopped reading must not hold its task in this write once the
         // output limit cut it off (or CLIENT KILL named it).
@@ -466,6 +473,7 @@ async fn connection_loop<S: Stream>(
             .stats
             .net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
+        shared.stats.reads_processed.fetch_add(1, Ordering::Relaxed);
         let since = info.created.elapsed().as_millis();
         info.last_active_ms
             .store(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -582,6 +590,10 @@ async fn connection_loop<S: Stream>(
                     else {
                         return Ok(());
                     };
+                    // Served by a write (a timeout's answer reveals no sequence).
+                    if served.seq != 0 {
+                        super::log_served(shared, conn, &argv, conn.blocked_nanos);
+                    }
                     conn.begin_command();
                     let start = out.buf.len();
                     if !silenced {

@@ -7,6 +7,7 @@
 //! therefore shares one wait, and all connections share one group-commit fsync.
 
 pub mod clients;
+pub mod cmdstats;
 mod connection;
 pub mod evict;
 pub mod persistence;
@@ -37,9 +38,55 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
+    /// Socket reads that returned data, and reply writes (INFO `total_reads_processed`,
+    /// `total_writes_processed`).
+    pub reads_processed: AtomicU64,
+    pub writes_processed: AtomicU64,
+    /// The `instantaneous_*` rates: samples taken every 100 ms.
+    rates: parking_lot::Mutex<Rates>,
+}
+
+/// Redis's instantaneous metrics: the mean of the last 16 rates, each measured over ~100 ms.
+#[derive(Default)]
+struct Rates {
+    last: Option<(Instant, [u64; 3])>,
+    samples: [[f64; 3]; 16],
+    next: usize,
 }
 
 impl Stats {
+    /// Takes a rate sample if 100 ms passed since the last (called from the background tick).
+    pub fn sample_rates(&self) {
+        let now = Instant::now();
+        let totals = [
+            self.commands_processed.load(Ordering::Relaxed),
+            self.net_input_bytes.load(Ordering::Relaxed),
+            self.net_output_bytes.load(Ordering::Relaxed),
+        ];
+        let mut r = self.rates.lock();
+        match r.last {
+            Some((at, _)) if now.duration_since(at).as_millis() < 100 => {}
+            Some((at, before)) => {
+                let secs = now.duration_since(at).as_secs_f64();
+                let i = r.next;
+                for k in 0..3 {
+                    r.samples[i][k] = totals[k].saturating_sub(before[k]) as f64 / secs;
+                }
+                r.next = (i + 1) % r.samples.len();
+                r.last = Some((now, totals));
+            }
+            None => r.last = Some((now, totals)),
+        }
+    }
+
+    /// (ops/s, input bytes/s, output bytes/s).
+    pub fn rates(&self) -> (f64, f64, f64) {
+        let r = self.rates.lock();
+        let n = r.samples.len() as f64;
+        let mean = |k: usize| r.samples.iter().map(|s| s[k]).sum::<f64>() / n;
+        (mean(0), mean(1), mean(2))
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.connections_received,
@@ -50,6 +97,8 @@ impl Stats {
             &self.net_output_bytes,
             &self.keyspace_hits,
             &self.keyspace_misses,
+            &self.reads_processed,
+            &self.writes_processed,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -70,6 +119,8 @@ pub struct Shared {
     /// `maxmemory`: settings, candidate pool, `evicted_keys`.
     pub evictor: evict::Evictor,
     pub stats: Stats,
+    /// INFO commandstats / errorstats / latencystats and the SLOWLOG.
+    pub cmdstats: cmdstats::CommandStats,
     pub started: Instant,
     pub run_id: String,
     pub port: AtomicU64,
@@ -110,6 +161,7 @@ impl Shared {
             scripting: crate::scripting::Scripting::default(),
             evictor: evict::Evictor::default(),
             stats: Stats::default(),
+            cmdstats: cmdstats::CommandStats::default(),
             started: Instant::now(),
             run_id,
             port: AtomicU64::new(0),
@@ -226,23 +278,113 @@ impl Shared {
 }
 
 /// Runs one command from a connection: lookup, arity, auth, MULTI queueing, MISCONF, then
-/// the handler under the shard locks its scope needs.
+/// the handler under the shard locks its scope needs. A command refused before it runs
+/// counts as a rejected call of it (INFO commandstats).
 pub fn dispatch(
     shared: &Shared,
     conn: &mut ConnState,
     out: &mut ReplyWriter,
     argv: &[Bytes],
 ) -> After {
+    // Errors no command owns (a protocol error) count in errorstats only.
+    shared.cmdstats.count_errors(&mut out.errors);
+    let mut slot = None;
+    let after = admit(shared, conn, out, argv, &mut slot);
+    match slot {
+        Some(slot) => shared.cmdstats.rejected(slot, &mut out.errors),
+        None => {
+            shared.cmdstats.count_errors(&mut out.errors);
+        }
+    }
+    after
+}
+
+/// One call, for [`record_call`]: its command, arguments, stats slot and start time.
+pub struct Call<'a> {
+    pub spec: &'a CommandSpec,
+    pub argv: &'a [Bytes],
+    pub slot: usize,
+    pub started: Instant,
+}
+
+/// Records one call that ran (alone, in EXEC or from a script: `client` None): INFO commandstats,
+/// errorstats and latencystats, `total_commands_processed`, and the slow log.
+pub fn record_call(
+    shared: &Shared,
+    client: Option<&clients::ClientInfo>,
+    call: Call<'_>,
+    out: &mut ReplyWriter,
+    blocked: bool,
+) -> u64 {
+    let Call {
+        spec,
+        argv,
+        slot,
+        started,
+    } = call;
+    match out.refused.take() {
+        Some(true) => {
+            shared.cmdstats.rejected(slot, &mut out.errors);
+            return 0;
+        }
+        Some(false) => {
+            shared.cmdstats.count_errors(&mut out.errors);
+            return 0;
+        }
+        None => {}
+    }
     shared
         .stats
         .commands_processed
         .fetch_add(1, Ordering::Relaxed);
+    let nanos = started.elapsed().as_nanos() as u64;
+    // A call that blocked goes to the slow log only once served (see [`log_served`]).
+    if shared
+        .cmdstats
+        .executed(&shared.config, slot, nanos, &mut out.errors, spec)
+        && !blocked
+    {
+        // A script's calls come from Redis's Lua client, with no address.
+        let (addr, name) = match client {
+            Some(c) => (c.addr.to_string(), c.name.lock().clone()),
+            None => ("?:0".to_string(), Bytes::new()),
+        };
+        shared
+            .cmdstats
+            .log_slow(spec, argv, nanos / 1000, addr, name);
+    }
+    nanos
+}
+
+/// A blocked call was served: it enters the slow log now (after the write that served it),
+/// with the time it ran, not the time it waited, as in Redis. A timed-out one does not.
+pub fn log_served(shared: &Shared, conn: &ConnState, argv: &[Bytes], nanos: u64) {
+    let Some(spec) = commands::lookup(&argv[0]) else {
+        return;
+    };
+    if shared.cmdstats.slow_enough(nanos, spec) {
+        let name = conn.info.name.lock().clone();
+        shared
+            .cmdstats
+            .log_slow(spec, argv, nanos / 1000, conn.info.addr.to_string(), name);
+    }
+}
+
+/// [`dispatch`] up to running the command; sets `slot` once the command is known.
+fn admit(
+    shared: &Shared,
+    conn: &mut ConnState,
+    out: &mut ReplyWriter,
+    argv: &[Bytes],
+    slot: &mut Option<usize>,
+) -> After {
     let Some(index) = commands::lookup_index(&argv[0]) else {
         conn.flag_multi_error();
         out.error(&commands::unknown_command(argv));
         return After::Nothing;
     };
     let spec = commands::all()[index];
+    *slot = Some(shared.cmdstats.slot_of(index, argv));
     conn.info.last_cmd.store(index, Ordering::Relaxed);
     if argv.len() > 1 && commands::is_container(spec.name) {
         *conn.info.last_sub.lock() = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
@@ -332,7 +474,8 @@ pub fn dispatch(
         out.error(crate::keyspace::clock::CLOCK_EXHAUSTED);
         return After::Nothing;
     }
-    run(shared, conn, out, spec, argv)
+    let slot = slot.take().unwrap_or(index);
+    run(shared, conn, out, spec, argv, slot)
 }
 
 /// Whether the command may grow memory (Redis's `denyoom`, which FUNCTION has per subcommand).
@@ -353,6 +496,7 @@ pub fn run(
     out: &mut ReplyWriter,
     spec: &CommandSpec,
     argv: &[Bytes],
+    slot: usize,
 ) -> After {
     let ks = &shared.keyspace;
     let mut locked = match spec.scope {
@@ -364,6 +508,7 @@ pub fn run(
             ks.lock(shards)
         }
     };
+    let started = Instant::now();
     let start = out.buf.len();
     let from = locked.effects().len();
     conn.begin_command();
@@ -389,6 +534,20 @@ pub fn run(
     commands::notify::after_served(shared, &mut locked, &served, now);
     let effects = locked.effects().get(from..).unwrap_or_default();
     commands::pubsub::track(shared, conn, spec, argv, effects);
+    // DEBUG SLEEP's wait is part of its time, as in Redis (where it blocks the server).
+    let started = match &after {
+        After::Sleep(d) => started.checked_sub(*d).unwrap_or(started),
+        _ => started,
+    };
+    let blocked = matches!(after, After::Block(_));
+    let call = Call {
+        spec,
+        argv,
+        slot,
+        started,
+    };
+    let nanos = record_call(shared, Some(&conn.info), call, out, blocked);
+    conn.blocked_nanos = nanos;
     conn.end_command(start, out.buf.len(), locked.revealed(), locked.observed());
     drop(locked);
     if !deferred.is_empty() {
