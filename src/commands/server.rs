@@ -424,6 +424,7 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
         }
         "set" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
             // Validate every pair before applying any (Redis applies CONFIG SET atomically).
+            let mut seen: Vec<String> = Vec::new();
             for pair in argv[2..].chunks(2) {
                 let name = text(&pair[0]);
                 let Some(p) = crate::config::param(&name) else {
@@ -431,9 +432,22 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
                         "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
                     ));
                 };
-                if !p.mutable {
-                    return c.out.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"));
+                let failed = |why: &str| {
+                    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+                };
+                // Redis's protected configs (`enable-protected-configs no`).
+                if matches!(p.name, "dbfilename" | "dir") {
+                    return c.out.error(&failed("can't set protected config"));
                 }
+                if !p.mutable {
+                    return c.out.error(&failed("can't set immutable config"));
+                }
+                // By the name given: to Redis an alias is a parameter of its own.
+                let given = name.to_ascii_lowercase();
+                if seen.contains(&given) {
+                    return c.out.error(&failed("duplicate parameter"));
+                }
+                seen.push(given);
             }
             // Every name was checked above; an alias reads its parameter's value.
             let before: Vec<(&str, String)> = argv[2..]
@@ -494,6 +508,8 @@ fn config(c: &mut Ctx, argv: &[Bytes]) {
             ];
             c.out.help(&lines);
         }
+        // Past CONFIG SET's arity, a name without a value is a syntax error to Redis.
+        "set" if argv.len() > 4 => c.out.error(ERR_SYNTAX),
         "get" | "set" | "resetstat" | "rewrite" => c.out.error(&format!(
             "ERR wrong number of arguments for 'config|{sub}' command"
         )),

@@ -179,7 +179,10 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "hz",
-        kind: Kind::Int { min: 1, max: 500 },
+        kind: Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
         default: "10",
         mutable: true,
         doc: "background task frequency (active expiry)",
@@ -573,6 +576,22 @@ pub static ALIASES: &[(&str, &str)] = &[
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
     ("lua-time-limit", "busy-reply-threshold"),
+    ("slave-announce-ip", "replica-announce-ip"),
+    ("slave-announce-port", "replica-announce-port"),
+    ("slave-ignore-maxmemory", "replica-ignore-maxmemory"),
+    ("slave-lazy-flush", "replica-lazy-flush"),
+    ("slave-priority", "replica-priority"),
+    ("slave-read-only", "replica-read-only"),
+    ("slave-serve-stale-data", "replica-serve-stale-data"),
+    ("slaveof", "replicaof"),
+    ("min-slaves-max-lag", "min-replicas-max-lag"),
+    ("min-slaves-to-write", "min-replicas-to-write"),
+    ("repl-ping-slave-period", "repl-ping-replica-period"),
+    ("cluster-slave-no-failover", "cluster-replica-no-failover"),
+    (
+        "cluster-slave-validity-factor",
+        "cluster-replica-validity-factor",
+    ),
 ];
 
 /// The parameter called `name` (or one of its [`ALIASES`]).
@@ -581,7 +600,15 @@ pub fn param(name: &str) -> Option<&'static Param> {
         .iter()
         .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
         .map_or(name, |(_, p)| p);
-    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    PARAMS
+        .iter()
+        .chain(redis_compat::COMPAT)
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Whether vaylix acts on the parameter called `name` (not only stores it).
+pub fn implemented(name: &str) -> bool {
+    param(name).is_some_and(|p| PARAMS.iter().any(|q| std::ptr::eq(p, q)))
 }
 
 /// The parameters that make up [`crate::keyspace::Limits`] (what a `CONFIG SET` of one of them
@@ -789,6 +816,7 @@ impl Default for Config {
     fn default() -> Self {
         let values = PARAMS
             .iter()
+            .chain(redis_compat::COMPAT)
             .map(|p| {
                 (
                     p.name,
@@ -830,6 +858,8 @@ impl Config {
         for (k, v) in flags {
             if redis_compat::is_ignored(k) {
                 cfg.warnings.push(format!("'--{k}' {IGNORED_WHY}"));
+                // Kept for CONFIG GET when it is a parameter (a value it refuses is dropped).
+                let _ = cfg.set_startup(k, v);
                 continue;
             }
             explicit.push(cfg.set_startup(k, v)?);
@@ -881,6 +911,7 @@ impl Config {
                     path.display(),
                     i + 1
                 ));
+                let _ = self.set_startup(&name, &value);
             } else {
                 explicit.push(self.set_startup(&name, &value).map_err(at)?);
             }
@@ -926,6 +957,8 @@ impl Config {
     fn merged(&self, p: &Param, v: String) -> String {
         match p.kind {
             Kind::OutputLimits => merge_output_limits(&self.get_str(p.name), &v),
+            // As Redis: any int is accepted, the server runs (and reports) 1 to 500.
+            _ if p.name == "hz" => v.parse::<i64>().map_or(v, |n| n.clamp(1, 500).to_string()),
             _ => v,
         }
     }
@@ -1075,6 +1108,7 @@ mod tests {
             names,
             vec![
                 "maxmemory",
+                "maxmemory-clients",
                 "maxmemory-eviction-tenacity",
                 "maxmemory-policy",
                 "maxmemory-samples"
