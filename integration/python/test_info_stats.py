@@ -1151,3 +1151,27 @@ def test_slowlog_redacts_acl_setuser(c):
         ["ACL", "DELUSER", "slowlog-user"],
         ["ACL", "SETUSER", "(redacted)", "(redacted)", "(redacted)"],
     ]
+
+
+# Fields of the other sections that redis_exporter maps to metrics.
+@pytest.mark.parametrize("section,header,fields", [
+    ("server", "Server", ["redis_version", "redis_build_id", "redis_mode", "os", "process_id",
+                          "run_id", "tcp_port", "uptime_in_seconds", "hz", "configured_hz",
+                          "lru_clock", "io_threads_active"]),
+    ("replication", "Replication", ["role", "connected_slaves", "master_repl_offset",
+                                    "repl_backlog_active", "repl_backlog_size",
+                                    "repl_backlog_first_byte_offset", "repl_backlog_histlen"]),
+    ("cpu", "CPU", ["used_cpu_sys", "used_cpu_user", "used_cpu_sys_children",
+                    "used_cpu_user_children", "used_cpu_sys_main_thread",
+                    "used_cpu_user_main_thread"]),
+    ("stats", "Stats", ["reply_buffer_shrinks", "reply_buffer_expands"]),
+])
+def test_info_has_exporter_fields_of_other_sections(c, section, header, fields):
+    have = dict(line.split(":", 1) for line in body(info(c, section), header))
+    for f in fields:
+        assert f in have, f"# {header} lacks {f}"
+    if section == "server":
+        assert have["configured_hz"] == have["hz"] == "10"
+        assert int(have["io_threads_active"]) == 0
+    if section == "replication":
+        assert have["repl_backlog_size"] == "1048576"
