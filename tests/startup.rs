@@ -121,6 +121,7 @@ const IMPLEMENTED: &[&str] = &[
     "slowlog-max-len",
     "latency-tracking",
     "latency-tracking-info-percentiles",
+    "latency-monitor-threshold",
     "bind",
     "protected-mode",
     "port",

@@ -261,6 +261,18 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("function", &["kill", "stats"]),
     ("slowlog", &["get", "len", "reset", "help"]),
+    (
+        "latency",
+        &[
+            "doctor",
+            "graph",
+            "help",
+            "histogram",
+            "history",
+            "latest",
+            "reset",
+        ],
+    ),
     ("keyring", &["rotate", "status", "help"]),
     ("backup", &[]),
 ];

@@ -87,6 +87,17 @@ pub static COMMANDS: &[CommandSpec] = &[
         slowlog,
     ),
     spec(
+        "latency",
+        -2,
+        &[],
+        NO_KEYS,
+        &["@slow"],
+        Scope::None,
+        "server",
+        "A container for latency diagnostics commands",
+        latency,
+    ),
+    spec(
         "command",
         -1,
         &["loading", "stale"],
@@ -579,6 +590,118 @@ fn slowlog(c: &mut Ctx, argv: &[Bytes]) {
         ]),
         _ => c.out.error(&unknown_subcommand(argv, "SLOWLOG")),
     }
+}
+
+// ---- LATENCY ------------------------------------------------------------------------------
+
+fn latency(c: &mut Ctx, argv: &[Bytes]) {
+    let sub = text(&argv[1]).to_ascii_lowercase();
+    let monitor = c.shared.latency_events();
+    let arity = |c: &mut Ctx| {
+        c.out.error(&format!(
+            "ERR wrong number of arguments for 'latency|{sub}' command"
+        ))
+    };
+    match sub.as_str() {
+        "latest" if argv.len() == 2 => {
+            let events = monitor.latest();
+            c.out.array(events.len());
+            for (name, t, ms, max) in events {
+                c.out.array(4);
+                c.out.bulk(name.as_bytes());
+                c.out.int(t as i64);
+                c.out.int(ms as i64);
+                c.out.int(max as i64);
+            }
+        }
+        "history" if argv.len() == 3 => {
+            let samples = monitor.history(&text(&argv[2]));
+            c.out.array(samples.len());
+            for (t, ms) in samples {
+                c.out.array(2);
+                c.out.int(t as i64);
+                c.out.int(ms as i64);
+            }
+        }
+        "reset" => {
+            let names: Vec<String> = argv[2..].iter().map(|a| text(a)).collect();
+            c.out.int(monitor.reset(&names) as i64);
+        }
+        "graph" if argv.len() == 3 => {
+            let event = text(&argv[2]);
+            let samples = monitor.history(&event);
+            if samples.is_empty() {
+                return c
+                    .out
+                    .error(&format!("ERR No samples available for event '{event}'"));
+            }
+            c.out.verbatim(&latency_graph(&event, &samples, &monitor.latest()));
+        }
+        "doctor" if argv.len() == 2 => c.out.verbatim(&monitor.doctor()),
+        "histogram" => {
+            let names: Vec<String> = argv[2..].iter().map(|a| text(a)).collect();
+            let hists = c.shared.cmdstats.histograms(&names);
+            c.out.map(hists.len());
+            for (name, calls, cdf) in hists {
+                c.out.bulk(name.as_bytes());
+                c.out.map(2);
+                c.out.bulk(b"calls");
+                c.out.int(calls as i64);
+                c.out.bulk(b"histogram_usec");
+                c.out.map(cdf.len());
+                for (usec, n) in cdf {
+                    c.out.int(usec as i64);
+                    c.out.int(n as i64);
+                }
+            }
+        }
+        "help" if argv.len() == 2 => c.out.help(&[
+            "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR",
+            "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
+            "HISTORY <event>",
+            "    Return time-latency samples for the <event> class.",
+            "LATEST",
+            "    Return the latest latency samples for all events.",
+            "RESET [<event> ...]",
+            "    Reset latency data of one or more <event> classes.",
+            "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
+        ]),
+        "latest" | "history" | "graph" | "doctor" | "help" => arity(c),
+        _ => c.out.error(&unknown_subcommand(argv, "LATENCY")),
+    }
+}
+
+/// LATENCY GRAPH: one bar per sample, oldest first, scaled to the worst one (vaylix's own
+/// layout; Redis draws a sparkline).
+fn latency_graph(
+    event: &str,
+    samples: &[(u64, u64)],
+    latest: &[(String, u64, u64, u64)],
+) -> String {
+    let high = samples.iter().map(|s| s.1).max().unwrap_or(0);
+    let low = samples.iter().map(|s| s.1).min().unwrap_or(0);
+    let all_time = latest.iter().find(|l| l.0 == event).map_or(high, |l| l.3);
+    let mut out = format!(
+        "{event} - high {high} ms, low {low} ms (all time high {all_time} ms)\n{}\n",
+        "-".repeat(60)
+    );
+    let newest = samples.last().map_or(0, |s| s.0);
+    for &(t, ms) in samples {
+        let width = if high == 0 {
+            0
+        } else {
+            (ms * 40).div_ceil(high) as usize
+        };
+        let ago = newest.saturating_sub(t);
+        let _ = writeln!(out, "{ago:>6}s ago {ms:>6} ms {}", "#".repeat(width.max(1)));
+    }
+    out
 }
 
 // ---- COMMAND ------------------------------------------------------------------------------

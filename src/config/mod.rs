@@ -208,6 +208,16 @@ pub static PARAMS: &[Param] = &[
         doc: "SLOWLOG keeps this many entries",
     },
     Param {
+        name: "latency-monitor-threshold",
+        kind: Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: "0",
+        mutable: true,
+        doc: "the latency monitor records events of at least this many milliseconds (0: off)",
+    },
+    Param {
         name: "latency-tracking",
         kind: Kind::Bool,
         default: "yes",

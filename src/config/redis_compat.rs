@@ -71,7 +71,6 @@ pub static IGNORED: &[&str] = &[
     "io-threads",
     "io-threads-do-reads",
     "jemalloc-bg-thread",
-    "latency-monitor-threshold",
     "lazyfree-lazy-eviction",
     "lazyfree-lazy-expire",
     "lazyfree-lazy-server-del",
@@ -398,15 +397,6 @@ pub static COMPAT: &[Param] = &[
     ),
     compat("io-threads-do-reads", Kind::Bool, "no", false),
     compat("jemalloc-bg-thread", Kind::Bool, "yes", true),
-    compat(
-        "latency-monitor-threshold",
-        Kind::Int {
-            min: i64::MIN,
-            max: i64::MAX,
-        },
-        "0",
-        true,
-    ),
     compat("lazyfree-lazy-eviction", Kind::Bool, "no", true),
     compat("lazyfree-lazy-expire", Kind::Bool, "no", true),
     compat("lazyfree-lazy-server-del", Kind::Bool, "no", true),

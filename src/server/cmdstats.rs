@@ -85,6 +85,37 @@ impl Histogram {
             .collect()
     }
 
+    /// Cumulative counts at 1024 ns × 2^k (each level reported as the microseconds of the
+    /// highest value of its slot, as Redis's log iteration does), the levels where the count
+    /// grew.
+    fn cdf(&self) -> Vec<(u64, u64)> {
+        let counts: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let mut out = Vec::new();
+        let (mut seen, mut i, mut prev) = (0u64, 0usize, 0u64);
+        let mut level = 1024u64;
+        while seen < total {
+            let top = Self::highest(Self::index(level));
+            while i < counts.len() && Self::highest(i) <= top {
+                seen += counts[i];
+                i += 1;
+            }
+            if seen > prev {
+                out.push((top / 1000, seen));
+            }
+            prev = seen;
+            level = level.saturating_mul(2);
+            if level > HIST_MAX * 2 {
+                break;
+            }
+        }
+        out
+    }
+
     fn is_empty(&self) -> bool {
         self.counts.iter().all(|c| c.load(Ordering::Relaxed) == 0)
     }
@@ -107,6 +138,9 @@ struct Slot {
     hist: OnceLock<Histogram>,
 }
 
+/// LATENCY HISTOGRAM's line for one command: name, calls, (microseconds, calls up to them).
+pub type CommandHistogram = (String, u64, Vec<(u64, u64)>);
+
 /// One SLOWLOG entry.
 pub struct SlowEntry {
     pub id: u64,
@@ -123,6 +157,8 @@ struct Settings {
     slower_than: AtomicI64,
     max_len: AtomicU64,
     tracking: AtomicBool,
+    /// `latency-monitor-threshold`, ms (0: off).
+    spike_ms: AtomicU64,
 }
 
 /// Redis's bound on distinct error codes kept by errorstats.
@@ -169,6 +205,7 @@ impl Default for CommandStats {
                 slower_than: AtomicI64::new(10_000),
                 max_len: AtomicU64::new(128),
                 tracking: AtomicBool::new(true),
+                spike_ms: AtomicU64::new(0),
             },
         }
     }
@@ -205,6 +242,10 @@ impl CommandStats {
         );
         s.tracking
             .store(config.get_bool("latency-tracking"), Ordering::Relaxed);
+        s.spike_ms.store(
+            config.get_i64("latency-monitor-threshold").max(0) as u64,
+            Ordering::Relaxed,
+        );
         s.generation.store(generation, Ordering::Release);
     }
 
@@ -261,6 +302,13 @@ impl CommandStats {
             s.hist.get_or_init(Histogram::new).record(nanos);
         }
         self.slow_enough(nanos, spec)
+    }
+
+    /// The milliseconds of a call that ran `nanos`, if the latency monitor records it.
+    pub fn latency_spike(&self, nanos: u64) -> Option<u64> {
+        let limit = self.settings.spike_ms.load(Ordering::Relaxed);
+        let ms = nanos / 1_000_000;
+        (limit > 0 && ms >= limit).then_some(ms)
     }
 
     /// Whether a call that ran `nanos` belongs in the slow log.
@@ -344,6 +392,21 @@ impl CommandStats {
         }
         self.errors.lock().clear();
         self.total_errors.store(0, Ordering::Relaxed);
+    }
+
+    /// LATENCY HISTOGRAM: for each command named (every command called, for none), its calls
+    /// and its cumulative distribution at Redis's power-of-two microsecond levels.
+    pub fn histograms(&self, names: &[String]) -> Vec<CommandHistogram> {
+        self.named()
+            .into_iter()
+            .filter(|(n, _)| names.is_empty() || names.iter().any(|w| w.eq_ignore_ascii_case(n)))
+            .filter_map(|(name, i)| {
+                let s = &self.slots[i];
+                let h = s.hist.get()?;
+                let calls = s.calls.load(Ordering::Relaxed);
+                (calls > 0 && !h.is_empty()).then(|| (name, calls, h.cdf()))
+            })
+            .collect()
     }
 
     /// Slot names with their slot index, in name order.

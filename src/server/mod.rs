@@ -10,6 +10,7 @@ pub mod clients;
 pub mod cmdstats;
 mod connection;
 pub mod evict;
+pub mod latency;
 pub mod persistence;
 pub mod pubsub;
 pub mod tracking;
@@ -121,6 +122,8 @@ pub struct Shared {
     pub stats: Stats,
     /// INFO commandstats / errorstats / latencystats and the SLOWLOG.
     pub cmdstats: cmdstats::CommandStats,
+    /// LATENCY: the latency monitor's events.
+    pub latency: latency::LatencyMonitor,
     pub started: Instant,
     pub run_id: String,
     pub port: AtomicU64,
@@ -162,6 +165,7 @@ impl Shared {
             evictor: evict::Evictor::default(),
             stats: Stats::default(),
             cmdstats: cmdstats::CommandStats::default(),
+            latency: latency::LatencyMonitor::default(),
             started: Instant::now(),
             run_id,
             port: AtomicU64::new(0),
@@ -186,6 +190,7 @@ impl Shared {
             .sync(&self.keyspace, crate::REDIS_VERSION);
         self.apply_notify_config();
         self.apply_tracking_config();
+        self.apply_latency_config();
         let arc = Arc::new(self);
         let _ = arc.me.set(Arc::downgrade(&arc));
         arc
@@ -205,6 +210,24 @@ impl Shared {
         let on = flags & (notify::KEYSPACE | notify::KEYEVENT) != 0;
         self.keyspace.track_created(on && flags & notify::NEW != 0);
         self.refresh_expired_tracking();
+    }
+
+    /// Applies `latency-monitor-threshold` to the WAL's fsync timing.
+    pub fn apply_latency_config(&self) {
+        if let Some(st) = &self.storage {
+            let ms = self.config.get_i64("latency-monitor-threshold").max(0);
+            st.set_latency_threshold(ms as u64);
+        }
+    }
+
+    /// The latency monitor, with the slow WAL fsyncs the storage noted since last asked.
+    pub fn latency_events(&self) -> &latency::LatencyMonitor {
+        if let Some(st) = &self.storage {
+            for (unix, ms) in st.take_slow_fsyncs() {
+                self.latency.add("wal-fsync", unix, ms);
+            }
+        }
+        &self.latency
     }
 
     /// Applies `tracking-table-max-keys`.
@@ -338,6 +361,14 @@ pub fn record_call(
         .commands_processed
         .fetch_add(1, Ordering::Relaxed);
     let nanos = started.elapsed().as_nanos() as u64;
+    if let Some(ms) = shared.cmdstats.latency_spike(nanos) {
+        let event = if spec.has_flag("fast") {
+            "fast-command"
+        } else {
+            "command"
+        };
+        shared.latency.add(event, commands::now_ms() / 1000, ms);
+    }
     // A call that blocked goes to the slow log only once served (see [`log_served`]).
     if shared
         .cmdstats

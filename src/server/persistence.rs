@@ -454,6 +454,9 @@ pub fn config_changed(shared: &Shared, name: &str) {
     if name == "tracking-table-max-keys" {
         shared.apply_tracking_config();
     }
+    if name == "latency-monitor-threshold" {
+        shared.apply_latency_config();
+    }
     if name == "client-output-buffer-limit" {
         let (hard, soft, secs) = shared.config.output_limit("pubsub");
         shared.pubsub.set_limit(hard, soft, secs);

@@ -554,6 +554,17 @@ impl Storage {
         self.shared.policy()
     }
 
+    /// `latency-monitor-threshold`: WAL fsyncs of at least `ms` are kept for
+    /// [`Storage::take_slow_fsyncs`] (0: none).
+    pub fn set_latency_threshold(&self, ms: u64) {
+        self.shared.stats.slow_fsync_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The slow fsyncs since the last call: (unix seconds, milliseconds).
+    pub fn take_slow_fsyncs(&self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut *self.shared.stats.slow_fsyncs.lock())
+    }
+
     /// Asks for a new active data key at the next snapshot (`KEYRING ROTATE`).
     pub fn request_key_rotation(&self) {
         self.rotation_requested.store(true, Ordering::SeqCst);

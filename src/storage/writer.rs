@@ -134,6 +134,10 @@ pub(crate) struct Stats {
     pub fsync_total_us: AtomicU64,
     pub fsync_last_us: AtomicU64,
     pub wal_bytes_since_snapshot: AtomicU64,
+    /// `latency-monitor-threshold` in ms (0: off), and the fsyncs that took at least that
+    /// long, (unix seconds, ms), until the server collects them (bounded).
+    pub slow_fsync_ms: AtomicU64,
+    pub slow_fsyncs: Mutex<Vec<(u64, u64)>>,
 }
 
 /// State shared by the writer thread and the [`Storage`](super::Storage) handle.
@@ -538,6 +542,16 @@ impl Writer {
         st.fsyncs.fetch_add(1, Ordering::Relaxed);
         st.fsync_total_us.fetch_add(us, Ordering::Relaxed);
         st.fsync_last_us.store(us, Ordering::Relaxed);
+        let threshold = st.slow_fsync_ms.load(Ordering::Relaxed);
+        if threshold > 0 && us / 1000 >= threshold {
+            let unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let mut slow = st.slow_fsyncs.lock();
+            if slow.len() < 1024 {
+                slow.push((unix, us / 1000));
+            }
+        }
         Ok(())
     }
 
