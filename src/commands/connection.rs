@@ -316,7 +316,7 @@ fn client(c: &mut Ctx, argv: &[Bytes]) {
             c.out.ok();
         }
         "info" if n == 2 => {
-            let line = c.conn.info.describe() + "\n";
+            let line = c.conn.info.describe(0) + "\n";
             c.out.verbatim(&line);
         }
         "list" => client_list(c, argv),
@@ -666,7 +666,12 @@ fn client_list(c: &mut Ctx, argv: &[Bytes]) {
         {
             continue;
         }
-        text.push_str(&client.describe());
+        let omem = c
+            .shared
+            .pubsub
+            .client_outbox(client.id)
+            .map_or(0, |(o, _)| o.pending());
+        text.push_str(&client.describe(omem));
         text.push('\n');
     }
     c.out.verbatim(&text);
@@ -747,11 +752,16 @@ fn client_kill(c: &mut Ctx, argv: &[Bytes]) {
                 t.as_str(),
                 "normal" | "master" | "replica" | "slave" | "pubsub"
             ) {
-                return c.out.error(&format!("ERR Unknown client type '{t}'"));
+                return c
+                    .out
+                    .error(&format!("ERR Unknown client type '{}'", text(v)));
             }
             class = Some(t);
-        } else if eq(&argv[i], "user") || eq(&argv[i], "maxage") {
-            // Accepted filters with no effect here: every client is a default-user client.
+        } else if eq(&argv[i], "user") {
+            // Every client is the default user's (there are no others yet).
+            if &v[..] != b"default" {
+                return c.out.error(&format!("ERR No such user '{}'", text(v)));
+            }
         } else {
             return c.out.error(ERR_SYNTAX);
         }

@@ -44,6 +44,16 @@ pub struct ClientInfo {
     pub bcast: AtomicBool,
     /// MONITOR is on (flag `O`).
     pub monitor: AtomicBool,
+    /// The socket's file descriptor (-1 for a client with no socket).
+    pub fd: AtomicI64,
+    /// CLIENT LIST's memory fields: the query buffer's unparsed bytes and capacity at the last
+    /// read, the running command's argument bytes (0 between commands), the reply buffer's
+    /// capacity and its peak.
+    pub qbuf: AtomicUsize,
+    pub qbuf_cap: AtomicUsize,
+    pub argv_mem: AtomicUsize,
+    pub rbs: AtomicUsize,
+    pub rbp: AtomicUsize,
 }
 
 impl ClientInfo {
@@ -64,8 +74,9 @@ impl ClientInfo {
         }
     }
 
-    /// One line of CLIENT LIST / CLIENT INFO in Redis's format.
-    pub fn describe(&self) -> String {
+    /// One line of CLIENT LIST / CLIENT INFO in Redis's format; `omem` is what it has pending
+    /// to send (a subscriber's outbox).
+    pub fn describe(&self, omem: usize) -> String {
         let cmd = match self.last_cmd.load(Ordering::Relaxed) {
             usize::MAX => "NULL".to_string(),
             i => match crate::commands::all().get(i) {
@@ -116,11 +127,16 @@ impl ClientInfo {
         if flags.is_empty() {
             flags.push('N');
         }
+        let qbuf = self.qbuf.load(Ordering::Relaxed);
+        let qbuf_cap = self.qbuf_cap.load(Ordering::Relaxed).max(qbuf);
+        let argv = self.argv_mem.load(Ordering::Relaxed);
+        let rbs = self.rbs.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={qbuf} qbuf-free={} argv-mem={argv} multi-mem=0 rbs={rbs} rbp={} obl=0 oll=0 omem={omem} tot-mem={} events=r cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd.load(Ordering::Relaxed),
             String::from_utf8_lossy(&self.name.lock()),
             age,
             idle,
@@ -131,6 +147,10 @@ impl ClientInfo {
             subs[2],
             multi,
             self.watching.load(Ordering::Relaxed),
+            qbuf_cap.saturating_sub(qbuf),
+            self.rbp.load(Ordering::Relaxed).max(rbs),
+            // The client's own buffers; the connection's fixed state is not counted.
+            qbuf_cap + argv + rbs + omem,
             cmd,
             redir,
             self.resp.load(Ordering::Relaxed),
@@ -178,6 +198,12 @@ impl Clients {
             redir: AtomicI64::new(-1),
             bcast: AtomicBool::new(false),
             monitor: AtomicBool::new(false),
+            fd: AtomicI64::new(-1),
+            qbuf: AtomicUsize::new(0),
+            qbuf_cap: AtomicUsize::new(0),
+            argv_mem: AtomicUsize::new(0),
+            rbs: AtomicUsize::new(0),
+            rbp: AtomicUsize::new(0),
         });
         self.map.lock().insert(id, info.clone());
         info

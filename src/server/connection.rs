@@ -280,6 +280,11 @@ async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     }
     let laddr = sock.local_addr().unwrap_or(peer);
     let info = shared.clients.register(peer, laddr);
+    {
+        use std::os::fd::AsRawFd;
+        info.fd
+            .store(i64::from(sock.as_raw_fd()), Ordering::Relaxed);
+    }
     let mut reg = Registration {
         conn: ConnState::new(info, requirepass.is_empty()),
         shared,
@@ -346,6 +351,9 @@ async fn flush<S: Stream>(
         .stats
         .writes_processed
         .fetch_add(1, Ordering::Relaxed);
+    let info = &conn.info;
+    info.rbs.store(out.buf.capacity(), Ordering::Relaxed);
+    info.rbp.fetch_max(out.buf.len(), Ordering::Relaxed);
     if conn.subs.outbox.is_some() {
         // A subscriber that stopped reading must not hold its task in this write once the
         // output limit cut it off (or CLIENT KILL named it).
@@ -406,6 +414,7 @@ async fn connection_loop<S: Stream>(
 ) -> std::io::Result<()> {
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut out = ReplyWriter::new();
+    conn.info.rbs.store(out.buf.capacity(), Ordering::Relaxed);
     let mut stop = shared.shutdown.subscribe();
     let info = conn.info.clone();
     // Made once and polled by reference: a fresh `notified()`/`changed()` per read would
@@ -477,6 +486,8 @@ async fn connection_loop<S: Stream>(
         let since = info.created.elapsed().as_millis();
         info.last_active_ms
             .store(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
+        info.qbuf.store(buf.len(), Ordering::Relaxed);
+        info.qbuf_cap.store(buf.capacity(), Ordering::Relaxed);
         loop {
             let argv = match resp::parse_command(&mut buf, limits) {
                 Ok(Some(argv)) => argv,
@@ -520,7 +531,13 @@ async fn connection_loop<S: Stream>(
                     out.error(e);
                     After::Nothing
                 }
-                None => dispatch(shared, conn, &mut out, &argv),
+                None => {
+                    let bytes = argv.iter().map(|a| a.len()).sum();
+                    info.argv_mem.store(bytes, Ordering::Relaxed);
+                    let after = dispatch(shared, conn, &mut out, &argv);
+                    info.argv_mem.store(0, Ordering::Relaxed);
+                    after
+                }
             };
             // CLIENT REPLY OFF or SKIP (which answer nothing themselves), or the command SKIP
             // named: its reply is dropped, pushes kept. A blocked command's later answer too.
@@ -641,6 +658,8 @@ async fn connection_loop<S: Stream>(
                 flush(shared, sock, conn, &mut out).await?;
             }
         }
+        // What is left unparsed (a partial command) waits for the next read.
+        info.qbuf.store(buf.len(), Ordering::Relaxed);
         if buf.len() as i64 > qbuf_limit {
             out.error(
                 "ERR Protocol error: query buffer limit exceeded (client-query-buffer-limit)",
