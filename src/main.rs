@@ -265,6 +265,8 @@ fn spawn_background(shared: Arc<Shared>) {
             vaylix::keyspace::access::tick(vaylix::commands::now_ms());
             vaylix::alloc::note_peak();
             shared.stats.sample_rates();
+            // Slow WAL fsyncs join the latency monitor as they happen, not only when asked.
+            let _ = shared.latency_events();
             shared.evictor.refresh(&shared);
             let ks = shared.keyspace.clone();
             let removed = tokio::task::spawn_blocking(move || {
