@@ -62,13 +62,16 @@ impl Histogram {
         self.counts[Self::index(v)].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Values at the given percentiles (0..=100), as HdrHistogram's `value_at_percentile`.
-    fn percentiles(&self, ps: &[f64]) -> Vec<u64> {
-        let counts: Vec<u64> = self
-            .counts
+    fn snapshot(&self) -> Vec<u64> {
+        self.counts
             .iter()
             .map(|c| c.load(Ordering::Relaxed))
-            .collect();
+            .collect()
+    }
+
+    /// Values at the given percentiles (0..=100), as HdrHistogram's `value_at_percentile`.
+    fn percentiles(&self, ps: &[f64]) -> Vec<u64> {
+        let counts = self.snapshot();
         let total: u64 = counts.iter().sum();
         ps.iter()
             .map(|p| {
@@ -89,11 +92,7 @@ impl Histogram {
     /// highest value of its slot, as Redis's log iteration does), the levels where the count
     /// grew.
     fn cdf(&self) -> Vec<(u64, u64)> {
-        let counts: Vec<u64> = self
-            .counts
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect();
+        let counts = self.snapshot();
         let total: u64 = counts.iter().sum();
         let mut out = Vec::new();
         let (mut seen, mut i, mut prev) = (0u64, 0usize, 0u64);
