@@ -311,6 +311,7 @@ pub fn dispatch(
 ) -> After {
     // Errors no command owns (a protocol error) count in errorstats only.
     shared.cmdstats.count_errors(&mut out.errors);
+    out.refused = None;
     let mut slot = None;
     let after = admit(shared, conn, out, argv, &mut slot);
     match slot {
