@@ -606,10 +606,11 @@ impl Caller for InScript<'_, '_> {
     fn call(&mut self, argv: Vec<Bytes>, resp3: bool) -> BytesMut {
         let mut out = ReplyWriter::with_capacity(64);
         out.resp3 = resp3;
-        let Some(spec) = argv.first().and_then(|n| super::lookup(n)) else {
+        let Some(index) = argv.first().and_then(|n| super::lookup_index(n)) else {
             out.error("ERR Unknown Redis command called from script");
             return self.finish(out);
         };
+        let spec = super::all()[index];
         if !arity_ok(spec, argv.len()) {
             out.error("ERR Wrong number of args calling Redis command from script");
             return self.finish(out);
@@ -682,8 +683,7 @@ impl Caller for InScript<'_, '_> {
             self.shared.scripting.run.note_write();
         }
         super::pubsub::track(self.shared, self.conn, spec, &argv, effects);
-        let slot =
-            super::lookup_index(&argv[0]).map_or(0, |i| self.shared.cmdstats.slot_of(i, &argv));
+        let slot = self.shared.cmdstats.slot_of(index, &argv);
         let call = crate::server::Call {
             spec,
             argv: &argv,

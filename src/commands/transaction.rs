@@ -141,19 +141,20 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         .collect();
     let mut specs = Vec::with_capacity(queued.len());
     for argv in &queued {
-        let Some(spec) = lookup(&argv[0]) else {
+        let Some(index) = super::lookup_index(&argv[0]) else {
             continue;
         };
+        let spec = super::all()[index];
         match spec.scope {
             Scope::All => all = true,
             Scope::Keys => key_shards(shared, spec, argv, &mut shards),
             Scope::None => {}
         }
-        specs.push(spec);
+        specs.push((index, spec));
     }
     // A queued script may touch any key: it runs under EXEC's locks, which are then all of
     // them with the gate held exclusively (see `commands::scripting`).
-    let mut locked = if specs.iter().any(|s| s.group == "scripting") {
+    let mut locked = if specs.iter().any(|(_, s)| s.group == "scripting") {
         ks.lock_exclusive((0..crate::keyspace::SHARDS).collect())
     } else if all {
         ks.lock_all()
@@ -184,7 +185,7 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
 
     c.out.array(queued.len());
     c.conn.in_exec = true;
-    for (argv, spec) in queued.iter().zip(specs) {
+    for (argv, (index, spec)) in queued.iter().zip(specs) {
         if spec.is_write() && shared.poisoned() {
             c.out.error(MISCONF);
             continue;
@@ -212,7 +213,7 @@ fn exec(c: &mut Ctx, _argv: &[Bytes]) {
         super::pubsub::feed_monitors(c.shared, inner.conn, spec, argv);
         let effects = inner.ks.effects().get(from..).unwrap_or_default();
         super::pubsub::track(c.shared, &mut *inner.conn, spec, argv, effects);
-        let slot = super::lookup_index(&argv[0]).map_or(0, |i| shared.cmdstats.slot_of(i, argv));
+        let slot = shared.cmdstats.slot_of(index, argv);
         let call = crate::server::Call {
             spec,
             argv,

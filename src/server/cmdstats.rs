@@ -166,11 +166,15 @@ const MAX_ERROR_CODES: usize = 128;
 const SLOW_MAX_ARGC: usize = 32;
 const SLOW_MAX_STRING: usize = 128;
 
+/// A container's subcommand names and the slot of the first.
+type Subcommands = (&'static [&'static str], usize);
+
 pub struct CommandStats {
     /// One slot per command of `commands::all()`, then one per known subcommand.
     slots: Box<[Slot]>,
-    /// (container index, subcommands in `SUBCOMMANDS` order, first slot).
-    subs: Vec<(usize, &'static [&'static str], usize)>,
+    /// By command index: a container's subcommands (in `SUBCOMMANDS` order) and their first
+    /// slot.
+    subs: Box<[Option<Subcommands>]>,
     errors: Mutex<BTreeMap<String, u64>>,
     total_errors: AtomicU64,
     slowlog: Mutex<VecDeque<SlowEntry>>,
@@ -182,19 +186,19 @@ impl Default for CommandStats {
     fn default() -> Self {
         let all = commands::all();
         let mut n = all.len();
-        let mut subs = Vec::new();
+        let mut subs = vec![None; all.len()];
         for (name, list) in SUBCOMMANDS {
             if list.is_empty() {
                 continue;
             }
             if let Some(i) = all.iter().position(|s| s.name == *name) {
-                subs.push((i, *list, n));
+                subs[i] = Some((*list, n));
                 n += list.len();
             }
         }
         CommandStats {
             slots: (0..n).map(|_| Slot::default()).collect(),
-            subs,
+            subs: subs.into_boxed_slice(),
             errors: Mutex::new(BTreeMap::new()),
             total_errors: AtomicU64::new(0),
             slowlog: Mutex::new(VecDeque::new()),
@@ -214,7 +218,7 @@ impl CommandStats {
     /// The slot of a call: its subcommand's for a known subcommand of a container, else the
     /// command's.
     pub fn slot_of(&self, index: usize, argv: &[Bytes]) -> usize {
-        if let Some(&(_, list, first)) = self.subs.iter().find(|(i, _, _)| *i == index) {
+        if let Some(&Some((list, first))) = self.subs.get(index) {
             if let Some(sub) = argv.get(1) {
                 if let Some(j) = list
                     .iter()
@@ -336,11 +340,8 @@ impl CommandStats {
                 args.push(Bytes::from_static(b"(redacted)"));
             } else if a.len() > SLOW_MAX_STRING {
                 let mut b = a[..SLOW_MAX_STRING].to_vec();
-                let _ = write!(
-                    VecWriter(&mut b),
-                    "... ({} more bytes)",
-                    a.len() - SLOW_MAX_STRING
-                );
+                let more = format!("... ({} more bytes)", a.len() - SLOW_MAX_STRING);
+                b.extend_from_slice(more.as_bytes());
                 args.push(Bytes::from(b));
             } else {
                 args.push(a.clone());
@@ -416,7 +417,10 @@ impl CommandStats {
             .enumerate()
             .map(|(i, s)| (s.name.to_string(), i))
             .collect();
-        for &(i, list, first) in &self.subs {
+        for (i, entry) in self.subs.iter().enumerate() {
+            let Some((list, first)) = *entry else {
+                continue;
+            };
             for (j, sub) in list.iter().enumerate() {
                 v.push((format!("{}|{}", all[i].name, sub), first + j));
             }
@@ -481,16 +485,6 @@ impl CommandStats {
             }
             out.push_str("\r\n");
         }
-    }
-}
-
-/// `fmt::Write` into a byte vector.
-struct VecWriter<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for VecWriter<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
     }
 }
 
